@@ -1,0 +1,1 @@
+"""Camera stream workers: sources, recording to segments, analysis frames, health."""

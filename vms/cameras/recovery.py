@@ -1,0 +1,98 @@
+"""Start-up recovery: index the segments a crash left unfinished, with their hashes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from vms.cameras.recorder import probe_segment, sha256_file
+from vms.db.models import Segment
+from vms.db.session import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RecoveryReport:
+    camera_id: str
+    recovered: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    last_end: datetime | None = None
+
+
+def _start_from_name(path: Path) -> datetime | None:
+    try:
+        day = datetime.strptime(path.parent.name, "%Y-%m-%d")
+        t = datetime.strptime(path.stem.split("_")[0], "%H-%M-%S")
+    except ValueError:
+        return None
+    return day.replace(hour=t.hour, minute=t.minute, second=t.second, tzinfo=UTC)
+
+
+def recover_camera(db: Database, root: Path, camera_id: str) -> RecoveryReport:
+    """Close every unfinished segment of ``camera_id``: probe it, hash it, mark it recovered.
+
+    Also indexes segment files on disk that have no row at all (a crash between creating the
+    file and writing its row). Returns the end of the last recorded footage, where the gap
+    caused by the crash begins.
+    """
+    report = RecoveryReport(camera_id)
+    with db.session() as s:
+        open_rows = s.scalars(
+            select(Segment).where(Segment.camera_id == camera_id, Segment.status == "recording")
+        ).all()
+        for row in open_rows:
+            path = root / row.path
+            if not path.exists():
+                row.status = "missing"
+                report.missing.append(row.path)
+                log.error("%s: unfinished segment %s is missing", camera_id, row.path)
+                continue
+            _finish(row, path)
+            report.recovered.append(row.path)
+        s.flush()
+        known = set(s.scalars(select(Segment.path).where(Segment.camera_id == camera_id)))
+        last_start = s.scalar(select(func.max(Segment.start)).where(Segment.camera_id == camera_id))
+        for path in _candidate_files(root, camera_id, last_start):
+            rel = path.relative_to(root).as_posix()
+            start = _start_from_name(path)
+            if rel in known or start is None:
+                continue
+            row = Segment(camera_id=camera_id, start=start, path=rel, codec="h264", status="")
+            _finish(row, path)
+            s.add(row)
+            report.recovered.append(rel)
+        s.flush()
+        report.last_end = s.scalar(
+            select(func.max(Segment.end)).where(Segment.camera_id == camera_id)
+        )
+    for rel in report.recovered:
+        log.warning("%s: recovered unfinished segment %s", camera_id, rel)
+    return report
+
+
+def _finish(row: Segment, path: Path) -> None:
+    duration, packets, _tb = probe_segment(path)
+    digest, size = sha256_file(path)
+    row.end = row.start + timedelta(seconds=duration)
+    row.duration_s = duration
+    row.packets = packets
+    row.bytes = size
+    row.sha256 = digest
+    row.status = "recovered"
+
+
+def _candidate_files(root: Path, camera_id: str, since: datetime | None) -> list[Path]:
+    """Segment files from the day of the newest indexed segment on (older days were clean)."""
+    cam_dir = root / "recordings" / camera_id
+    if not cam_dir.is_dir():
+        return []
+    first_day = (since - timedelta(days=1)).strftime("%Y-%m-%d") if since else ""
+    files: list[Path] = []
+    for day in sorted(p for p in cam_dir.iterdir() if p.is_dir() and p.name >= first_day):
+        files.extend(sorted(day.glob("*.mp4")))
+    return files

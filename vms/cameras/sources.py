@@ -1,0 +1,162 @@
+"""Sources: open a camera URL with PyAV and hand out its packets, untouched.
+
+Schemes: ``rtsp://`` (over TCP), ``http(s)://``, a local file path or ``file://``, and
+``synthetic://NAME`` (the built-in test camera). Errors are mapped to CameraError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import av
+import av.container
+import av.stream
+import av.video.stream
+
+from vms.cameras.synthetic import SyntheticEncoder, SyntheticSpec
+from vms.errors import SourceEndedError, SourceOpenError, SourceStalledError
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ``***``, safe for logs and the database."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    netloc = f"{parts.username}:***@{host}" if parts.username else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def source_kind(url: str) -> str:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("rtsp", "rtsps"):
+        return "rtsp"
+    if scheme in ("http", "https"):
+        return "http"
+    if scheme == "synthetic":
+        return "synthetic"
+    if scheme in ("", "file") or len(scheme) == 1:  # len 1: a Windows drive letter
+        return "file"
+    raise SourceOpenError(f"unsupported source scheme {scheme!r} in {redact(url)}")
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What the recorder and the index need to know about a video stream."""
+
+    codec: str
+    width: int | None
+    height: int | None
+    fps: float | None
+    time_base: Fraction
+
+
+class OpenedSource:
+    """A connected source: one video stream and an iterator over its packets.
+
+    Packets are the camera's own: never decoded here, never changed. ``native_speed`` paces a
+    file at its own frame rate, as a live camera would deliver it.
+    """
+
+    def __init__(
+        self,
+        container: av.container.InputContainer,
+        url: str,
+        *,
+        is_file: bool,
+        native_speed: bool,
+        closer: Any = None,
+    ) -> None:
+        self.container = container
+        self.url = url
+        self.is_file = is_file
+        self._native_speed = native_speed and is_file
+        self._closer = closer
+        if not container.streams.video:
+            self.close()
+            raise SourceOpenError(f"{redact(url)}: no video stream")
+        self.stream: av.video.stream.VideoStream = container.streams.video[0]
+        ctx = self.stream.codec_context
+        rate = self.stream.average_rate or self.stream.guessed_rate
+        tb = self.stream.time_base or Fraction(1, 90000)
+        self.info = StreamInfo(
+            codec=ctx.name,
+            width=ctx.width or None,
+            height=ctx.height or None,
+            fps=float(rate) if rate else None,
+            time_base=Fraction(tb.numerator, tb.denominator),
+        )
+
+    def packets(self) -> Iterator[av.Packet[Any]]:
+        """Packets of the video stream with a timestamp; raises CameraError subclasses."""
+        t0: float | None = None
+        dts0 = 0
+        tb = self.info.time_base
+        try:
+            for packet in self.container.demux(self.stream):
+                if packet.size == 0 or packet.dts is None:
+                    continue
+                if self._native_speed:
+                    if t0 is None:
+                        t0, dts0 = time.monotonic(), packet.dts
+                    delay = t0 + float((packet.dts - dts0) * tb) - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                yield packet
+        except av.error.ExitError as exc:
+            raise SourceStalledError(f"{redact(self.url)}: no data within the timeout") from exc
+        except (av.FFmpegError, OSError) as exc:
+            raise SourceEndedError(f"{redact(self.url)}: stream error: {exc}") from exc
+        raise SourceEndedError(f"{redact(self.url)}: end of stream")
+
+    def close(self) -> None:
+        with contextlib.suppress(av.FFmpegError, OSError):
+            self.container.close()
+        if self._closer is not None:
+            self._closer.close()
+
+
+def open_source(
+    url: str, *, stall_timeout_s: float = 10.0, native_speed: bool = True
+) -> OpenedSource:
+    """Connect to ``url``; raise SourceOpenError with the reason if it cannot be opened."""
+    kind = source_kind(url)
+    timeout = (max(stall_timeout_s, 5.0), stall_timeout_s)
+    try:
+        if kind == "synthetic":
+            encoder = SyntheticEncoder(SyntheticSpec.parse(url))
+            try:
+                container = av.open(
+                    encoder.reader,
+                    "r",
+                    format="mpegts",
+                    options={"probesize": "32768", "analyzeduration": "0"},
+                    timeout=timeout,
+                )
+            except BaseException:
+                encoder.close()
+                raise
+            return OpenedSource(container, url, is_file=False, native_speed=False, closer=encoder)
+        options: dict[str, str] = {}
+        target = url
+        if kind == "rtsp":
+            options = {"rtsp_transport": "tcp"}
+        elif kind == "file":
+            target = urlsplit(url).path if url.startswith("file:") else url
+            if not Path(target).is_file():
+                raise SourceOpenError(f"{target}: no such file")
+        container = av.open(target, "r", options=options, timeout=timeout)
+        return OpenedSource(container, url, is_file=kind == "file", native_speed=native_speed)
+    except av.FFmpegError as exc:
+        raise SourceOpenError(f"{redact(url)}: cannot open: {exc}") from exc
+    except OSError as exc:
+        raise SourceOpenError(f"{redact(url)}: cannot open: {exc}") from exc

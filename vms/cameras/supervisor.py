@@ -1,0 +1,193 @@
+"""Worker processes: each runs a few camera workers; a crash kills one child, not the service.
+
+The supervisor (in ``vms serve``) starts the children, restarts one that dies (with backoff),
+and gathers the health snapshots they send every ``health_interval_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import multiprocessing.synchronize
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from vms.cameras.health import CameraHealth, CameraState
+from vms.cameras.index import RecordingIndex
+from vms.cameras.recovery import recover_camera
+from vms.cameras.worker import CameraWorker
+from vms.config import Config
+from vms.db.session import Database
+from vms.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+_SPAWN = mp.get_context("spawn")
+
+
+def run_worker_process(
+    config_json: str,
+    camera_ids: list[str],
+    health_queue: Any,
+    stop: multiprocessing.synchronize.Event,
+    log_level: int = logging.INFO,
+) -> None:
+    """Entry point of a worker process: record ``camera_ids`` until ``stop`` is set."""
+    setup_logging(log_level)
+    config = Config.model_validate_json(config_json)
+    db = Database(config.database_url)
+    root = config.storage.root
+    index = RecordingIndex(db, root)
+    workers: list[CameraWorker] = []
+    threads: list[threading.Thread] = []
+    for cam_id in camera_ids:
+        cam = config.camera(cam_id)
+        report = recover_camera(db, root, cam_id)
+        worker = CameraWorker(cam, root, index, last_recorded_end=report.last_end)
+        workers.append(worker)
+        t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
+        t.start()
+        threads.append(t)
+    interval = config.workers.health_interval_s
+    while not stop.wait(interval):
+        for w in workers:
+            health_queue.put(w.health().to_dict())
+    for w in workers:
+        w.stop()
+    for t in threads:
+        t.join(timeout=15)
+    index.flush()
+    index.close()
+    for w in workers:
+        health_queue.put(w.health().to_dict())
+    db.dispose()
+
+
+@dataclass
+class _Child:
+    camera_ids: list[str]
+    process: BaseProcess | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = 0.0
+    exits: list[int | None] = field(default_factory=list)
+
+
+class Supervisor:
+    """Owns the worker processes of every recording camera."""
+
+    def __init__(self, config: Config, *, log_level: int = logging.INFO) -> None:
+        self.config = config
+        self.log_level = log_level
+        per = config.workers.cameras_per_process
+        ids = [c.id for c in config.cameras]
+        self._children = [_Child(ids[i : i + per]) for i in range(0, len(ids), per)]
+        self._health: dict[str, CameraHealth] = {c.id: CameraHealth(c.id) for c in config.cameras}
+        self._queue: Any = _SPAWN.Queue()
+        self._stop = _SPAWN.Event()
+        self._lock = threading.Lock()
+        self._monitor: threading.Thread | None = None
+        self._running = threading.Event()
+
+    def start(self) -> None:
+        self._running.set()
+        for child in self._children:
+            self._spawn(child)
+        self._monitor = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self._monitor.start()
+
+    def _spawn(self, child: _Child) -> None:
+        proc = _SPAWN.Process(
+            target=run_worker_process,
+            args=(
+                self.config.model_dump_json(),
+                child.camera_ids,
+                self._queue,
+                self._stop,
+                self.log_level,
+            ),
+            name="vms-worker-" + "+".join(child.camera_ids),
+            daemon=False,
+        )
+        proc.start()
+        child.process = proc
+        child.started_at = time.monotonic()
+        log.info("worker %s started (pid %s)", "+".join(child.camera_ids), proc.pid)
+
+    def _watch(self) -> None:
+        while self._running.is_set():
+            self._drain(timeout=0.5)
+            now = time.monotonic()
+            for child in self._children:
+                proc = child.process
+                if proc is not None and not proc.is_alive() and self._running.is_set():
+                    code = proc.exitcode
+                    child.exits.append(code)
+                    child.process = None
+                    # A child that ran a minute before dying starts over at a short wait.
+                    if now - child.started_at > 60:
+                        child.restarts = 0
+                    child.restarts += 1
+                    wait = min(30.0, 2.0 ** (child.restarts - 1))
+                    child.next_start = now + wait
+                    reason = f"worker process died (exit code {code}); restarting in {wait:.0f} s"
+                    log.error("%s: %s", "+".join(child.camera_ids), reason)
+                    with self._lock:
+                        for cam_id in child.camera_ids:
+                            h = self._health[cam_id]
+                            h.state, h.connected, h.last_error = CameraState.FAILED, False, reason
+                if child.process is None and self._running.is_set() and now >= child.next_start:
+                    self._spawn(child)
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            self._apply(item)
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def _apply(self, item: dict[str, Any]) -> None:
+        at = item.get("last_packet_at")
+        item = dict(item, state=CameraState(item["state"]))
+        item["last_packet_at"] = datetime.fromisoformat(at) if at else None
+        with self._lock:
+            self._health[item["camera_id"]] = CameraHealth(**item)
+
+    def health(self) -> dict[str, CameraHealth]:
+        """The latest health of every camera (at most ``health_interval_s`` old)."""
+        with self._lock:
+            return {k: CameraHealth(**vars(v)) for k, v in self._health.items()}
+
+    def worker_pids(self) -> dict[str, int | None]:
+        return {
+            "+".join(c.camera_ids): (c.process.pid if c.process else None) for c in self._children
+        }
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Ask every child to close its segments, wait, and kill what does not stop."""
+        self._running.clear()
+        if self._monitor is not None:
+            self._monitor.join()
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for child in self._children:
+            if child.process is not None:
+                child.process.join(max(0.1, deadline - time.monotonic()))
+                if child.process.is_alive():
+                    log.error("worker %s did not stop; killing it", child.camera_ids)
+                    child.process.kill()
+                    child.process.join(5)
+        self._drain(timeout=0.2)
+        stamp = datetime.now(UTC)
+        log.info("all camera workers stopped at %s", stamp.isoformat())
+        self._queue.close()

@@ -1,0 +1,134 @@
+"""A built-in camera: a moving test scene with a burned-in UTC clock, encoded to H.264.
+
+The encoder writes MPEG-TS into a pipe that the worker demuxes exactly like a network camera,
+so the demo and the tests exercise the same recording path as a real RTSP camera.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO
+from urllib.parse import parse_qs, urlsplit
+
+import av
+import cv2
+import numpy as np
+
+from vms.errors import SourceOpenError
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """What ``synthetic://NAME?size=WxH&fps=N&gop=N&bitrate=N`` asks for."""
+
+    name: str
+    width: int = 640
+    height: int = 360
+    fps: int = 15
+    gop: int = 15
+    bitrate: int = 500_000
+
+    @classmethod
+    def parse(cls, url: str) -> SyntheticSpec:
+        parts = urlsplit(url)
+        if parts.scheme != "synthetic" or not parts.netloc:
+            raise SourceOpenError(f"not a synthetic source URL: {url!r} (want synthetic://NAME)")
+        q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            width, height = (int(x) for x in q.get("size", "640x360").split("x"))
+            fps = int(q.get("fps", "15"))
+            spec = cls(
+                name=parts.netloc,
+                width=width,
+                height=height,
+                fps=fps,
+                gop=int(q.get("gop", str(fps))),
+                bitrate=int(q.get("bitrate", "500000")),
+            )
+        except ValueError as exc:
+            raise SourceOpenError(f"bad synthetic source options in {url!r}: {exc}") from exc
+        if spec.width % 2 or spec.height % 2 or not 0 < spec.fps <= 60:
+            raise SourceOpenError(f"synthetic size must be even and fps in 1..60: {url!r}")
+        return spec
+
+
+def draw_frame(spec: SyntheticSpec, index: int, when: datetime) -> np.ndarray:
+    """One BGR test frame: a gradient, a moving box and the time it was made."""
+    h, w = spec.height, spec.width
+    img = np.empty((h, w, 3), dtype=np.uint8)
+    img[:, :, 0] = np.linspace(40, 120, w, dtype=np.uint8)[None, :]
+    img[:, :, 1] = np.linspace(30, 90, h, dtype=np.uint8)[:, None]
+    img[:, :, 2] = 60
+    period = spec.fps * 8
+    phase = (index % period) / period
+    x = int((w - w // 6) * abs(2 * phase - 1))
+    y = h // 2 - h // 12 + int(h // 6 * np.sin(phase * 2 * np.pi))
+    cv2.rectangle(img, (x, y), (x + w // 6, y + h // 6), (0, 200, 255), -1)
+    scale = max(0.4, w / 1280)
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S.") + f"{when.microsecond // 1000:03d} UTC"
+    for text, row in ((spec.name, 1), (stamp, 2), (f"frame {index}", 3)):
+        org = (10, int(30 * scale * row * 1.4))
+        cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 4, cv2.LINE_AA)
+        cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1)
+    return img
+
+
+class SyntheticEncoder:
+    """Encodes the test scene in real time into a pipe; ``reader`` is the pipe's read end."""
+
+    def __init__(self, spec: SyntheticSpec) -> None:
+        self.spec = spec
+        rfd, wfd = os.pipe()
+        self.reader: IO[bytes] = os.fdopen(rfd, "rb")
+        self._writer: IO[bytes] = os.fdopen(wfd, "wb")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"synthetic-{spec.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        spec = self.spec
+        try:
+            with av.open(self._writer, "w", format="mpegts") as out:
+                stream = out.add_stream("libx264", rate=spec.fps)
+                stream.width, stream.height = spec.width, spec.height
+                stream.pix_fmt = "yuv420p"
+                stream.bit_rate = spec.bitrate
+                stream.codec_context.gop_size = spec.gop
+                stream.codec_context.options = {
+                    "preset": "ultrafast",
+                    "tune": "zerolatency",
+                    "bf": "0",
+                    "keyint_min": str(spec.gop),
+                    "sc_threshold": "0",
+                }
+                t0 = time.monotonic()
+                index = 0
+                while not self._stop.is_set():
+                    due = t0 + index / spec.fps
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        self._stop.wait(delay)
+                    img = draw_frame(spec, index, datetime.now(UTC))
+                    frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+                    frame.pts = index
+                    for packet in stream.encode(frame):
+                        out.mux(packet)
+                    index += 1
+        except (OSError, ValueError, av.FFmpegError):
+            pass  # the reader went away: the worker closed this source
+        finally:
+            with contextlib.suppress(OSError):
+                self._writer.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self.reader.close()
+        self._thread.join(timeout=5)

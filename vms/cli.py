@@ -1,0 +1,214 @@
+"""The ``vms`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vms.app import App, prepare
+from vms.clock import utc
+from vms.config import Config, demo_config, load_config
+from vms.db.migrate import upgrade
+from vms.db.session import Database
+from vms.errors import ConfigError, VmsError
+from vms.logs import setup_logging
+from vms.recordings import gap_dict, gaps_in_range, segment_dict, segments_in_range, verify_segments
+
+app = typer.Typer(
+    help="vms: video surveillance and custody-area monitoring.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+rec_app = typer.Typer(help="Recorded segments and gaps.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(rec_app, name="recordings")
+
+# Wide enough for full timestamps and paths when the output is piped or logged.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Configuration file (default: $VMS_CONFIG, else the demo configuration in ./data).",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _config(path: Path | None) -> Config:
+    if path is None and os.environ.get("VMS_CONFIG"):
+        path = Path(os.environ["VMS_CONFIG"])
+    return load_config(path) if path is not None else demo_config()
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from exc
+
+
+@app.command("check-config")
+def check_config(file: Path) -> None:
+    """Validate a configuration file; print every problem with its YAML path."""
+    config = load_config(file)
+    out.print(f"{file}: OK ({len(config.cameras)} camera(s))")
+
+
+def _run_until_signal(config: Config, duration: float | None, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    setup_logging(level)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("vms").info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    vms = App(config, log_level=level)
+    vms.start()
+    try:
+        stop.wait(duration)
+    finally:
+        vms.stop()
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: run until signal).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Record every configured camera until SIGINT/SIGTERM (segments are closed cleanly)."""
+    _run_until_signal(_config(config), duration, verbose)
+
+
+@app.command()
+def demo(
+    root: Annotated[
+        Path, typer.Option(help="Where the demo keeps recordings and its SQLite.")
+    ] = Path("./data"),
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+) -> None:
+    """Run the built-in demo: a street and an interrogation-room synthetic camera, no network."""
+    config = demo_config(root)
+    err.print(
+        f"[bold]vms demo[/]: recording {len(config.cameras)} synthetic cameras into "
+        f"{root.resolve()} (SQLite {config.database_url}). Ctrl-C stops.\n"
+        f"Then try: vms recordings list --camera street-1   and   vms verify"
+    )
+    _run_until_signal(config, duration, False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOpt = None) -> None:
+    """Apply database migrations up to the newest."""
+    cfg = _config(config)
+    db = Database(cfg.database_url)
+    rev = upgrade(db.engine)
+    out.print(f"database at revision {rev}")
+
+
+@rec_app.command("list")
+def recordings_list(
+    camera: Annotated[str | None, typer.Option(help="Camera id (default: all).")] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Start, ISO 8601 (UTC if no zone).")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="End, ISO 8601 (UTC if no zone).")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the segments and gaps covering a time range."""
+    cfg = _config(config)
+    if camera is not None:
+        cfg.camera(camera)
+    start, end = _when(from_, "--from"), _when(to, "--to")
+    db = prepare(cfg)
+    rows = [segment_dict(s) for s in segments_in_range(db, camera, start, end)]
+    rows += [gap_dict(g) for g in gaps_in_range(db, camera, start, end)]
+    rows.sort(key=lambda r: (r["camera"], r["start"]))
+    if as_json:
+        print(json.dumps(rows, indent=None))
+        return
+    table = Table(
+        "camera", "kind", "start (UTC)", "end (UTC)", "seconds", "path / reason", "sha256"
+    )
+    for r in rows:
+        dur = f"{r['duration_s']:.2f}" if r["duration_s"] is not None else "open"
+        what = r["path"] if r["kind"] == "segment" else r["reason"]
+        sha = (r.get("sha256") or "")[:16]
+        style = "red" if r["kind"] == "gap" else None
+        table.add_row(
+            r["camera"], r["kind"], r["start"], r["end"] or "-", dur, what, sha, style=style
+        )
+    out.print(table)
+
+
+@app.command()
+def verify(
+    camera: Annotated[str | None, typer.Option(help="Camera id (default: all).")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute every segment's SHA-256; exit 1 if any file is altered or missing."""
+    cfg = _config(config)
+    if camera is not None:
+        cfg.camera(camera)
+    db = prepare(cfg)
+    results = verify_segments(db, cfg.storage.root, camera)
+    bad = [r for r in results if r.status in ("mismatch", "missing")]
+    counts = {
+        s: sum(r.status == s for r in results) for s in ("ok", "mismatch", "missing", "unhashed")
+    }
+    if as_json:
+        print(json.dumps({"counts": counts, "problems": [r.to_dict() for r in bad]}))
+    else:
+        for r in bad:
+            out.print(
+                f"[red]{r.status.upper()}[/] {r.camera_id} {r.path} "
+                f"expected {r.expected} got {r.actual}"
+            )
+        out.print(
+            f"{counts['ok']} ok, {counts['mismatch']} altered, {counts['missing']} missing, "
+            f"{counts['unhashed']} still recording"
+        )
+    if bad:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/]: {exc}", highlight=False)
+        sys.exit(2)
+    except VmsError as exc:
+        err.print(f"[red]error[/]: {exc}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""Configuration: one YAML file validated with pydantic; errors name their YAML path."""
+
+from __future__ import annotations
+
+import os
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from vms.errors import ConfigError
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CAMERA_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+_Loc = tuple[int | str, ...]
+
+
+class CameraKind(StrEnum):
+    STREET = "street"
+    CUSTODY = "custody"
+
+
+class RoomType(StrEnum):
+    """The seven spaces of a custody area ("six rooms and one hall"), see docs/custody.md."""
+
+    DUTY = "duty"
+    HOLDING = "holding"
+    INTERROGATION = "interrogation"
+    INQUIRY = "inquiry"
+    MEDIATION = "mediation"
+    CELL = "cell"
+    SERVICE_HALL = "service_hall"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReconnectConfig(_Model):
+    """How a camera worker reconnects after a failure: exponential backoff with jitter."""
+
+    initial_s: float = Field(1.0, gt=0, description="First wait after a failure, seconds.")
+    max_s: float = Field(30.0, gt=0, description="Longest wait between two attempts, seconds.")
+    factor: float = Field(2.0, ge=1.0, description="Each failed attempt multiplies the wait.")
+    jitter: float = Field(
+        0.2, ge=0, le=1, description="Random share added or taken from each wait (0.2 = ±20 %)."
+    )
+
+
+class CameraConfig(_Model):
+    """One camera and how it is recorded."""
+
+    id: str = Field(
+        pattern=_CAMERA_ID,
+        description="Short unique id (lower case, digits, '-', '_'); used in folder names.",
+    )
+    name: str = Field("", description="Human name shown to users.")
+    kind: CameraKind = Field(description="'street' or 'custody'.")
+    site: str = Field(description="Place: police station, custody area or street location.")
+    room: str | None = Field(None, description="Custody cameras: name of the room it covers.")
+    room_type: RoomType | None = Field(
+        None, description="Custody cameras: one of the seven custody-area space types."
+    )
+    source: str = Field(
+        description=(
+            "rtsp://, http(s)://, a local file path (or file://), or synthetic://NAME. "
+            "Credentials come from environment variables: rtsp://${CAM_USER}:${CAM_PASS}@host/..."
+        )
+    )
+    record: bool = Field(True, description="Record this camera's stream to segment files.")
+    segment_seconds: float = Field(
+        60.0, ge=1, le=3600, description="Target segment length; each segment starts at a keyframe."
+    )
+    retention_days: int | None = Field(
+        None, ge=1, description="Days to keep footage; default 30 for street, 90 for custody."
+    )
+    analysis_fps: float = Field(
+        5.0, ge=0, le=60, description="Frames per second decoded for analysis; 0 turns it off."
+    )
+    loop: bool = Field(False, description="File sources: start again at the end of the file.")
+    native_speed: bool = Field(
+        True, description="File sources: deliver packets at the file's own frame rate."
+    )
+    stall_timeout_s: float = Field(
+        10.0, gt=0, description="No packet for this long counts as an outage."
+    )
+    reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Self:
+        if self.kind is CameraKind.CUSTODY:
+            if self.room_type is None:
+                raise ValueError(f"custody cameras need room_type (one of: {_room_types()})")
+            if not self.room:
+                raise ValueError("custody cameras need room (the room's name)")
+        elif self.room_type is not None:
+            raise ValueError("room_type is only for custody cameras (kind: custody)")
+        return self
+
+    @property
+    def effective_retention_days(self) -> int:
+        if self.retention_days is not None:
+            return self.retention_days
+        return 90 if self.kind is CameraKind.CUSTODY else 30
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+def _room_types() -> str:
+    return ", ".join(t.value for t in RoomType)
+
+
+class StorageConfig(_Model):
+    root: Path = Field(Path("./data"), description="Folder for recordings and the SQLite index.")
+
+
+class DatabaseConfig(_Model):
+    url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL. Default: SQLite file <storage.root>/vms.db. PostgreSQL: "
+            "postgresql+psycopg://user:${VMS_DB_PASSWORD}@host/vms"
+        ),
+    )
+
+
+class WorkersConfig(_Model):
+    cameras_per_process: int = Field(
+        1, ge=1, le=256, description="Cameras sharing one worker process (1 isolates each)."
+    )
+    health_interval_s: float = Field(1.0, gt=0, description="How often workers report health.")
+
+
+class Config(_Model):
+    """The whole vms configuration file."""
+
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    workers: WorkersConfig = Field(default_factory=WorkersConfig)
+    cameras: Annotated[list[CameraConfig], Field(default_factory=list)]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        seen: set[str] = set()
+        for cam in self.cameras:
+            if cam.id in seen:
+                raise ValueError(f"camera id {cam.id!r} is used twice")
+            seen.add(cam.id)
+        return self
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.storage.root / 'vms.db').resolve()}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.storage.root / "recordings"
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return cam
+        known = ", ".join(c.id for c in self.cameras) or "none"
+        raise ConfigError(f"no camera {camera_id!r} in the configuration (known: {known})")
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    """('cameras', 2, 'source') -> 'cameras[2].source'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+def _expand_env(value: Any, loc: _Loc, problems: list[tuple[_Loc, str]]) -> Any:
+    """Replace ${VAR} in every string with the environment variable's value."""
+    if isinstance(value, dict):
+        return {k: _expand_env(v, (*loc, k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, (*loc, i), problems) for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in os.environ:
+                problems.append((loc, f"environment variable {name} is not set"))
+                return ""
+            return os.environ[name]
+
+        return _ENV_REF.sub(sub, value)
+    return value
+
+
+def _literal_secrets(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
+    """Refuse passwords written into the YAML: they belong in environment variables."""
+    for loc, text in _strings(raw, ()):
+        if "://" not in text:
+            continue
+        try:
+            password = urlsplit(text).password
+        except ValueError:
+            continue
+        if password and not _ENV_REF.fullmatch(password):
+            problems.append(
+                (
+                    loc,
+                    "a password is written in the file; use an environment variable instead, "
+                    "e.g. rtsp://${CAM_USER}:${CAM_PASS}@host/",
+                )
+            )
+
+
+def _strings(value: Any, loc: tuple[int | str, ...]) -> list[tuple[tuple[int | str, ...], str]]:
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _strings(v, (*loc, k))]
+    if isinstance(value, list):
+        return [x for i, v in enumerate(value) for x in _strings(v, (*loc, i))]
+    return [(loc, value)] if isinstance(value, str) else []
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line in the YAML file of the value at ``loc`` (or its nearest parent)."""
+    line = None
+    for part in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        nxt: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, val in node.value:
+                if key.value == part:
+                    nxt = val
+                    line = key.start_mark.line + 1
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            nxt = node.value[part]
+        node = nxt
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_config(text: str, source: str = "<config>", *, base_dir: Path | None = None) -> Config:
+    """Validate YAML text; raise ConfigError listing every problem with its YAML path."""
+    try:
+        raw = yaml.safe_load(text)
+        tree = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping, got {type(raw).__name__}")
+    problems: list[tuple[_Loc, str]] = []
+    _literal_secrets(raw, problems)
+    data = _expand_env(raw, (), problems)
+    config: Config | None = None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            got = ""
+            if err["type"] not in ("missing", "extra_forbidden") and not isinstance(
+                err.get("input"), dict | list
+            ):
+                got = f", got {err.get('input')!r}"
+            problems.append((tuple(err["loc"]), f"{msg}{got}"))
+    if problems:
+        lines = []
+        for loc, msg in problems:
+            line = _line_of(tree, loc)
+            where = f" (line {line})" if line else ""
+            lines.append(f"{format_path(loc)}{where}: {msg}")
+        raise ConfigError(f"{source}: {len(problems)} problem(s)", lines)
+    assert config is not None
+    if base_dir is not None and not config.storage.root.is_absolute():
+        storage = StorageConfig(root=(base_dir / config.storage.root))
+        config = config.model_copy(update={"storage": storage})
+    return config
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate a configuration file. Relative storage roots are taken from the CWD."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from exc
+    return parse_config(text, str(path))
+
+
+def demo_config(root: Path = Path("./data")) -> Config:
+    """The built-in demo: a street camera and a custody interrogation-room camera, no network."""
+    return Config.model_validate(
+        {
+            "storage": {"root": str(root)},
+            "cameras": [
+                {
+                    "id": "street-1",
+                    "name": "Demo street camera",
+                    "kind": "street",
+                    "site": "Demo street",
+                    "source": "synthetic://street-1?size=640x360&fps=15",
+                    "segment_seconds": 60,
+                },
+                {
+                    "id": "interrogation-1",
+                    "name": "Demo interrogation room",
+                    "kind": "custody",
+                    "site": "Demo custody area",
+                    "room": "Interrogation room 1",
+                    "room_type": "interrogation",
+                    "source": "synthetic://interrogation-1?size=640x360&fps=15",
+                    "segment_seconds": 60,
+                },
+            ],
+        }
+    )
