@@ -1,0 +1,45 @@
+"""Fixtures shared by the whole suite: real data, real databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vms.db.migrate import upgrade
+from vms.db.session import Database
+
+pytest_plugins = ["tests.support.pg_plugin"]
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def shared_file(relpath: str) -> Path:
+    """A file from ../shared/data; fails the test loudly when it is not there."""
+    path = SHARED_DATA / relpath
+    if not path.exists():
+        pytest.fail(
+            f"test data {path} is missing: the tests read real footage and models from "
+            "../shared/data beside the checkout (see its README)",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'vms.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A migrated database on each backend."""
+    database = Database(db_url)
+    upgrade(database.engine)
+    yield database
+    database.dispose()
