@@ -77,7 +77,17 @@ class RecordingIndex:
         self, handle: Handle, relpath: Path, start: datetime, end: datetime, packets: int
     ) -> None:
         def op(s: Session) -> None:
-            res = finalize(self.root, relpath, start, end, packets)
+            try:
+                res = finalize(self.root, relpath, start, end, packets)
+            except OSError as exc:
+                # The file vanished or cannot be read: say so in the index, never retry forever.
+                log.error("cannot hash segment %s: %s", relpath, exc)
+                s.execute(
+                    update(Segment)
+                    .where(Segment.id == handle.row_id)
+                    .values(end=end, packets=packets, status="unreadable")
+                )
+                return
             s.execute(
                 update(Segment)
                 .where(Segment.id == handle.row_id)

@@ -163,19 +163,32 @@ def finalize(
     return SegmentResult(relpath, start, end, packets, size, digest)
 
 
-def probe_segment(path: Path) -> tuple[float, int, Fraction | None]:
-    """Read back a (possibly crash-truncated) segment: (seconds covered, packets, time base)."""
+@dataclass(frozen=True)
+class Probe:
+    """What a (possibly crash-truncated) segment file holds."""
+
+    seconds: float
+    packets: int
+    codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+
+
+def probe_segment(path: Path) -> Probe:
+    """Read back a segment, stopping at a torn last fragment: what it covers and holds."""
     packets = 0
     first: int | None = None
     last = 0
     last_dur = 0
-    tb: Fraction | None = None
     try:
         with av.open(str(path)) as c:
             if not c.streams.video:
-                return 0.0, 0, None
+                return Probe(0.0, 0)
             stream = c.streams.video[0]
-            tb = stream.time_base
+            tb = stream.time_base or Fraction(1, 90000)
+            ctx = stream.codec_context
+            rate = stream.average_rate or stream.guessed_rate
             try:
                 for p in c.demux(stream):
                     if p.dts is None or p.size == 0:
@@ -187,8 +200,14 @@ def probe_segment(path: Path) -> tuple[float, int, Fraction | None]:
                     packets += 1
             except av.FFmpegError:
                 pass  # a torn last fragment: everything before it counts
+            seconds = 0.0 if first is None else float((last - first + last_dur) * tb)
+            return Probe(
+                seconds,
+                packets,
+                ctx.name,
+                ctx.width or None,
+                ctx.height or None,
+                float(rate) if rate else None,
+            )
     except av.FFmpegError:
-        return 0.0, 0, None
-    if first is None or tb is None:
-        return 0.0, 0, tb
-    return float((last - first + last_dur) * tb), packets, tb
+        return Probe(0.0, 0)

@@ -62,7 +62,7 @@ def recover_camera(db: Database, root: Path, camera_id: str) -> RecoveryReport:
             start = _start_from_name(path)
             if rel in known or start is None:
                 continue
-            row = Segment(camera_id=camera_id, start=start, path=rel, codec="h264", status="")
+            row = Segment(camera_id=camera_id, start=start, path=rel, codec="", status="")
             _finish(row, path)
             s.add(row)
             report.recovered.append(rel)
@@ -76,11 +76,15 @@ def recover_camera(db: Database, root: Path, camera_id: str) -> RecoveryReport:
 
 
 def _finish(row: Segment, path: Path) -> None:
-    duration, packets, _tb = probe_segment(path)
+    probe = probe_segment(path)
     digest, size = sha256_file(path)
-    row.end = row.start + timedelta(seconds=duration)
-    row.duration_s = duration
-    row.packets = packets
+    row.end = row.start + timedelta(seconds=probe.seconds)
+    row.duration_s = probe.seconds
+    row.packets = probe.packets
+    row.codec = probe.codec or row.codec or "unknown"
+    row.width = row.width or probe.width
+    row.height = row.height or probe.height
+    row.fps = row.fps or probe.fps
     row.bytes = size
     row.sha256 = digest
     row.status = "recovered"

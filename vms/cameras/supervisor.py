@@ -10,6 +10,7 @@ import logging
 import multiprocessing as mp
 import multiprocessing.synchronize
 import queue
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,8 +38,16 @@ def run_worker_process(
     stop: multiprocessing.synchronize.Event,
     log_level: int = logging.INFO,
 ) -> None:
-    """Entry point of a worker process: record ``camera_ids`` until ``stop`` is set."""
+    """Entry point of a worker process: record ``camera_ids`` until ``stop`` is set.
+
+    Ctrl-C reaches the whole process group: the child ignores SIGINT and lets the supervisor
+    stop it through ``stop``, so segments are closed cleanly. A SIGTERM sent to the child
+    itself (or its group) also closes its segments before it exits.
+    """
     setup_logging(log_level)
+    terminated = threading.Event()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: terminated.set())
     config = Config.model_validate_json(config_json)
     db = Database(config.database_url)
     root = config.storage.root
@@ -54,7 +63,7 @@ def run_worker_process(
         t.start()
         threads.append(t)
     interval = config.workers.health_interval_s
-    while not stop.wait(interval):
+    while not stop.wait(interval) and not terminated.is_set():
         for w in workers:
             health_queue.put(w.health().to_dict())
     for w in workers:

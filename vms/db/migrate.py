@@ -22,7 +22,7 @@ def alembic_config() -> AlembicConfig:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> str:
+def upgrade(engine: Engine, revision: str = "heads") -> str:
     """Bring the database schema up to ``revision``; return the revision now applied."""
     cfg = alembic_config()
     try:
