@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socket
 import threading
 from datetime import UTC, datetime
 
@@ -143,3 +144,13 @@ def test_synthetic_source_delivers_h264_with_keyframes() -> None:
     assert keys[5]
     assert keys[10]
     assert not any(keys[1:5])
+
+
+def test_rtsp_server_that_never_answers_is_a_stall_not_a_hang() -> None:
+    """FFmpeg's socket timeout (not PyAV's callback) guards RTSP connections."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(SourceOpenError, match="cannot open"):
+            open_source(f"rtsp://127.0.0.1:{port}/silent", stall_timeout_s=1)

@@ -97,14 +97,31 @@ class OpenedSource:
         )
 
     def packets(self) -> Iterator[av.Packet[Any]]:
-        """Packets of the video stream with a timestamp; raises CameraError subclasses."""
+        """Packets of the video stream with a timestamp; raises CameraError subclasses.
+
+        RTSP readers hand out the first packet of a connection (its keyframe) without a
+        timestamp. It is held back and given the one before its successor's, rather than
+        dropped: dropping it would lose the whole first GOP of every connection.
+        """
         t0: float | None = None
         dts0 = 0
         tb = self.info.time_base
+        step = round(1 / (self.info.fps * tb)) if self.info.fps else 0
+        held: av.Packet[Any] | None = None
         try:
             for packet in self.container.demux(self.stream):
-                if packet.size == 0 or packet.dts is None:
+                if packet.size == 0:
                     continue
+                if packet.dts is None:
+                    if held is None and packet.is_keyframe:
+                        held = packet
+                    continue
+                if held is not None:
+                    before = packet.dts - (packet.duration or step)
+                    if step or packet.duration:
+                        held.dts = held.pts = before
+                        yield held
+                    held = None
                 if self._native_speed:
                     if t0 is None:
                         t0, dts0 = time.monotonic(), packet.dts
@@ -149,8 +166,12 @@ def open_source(
         options: dict[str, str] = {}
         target = url
         if kind == "rtsp":
-            options = {"rtsp_transport": "tcp"}
-        elif kind == "file":
+            # FFmpeg's own socket timeout detects a stall: PyAV's timeout= callback would take
+            # the GIL on every read (about 15 % of the CPU per packet with many cameras).
+            options = {"rtsp_transport": "tcp", "timeout": str(int(stall_timeout_s * 1e6))}
+            container = av.open(target, "r", options=options)
+            return OpenedSource(container, url, is_file=False, native_speed=False)
+        if kind == "file":
             target = urlsplit(url).path if url.startswith("file:") else url
             if not Path(target).is_file():
                 raise SourceOpenError(f"{target}: no such file")
