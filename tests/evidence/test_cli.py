@@ -1,0 +1,115 @@
+"""The evidence commands end to end, as a user runs them: vms cases / evidence / hold / audit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from tests.evidence.conftest import T0, record_segments
+from vms.config import Config
+from vms.db.session import Database
+from vms.evidence import audit
+
+
+def _vms(cfg: Path | None, *args: str, user: str = "alice") -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, VMS_USER=user)
+    config = ["--config", str(cfg)] if cfg else []
+    return subprocess.run(
+        [sys.executable, "-m", "vms.cli", *args, *config],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def _json(res: subprocess.CompletedProcess[str]) -> Any:
+    assert res.returncode == 0, res.stdout + res.stderr
+    return json.loads(res.stdout)
+
+
+def test_case_clip_hold_export_verify_and_audit(
+    store: Database, db_url: str, config: Config, tmp_path: Path
+) -> None:
+    root = config.storage.root
+    segs, _ = record_segments(store, root, "street-1", count=3)
+    cfg = tmp_path / "vms.yaml"
+    cfg.write_text(
+        f"storage: {{root: {root}}}\n"
+        f"database: {{url: '{db_url}'}}\n"
+        "cameras:\n"
+        "  - {id: street-1, kind: street, site: Main St, source: 'synthetic://a'}\n"
+        "  - {id: cell-1, kind: custody, site: Central custody, room: Cell 1, room_type: cell,"
+        " source: 'synthetic://b'}\n"
+    )
+
+    case = _json(
+        _vms(cfg, "cases", "create", "2026-17", "--title", "Assault", "--reason", "report 88",
+             "-i", "bob", "--json")
+    )  # fmt: skip
+    assert (case["owner"], case["investigators"]) == ("alice", ["bob"])
+
+    item = _json(
+        _vms(cfg, "evidence", "add-clip", "2026-17", "--camera", "street-1",
+             "--from", T0.isoformat(), "--to", segs[2].end.isoformat(),
+             "--reason", "the fight", "--json")
+    )  # fmt: skip
+    assert [s["sha256"] for s in item["sources"]] == [s.sha256 for s in segs]
+    refused = _vms(cfg, "evidence", "delete", str(item["id"]), "--reason", "tidy up")
+    assert refused.returncode == 1
+    assert "under legal hold" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    package = tmp_path / "package"
+    exported = _json(  # signed; `vms evidence verify` is tested in test_export
+        _vms(cfg, "evidence", "export", "2026-17", "--out", str(package), "--reason", "court",
+             "--json", user="dave")
+    )  # fmt: skip
+    assert exported["files"] == 3
+    assert (package / "manifest.sig").is_file()
+
+    log = audit.list_entries(store, case_number="2026-17")
+    assert [(e.actor, e.action) for e in log] == [
+        ("alice", "create"),
+        ("alice", "create"),
+        ("alice", "hold"),
+        ("alice", "hold"),
+        ("dave", "export"),
+    ]
+    assert log[4].reason == "court"
+
+    # Someone removes the record that alice added the clip.
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER USER")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
+        conn.execute(text("DELETE FROM audit_log WHERE seq = 2"))
+    broken = _vms(cfg, "audit", "verify")
+    assert broken.returncode == 1
+    assert "entry 2 is missing (deleted)" in broken.stdout
+
+
+def test_mistakes_get_a_clear_message_and_a_non_zero_exit(tmp_path: Path) -> None:
+    cfg = tmp_path / "vms.yaml"
+    cfg.write_text(
+        f"storage: {{root: {tmp_path / 'store'}}}\n"
+        "cameras:\n  - {id: street-1, kind: street, site: Main St, source: 'synthetic://a'}\n"
+    )
+    missing = _vms(cfg, "evidence", "view", "999", "--reason", "curious")
+    assert (missing.returncode, missing.stderr.strip()) == (1, "error: no evidence item 999")
+    no_reason = _vms(cfg, "hold", "add", "--camera", "street-1", "--from", "2026-03-01T12:00")
+    assert no_reason.returncode == 2
+    assert "--reason" in no_reason.stderr
+    not_a_package = _vms(None, "evidence", "verify", str(tmp_path))
+    assert not_a_package.returncode == 1
+    assert "manifest.json is missing" in not_a_package.stdout
+    plan = _json(_vms(cfg, "retention", "run", "--dry-run", "--json"))
+    assert (plan["dry_run"], plan["deleted"], plan["over_limit"]) == (True, [], False)

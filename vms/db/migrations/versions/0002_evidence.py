@@ -1,0 +1,193 @@
+"""evidence: cases, evidence items and sources, legal holds, hash-chained audit log
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-27 09:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+GENESIS_HASH = "0" * 64
+
+
+def upgrade() -> None:
+    op.create_table(
+        "cases",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("owner", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("number"),
+    )
+    op.create_table(
+        "case_investigators",
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("user", sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+        sa.PrimaryKeyConstraint("case_id", "user"),
+    )
+    op.create_table(
+        "evidence_items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("camera_id", sa.String(length=64), nullable=False),
+        sa.Column("requested_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("requested_end", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("end", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("path", sa.String(length=500), nullable=True),
+        sa.Column("sha256", sa.String(length=64), nullable=True),
+        sa.Column("bytes", sa.BigInteger(), nullable=True),
+        sa.Column("packets", sa.Integer(), nullable=True),
+        sa.Column("gaps", sa.JSON(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("deleted_by", sa.String(length=100), nullable=True),
+        sa.ForeignKeyConstraint(["camera_id"], ["cameras.id"]),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+        sa.ForeignKeyConstraint(["event_id"], ["events.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("evidence_items", schema=None) as batch_op:
+        batch_op.create_index("ix_evidence_items_case", ["case_id"], unique=False)
+
+    op.create_table(
+        "evidence_sources",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("segment_id", sa.Integer(), nullable=False),
+        sa.Column("path", sa.String(length=500), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("bytes", sa.BigInteger(), nullable=False),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("end", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["item_id"], ["evidence_items.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("evidence_sources", schema=None) as batch_op:
+        batch_op.create_index("ix_evidence_sources_item", ["item_id"], unique=False)
+
+    op.create_table(
+        "holds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=True),
+        sa.Column("camera_id", sa.String(length=64), nullable=True),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("end", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("item_id", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("released_by", sa.String(length=100), nullable=True),
+        sa.Column("release_reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["camera_id"], ["cameras.id"]),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+        sa.ForeignKeyConstraint(["item_id"], ["evidence_items.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("holds", schema=None) as batch_op:
+        batch_op.create_index("ix_holds_camera_start", ["camera_id", "start"], unique=False)
+        batch_op.create_index("ix_holds_item", ["item_id"], unique=False)
+
+    op.create_table(
+        "audit_log",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("object_type", sa.String(length=16), nullable=False),
+        sa.Column("object_id", sa.String(length=200), nullable=False),
+        sa.Column("case_number", sa.String(length=64), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("details", sa.Text(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_log_at", ["at"], unique=False)
+        batch_op.create_index("ix_audit_log_case", ["case_number"], unique=False)
+        batch_op.create_index("ix_audit_log_object", ["object_type", "object_id"], unique=False)
+
+    _append_only_triggers()
+
+    head = op.create_table(
+        "audit_head",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    # The chain head row exists from the start: writers lock it (never insert it) to append.
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": GENESIS_HASH}])
+
+
+def _append_only_triggers() -> None:
+    """Refuse UPDATE and DELETE of audit entries in the database itself."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+            "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+                "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+            )
+
+
+def downgrade() -> None:
+    op.drop_table("audit_head")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER audit_log_no_truncate ON audit_log")
+        op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
+        op.execute("DROP FUNCTION audit_log_append_only()")
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_log_object")
+        batch_op.drop_index("ix_audit_log_case")
+        batch_op.drop_index("ix_audit_log_at")
+    op.drop_table("audit_log")
+    with op.batch_alter_table("holds", schema=None) as batch_op:
+        batch_op.drop_index("ix_holds_item")
+        batch_op.drop_index("ix_holds_camera_start")
+    op.drop_table("holds")
+    with op.batch_alter_table("evidence_sources", schema=None) as batch_op:
+        batch_op.drop_index("ix_evidence_sources_item")
+    op.drop_table("evidence_sources")
+    with op.batch_alter_table("evidence_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_evidence_items_case")
+    op.drop_table("evidence_items")
+    op.drop_table("case_investigators")
+    op.drop_table("cases")

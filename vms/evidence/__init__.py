@@ -1,0 +1,1 @@
+"""Evidence: cases, clips, legal holds, retention, the audit log and signed exports."""

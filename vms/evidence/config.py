@@ -1,0 +1,55 @@
+"""The ``evidence:`` section of the configuration: retention, disk high-water mark, signing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetentionDaysConfig(_Model):
+    """Days to keep footage, per camera kind; a camera's own ``retention_days`` wins."""
+
+    street: int = Field(30, ge=1, description="Street cameras: days to keep footage.")
+    custody: int = Field(90, ge=1, description="Custody-area cameras: days to keep footage.")
+
+
+class EvidenceConfig(_Model):
+    """Cases, legal holds, retention and signed exports."""
+
+    high_water_percent: float = Field(
+        90.0,
+        gt=0,
+        le=100,
+        description=(
+            "Disk high-water mark: above this share of the disk (or of quota_bytes) retention "
+            "deletes the oldest unheld segments until usage is back under it."
+        ),
+    )
+    quota_bytes: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Treat the storage as this many bytes (footage plus evidence files, as indexed) "
+            "instead of measuring the disk. For small installations and tests."
+        ),
+    )
+    retention_days: RetentionDaysConfig = Field(
+        default_factory=RetentionDaysConfig,
+        description="Days to keep footage per camera kind (cameras[].retention_days wins).",
+    )
+    retention_interval_s: float = Field(
+        300.0, ge=10, description="How often the retention job runs in `vms serve`, seconds."
+    )
+    keys_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder of the export signing key pair (made on first export). Default: "
+            "<storage.root>/keys. The private key can be encrypted with a passphrase taken "
+            "from $VMS_SIGNING_KEY_PASSPHRASE."
+        ),
+    )

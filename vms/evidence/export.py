@@ -1,0 +1,414 @@
+"""Signed export packages: a case's clips and snapshots, a manifest, and its signature.
+
+Layout of a package folder::
+
+    manifest.json          case, items, cameras, times, source segment and file hashes,
+                           who exported, when and why, the audit chain head
+    manifest.sig           Ed25519 signature of manifest.json's exact bytes (64 raw bytes)
+    signing-key.pub.pem    the public key (compare its fingerprint with the published one)
+    SHA256SUMS             the same file hashes for ``sha256sum -c`` (listed in the manifest)
+    README.txt             how to verify without vms
+    clips/ snapshots/      the evidence files, copied and hashed in one pass
+
+``verify_package`` needs nothing but the folder (and, better, a trusted public key).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+import vms
+from vms.clock import Clock, utc
+from vms.config import Config
+from vms.db.models import Camera
+from vms.db.session import Database
+from vms.errors import ConflictError, FileIntegrityError, SigningError, StorageError
+from vms.evidence import audit, signing
+from vms.evidence.audit import Actor
+from vms.evidence.cases import get_case
+from vms.evidence.items import CLIP, ItemView, list_items, require_items
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+SUMS = "SHA256SUMS"
+README = "README.txt"
+FORMAT = "vms-evidence-export/1"
+_UNSIGNED = (MANIFEST, SIGNATURE, signing.PUBLIC_KEY)
+_CHUNK = 4 << 20
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    manifest_sha256: str
+    key_fingerprint: str
+    files: int
+    bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "manifest_sha256": self.manifest_sha256,
+            "key_fingerprint": self.key_fingerprint,
+            "files": self.files,
+            "bytes": self.bytes,
+        }
+
+
+def _copy_hashed(src: Path, dst: Path) -> tuple[str, int]:
+    """Copy ``src`` to ``dst`` and hash the bytes copied; (SHA-256, size)."""
+    h = hashlib.sha256()
+    size = 0
+    with src.open("rb") as fin, dst.open("xb") as fout:
+        while chunk := fin.read(_CHUNK):
+            h.update(chunk)
+            fout.write(chunk)
+            size += len(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    return h.hexdigest(), size
+
+
+def _camera_dicts(db: Database, ids: set[str]) -> list[dict[str, Any]]:
+    with db.session() as s:
+        rows = s.scalars(select(Camera).where(Camera.id.in_(ids)).order_by(Camera.id))
+        return [
+            {
+                "id": c.id,
+                "name": c.name,
+                "kind": c.kind,
+                "site": c.site,
+                "room": c.room,
+                "room_type": c.room_type,
+            }
+            for c in rows
+        ]
+
+
+def _item_entry(item: ItemView, file_entry: dict[str, Any] | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": item.id,
+        "kind": item.kind,
+        "camera": item.camera_id,
+        "requested_start": item.requested_start.isoformat(),
+        "requested_end": item.requested_end.isoformat(),
+        "start": item.start.isoformat(),
+        "end": item.end.isoformat(),
+        "gaps": item.gaps,
+        "note": item.note,
+        "added_by": item.created_by,
+        "added_at": item.created_at.isoformat(),
+        "reason": item.reason,
+        "file": file_entry,
+    }
+    if item.kind == CLIP:
+        entry["packets"] = item.packets
+        entry["source_segments"] = item.sources
+    else:
+        entry["event"] = {"id": item.event_id, **item.data}
+    return entry
+
+
+def export_case(
+    db: Database,
+    config: Config,
+    clock: Clock,
+    actor: Actor,
+    case_number: str,
+    out: Path,
+) -> ExportResult:
+    """Write case ``case_number``'s package to the new folder ``out`` and log the export.
+
+    Every evidence file is checked against its recorded hash while it is copied; an altered
+    file stops the export (FileIntegrityError) and nothing is left behind.
+    """
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConflictError(f"{out} already exists and is not an empty folder")
+    case = get_case(db, case_number)
+    items = list_items(db, case_number)
+    require_items(items, case_number)
+    key = signing.load_or_create_key(signing.keys_dir(config))
+    public = key.public_key()
+    fp = signing.fingerprint(public)
+    partial = out.with_name(out.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    try:
+        result = _write_package(db, config, clock, actor, case.to_dict(), items, partial, fp)
+        with db.session() as s:
+            audit.append(
+                s,
+                clock,
+                actor,
+                "export",
+                "case",
+                case.id,
+                case_number=case_number,
+                details={
+                    "path": str(out.resolve()),
+                    "manifest_sha256": result[0],
+                    "items": [i.id for i in items],
+                    "files": result[1],
+                    "key_fingerprint": fp,
+                },
+            )
+            (partial / SIGNATURE).write_bytes(key.sign((partial / MANIFEST).read_bytes()))
+            (partial / signing.PUBLIC_KEY).write_bytes(signing.public_pem(public))
+            if out.exists():
+                out.rmdir()
+            partial.rename(out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return ExportResult(out, result[0], fp, result[1], result[2])
+
+
+def _write_package(
+    db: Database,
+    config: Config,
+    clock: Clock,
+    actor: Actor,
+    case: dict[str, Any],
+    items: list[ItemView],
+    folder: Path,
+    fp: str,
+) -> tuple[str, int, int]:
+    """Copy the files and write manifest, sums and readme; (manifest SHA-256, files, bytes)."""
+    root = config.storage.root
+    try:
+        folder.mkdir(parents=True)
+        files: list[dict[str, Any]] = []
+        entries = []
+        for item in items:
+            file_entry = None
+            if item.path is not None:
+                sub = "clips" if item.kind == CLIP else "snapshots"
+                rel = f"{sub}/{Path(item.path).name}"
+                (folder / sub).mkdir(exist_ok=True)
+                src = root / item.path
+                if not src.is_file():
+                    raise FileIntegrityError(
+                        f"evidence item {item.id}: file {item.path} is missing; not exported"
+                    )
+                digest, size = _copy_hashed(src, folder / rel)
+                if digest != item.sha256:
+                    raise FileIntegrityError(
+                        f"evidence item {item.id}: file {item.path} was altered (SHA-256 "
+                        f"{digest}, recorded {item.sha256}); not exported"
+                    )
+                file_entry = {"path": rel, "sha256": digest, "bytes": size}
+                files.append(file_entry)
+            entries.append(_item_entry(item, file_entry))
+        (folder / README).write_text(_readme(case["number"], fp), encoding="utf-8")
+        files.append(_describe(folder, README))
+        sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in sorted(files, key=_by_path))
+        (folder / SUMS).write_text(sums, encoding="utf-8")
+        files.append(_describe(folder, SUMS))
+        head_seq, head_hash = audit.chain_head(db)
+        manifest = {
+            "format": FORMAT,
+            "case": case,
+            "exported_by": actor.user,
+            "exported_at": utc(clock.now()).isoformat(),
+            "reason": actor.reason,
+            "system": {"software": f"vms {vms.__version__}", "host": socket.gethostname()},
+            "signature": {
+                "algorithm": signing.ALGORITHM,
+                "signed_file": MANIFEST,
+                "signature_file": SIGNATURE,
+                "public_key_file": signing.PUBLIC_KEY,
+                "public_key_sha256": fp,
+            },
+            "audit_chain_head": {"seq": head_seq, "hash": head_hash},
+            "cameras": _camera_dicts(db, {i.camera_id for i in items}),
+            "items": entries,
+            "files": sorted(files, key=_by_path),
+        }
+        data = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        (folder / MANIFEST).write_bytes(data)
+    except OSError as exc:
+        raise StorageError(f"cannot write the export package {folder}: {exc}") from exc
+    return hashlib.sha256(data).hexdigest(), len(files), sum(f["bytes"] for f in files)
+
+
+def _by_path(f: dict[str, Any]) -> str:
+    return str(f["path"])
+
+
+def _describe(folder: Path, rel: str) -> dict[str, Any]:
+    data = (folder / rel).read_bytes()
+    return {"path": rel, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def _readme(number: str, fp: str) -> str:
+    return f"""Evidence export of case {number}, made by vms.
+
+manifest.json lists every file in this folder with its SHA-256, the case, the cameras, the
+times, the recorded segments each clip was cut from (with their hashes), who exported it,
+when and why. manifest.sig is an Ed25519 signature of manifest.json's exact bytes.
+
+Signing key fingerprint (SHA-256 of the raw public key):
+    {fp}
+Compare it with the fingerprint the bureau publishes before trusting this package.
+
+To verify with vms:      vms evidence verify <this folder> [--public-key <trusted key>]
+To verify without vms:   openssl pkeyutl -verify -pubin -inkey signing-key.pub.pem \\
+                             -rawin -in manifest.json -sigfile manifest.sig
+                         sha256sum -c SHA256SUMS
+(SHA256SUMS is listed with its own hash in the signed manifest.)
+
+The clips are the camera's own packets, remuxed without re-encoding. A clip starts at the
+keyframe at or before the requested start; the manifest's "gaps" list any part of its range
+that was not recorded (the player holds the last picture across a gap).
+"""
+
+
+# --- offline verification -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageProblem:
+    path: str
+    kind: str  # missing, altered, unexpected, signature, key, manifest
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass
+class PackageReport:
+    path: Path
+    ok_files: int = 0
+    key_fingerprint: str | None = None
+    trusted_key: bool = False
+    case_number: str | None = None
+    exported_at: datetime | None = None
+    problems: list[PackageProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "ok": self.ok,
+            "ok_files": self.ok_files,
+            "key_fingerprint": self.key_fingerprint,
+            "trusted_key": self.trusted_key,
+            "case": self.case_number,
+            "exported_at": self.exported_at.isoformat() if self.exported_at else None,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def verify_package(folder: Path, trusted_key: bytes | None = None) -> PackageReport:
+    """Check a package offline: the manifest's signature, then every file it lists.
+
+    With ``trusted_key`` (a PEM public key) the signature must be by that key; without it the
+    key shipped in the package is used and its fingerprint reported for comparison.
+    """
+    report = PackageReport(folder)
+    problems = report.problems
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        problems.append(PackageProblem(MANIFEST, "missing", f"{MANIFEST} is missing"))
+        return report
+    data = manifest_path.read_bytes()
+    key = None
+    key_file = folder / signing.PUBLIC_KEY
+    try:
+        if trusted_key is not None:
+            key = signing.load_public(trusted_key, "the trusted key")
+            report.trusted_key = True
+            if key_file.is_file() and key_file.read_bytes().strip() != trusted_key.strip():
+                problems.append(
+                    PackageProblem(
+                        signing.PUBLIC_KEY,
+                        "key",
+                        "the package's public key is not the trusted key",
+                    )
+                )
+        elif key_file.is_file():
+            key = signing.load_public(key_file.read_bytes(), signing.PUBLIC_KEY)
+        else:
+            problems.append(
+                PackageProblem(signing.PUBLIC_KEY, "missing", f"{signing.PUBLIC_KEY} is missing")
+            )
+    except SigningError as exc:
+        problems.append(PackageProblem(signing.PUBLIC_KEY, "key", str(exc)))
+    sig_path = folder / SIGNATURE
+    if not sig_path.is_file():
+        problems.append(PackageProblem(SIGNATURE, "missing", f"{SIGNATURE} is missing"))
+    elif key is not None:
+        report.key_fingerprint = signing.fingerprint(key)
+        if not signing.verify(key, sig_path.read_bytes(), data):
+            problems.append(
+                PackageProblem(
+                    MANIFEST,
+                    "signature",
+                    f"the signature does not match {MANIFEST}: the manifest or {SIGNATURE} "
+                    "was altered, or it was signed by another key",
+                )
+            )
+    try:
+        manifest = json.loads(data)
+        listed = {str(f["path"]): f for f in manifest["files"]}
+        report.case_number = str(manifest["case"]["number"])
+        report.exported_at = datetime.fromisoformat(manifest["exported_at"])
+    except (ValueError, KeyError, TypeError) as exc:
+        problems.append(PackageProblem(MANIFEST, "manifest", f"{MANIFEST} is unreadable: {exc}"))
+        return report
+    for rel, entry in sorted(listed.items()):
+        path = folder / rel
+        if not _inside(folder, path) or not path.is_file():
+            problems.append(PackageProblem(rel, "missing", f"{rel} is missing"))
+            continue
+        digest, size = _sha256(path)
+        if digest != entry.get("sha256") or size != entry.get("bytes"):
+            problems.append(
+                PackageProblem(
+                    rel,
+                    "altered",
+                    f"{rel} was altered: SHA-256 {digest} ({size} bytes), manifest says "
+                    f"{entry.get('sha256')} ({entry.get('bytes')} bytes)",
+                )
+            )
+            continue
+        report.ok_files += 1
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel not in listed and rel not in _UNSIGNED:
+            problems.append(
+                PackageProblem(rel, "unexpected", f"{rel} is not listed in the manifest")
+            )
+    return report
+
+
+def _inside(folder: Path, path: Path) -> bool:
+    with contextlib.suppress(ValueError):
+        path.resolve().relative_to(folder.resolve())
+        return True
+    return False

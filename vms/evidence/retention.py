@@ -1,0 +1,432 @@
+"""Retention: delete footage older than its camera's days, and the oldest when the disk is full.
+
+``plan_retention`` decides (a pure function of segments, holds, usage and now): expired
+segments go first, then, while usage is above the high-water mark, the oldest segments of any
+camera. Held footage is never chosen. ``run_retention`` carries a plan out: one audit entry per
+deleted segment, re-checking holds under the audit chain's lock, and a critical
+``storage_full_held_only`` event per camera whose held footage is all that is left to delete.
+Recording is never stopped here: it goes on while space lasts.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from vms.clock import Clock, SystemClock, utc
+from vms.config import Config
+from vms.db.models import Camera, Event, Segment
+from vms.db.session import Database
+from vms.evidence import audit
+from vms.evidence.audit import Actor
+from vms.evidence.holds import HoldSpan, active_spans, held_by
+from vms.evidence.models import EvidenceItem
+
+log = logging.getLogger(__name__)
+
+STORAGE_FULL_HELD_ONLY = "storage_full_held_only"
+EXPIRED, DISK_PRESSURE = "expired", "disk_pressure"
+RETENTION_ACTOR = Actor("vms-retention", "retention policy")
+_BATCH = 200
+_FIRST_PAGE = 256
+
+
+@dataclass(frozen=True)
+class SegmentFacts:
+    """What retention needs to know about a closed segment."""
+
+    id: int
+    camera_id: str
+    start: datetime
+    end: datetime
+    bytes: int  # 0 when the file is already gone
+    path: str
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """Capacity and use of the storage, in bytes."""
+
+    total: int
+    used: int
+
+
+@dataclass(frozen=True)
+class Deletion:
+    segment: SegmentFacts
+    why: str  # expired or disk_pressure
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A segment retention would have deleted, kept because holds cover it."""
+
+    segment: SegmentFacts
+    why: str
+    holds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RetentionPlan:
+    deletions: list[Deletion]
+    kept: list[Kept]
+    usage: DiskUsage
+    limit: int  # bytes: the high-water mark
+    projected_used: int
+
+    @property
+    def over_limit(self) -> bool:
+        """Still above the high-water mark after every deletion (only held footage left)."""
+        return self.projected_used > self.limit
+
+
+def plan_retention(
+    segments: Sequence[SegmentFacts],
+    holds: Sequence[HoldSpan],
+    days: Mapping[str, int],
+    usage: DiskUsage,
+    high_water_percent: float,
+    now: datetime,
+) -> RetentionPlan:
+    """Choose what to delete (pure): expired unheld segments, then the oldest unheld ones
+    while usage is above ``high_water_percent`` of ``usage.total``.
+
+    ``segments`` are closed segments (any order; at least the expired ones and, for disk
+    pressure, the oldest); ``days`` maps camera ids to their retention in days.
+    """
+    limit = int(usage.total * high_water_percent / 100)
+    used = usage.used
+    ordered = sorted(segments, key=lambda seg: (seg.start, seg.id))
+    deletions: list[Deletion] = []
+    kept: dict[int, Kept] = {}
+    chosen: set[int] = set()
+    for seg in ordered:
+        keep_days = days.get(seg.camera_id)
+        if keep_days is None or seg.end > now - timedelta(days=keep_days):
+            continue
+        held = held_by(holds, seg.camera_id, seg.start, seg.end, now)
+        if held:
+            kept[seg.id] = Kept(seg, EXPIRED, tuple(held))
+            continue
+        deletions.append(Deletion(seg, EXPIRED))
+        chosen.add(seg.id)
+        used -= seg.bytes
+    for seg in ordered:
+        if used <= limit:
+            break
+        if seg.id in chosen or seg.id in kept:
+            continue
+        held = held_by(holds, seg.camera_id, seg.start, seg.end, now)
+        if held:
+            kept[seg.id] = Kept(seg, DISK_PRESSURE, tuple(held))
+            continue
+        deletions.append(Deletion(seg, DISK_PRESSURE))
+        chosen.add(seg.id)
+        used -= seg.bytes
+    return RetentionPlan(deletions, list(kept.values()), usage, limit, used)
+
+
+# --- carrying it out ------------------------------------------------------------------
+
+
+def retention_days(config: Config, db: Database) -> dict[str, int]:
+    """Days to keep each indexed camera's footage: its own setting, else its kind's.
+
+    Cameras no longer configured keep the days they were last configured with.
+    """
+    days: dict[str, int] = {}
+    with db.session() as s:
+        for cam_id, kept_days in s.execute(select(Camera.id, Camera.retention_days)):
+            days[cam_id] = kept_days
+    for cam in config.cameras:
+        days[cam.id] = config.retention_days_of(cam)
+    return days
+
+
+def disk_probe(config: Config, db: Database) -> Callable[[], DiskUsage]:
+    """The usage probe for ``config``: the indexed bytes against ``quota_bytes`` if set,
+    else the file system that holds the storage root."""
+    quota = config.evidence.quota_bytes
+    if quota is not None:
+
+        def indexed() -> DiskUsage:
+            with db.session() as s:
+                footage = s.scalar(
+                    select(func.coalesce(func.sum(Segment.bytes), 0)).where(
+                        Segment.status != "missing"
+                    )
+                )
+                evidence = s.scalar(
+                    select(func.coalesce(func.sum(EvidenceItem.bytes), 0)).where(
+                        EvidenceItem.status == "active"
+                    )
+                )
+            return DiskUsage(quota, int(footage or 0) + int(evidence or 0))
+
+        return indexed
+
+    root = config.storage.root
+
+    def filesystem() -> DiskUsage:
+        usage = shutil.disk_usage(root)
+        return DiskUsage(usage.total, usage.used)
+
+    return filesystem
+
+
+def _facts(seg: Segment) -> SegmentFacts:
+    assert seg.end is not None
+    size = 0 if seg.status == "missing" else int(seg.bytes or 0)
+    return SegmentFacts(seg.id, seg.camera_id, seg.start, seg.end, size, seg.path, seg.sha256)
+
+
+def _candidates(
+    db: Database, days: Mapping[str, int], now: datetime, page: int
+) -> tuple[list[SegmentFacts], bool]:
+    """Expired closed segments plus the oldest closed segments of all cameras, in a list
+    that holds every segment up to its newest start (so "oldest first" holds across
+    cameras); and whether there are more segments after it."""
+    expired: dict[int, SegmentFacts] = {}
+    oldest: dict[str, list[SegmentFacts]] = {}
+    closed = (Segment.status != "recording", Segment.end.is_not(None))
+    with db.session() as s:
+        for cam_id, keep_days in days.items():
+            cutoff = now - timedelta(days=keep_days)
+            q = select(Segment).where(Segment.camera_id == cam_id, Segment.end <= cutoff, *closed)
+            for row in s.scalars(q):
+                expired[row.id] = _facts(row)
+            q = select(Segment).where(Segment.camera_id == cam_id, *closed)
+            oldest[cam_id] = [
+                _facts(seg) for seg in s.scalars(q.order_by(Segment.start).limit(page))
+            ]
+    full = [rows[-1].start for rows in oldest.values() if len(rows) == page]
+    horizon = min(full) if full else None
+    found = dict(expired)
+    for facts in oldest.values():
+        for seg in facts:
+            if horizon is None or seg.start <= horizon:
+                found[seg.id] = seg
+    return list(found.values()), horizon is not None
+
+
+@dataclass
+class RetentionReport:
+    """What a retention run did (or, with ``dry_run``, would do)."""
+
+    dry_run: bool
+    usage: DiskUsage
+    limit: int
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    kept_held: list[dict[str, Any]] = field(default_factory=list)
+    freed_bytes: int = 0
+    over_limit: bool = False
+    alerts: list[str] = field(default_factory=list)  # cameras with a storage_full event
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "usage": {"total": self.usage.total, "used": self.usage.used},
+            "limit": self.limit,
+            "deleted": self.deleted,
+            "kept_held": self.kept_held,
+            "freed_bytes": self.freed_bytes,
+            "over_limit": self.over_limit,
+            "alerts": self.alerts,
+        }
+
+
+def _seg_dict(seg: SegmentFacts, why: str) -> dict[str, Any]:
+    return {
+        "segment_id": seg.id,
+        "camera": seg.camera_id,
+        "path": seg.path,
+        "start": seg.start.isoformat(),
+        "end": seg.end.isoformat(),
+        "bytes": seg.bytes,
+        "sha256": seg.sha256,
+        "why": why,
+    }
+
+
+def run_retention(
+    db: Database,
+    config: Config,
+    clock: Clock,
+    *,
+    disk_usage: Callable[[], DiskUsage] | None = None,
+    dry_run: bool = False,
+    actor: Actor = RETENTION_ACTOR,
+) -> RetentionReport:
+    """Plan and carry out retention; the function a scheduler job calls.
+
+    ``disk_usage`` measures the storage (default: ``disk_probe(config, db)``).
+    """
+    now = utc(clock.now())
+    days = retention_days(config, db)
+    usage = (disk_usage or disk_probe(config, db))()
+    with db.session() as s:
+        holds = active_spans(s, now)
+    page = _FIRST_PAGE
+    while True:
+        segments, more = _candidates(db, days, now, page)
+        plan = plan_retention(segments, holds, days, usage, config.evidence.high_water_percent, now)
+        if not (plan.over_limit and more):
+            break
+        page *= 4
+    report = RetentionReport(dry_run, usage, plan.limit, over_limit=plan.over_limit)
+    report.kept_held = [_seg_dict(k.segment, k.why) | {"holds": list(k.holds)} for k in plan.kept]
+    if dry_run:
+        report.deleted = [_seg_dict(d.segment, d.why) for d in plan.deletions]
+        report.freed_bytes = sum(d.segment.bytes for d in plan.deletions)
+        return report
+    for start in range(0, len(plan.deletions), _BATCH):
+        done = _delete_batch(
+            db, config.storage.root, clock, actor, plan.deletions[start : _BATCH + start]
+        )
+        report.deleted += [_seg_dict(d.segment, d.why) for d in done]
+        report.freed_bytes += sum(d.segment.bytes for d in done)
+    report.over_limit = usage.used - report.freed_bytes > plan.limit
+    report.alerts = _storage_alerts(db, clock, plan, report)
+    return report
+
+
+def _delete_batch(
+    db: Database, root: Path, clock: Clock, actor: Actor, batch: Sequence[Deletion]
+) -> list[Deletion]:
+    """Delete the rows (each with its audit entry) in one transaction, then the files."""
+    done: list[Deletion] = []
+    with db.session() as s:
+        audit.lock_chain(s)  # holds placed from now on wait for this batch
+        now = utc(clock.now())
+        holds = active_spans(s, now)
+        for d in batch:
+            seg = d.segment
+            row = s.get(Segment, seg.id)
+            if row is None:
+                continue  # another run deleted it
+            held = held_by(holds, seg.camera_id, seg.start, seg.end, now)
+            if held:
+                log.info("retention: %s was put under hold %s meanwhile; kept", seg.path, held)
+                continue
+            s.delete(row)
+            audit.append(
+                s,
+                clock,
+                actor,
+                "delete",
+                "segment",
+                seg.id,
+                details=_seg_dict(seg, d.why),
+            )
+            done.append(d)
+    for d in done:
+        path = root / d.segment.path
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.error("retention: cannot delete %s (its row is gone): %s", path, exc)
+    if done:
+        log.info("retention: deleted %d segment(s)", len(done))
+    return done
+
+
+def _storage_alerts(
+    db: Database, clock: Clock, plan: RetentionPlan, report: RetentionReport
+) -> list[str]:
+    """Open (or refresh) a critical event per camera whose held footage is all that is left;
+    close those events once usage is under the mark again."""
+    now = utc(clock.now())
+    held_bytes: dict[str, int] = {}
+    held_count: dict[str, int] = {}
+    if report.over_limit:
+        for k in plan.kept:
+            held_bytes[k.segment.camera_id] = (
+                held_bytes.get(k.segment.camera_id, 0) + k.segment.bytes
+            )
+            held_count[k.segment.camera_id] = held_count.get(k.segment.camera_id, 0) + 1
+        if not held_bytes:
+            log.error(
+                "storage above the %.0f %% high-water mark and nothing can be deleted",
+                100 * plan.limit / max(plan.usage.total, 1),
+            )
+    with db.session() as s:
+        open_events = {
+            e.camera_id: e
+            for e in s.scalars(
+                select(Event).where(Event.type == STORAGE_FULL_HELD_ONLY, Event.end.is_(None))
+            )
+        }
+        for cam, ended in open_events.items():
+            if cam not in held_bytes:
+                ended.end = now
+        for cam, size in sorted(held_bytes.items()):
+            data = {
+                "used_bytes": report.usage.used - report.freed_bytes,
+                "limit_bytes": plan.limit,
+                "total_bytes": plan.usage.total,
+                "held_bytes": size,
+                "held_segments": held_count[cam],
+                "message": (
+                    "storage is above the high-water mark and only footage under legal hold "
+                    "is left to delete; recording goes on while space lasts"
+                ),
+            }
+            event = open_events.get(cam)
+            if event is None:
+                s.add(
+                    Event(
+                        type=STORAGE_FULL_HELD_ONLY,
+                        camera_id=cam,
+                        start=now,
+                        severity="critical",
+                        data=data,
+                    )
+                )
+                log.critical("%s: storage full of held footage (%d bytes held)", cam, size)
+            else:
+                event.data = data
+    return sorted(held_bytes)
+
+
+class RetentionJob:
+    """``run_retention`` as a zero-argument callable for a scheduler (see add_retention_job)."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        clock: Clock | None = None,
+        disk_usage: Callable[[], DiskUsage] | None = None,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.disk_usage = disk_usage
+
+    def __call__(self) -> RetentionReport:
+        return run_retention(self.db, self.config, self.clock, disk_usage=self.disk_usage)
+
+
+def add_retention_job(
+    scheduler: Any, db: Database, config: Config, clock: Clock | None = None
+) -> RetentionJob:
+    """Register retention on an APScheduler scheduler, every ``evidence.retention_interval_s``."""
+    job = RetentionJob(db, config, clock)
+    scheduler.add_job(
+        job,
+        "interval",
+        seconds=config.evidence.retention_interval_s,
+        id="retention",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+    )
+    return job
