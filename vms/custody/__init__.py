@@ -1,0 +1,1 @@
+"""Custody areas: people held, legal clocks, interviews and the alerts that prevent harm."""

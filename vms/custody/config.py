@@ -1,0 +1,280 @@
+"""The ``custody:`` section of the configuration: rooms without cameras and every rule default.
+
+Numbers that come from law are defaults here, never constants in the rules; docs/custody.md
+gives the legal source of each.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The seven room types of vms.config.RoomType, spelled out here because vms.config imports
+# this module (a test keeps the two lists equal).
+RoomTypeName = Literal[
+    "duty", "holding", "interrogation", "inquiry", "mediation", "cell", "service_hall"
+]
+_ROOM_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+def _types(*names: RoomTypeName) -> list[RoomTypeName]:
+    return list(names)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RiskLevel(StrEnum):
+    """How closely a person held must be watched."""
+
+    NORMAL = "normal"
+    ELEVATED = "elevated"
+    HIGH = "high"
+
+
+class CustodyRoomConfig(_Model):
+    """A room of a custody area. Rooms with cameras need not be listed: the cameras' ``site``,
+    ``room`` and ``room_type`` declare them. List a room here to give it an id, or when it has
+    no camera (it is then a room without video whenever it is in use)."""
+
+    name: str = Field(min_length=1, description="The room's name, as in the cameras' 'room'.")
+    type: RoomTypeName = Field(description="One of the seven custody-area space types.")
+    id: str | None = Field(
+        None,
+        pattern=_ROOM_ID,
+        description="Short id used on the command line; default: the name in lower case, "
+        "spaces as '-'.",
+    )
+
+
+class CustodySiteConfig(_Model):
+    """A custody area (case-handling area), named as in the cameras' ``site``."""
+
+    name: str = Field(min_length=1, description="The site's name, as in the cameras' 'site'.")
+    rooms: list[CustodyRoomConfig] = Field(
+        default_factory=list, description="Rooms of the site not (only) declared by cameras."
+    )
+
+
+class LegalBasisConfig(_Model):
+    """A legal basis for holding a person and its time limit from entry."""
+
+    title: str = Field(description="Human name shown in the ledger.")
+    limit_h: float | None = Field(
+        description="Hours from entry; null: the limit is given at entry (custom).", gt=0
+    )
+    source: str = Field("", description="Where the limit comes from (law and article).")
+
+
+def default_legal_bases() -> dict[str, LegalBasisConfig]:
+    b = LegalBasisConfig
+    return {
+        "summons": b(title="Summons", limit_h=12, source="CPL art. 119"),
+        "summons_serious": b(
+            title="Summons, serious case (detention or arrest needed)",
+            limit_h=24,
+            source="CPL art. 119",
+        ),
+        "admin_questioning": b(
+            title="Questioning after administrative summons",
+            limit_h=8,
+            source="Public Security Administration Punishment Law art. 83",
+        ),
+        "admin_questioning_detention": b(
+            title="Administrative questioning, detention may follow",
+            limit_h=24,
+            source="Public Security Administration Punishment Law art. 83",
+        ),
+        "continued_questioning": b(
+            title="Continued questioning", limit_h=24, source="People's Police Law art. 9"
+        ),
+        "continued_questioning_extended": b(
+            title="Continued questioning, extended with approval",
+            limit_h=48,
+            source="People's Police Law art. 9",
+        ),
+        "custom": b(title="Other (limit given at entry)", limit_h=None, source=""),
+    }
+
+
+class LegalClockConfig(_Model):
+    """Warnings before a person's legal limit; an alert at it and while held past it."""
+
+    warn_before_min: list[int] = Field(
+        default_factory=lambda: [60, 15],
+        description="Minutes before the limit at which a warning is raised.",
+    )
+    resummons_min_interval_h: float = Field(
+        12,
+        ge=0,
+        description="A new entry of the same ID number sooner than this after release is "
+        "flagged (practice rule: at least 12 h between two summons).",
+    )
+
+    @field_validator("warn_before_min")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if any(v <= 0 for v in value):
+            raise ValueError(f"lead times must be positive minutes, got {value}")
+        return sorted(set(value), reverse=True)
+
+
+class ObservationConfig(_Model):
+    """Observation rounds of people held in cells and holding rooms."""
+
+    normal_min: int = Field(60, gt=0, description="Risk 'normal': at least this often (min).")
+    elevated_min: int = Field(30, gt=0, description="Risk 'elevated' (e.g. intoxicated), min.")
+    high_min: int = Field(15, gt=0, description="Risk 'high', min.")
+    room_types: list[RoomTypeName] = Field(
+        default_factory=lambda: _types("cell", "holding"),
+        description="Rooms where a person held must be checked.",
+    )
+    video_visit_s: float | None = Field(
+        5.0,
+        gt=0,
+        description="A second person seen in the room for this long counts as a check; "
+        "null: only checks recorded by hand count.",
+    )
+
+    def interval_min(self, risk: RiskLevel) -> int:
+        return {
+            RiskLevel.NORMAL: self.normal_min,
+            RiskLevel.ELEVATED: self.elevated_min,
+            RiskLevel.HIGH: self.high_min,
+        }[risk]
+
+
+class TwoOfficerConfig(_Model):
+    """During an interview: the subject and at least ``min_officers`` officers are visible."""
+
+    min_officers: int = Field(2, ge=1, description="Officers required (CPL art. 118: two).")
+    for_s: float = Field(60, gt=0, description="Too few people visible this long: alert.")
+
+
+class PersonAloneConfig(_Model):
+    """A person held is the only person visible in a room."""
+
+    room_types: list[RoomTypeName] = Field(
+        default_factory=lambda: _types("holding", "cell"), description="Rooms it applies to."
+    )
+    for_s: float = Field(60, gt=0, description="Alone this long: alert.")
+
+
+class VideoEventsConfig(_Model):
+    """Analytics events on cameras of rooms where a person is held become custody alerts."""
+
+    room_types: list[RoomTypeName] = Field(
+        default_factory=lambda: _types("cell", "holding"), description="Rooms it applies to."
+    )
+    person_down: list[str] = Field(
+        default_factory=lambda: ["person_down"],
+        description="Analytics event types that mean a person is down (critical).",
+    )
+    stillness: list[str] = Field(
+        default_factory=lambda: ["stillness"],
+        description="Analytics event types that mean a person is lying or sitting still.",
+    )
+
+
+class RecordingCheckConfig(_Model):
+    """When a room in use counts as without video, and when an interview as incomplete."""
+
+    stale_s: float = Field(
+        30,
+        gt=0,
+        description="A camera whose newest segment ended (or, if open, was due to rotate) "
+        "longer ago than this is not recording.",
+    )
+    continuity_tolerance_s: float = Field(
+        1.0, ge=0, description="Holes between segments shorter than this are not gaps."
+    )
+
+
+class EscalationConfig(_Model):
+    """An alert not acknowledged in time goes to the next duty level."""
+
+    after_min: float = Field(5, gt=0, description="Minutes without acknowledgement per level.")
+    levels: list[str] = Field(
+        default_factory=lambda: ["duty officer", "custody supervisor", "duty commander"],
+        min_length=1,
+        description="Who each level goes to; the number of entries is the top level.",
+    )
+
+
+class PresenceConfig(_Model):
+    """How per-frame person counts from analytics become a room's count over time."""
+
+    settle_s: float = Field(
+        2.0,
+        ge=0,
+        description="The count is the largest seen in this many seconds, so a missed "
+        "detection does not look like someone leaving.",
+    )
+    heartbeat_s: float = Field(5.0, gt=0, description="How often an unchanged count is confirmed.")
+    stale_s: float = Field(
+        15.0, gt=0, description="No observation for this long: the count is unknown."
+    )
+
+
+class CustodyConfig(_Model):
+    """Custody areas: rooms not declared by cameras, legal limits and alert rules."""
+
+    sites: list[CustodySiteConfig] = Field(
+        default_factory=list, description="Sites and rooms beyond those of the cameras."
+    )
+    legal_bases: dict[str, LegalBasisConfig] = Field(
+        default_factory=default_legal_bases,
+        description="Legal bases by key; entries given here replace or add to the defaults.",
+    )
+    legal_clock: LegalClockConfig = Field(
+        default_factory=LegalClockConfig, description="Warnings before the legal limit."
+    )
+    observation: ObservationConfig = Field(
+        default_factory=ObservationConfig, description="Observation rounds by risk level."
+    )
+    two_officer: TwoOfficerConfig = Field(
+        default_factory=TwoOfficerConfig, description="Two officers at every interview."
+    )
+    person_alone: PersonAloneConfig = Field(
+        default_factory=PersonAloneConfig, description="A person held left alone."
+    )
+    video_events: VideoEventsConfig = Field(
+        default_factory=VideoEventsConfig, description="Person down and stillness from analytics."
+    )
+    recording: RecordingCheckConfig = Field(
+        default_factory=RecordingCheckConfig,
+        description="Rooms without video and incomplete interview recordings.",
+    )
+    escalation: EscalationConfig = Field(
+        default_factory=EscalationConfig, description="Escalation of unacknowledged alerts."
+    )
+    presence: PresenceConfig = Field(
+        default_factory=PresenceConfig, description="People visible per room, from analytics."
+    )
+    check_interval_s: float = Field(
+        10, gt=0, description="How often `vms serve` runs the custody checks."
+    )
+    lookback_min: float = Field(
+        120, gt=0, description="Checks also look at people and interviews ended this recently."
+    )
+
+    @field_validator("legal_bases", mode="before")
+    @classmethod
+    def _merge_defaults(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {**default_legal_bases(), **value}
+        return value
+
+    @model_validator(mode="after")
+    def _unique_rooms(self) -> Self:
+        seen: set[tuple[str, str]] = set()
+        for site in self.sites:
+            for room in site.rooms:
+                key = (site.name.casefold(), room.name.casefold())
+                if key in seen:
+                    raise ValueError(f"room {room.name!r} of site {site.name!r} is listed twice")
+                seen.add(key)
+        return self

@@ -1,0 +1,275 @@
+"""The auditor's interview report: every segment of the room's cameras, continuity, hashes.
+
+report = interview_report(db, config, interview_id, now)
+report.continuous          # False when any camera of the room has a gap in the interview
+print(report.to_text())    # or json.dumps(report.to_dict())
+export_interview(db, config, interview_id, Path("out"), now)   # one MP4 per camera + report
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from vms.cameras.recorder import sha256_file
+from vms.config import Config
+from vms.custody.continuity import CoverageGap, GapSpan, SegmentSpan, coverage_gaps
+from vms.custody.layout import Layout, build_layout
+from vms.custody.models import Interview, Person
+from vms.custody.service import interview_dict, person_dict
+from vms.db.models import Segment
+from vms.db.session import Database
+from vms.errors import ConfigError, CustodyError, StorageError
+from vms.evidence.clips import SourceSegment, cut_clip
+from vms.recordings import gaps_in_range, segments_in_range
+
+DEFAULT_SEGMENT_S = 60.0
+
+
+def _segment_s(config: Config, camera_id: str) -> float:
+    try:
+        return config.camera(camera_id).segment_seconds
+    except ConfigError:  # a camera since removed from the configuration
+        return DEFAULT_SEGMENT_S
+
+
+def camera_gaps(
+    db: Database, config: Config, camera_id: str, start: datetime, end: datetime, now: datetime
+) -> list[CoverageGap]:
+    """Holes in one camera's recording over [start, end]."""
+    segs = segments_in_range(db, camera_id, start, end)
+    gaps = gaps_in_range(db, camera_id, start, end)
+    return coverage_gaps(
+        camera_id,
+        [SegmentSpan(s.start, s.end) for s in segs],
+        [GapSpan(g.start, g.end, g.reason) for g in gaps],
+        start,
+        end,
+        now=now,
+        segment_s=_segment_s(config, camera_id),
+        stale_s=config.custody.recording.stale_s,
+        tolerance_s=config.custody.recording.continuity_tolerance_s,
+    )
+
+
+def interview_gaps(
+    db: Database, config: Config, layout: Layout, iv: Interview, now: datetime
+) -> list[CoverageGap]:
+    """Every gap in the recording of the interview's room from its start to its end (or now)."""
+    end = iv.ended_at or now
+    room = layout.rooms.get(iv.room_id)
+    if room is None or not room.cameras:
+        return [CoverageGap("", iv.started_at, end, ("the room has no camera",))]
+    out: list[CoverageGap] = []
+    for cam in room.cameras:
+        out += camera_gaps(db, config, cam, iv.started_at, end, now)
+    return out
+
+
+def hash_status(root: Path, seg: Segment) -> tuple[str, str | None]:
+    """(ok | mismatch | missing | unhashed, the hash computed now)."""
+    path = root / seg.path
+    if not path.exists():
+        return "missing", None
+    if seg.sha256 is None:
+        return "unhashed", None
+    actual, _size = sha256_file(path)
+    return ("ok" if actual == seg.sha256 else "mismatch"), actual
+
+
+@dataclass
+class CameraReport:
+    camera_id: str
+    segments: list[dict[str, Any]]
+    gaps: list[CoverageGap]
+
+    @property
+    def continuous(self) -> bool:
+        return not self.gaps
+
+    @property
+    def hashes_ok(self) -> bool:
+        return all(s["hash_check"] == "ok" for s in self.segments)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera_id,
+            "continuous": self.continuous,
+            "hashes_ok": self.hashes_ok,
+            "segments": self.segments,
+            "gaps": [g.to_dict() for g in self.gaps],
+        }
+
+
+@dataclass
+class InterviewReport:
+    interview: dict[str, Any]
+    person: dict[str, Any]
+    room: dict[str, Any]
+    start: datetime
+    end: datetime
+    in_progress: bool
+    generated_at: datetime
+    cameras: list[CameraReport] = field(default_factory=list)
+    exports: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def continuous(self) -> bool:
+        return bool(self.cameras) and all(c.continuous for c in self.cameras)
+
+    @property
+    def hashes_ok(self) -> bool:
+        return all(c.hashes_ok for c in self.cameras)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "interview": self.interview,
+            "person": self.person,
+            "room": self.room,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "duration_s": round((self.end - self.start).total_seconds(), 3),
+            "in_progress": self.in_progress,
+            "continuous": self.continuous,
+            "hashes_ok": self.hashes_ok,
+            "officers": self.interview["officers"],
+            "cameras": [c.to_dict() for c in self.cameras],
+            "exports": self.exports,
+            "generated_at": self.generated_at.isoformat(),
+        }
+
+    def to_text(self) -> str:
+        iv, p = self.interview, self.person
+        lines = [
+            f"Interview {iv['id']} ({iv['kind']}) of {p['name']} (person {p['id']}, "
+            f"case {p['case_number'] or '-'})",
+            f"Room: {self.room['name']} ({self.room['id']}, {self.room['site']})",
+            f"Start: {self.start.isoformat()}   by {iv['started_by']}",
+            f"End:   {self.end.isoformat()}   "
+            + ("(in progress)" if self.in_progress else f"by {iv['ended_by']}"),
+            "Officers: "
+            + (", ".join(f"{o['name']} (badge {o['badge']})" for o in iv["officers"]) or "none"),
+            f"Continuous: {'yes' if self.continuous else 'no'}",
+            f"Hash check: {'all segments ok' if self.hashes_ok else 'FAILED'}",
+        ]
+        if not self.cameras:
+            lines.append("No camera covers this room: nothing of the interview is recorded.")
+        for cam in self.cameras:
+            lines.append("")
+            lines.append(
+                f"Camera {cam.camera_id}: {len(cam.segments)} segment(s), "
+                f"continuous: {'yes' if cam.continuous else 'no'}"
+            )
+            for s in cam.segments:
+                lines.append(
+                    f"  segment {s['id']} {s['start']} .. {s['end'] or 'open'}  {s['path']}  "
+                    f"sha256 {(s['sha256'] or '-')[:16]}  {s['hash_check']}"
+                )
+            for g in cam.gaps:
+                lines.append(
+                    f"  GAP {g.start.isoformat()} .. {g.end.isoformat()}  "
+                    f"{g.duration_s:.3f} s  ({'; '.join(g.reasons)})"
+                )
+        for e in self.exports:
+            lines.append(f"Exported {e['camera']}: {e['path']} sha256 {e['sha256']}")
+        return "\n".join(lines)
+
+
+def interview_report(
+    db: Database, config: Config, interview_id: int, now: datetime, *, layout: Layout | None = None
+) -> InterviewReport:
+    """The continuity and hash report of one interview."""
+    layout = layout or build_layout(config)
+    with db.session() as s:
+        iv = s.get(Interview, interview_id)
+        if iv is None:
+            raise CustodyError(f"no interview {interview_id}")
+        person = s.get(Person, iv.person_id)
+        assert person is not None
+    end = iv.ended_at or now
+    room = layout.rooms.get(iv.room_id)
+    report = InterviewReport(
+        interview=interview_dict(iv),
+        person=person_dict(person),
+        room={
+            "id": iv.room_id,
+            "name": room.name if room else iv.room_id,
+            "site": room.site if room else None,
+            "type": room.type.value if room else None,
+            "cameras": list(room.cameras) if room else [],
+        },
+        start=iv.started_at,
+        end=end,
+        in_progress=iv.ended_at is None,
+        generated_at=now,
+    )
+    for cam in room.cameras if room else ():
+        segs = segments_in_range(db, cam, iv.started_at, end)
+        rows = []
+        for seg in segs:
+            status, _actual = hash_status(config.storage.root, seg)
+            rows.append(
+                {
+                    "id": seg.id,
+                    "path": seg.path,
+                    "start": seg.start.isoformat(),
+                    "end": seg.end.isoformat() if seg.end else None,
+                    "duration_s": seg.duration_s,
+                    "bytes": seg.bytes,
+                    "sha256": seg.sha256,
+                    "status": seg.status,
+                    "hash_check": status,
+                }
+            )
+        gaps = camera_gaps(db, config, cam, iv.started_at, end, now)
+        report.cameras.append(CameraReport(cam, rows, gaps))
+    return report
+
+
+def export_interview(
+    db: Database, config: Config, interview_id: int, out_dir: Path, now: datetime
+) -> InterviewReport:
+    """Write one MP4 per camera of the room covering the interview (the recorded packets
+    remuxed, never re-encoded; gaps stay gaps in the timeline) and the report beside them."""
+    report = interview_report(db, config, interview_id, now)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create {out_dir}: {exc}") from exc
+    for cam in report.cameras:
+        sources = [
+            SourceSegment(
+                s["id"],
+                s["path"],
+                s["sha256"],
+                s["bytes"] or 0,
+                datetime.fromisoformat(s["start"]),
+                datetime.fromisoformat(s["end"]),
+            )
+            for s in cam.segments
+            if s["sha256"] is not None and s["end"] is not None
+        ]
+        if not sources:
+            report.exports.append({"camera": cam.camera_id, "path": None, "error": "no footage"})
+            continue
+        path = out_dir / f"interview-{interview_id}-{cam.camera_id}.mp4"
+        clip = cut_clip(config.storage.root, sources, report.start, report.end, path)
+        report.exports.append(
+            {
+                "camera": cam.camera_id,
+                "path": str(path),
+                "start": clip.start.isoformat(),
+                "end": clip.end.isoformat(),
+                "packets": clip.packets,
+                "bytes": clip.bytes,
+                "sha256": clip.sha256,
+                "sources": [src.segment_id for src in clip.sources],
+            }
+        )
+    stem = out_dir / f"interview-{interview_id}-report"
+    stem.with_suffix(".json").write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+    stem.with_suffix(".txt").write_text(report.to_text() + "\n", encoding="utf-8")
+    return report

@@ -1,0 +1,536 @@
+"""The custody ledger's operations, shared by the command line and the web app.
+
+    svc = CustodyService(db, config, clock)
+    p = svc.enter(name="Zhang San", reason="theft", basis="summons", room="holding-1", by="li")
+    iv = svc.start_interview(p.id, room="interrogation-1", by="li",
+                             officers=[Officer("Li Wei", "031245"), Officer("Wang Fang", "031877")])
+    svc.end_interview(iv.id, by="li")
+    svc.exit(p.id, by="li")
+
+Every operation takes ``at`` (default: the clock's now; never in the future) so entries made
+after the fact keep their real times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vms.clock import Clock, SystemClock, utc
+from vms.config import Config, RoomType
+from vms.custody.alerts import alert_dict, reconcile
+from vms.custody.config import RiskLevel
+from vms.custody.layout import Layout, Room, build_layout
+from vms.custody.models import (
+    Alert,
+    Check,
+    CustodyRoom,
+    CustodyRoomCamera,
+    Interview,
+    Person,
+    Stay,
+)
+from vms.custody.rules import (
+    AlertType,
+    CustodyState,
+    InterviewState,
+    Officer,
+    PersonState,
+    recording_rule,
+    resummons_condition,
+)
+from vms.db.models import Camera
+from vms.db.session import Database
+from vms.errors import CustodyError
+
+#: How far ahead of the clock a time given by hand may be (clock skew between machines).
+FUTURE_SKEW = timedelta(seconds=60)
+INTERVIEW_ROOMS = (RoomType.INTERROGATION, RoomType.INQUIRY)
+
+
+def sync_rooms(db: Database, layout: Layout, now: datetime) -> None:
+    """Write the configured rooms and their cameras into the database."""
+    with db.session() as s:
+        cameras = set(s.scalars(select(Camera.id)))
+        rows = {r.id: r for r in s.scalars(select(CustodyRoom))}
+        for room in layout.rooms.values():
+            wanted_row = (room.site, room.name, room.type.value, True)
+            row = rows.get(room.id)
+            if row is not None and (row.site, row.name, row.room_type, row.active) == wanted_row:
+                continue  # unchanged: no write every time the checks run
+            row = row or CustodyRoom(id=room.id)
+            row.site, row.name, row.room_type, row.active = wanted_row
+            row.updated_at = now
+            s.add(row)
+        for room_id, row in rows.items():
+            if room_id not in layout.rooms and row.active:
+                row.active, row.updated_at = False, now
+        s.flush()
+        links = {(c.room_id, c.camera_id): c for c in s.scalars(select(CustodyRoomCamera))}
+        wanted = {
+            (room.id, cam)
+            for room in layout.rooms.values()
+            for cam in room.cameras
+            if cam in cameras
+        }
+        for key, link in links.items():
+            if key not in wanted:
+                s.delete(link)
+        for room_id, cam in wanted - set(links):
+            s.add(CustodyRoomCamera(room_id=room_id, camera_id=cam))
+
+
+def person_state(p: Person) -> PersonState:
+    return PersonState(
+        p.id,
+        p.name,
+        p.site,
+        p.legal_basis,
+        p.limit_h,
+        RiskLevel(p.risk),
+        p.entered_at,
+        p.exited_at,
+    )
+
+
+def interview_state(iv: Interview) -> InterviewState:
+    return InterviewState(
+        iv.id,
+        iv.person_id,
+        iv.room_id,
+        iv.started_at,
+        iv.ended_at,
+        tuple(Officer(o.get("name", ""), o.get("badge", "")) for o in iv.officers),
+    )
+
+
+class CustodyService:
+    """Ledger operations on one database, for one configuration."""
+
+    def __init__(self, db: Database, config: Config, clock: Clock | None = None) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.layout = build_layout(config)
+        self._synced = False
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _session(self) -> AbstractContextManager[Session]:
+        if not self._synced:
+            sync_rooms(self.db, self.layout, self.clock.now())
+            self._synced = True
+        return self.db.session()
+
+    def _at(self, at: datetime | None) -> datetime:
+        now = self.clock.now()
+        if at is None:
+            return now
+        at = utc(at)
+        if at > now + FUTURE_SKEW:
+            raise CustodyError(f"time {at.isoformat()} is in the future (now {now.isoformat()})")
+        return at
+
+    def room(self, ref: str) -> Room:
+        return self.layout.room(ref)
+
+    @staticmethod
+    def _held(s: Session, person_id: int) -> Person:
+        p = s.get(Person, person_id)
+        if p is None:
+            raise CustodyError(f"no person {person_id} in the custody ledger")
+        if p.exited_at is not None:
+            raise CustodyError(
+                f"person {person_id} ({p.name}) was released at {p.exited_at.isoformat()}"
+            )
+        return p
+
+    @staticmethod
+    def _open_stay(s: Session, person_id: int) -> Stay:
+        stay = s.scalars(
+            select(Stay).where(Stay.person_id == person_id, Stay.end.is_(None))
+        ).first()
+        if stay is None:  # pragma: no cover - every held person has one
+            raise CustodyError(f"person {person_id} has no current room")
+        return stay
+
+    @staticmethod
+    def _active_interview(s: Session, person_id: int) -> Interview | None:
+        return s.scalars(
+            select(Interview).where(Interview.person_id == person_id, Interview.ended_at.is_(None))
+        ).first()
+
+    def _move(self, s: Session, p: Person, room: Room, by: str, at: datetime) -> None:
+        stay = self._open_stay(s, p.id)
+        if at < stay.start:
+            raise CustodyError(
+                f"move at {at.isoformat()} is before {p.name} entered the current room "
+                f"({stay.start.isoformat()})"
+            )
+        stay.end = at
+        s.add(Stay(person_id=p.id, room_id=room.id, start=at, end=None, moved_by=by))
+        p.room_id = room.id
+
+    # -- operations ------------------------------------------------------------------------
+
+    def enter(
+        self,
+        *,
+        name: str,
+        reason: str,
+        basis: str,
+        room: str,
+        by: str,
+        id_number: str | None = None,
+        case_number: str | None = None,
+        risk: RiskLevel = RiskLevel.NORMAL,
+        limit_h: float | None = None,
+        at: datetime | None = None,
+    ) -> Person:
+        """Register a person brought into the custody area (entry time, legal basis)."""
+        when = self._at(at)
+        target = self.room(room)
+        bases = self.config.custody.legal_bases
+        if basis not in bases:
+            raise CustodyError(f"no legal basis {basis!r} (known: {', '.join(sorted(bases))})")
+        configured = bases[basis].limit_h
+        if configured is None and limit_h is None:
+            raise CustodyError(f"legal basis {basis!r} needs the limit in hours (--limit-h)")
+        if configured is not None and limit_h is not None and limit_h != configured:
+            raise CustodyError(
+                f"legal basis {basis!r} has a limit of {configured:g} h; "
+                "use basis 'custom' for another limit"
+            )
+        if not name.strip() or not by.strip():
+            raise CustodyError("the person's name and who registers the entry are required")
+        limit = configured if configured is not None else limit_h
+        assert limit is not None
+        with self._session() as s:
+            previous_exit = None
+            if id_number:
+                held = s.scalars(
+                    select(Person).where(Person.id_number == id_number, Person.exited_at.is_(None))
+                ).first()
+                if held is not None:
+                    raise CustodyError(
+                        f"ID number {id_number} is already held as person {held.id} ({held.name})"
+                    )
+                previous_exit = s.scalar(
+                    select(func.max(Person.exited_at)).where(
+                        Person.id_number == id_number, Person.exited_at <= when
+                    )
+                )
+            p = Person(
+                name=name.strip(),
+                id_number=id_number,
+                case_number=case_number,
+                reason=reason,
+                legal_basis=basis,
+                limit_h=float(limit),
+                risk=RiskLevel(risk).value,
+                site=target.site,
+                room_id=target.id,
+                entered_at=when,
+                entered_by=by,
+                flags={},
+            )
+            s.add(p)
+            s.flush()
+            s.add(Stay(person_id=p.id, room_id=target.id, start=when, end=None, moved_by=by))
+            cond = resummons_condition(
+                person_state(p), utc(previous_exit) if previous_exit else None, self.config.custody
+            )
+            if cond is not None:
+                p.flags = {"resummons": dict(cond.data)}
+                reconcile(s, [cond], when, current_only=())
+            return p
+
+    def move(self, person_id: int, *, room: str, by: str, at: datetime | None = None) -> Person:
+        """Move a person held to another room."""
+        when = self._at(at)
+        target = self.room(room)
+        with self._session() as s:
+            p = self._held(s, person_id)
+            iv = self._active_interview(s, person_id)
+            if iv is not None and iv.room_id != target.id:
+                raise CustodyError(f"{p.name} is in interview {iv.id}; end it before moving")
+            if p.room_id == target.id:
+                raise CustodyError(f"{p.name} is already in {target.name}")
+            self._move(s, p, target, by, when)
+            return p
+
+    def start_interview(
+        self,
+        person_id: int,
+        *,
+        officers: Sequence[Officer],
+        by: str,
+        room: str | None = None,
+        at: datetime | None = None,
+    ) -> Interview:
+        """Start an interrogation or inquiry; the person is moved into the room if needed."""
+        when = self._at(at)
+        with self._session() as s:
+            p = self._held(s, person_id)
+            target = self.room(room or p.room_id)
+            if target.type not in INTERVIEW_ROOMS:
+                raise CustodyError(
+                    f"{target.name} is a {target.type.value} room; interviews are held in "
+                    "interrogation or inquiry rooms"
+                )
+            for o in officers:
+                if not o.name.strip() or not o.badge.strip():
+                    raise CustodyError("every officer needs a name and a badge number")
+            if (iv := self._active_interview(s, person_id)) is not None:
+                raise CustodyError(f"{p.name} is already in interview {iv.id}")
+            busy = s.scalars(
+                select(Interview).where(
+                    Interview.room_id == target.id, Interview.ended_at.is_(None)
+                )
+            ).first()
+            if busy is not None:
+                raise CustodyError(f"{target.name} is in use by interview {busy.id}")
+            if p.room_id != target.id:
+                self._move(s, p, target, by, when)
+            iv = Interview(
+                person_id=p.id,
+                room_id=target.id,
+                kind=target.type.value,
+                officers=[{"name": o.name.strip(), "badge": o.badge.strip()} for o in officers],
+                started_at=when,
+                started_by=by,
+                recording_incomplete=False,
+                gaps=[],
+            )
+            s.add(iv)
+            s.flush()
+            return iv
+
+    def end_interview(
+        self, interview_id: int, *, by: str, note: str | None = None, at: datetime | None = None
+    ) -> Interview:
+        """End an interview; its recording continuity is checked and stored with it."""
+        from vms.custody.report import interview_gaps  # report imports this module
+
+        when = self._at(at)
+        with self._session() as s:
+            iv = s.get(Interview, interview_id)
+            if iv is None:
+                raise CustodyError(f"no interview {interview_id}")
+            if iv.ended_at is not None:
+                raise CustodyError(f"interview {interview_id} ended at {iv.ended_at.isoformat()}")
+            if when < iv.started_at:
+                raise CustodyError(f"end {when.isoformat()} is before the interview's start")
+            iv.ended_at, iv.ended_by, iv.note = when, by, note
+        now = self.clock.now()
+        gaps = interview_gaps(self.db, self.config, self.layout, iv, now)
+        state = CustodyState(
+            self.layout,
+            interviews=[interview_state(iv)],
+            interview_gaps={iv.id: gaps},
+        )
+        incomplete = [
+            c
+            for c in recording_rule(state, now, self.config.custody)
+            if c.type is AlertType.RECORDING_INCOMPLETE
+        ]
+        with self.db.session() as s:
+            row = s.get(Interview, interview_id)
+            assert row is not None
+            row.recording_incomplete = bool(gaps)
+            row.gaps = [g.to_dict() for g in gaps]
+            reconcile(s, incomplete, now, current_only=())
+            return row
+
+    def record_check(
+        self, person_id: int, *, by: str, note: str | None = None, at: datetime | None = None
+    ) -> Check:
+        """An observation round: someone saw the person (and roused them if needed)."""
+        when = self._at(at)
+        with self._session() as s:
+            p = self._held(s, person_id)
+            if when < p.entered_at:
+                raise CustodyError("a check cannot come before the person's entry")
+            check = Check(person_id=p.id, at=when, by=by, source="manual", note=note)
+            s.add(check)
+            s.flush()
+            return check
+
+    def set_risk(
+        self, person_id: int, risk: RiskLevel, *, by: str, at: datetime | None = None
+    ) -> Person:
+        """Change a person's risk level (and so their observation interval)."""
+        when = self._at(at)
+        with self._session() as s:
+            p = self._held(s, person_id)
+            history = list(p.flags.get("risk_changes", []))
+            history.append({"from": p.risk, "to": risk.value, "by": by, "at": when.isoformat()})
+            p.risk = risk.value
+            p.flags = {**p.flags, "risk_changes": history}
+            return p
+
+    def acknowledge(
+        self, alert_id: int, *, by: str, note: str, at: datetime | None = None
+    ) -> Alert:
+        """Acknowledge an alert: it stops escalating. The user and a note are required."""
+        when = self._at(at)
+        if not by.strip() or not note.strip():
+            raise CustodyError("an acknowledgement needs the user and a note")
+        with self._session() as s:
+            alert = s.get(Alert, alert_id)
+            if alert is None:
+                raise CustodyError(f"no alert {alert_id}")
+            if alert.ack_at is not None:
+                raise CustodyError(
+                    f"alert {alert_id} was acknowledged by {alert.acknowledged_by} at "
+                    f"{alert.ack_at.isoformat()}"
+                )
+            alert.acknowledged_by, alert.ack_note, alert.ack_at = by.strip(), note.strip(), when
+            return alert
+
+    def exit(
+        self, person_id: int, *, by: str, note: str | None = None, at: datetime | None = None
+    ) -> Person:
+        """Register a person's release from the custody area."""
+        when = self._at(at)
+        with self._session() as s:
+            p = self._held(s, person_id)
+            if (iv := self._active_interview(s, person_id)) is not None:
+                raise CustodyError(f"{p.name} is in interview {iv.id}; end it first")
+            stay = self._open_stay(s, person_id)
+            if when < stay.start:
+                raise CustodyError("the exit cannot come before the person entered the room")
+            stay.end = when
+            p.exited_at, p.exited_by, p.exit_note = when, by, note
+            return p
+
+    def status(self, site: str | None = None) -> StatusReport:
+        """People held, interviews in progress and open alerts, as of now."""
+        now = self.clock.now()
+        with self._session() as s:
+            q = select(Person).where(Person.exited_at.is_(None)).order_by(Person.entered_at)
+            if site:
+                q = q.where(Person.site == site)
+            persons = list(s.scalars(q))
+            ids = [p.id for p in persons]
+            checks: dict[int, datetime] = {}
+            if ids:
+                for pid, at in s.execute(
+                    select(Check.person_id, func.max(Check.at))
+                    .where(Check.person_id.in_(ids))
+                    .group_by(Check.person_id)
+                ):
+                    checks[pid] = utc(at)
+            stays = {
+                st.person_id: st
+                for st in s.scalars(select(Stay).where(Stay.end.is_(None), Stay.person_id.in_(ids)))
+            }
+            interviews = list(s.scalars(select(Interview).where(Interview.ended_at.is_(None))))
+            aq = (
+                select(Alert)
+                .where((Alert.ack_at.is_(None)) | (Alert.cleared_at.is_(None)))
+                .order_by(Alert.raised_at)
+            )
+            if site:
+                aq = aq.where(Alert.site == site)
+            alerts = list(s.scalars(aq))
+        cfg = self.config.custody
+        held = []
+        for p in persons:
+            deadline = p.entered_at + timedelta(hours=p.limit_h)
+            stay = stays.get(p.id)
+            room = self.layout.rooms.get(p.room_id)
+            last = checks.get(p.id)
+            next_check = None
+            if room is not None and room.type.value in cfg.observation.room_types and stay:
+                ref = max(stay.start, last) if last else stay.start
+                next_check = ref + timedelta(
+                    minutes=cfg.observation.interval_min(RiskLevel(p.risk))
+                )
+            held.append(
+                {
+                    **person_dict(p),
+                    "deadline": deadline.isoformat(),
+                    "minutes_left": round((deadline - now).total_seconds() / 60, 1),
+                    "room_since": stay.start.isoformat() if stay else None,
+                    "last_check": last.isoformat() if last else None,
+                    "next_check_due": next_check.isoformat() if next_check else None,
+                }
+            )
+        return StatusReport(
+            now=now,
+            held=held,
+            interviews=[interview_dict(i) for i in interviews],
+            alerts=[alert_dict(a, cfg.escalation) for a in alerts],
+        )
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    now: datetime
+    held: list[dict[str, Any]]
+    interviews: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "held": self.held,
+            "interviews": self.interviews,
+            "alerts": self.alerts,
+        }
+
+
+def person_dict(p: Person) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "id_number": p.id_number,
+        "case_number": p.case_number,
+        "reason": p.reason,
+        "legal_basis": p.legal_basis,
+        "limit_h": p.limit_h,
+        "risk": p.risk,
+        "site": p.site,
+        "room": p.room_id,
+        "entered_at": p.entered_at.isoformat(),
+        "entered_by": p.entered_by,
+        "exited_at": p.exited_at.isoformat() if p.exited_at else None,
+        "exited_by": p.exited_by,
+        "flags": p.flags,
+    }
+
+
+def interview_dict(i: Interview) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "person": i.person_id,
+        "room": i.room_id,
+        "kind": i.kind,
+        "officers": i.officers,
+        "started_at": i.started_at.isoformat(),
+        "started_by": i.started_by,
+        "ended_at": i.ended_at.isoformat() if i.ended_at else None,
+        "ended_by": i.ended_by,
+        "note": i.note,
+        "recording_incomplete": i.recording_incomplete,
+        "gaps": i.gaps,
+    }
+
+
+def check_dict(c: Check) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "person": c.person_id,
+        "at": c.at.isoformat(),
+        "by": c.by,
+        "source": c.source,
+        "camera": c.camera_id,
+        "note": c.note,
+    }
