@@ -1,0 +1,1 @@
+"""The web application: FastAPI routers, pages, live video and the alert feed."""

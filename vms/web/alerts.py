@@ -1,0 +1,185 @@
+"""The live alert feed: one poller of the events table, fanned out to every open feed.
+
+Events are written by other processes (camera workers, the analytics pipeline), so the
+database is the meeting point: one query every ``interval_s`` for rows newer than the last
+seen, whatever the number of viewers, and none while nobody listens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from vms.db.models import Event
+from vms.db.session import Database
+from vms.web.models import AlertAck, User
+from vms.web.schemas import EventOut
+from vms.web.users import Principal
+
+log = logging.getLogger(__name__)
+
+
+def snapshot_path(root: Path, event: Event) -> Path | None:
+    """The event's JPEG snapshot (the analytics pipeline saves it under the storage root)."""
+    rel = event.snapshot or (event.data.get("snapshot") if isinstance(event.data, dict) else None)
+    if not isinstance(rel, str) or not rel:
+        return None
+    path = (root / rel).resolve()
+    if not path.is_relative_to(root.resolve()) or not path.is_file():
+        return None
+    return path
+
+
+def event_out(root: Path, event: Event, acked: bool = False) -> EventOut:
+    return EventOut(
+        id=event.id,
+        type=event.type,
+        camera_id=event.camera_id,
+        zone=event.zone,
+        start=event.start,
+        end=event.end,
+        severity=event.severity,
+        has_snapshot=snapshot_path(root, event) is not None,
+        acked=acked,
+        data=event.data,
+    )
+
+
+def acked_ids(s: Session, event_ids: list[int]) -> set[int]:
+    if not event_ids:
+        return set()
+    q = select(AlertAck.event_id).where(AlertAck.event_id.in_(event_ids)).distinct()
+    return set(s.scalars(q))
+
+
+def acknowledge(s: Session, event_id: int, user: Principal, note: str, now: Any) -> AlertAck:
+    ack = AlertAck(event_id=event_id, user_id=user.id, note=note, at=now)
+    s.add(ack)
+    s.flush()
+    return ack
+
+
+def acks_of(s: Session, event_id: int) -> list[tuple[AlertAck, str]]:
+    q = (
+        select(AlertAck, User.username)
+        .join(User, User.id == AlertAck.user_id)
+        .where(AlertAck.event_id == event_id)
+        .order_by(AlertAck.id)
+    )
+    return [(a, name) for a, name in s.execute(q)]
+
+
+@dataclass(eq=False)
+class Listener:
+    """One open feed: what its user may see, the newest alert sent, the messages waiting."""
+
+    user: Principal
+    seen: int
+    queue: asyncio.Queue[dict[str, Any] | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=1000)
+    )
+
+    def offer(self, message: dict[str, Any] | None) -> None:
+        if message is not None:
+            if not self.user.sees(message["camera_id"]):
+                return
+            if message["kind"] == "alert":
+                if message["id"] <= self.seen:
+                    return
+                self.seen = message["id"]
+        with contextlib.suppress(asyncio.QueueFull):  # a stalled browser loses old alerts
+            self.queue.put_nowait(message)
+
+
+class AlertBroadcaster:
+    """Polls for new events while anybody listens; hands each to every listener."""
+
+    BATCH = 500
+
+    def __init__(self, db: Database, root: Path, interval_s: float = 0.2) -> None:
+        self.db = db
+        self.root = root
+        self.interval_s = interval_s
+        self._listeners: set[Listener] = set()
+        self._last_id: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="alert-feed")
+
+    def subscribe(self, user: Principal, after: int) -> Listener:
+        """A feed of alerts newer than ``after`` (the newest the page already shows)."""
+        listener = Listener(user, after)
+        self._last_id = after if self._last_id is None else min(self._last_id, after)
+        self._listeners.add(listener)
+        self._wake.set()
+        return listener
+
+    def unsubscribe(self, listener: Listener) -> None:
+        self._listeners.discard(listener)
+
+    def publish(self, message: dict[str, Any]) -> None:
+        """From any thread: send ``message`` (with a ``camera_id``) to every listener."""
+        if self._loop is None:
+            return
+
+        def send() -> None:
+            for listener in list(self._listeners):
+                listener.offer(message)
+
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(send)
+
+    def message(self, event: Event, acked: bool = False) -> dict[str, Any]:
+        return {"kind": "alert", **event_out(self.root, event, acked).model_dump(mode="json")}
+
+    def _poll(self, after: int) -> list[dict[str, Any]]:
+        q = select(Event).where(Event.id > after).order_by(Event.id).limit(self.BATCH)
+        with self.db.session() as s:
+            rows = list(s.scalars(q))
+            acked = acked_ids(s, [r.id for r in rows])
+        return [self.message(r, r.id in acked) for r in rows]
+
+    async def _run(self) -> None:
+        while True:
+            if not self._listeners or self._last_id is None:
+                self._last_id = None  # nobody listens: no queries
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            try:
+                messages = await run_in_threadpool(self._poll, self._last_id)
+            except Exception as exc:  # a database hiccup must not end the feed
+                log.warning("alert feed: %s", exc)
+                messages = []
+            if messages:
+                self._last_id = max(self._last_id or 0, messages[-1]["id"])
+            for message in messages:
+                for listener in list(self._listeners):
+                    listener.offer(message)
+            if len(messages) < self.BATCH:
+                await asyncio.sleep(self.interval_s)
+
+    async def close(self) -> None:
+        for listener in list(self._listeners):
+            listener.offer(None)
+        self._listeners.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def latest_event_id(s: Session) -> int:
+    return int(s.scalar(select(func.max(Event.id))) or 0)

@@ -1,0 +1,136 @@
+"""Annotated dependencies of every router: the app's state, a DB session, the current user."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from vms.cameras.health import CameraHealth
+from vms.clock import Clock
+from vms.config import CameraConfig, Config
+from vms.db.session import Database
+from vms.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from vms.web.roles import Permission, Role
+from vms.web.security import GrantSigner
+from vms.web.users import Principal, resolve_token
+
+if TYPE_CHECKING:
+    from vms.web.alerts import AlertBroadcaster
+    from vms.web.live import LiveHub
+
+SESSION_COOKIE = "vms_session"
+CSRF_HEADER = "X-Requested-With"
+HealthProvider = Callable[[], dict[str, CameraHealth]]
+
+
+@dataclass
+class WebState:
+    """Everything the routers share, built once by ``create_app`` (``app.state.web``)."""
+
+    config: Config
+    db: Database
+    health: HealthProvider
+    templates: Jinja2Templates
+    grants: GrantSigner
+    clock: Clock
+    live: LiveHub
+    alerts: AlertBroadcaster
+    cameras: dict[str, CameraConfig] = field(default_factory=dict)
+    loop: asyncio.AbstractEventLoop | None = None
+    #: One instance per app of a capability's service object (custody ledger, ...).
+    services: dict[str, Any] = field(default_factory=dict)
+
+    async def close_streams(self) -> None:
+        """End every alert feed and live view (at shutdown, before connections drain)."""
+        await self.alerts.close()
+        await self.live.close()
+
+    def camera(self, camera_id: str, user: Principal | None = None) -> CameraConfig:
+        """The configured camera; for ``user``, only one in their camera scope."""
+        if user is not None:
+            user.check_camera(camera_id)  # first: an unknown id outside the scope says nothing
+        cam = self.cameras.get(camera_id)
+        if cam is None:
+            raise NotFoundError(f"no camera {camera_id!r}")
+        return cam
+
+
+def get_state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
+
+
+StateDep = Annotated[WebState, Depends(get_state)]
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on error."""
+    with state.db.session() as s:
+        yield s
+
+
+# "function": committed before the response goes out, so an audit entry is on disk before
+# the footage it records leaves, and a failed commit is an error, not a half-sent success.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _credentials(request: Request) -> tuple[str | None, bool]:
+    """(token, came from the cookie)."""
+    auth = request.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+def get_principal(request: Request, state: StateDep) -> Principal:
+    """The logged-in user (session cookie) or the owner of a bearer token."""
+    token, from_cookie = _credentials(request)
+    if token is None:
+        raise AuthenticationError("not logged in: log in at /login or send 'Bearer <API token>'")
+    # A cookie rides along on any request the browser makes, even one another site started;
+    # a custom header cannot be set cross-site without CORS, which this app never allows.
+    unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+    if from_cookie and unsafe and request.headers.get(CSRF_HEADER) != "vms":
+        raise PermissionDeniedError(
+            f"requests that change something need the header '{CSRF_HEADER}: vms'"
+        )
+    with state.db.session() as s:
+        return resolve_token(s, token)
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only the roles holding ``permission``."""
+
+    def check(user: CurrentUser) -> Principal:
+        if not user.can(permission):
+            raise PermissionDeniedError(
+                f"role {user.role.value!r} may not do this (needs {permission.value!r})"
+            )
+        return user
+
+    check.__name__ = f"require_{permission.value}"
+    return check
+
+
+def require_role(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only the given roles."""
+    wanted = frozenset(roles)
+
+    def check(user: CurrentUser) -> Principal:
+        if user.role not in wanted:
+            names = ", ".join(sorted(r.value for r in wanted))
+            raise PermissionDeniedError(f"role {user.role.value!r} may not do this (needs {names})")
+        return user
+
+    return check

@@ -1,0 +1,123 @@
+"""One handler turns every VmsError into an HTTP answer with a message; 422s say what was wrong."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vms.errors import (
+    AuthenticationError,
+    CameraError,
+    ConfigError,
+    ConflictError,
+    DatabaseError,
+    LegalHoldError,
+    LiveStreamError,
+    NotFoundError,
+    PermissionDeniedError,
+    ReasonRequiredError,
+    StorageError,
+    VmsError,
+)
+
+log = logging.getLogger(__name__)
+
+#: The most specific class in an error's MRO decides; anything else raised on purpose is a 400.
+STATUS: dict[type[VmsError], int] = {
+    AuthenticationError: 401,
+    PermissionDeniedError: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+    LegalHoldError: 409,
+    ReasonRequiredError: 428,
+    ConfigError: 400,
+    LiveStreamError: 503,
+    CameraError: 502,
+    StorageError: 503,
+    DatabaseError: 503,
+}
+
+
+def status_of(exc: VmsError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and request.method == "GET"
+
+
+async def vms_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, VmsError)
+    status = status_of(exc)
+    if status >= 500:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+    if _wants_page(request):
+        if status == 401:
+            query = f"?{request.url.query}" if request.url.query else ""
+            target = quote(request.url.path + query)
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        templates: Jinja2Templates = request.app.state.web.templates
+        page: Response = templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": status, "message": str(exc), "user": None, "nav": [], "path": ""},
+            status_code=status,
+        )
+        return page
+    body: dict[str, Any] = {"message": str(exc), "error": type(exc).__name__}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        where = parts[0]
+        rest = ".".join(parts[1:])
+        return f"{where} {rest}" if rest else where
+    return ".".join(parts)
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 reshaped: one line per problem, naming the field, expected and got."""
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors():
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        got = ""
+        if err.get("type") not in ("missing", "extra_forbidden") and "input" in err:
+            value = err["input"]
+            if not isinstance(value, dict | list):
+                got = f", got {value!r}"[:200]
+        problems.append(f"{_where(tuple(err.get('loc', ())))}: {msg}{got}")
+    message = f"the request is not valid: {'; '.join(problems)}"
+    return JSONResponse(
+        {"message": message, "error": "RequestValidationError", "problems": problems},
+        status_code=422,
+    )
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (unknown path, wrong method) with the same JSON shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        {"message": str(exc.detail), "error": "HTTPException"},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(VmsError, vms_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)

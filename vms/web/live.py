@@ -1,0 +1,423 @@
+"""Live view over WebRTC: the camera's H.264 passed through to every viewer, never re-encoded.
+
+    PacketFeed (worker's packets, or one own reader) -> CameraTrack (one per camera)
+        -> MediaRelay -> one proxy per viewer -> RTCPeerConnection (aiortc) -> browser
+
+``LiveHub`` owns every peer connection (as aiortc's webcam example does): it closes a
+connection that fails and all of them at shutdown, and stops a camera's upstream reader when
+its last viewer leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import threading
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any, Protocol
+
+import aioice.ice
+import av
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from vms.cameras.backoff import backoff_delay
+from vms.cameras.live import LiveChannel, LiveHeader, LiveItem, LivePacket
+from vms.cameras.sources import open_source
+from vms.config import CameraConfig
+from vms.errors import CameraError, LiveStreamError
+
+log = logging.getLogger(__name__)
+
+RTP_TIME_BASE = Fraction(1, 90000)
+_START_CODE = b"\x00\x00\x00\x01"
+
+
+# -- H.264 in the form WebRTC wants ----------------------------------------------------
+
+
+def _nal_types(annexb: bytes) -> set[int]:
+    """The NAL unit types in an Annex-B buffer."""
+    types = set()
+    i = annexb.find(b"\x00\x00\x01")
+    while i >= 0 and i + 3 < len(annexb):
+        types.add(annexb[i + 3] & 0x1F)
+        i = annexb.find(b"\x00\x00\x01", i + 3)
+    return types
+
+
+class AnnexB:
+    """Turns a camera's H.264 packets into Annex-B access units that start decoding alone.
+
+    MP4-style sources (avcC extradata) have length-prefixed NAL units: they get start codes.
+    Keyframes without SPS/PPS in band get them from the extradata, so a viewer who joins at
+    any keyframe can decode. The slices themselves are copied as they are.
+
+    >>> AnnexB(None).convert(b"\\x00\\x00\\x00\\x01\\x65..", keyframe=True)[:5]
+    b'\\x00\\x00\\x00\\x01e'
+    """
+
+    def __init__(self, extradata: bytes | None) -> None:
+        self.length_size = 0
+        self.parameter_sets = b""
+        data = extradata or b""
+        if data[:1] == b"\x01" and len(data) >= 7:
+            self.length_size = (data[4] & 0x03) + 1
+            sets: list[bytes] = []
+            pos = 5
+            for count_mask in (0x1F, 0xFF):  # SPS count (low 5 bits), then PPS count
+                count = data[pos] & count_mask
+                pos += 1
+                for _ in range(count):
+                    size = int.from_bytes(data[pos : pos + 2], "big")
+                    sets.append(data[pos + 2 : pos + 2 + size])
+                    pos += 2 + size
+            self.parameter_sets = b"".join(_START_CODE + s for s in sets)
+        elif data:
+            self.parameter_sets = data  # already Annex-B (RTSP sprop-parameter-sets)
+
+    def convert(self, data: bytes, keyframe: bool) -> bytes:
+        if self.length_size:
+            out = bytearray()
+            pos, n = 0, self.length_size
+            while pos + n <= len(data):
+                size = int.from_bytes(data[pos : pos + n], "big")
+                out += _START_CODE + data[pos + n : pos + n + size]
+                pos += n + size
+            data = bytes(out)
+        if keyframe and self.parameter_sets and 7 not in _nal_types(data[:4096]):
+            data = self.parameter_sets + data
+        return data
+
+
+class Timeline:
+    """Maps the source's timestamps onto one rising timeline for RTP.
+
+    A reconnect or a looped file starts the source's clock again; the viewer's clock must go
+    on, one frame after the last, or the browser would hold the new frames back.
+    """
+
+    MAX_JUMP_S = 5.0
+
+    def __init__(self) -> None:
+        self._offset: float | None = None
+        self._last: float | None = None
+        self.step = 1 / 30
+
+    def restart(self, fps: float | None) -> None:
+        self._offset = None
+        if fps:
+            self.step = 1 / fps
+
+    def map(self, ts: int, tb: Fraction) -> int:
+        t = float(ts * tb)
+        if self._offset is None:
+            self._offset = (self._last + self.step if self._last is not None else 0.0) - t
+        out = t + self._offset
+        if self._last is not None and not (0 <= out - self._last <= self.MAX_JUMP_S):
+            self._offset = self._last + self.step - t
+            out = self._last + self.step
+        self._last = out
+        return round(out / RTP_TIME_BASE)
+
+
+# -- where a camera's packets come from ------------------------------------------------
+
+
+class PacketFeed(Protocol):
+    """Delivers a camera's stream (header first) to ``emit`` until ``stop`` is set."""
+
+    def run(self, emit: Callable[[LiveItem], None], stop: threading.Event) -> None: ...
+
+
+class ChannelFeed:
+    """The packets the camera's worker process already reads (no second camera connection)."""
+
+    def __init__(self, channel: LiveChannel) -> None:
+        self.channel = channel
+
+    def run(self, emit: Callable[[LiveItem], None], stop: threading.Event) -> None:
+        self.channel.watch(True)
+        try:
+            while not stop.is_set():
+                item = self.channel.read(timeout=0.5)
+                if item is not None:
+                    emit(item)
+        finally:
+            self.channel.watch(False)
+
+
+class DirectFeed:
+    """One reader of the camera's own, in this process: for a web app without workers."""
+
+    def __init__(self, camera: CameraConfig) -> None:
+        self.camera = camera
+
+    def run(self, emit: Callable[[LiveItem], None], stop: threading.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            try:
+                source = open_source(
+                    self.camera.source,
+                    stall_timeout_s=self.camera.stall_timeout_s,
+                    native_speed=True,
+                )
+            except CameraError as exc:
+                failures += 1
+                log.warning("%s: live reader: %s", self.camera.id, exc)
+                stop.wait(backoff_delay(failures, self.camera.reconnect))
+                continue
+            try:
+                info = source.info
+                emit(
+                    LiveHeader(
+                        info.codec,
+                        source.stream.codec_context.extradata,
+                        info.time_base,
+                        info.width,
+                        info.height,
+                        info.fps,
+                    )
+                )
+                failures = 0
+                for p in source.packets():
+                    if stop.is_set():
+                        return
+                    emit(LivePacket(bytes(p), p.pts, p.dts, bool(p.is_keyframe)))
+            except CameraError as exc:
+                log.info("%s: live reader: %s", self.camera.id, exc)
+            finally:
+                source.close()
+
+
+# -- tracks ----------------------------------------------------------------------------
+
+
+class CameraTrack(MediaStreamTrack):
+    """The one upstream track of a camera: packets from a feed, read in a thread."""
+
+    kind = "video"
+
+    def __init__(self, camera_id: str, feed: PacketFeed, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.camera_id = camera_id
+        self.packets = 0
+        self.dropped = 0
+        self.error: str | None = None
+        self._event_loop = loop
+        self._queue: asyncio.Queue[av.Packet[Any] | None] = asyncio.Queue(maxsize=300)
+        self._skip_to_key = False
+        self._halt = threading.Event()
+        self._convert: AnnexB | None = None
+        self._tb = RTP_TIME_BASE
+        self._timeline = Timeline()
+        self._thread = threading.Thread(
+            target=self._run, args=(feed,), name=f"live-{camera_id}", daemon=True
+        )
+        self._thread.start()
+
+    def wait_finished(self, timeout: float) -> bool:
+        """Wait for the reader thread to end (it has let go of its feed)."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self, feed: PacketFeed) -> None:
+        try:
+            feed.run(self._emit, self._halt)
+        except Exception:  # a bug here must end this track, never the web process
+            log.exception("%s: live feed failed", self.camera_id)
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                self._event_loop.call_soon_threadsafe(self._put, None)
+
+    def _emit(self, item: LiveItem) -> None:
+        if isinstance(item, LiveHeader):
+            if item.codec != "h264":
+                self.error = f"camera sends {item.codec}; live view in a browser needs H.264"
+                self._convert = None
+                log.warning("%s: %s", self.camera_id, self.error)
+                return
+            self.error = None
+            self._convert = AnnexB(item.extradata)
+            self._tb = item.time_base
+            self._timeline.restart(item.fps)
+            return
+        if self._convert is None:
+            return
+        ts = item.pts if item.pts is not None else item.dts
+        if ts is None:
+            return
+        packet = av.Packet(self._convert.convert(item.data, item.keyframe))
+        packet.pts = packet.dts = self._timeline.map(ts, self._tb)
+        packet.time_base = RTP_TIME_BASE
+        packet.is_keyframe = item.keyframe
+        with contextlib.suppress(RuntimeError):
+            self._event_loop.call_soon_threadsafe(self._put, packet)
+
+    def _put(self, packet: av.Packet[Any] | None) -> None:
+        if packet is not None:
+            if self._skip_to_key and not packet.is_keyframe:
+                self.dropped += 1
+                return
+            self._skip_to_key = False
+        try:
+            self._queue.put_nowait(packet)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            self._skip_to_key = True
+
+    async def recv(self) -> av.Packet[Any]:
+        if self.readyState != "live":
+            raise MediaStreamError
+        packet = await self._queue.get()
+        if packet is None:
+            self.stop()
+            raise MediaStreamError
+        self.packets += 1
+        return packet
+
+    def stop(self) -> None:
+        super().stop()
+        self._halt.set()
+
+
+class FromKeyframe(MediaStreamTrack):
+    """A viewer's track: the relayed packets from the first keyframe on (a joiner can decode)."""
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self._source = source
+        self._started = False
+
+    async def recv(self) -> av.Packet[Any]:
+        while True:
+            packet: av.Packet[Any] = await self._source.recv()  # type: ignore[assignment]
+            if self._started or packet.is_keyframe:
+                self._started = True
+                return packet
+
+    def stop(self) -> None:
+        super().stop()
+        self._source.stop()
+
+
+# -- the owner of every peer connection ------------------------------------------------
+
+
+def _allow_loopback_candidates() -> None:
+    """aioice leaves 127.0.0.1 out of its host candidates; a browser on this machine (a
+    server bound to loopback) may need it. Added once, for this process."""
+    original = aioice.ice.get_host_addresses
+    if getattr(original, "vms_loopback", False):
+        return
+
+    def with_loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        addresses = original(use_ipv4, use_ipv6)
+        if use_ipv4 and "127.0.0.1" not in addresses:
+            addresses.append("127.0.0.1")
+        return addresses
+
+    with_loopback.vms_loopback = True  # type: ignore[attr-defined]
+    aioice.ice.get_host_addresses = with_loopback
+
+
+class LiveHub:
+    """Answers WebRTC offers for cameras; one upstream reader per watched camera."""
+
+    def __init__(self, feeds: Callable[[str], PacketFeed | None], *, web_host: str) -> None:
+        self._feeds = feeds
+        self._relay = MediaRelay()
+        self._sources: dict[str, CameraTrack] = {}
+        self._retired: dict[str, CameraTrack] = {}
+        self._starting: dict[str, asyncio.Lock] = {}
+        self._pcs: dict[RTCPeerConnection, str] = {}
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(web_host).is_loopback:
+                _allow_loopback_candidates()
+
+    def viewers(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for camera_id in self._pcs.values():
+            counts[camera_id] = counts.get(camera_id, 0) + 1
+        return counts
+
+    def source(self, camera_id: str) -> CameraTrack | None:
+        return self._sources.get(camera_id)
+
+    async def _upstream(self, camera_id: str) -> CameraTrack:
+        async with self._starting.setdefault(camera_id, asyncio.Lock()):
+            return await self._start_upstream(camera_id)
+
+    async def _start_upstream(self, camera_id: str) -> CameraTrack:
+        track = self._sources.get(camera_id)
+        if track is not None and track.readyState == "live":
+            return track
+        old = self._retired.pop(camera_id, None)
+        if old is not None:  # one reader of a feed at a time: let the last one let go
+            await asyncio.to_thread(old.wait_finished, 5.0)
+        feed = self._feeds(camera_id)
+        if feed is None:
+            raise LiveStreamError(f"camera {camera_id!r} has no live stream")
+        track = CameraTrack(camera_id, feed, asyncio.get_running_loop())
+        self._sources[camera_id] = track
+        return track
+
+    async def answer(self, camera_id: str, offer_sdp: str) -> str:
+        """Accept a browser's offer to watch ``camera_id``; return the SDP answer."""
+        upstream = await self._upstream(camera_id)
+        if upstream.error:
+            raise LiveStreamError(f"camera {camera_id!r}: {upstream.error}")
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self._pcs[pc] = camera_id
+        viewer = FromKeyframe(self._relay.subscribe(upstream))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                await self._close(pc)
+
+        try:
+            pc.addTrack(viewer)  # before setRemoteDescription, or aiortc answers with VP8
+            h264 = [
+                c
+                for c in RTCRtpSender.getCapabilities("video").codecs
+                if c.mimeType in ("video/H264", "video/rtx")
+            ]
+            for transceiver in pc.getTransceivers():
+                if transceiver.sender.track is viewer:
+                    transceiver.setCodecPreferences(h264)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except (ValueError, KeyError, AttributeError) as exc:
+            await self._close(pc)
+            raise LiveStreamError(f"cannot answer this WebRTC offer: {exc}") from exc
+        return pc.localDescription.sdp
+
+    async def _close(self, pc: RTCPeerConnection) -> None:
+        camera_id = self._pcs.pop(pc, None)
+        for sender in pc.getSenders():
+            if sender.track is not None:
+                sender.track.stop()
+        await pc.close()
+        if camera_id is not None and camera_id not in self._pcs.values():
+            track = self._sources.pop(camera_id, None)
+            if track is not None:
+                track.stop()  # the last viewer left: stop reading (the worker stops copying)
+                self._retired[camera_id] = track
+
+    async def close(self) -> None:
+        await asyncio.gather(*(self._close(pc) for pc in list(self._pcs)))
+        for track in self._sources.values():
+            track.stop()
+        self._sources.clear()

@@ -1,0 +1,166 @@
+"""Events and the live alert feed (server-sent events), with acknowledgement and a note."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from vms.db.models import Event
+from vms.errors import NotFoundError
+from vms.web.alerts import (
+    acked_ids,
+    acknowledge,
+    acks_of,
+    event_out,
+    latest_event_id,
+    snapshot_path,
+)
+from vms.web.deps import SessionDep, StateDep, WebState, require
+from vms.web.roles import Permission
+from vms.web.schemas import AckIn, AckOut, EventOut
+from vms.web.users import Principal
+
+router = APIRouter(prefix="/api", tags=["alerts"])
+Supervisor = Annotated[Principal, Depends(require(Permission.ALERTS))]
+EventReader = Annotated[Principal, Depends(require(Permission.EVENTS))]
+
+KEEPALIVE_S = 15.0
+
+
+class AlertsOut(BaseModel):
+    last_id: int
+    alerts: list[EventOut]
+
+
+def _event(s: SessionDep, state: WebState, user: Principal, event_id: int) -> Event:
+    event = s.get(Event, event_id)
+    if event is None:
+        raise NotFoundError(f"no event {event_id}")
+    state.camera(event.camera_id, user)
+    return event
+
+
+@router.get("/alerts")
+def recent_alerts(
+    s: SessionDep,
+    state: StateDep,
+    user: Supervisor,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AlertsOut:
+    """The newest alerts, newest first; ``last_id`` is where the live feed takes over."""
+    last = latest_event_id(s)
+    q = select(Event).order_by(Event.id.desc()).limit(limit)
+    if user.camera_scope is not None:
+        q = q.where(Event.camera_id.in_(sorted(user.camera_scope)))
+    rows = list(s.scalars(q))
+    acked = acked_ids(s, [r.id for r in rows])
+    root = state.config.storage.root
+    return AlertsOut(last_id=last, alerts=[event_out(root, r, r.id in acked) for r in rows])
+
+
+def _sse(message: dict[str, Any]) -> str:
+    data = json.dumps(message, separators=(",", ":"))
+    head = f"id: {message['id']}\n" if message["kind"] == "alert" else ""
+    return f"{head}event: {message['kind']}\ndata: {data}\n\n"
+
+
+@router.get("/alerts/stream")
+async def alert_stream(
+    state: StateDep,
+    user: Supervisor,
+    after: Annotated[int, Query(ge=0, description="Newest alert id the page has.")] = 0,
+    last_event_id: Annotated[int | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-sent events: ``alert`` for each new event, ``ack`` for each acknowledgement."""
+    start = max(after, last_event_id or 0)
+    listener = state.alerts.subscribe(user, start)
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield "retry: 2000\n\n"
+            while True:
+                try:
+                    message = await asyncio.wait_for(listener.queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if message is None:  # shutting down
+                    return
+                yield _sse(message)
+        finally:
+            state.alerts.unsubscribe(listener)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+@router.post("/alerts/{event_id}/ack", status_code=status.HTTP_201_CREATED)
+def ack_alert(
+    event_id: int, body: AckIn, s: SessionDep, state: StateDep, user: Supervisor
+) -> AckOut:
+    """Acknowledge an alert with a note; every open feed shows it at once."""
+    event = _event(s, state, user, event_id)
+    ack = acknowledge(s, event.id, user, body.note.strip(), state.clock.now())
+    out = AckOut(id=ack.id, event_id=event.id, username=user.username, note=ack.note, at=ack.at)
+    message = {"kind": "ack", "camera_id": event.camera_id, **out.model_dump(mode="json")}
+    state.alerts.publish(message)
+    return out
+
+
+@router.get("/alerts/{event_id}/acks")
+def alert_acks(event_id: int, s: SessionDep, state: StateDep, user: Supervisor) -> list[AckOut]:
+    event = _event(s, state, user, event_id)
+    return [
+        AckOut(id=a.id, event_id=a.event_id, username=name, note=a.note, at=a.at)
+        for a, name in acks_of(s, event.id)
+    ]
+
+
+@router.get("/events")
+def events(
+    s: SessionDep,
+    state: StateDep,
+    user: EventReader,
+    camera_id: str | None = None,
+    type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[EventOut]:
+    """Events, newest first, by camera, type and time (the search page builds on this)."""
+    q = select(Event).order_by(Event.start.desc()).limit(limit)
+    if camera_id is not None:
+        state.camera(camera_id, user)
+        q = q.where(Event.camera_id == camera_id)
+    elif user.camera_scope is not None:
+        q = q.where(Event.camera_id.in_(sorted(user.camera_scope)))
+    if type is not None:
+        q = q.where(Event.type == type)
+    if since is not None:
+        q = q.where(Event.start >= since)
+    if until is not None:
+        q = q.where(Event.start < until)
+    rows = list(s.scalars(q))
+    acked = acked_ids(s, [r.id for r in rows])
+    root = state.config.storage.root
+    return [event_out(root, r, r.id in acked) for r in rows]
+
+
+@router.get("/events/{event_id}/snapshot")
+def event_snapshot(
+    event_id: int, s: SessionDep, state: StateDep, user: EventReader
+) -> FileResponse:
+    """The JPEG the rule saved when the event fired."""
+    event = _event(s, state, user, event_id)
+    path = snapshot_path(state.config.storage.root, event)
+    if path is None:
+        raise NotFoundError(f"event {event_id} has no snapshot")
+    return FileResponse(path, media_type="image/jpeg")

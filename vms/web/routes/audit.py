@@ -1,0 +1,78 @@
+"""The auditor's view: the audit log with chain verification, and interview recordings with
+their continuity report and hash check."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from vms.custody.models import Interview, Person
+from vms.custody.report import interview_report
+from vms.custody.service import interview_dict
+from vms.evidence.audit import entry_dict, list_entries, verify_chain
+from vms.web.audit import record
+from vms.web.deps import SessionDep, StateDep, require
+from vms.web.roles import Permission
+from vms.web.users import Principal
+
+router = APIRouter(prefix="/api", tags=["audit"])
+Auditor = Annotated[Principal, Depends(require(Permission.AUDIT_LOG))]
+InterviewAuditor = Annotated[Principal, Depends(require(Permission.INTERVIEWS))]
+
+
+@router.get("/audit")
+def audit_log(
+    state: StateDep,
+    user: Auditor,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+    case_number: str | None = None,
+    action: str | None = None,
+) -> list[dict[str, Any]]:
+    """The newest entries of the audit log (in chain order)."""
+    rows = list_entries(state.db, case_number=case_number, action=action, limit=limit)
+    return [entry_dict(e) for e in rows]
+
+
+@router.get("/audit/verify")
+async def audit_verify(state: StateDep, user: Auditor) -> dict[str, Any]:
+    """Recompute every hash of the chain; names any edited, inserted or deleted entry."""
+    report = await run_in_threadpool(verify_chain, state.db)
+    return report.to_dict()
+
+
+@router.get("/interviews")
+def interviews(
+    s: SessionDep, user: InterviewAuditor, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[dict[str, Any]]:
+    """Interviews, newest first, with the person interviewed."""
+    q = (
+        select(Interview, Person.name)
+        .join(Person, Person.id == Interview.person_id)
+        .order_by(Interview.started_at.desc())
+        .limit(limit)
+    )
+    return [{**interview_dict(iv), "person_name": name} for iv, name in s.execute(q)]
+
+
+@router.get("/interviews/{interview_id}/report")
+def interview_continuity(
+    interview_id: int, state: StateDep, s: SessionDep, user: InterviewAuditor
+) -> dict[str, Any]:
+    """Every segment of every camera of the room over the interview, each gap, each hash."""
+    report = interview_report(state.db, state.config, interview_id, state.clock.now())
+    for cam in report.cameras:
+        user.check_camera(cam.camera_id)
+    record(
+        s,
+        state.clock,
+        user,
+        "view",
+        "interview",
+        interview_id,
+        reason="interview continuity report",
+        details={"what": "interview report"},
+    )
+    return report.to_dict()

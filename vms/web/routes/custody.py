@@ -1,0 +1,69 @@
+"""The custody supervisor's view: rooms, people held with their legal clocks, interviews in
+progress and open custody alerts with their escalation level; acknowledge with a note."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from starlette.concurrency import run_in_threadpool
+
+from vms.custody.alerts import alert_dict
+from vms.custody.service import CustodyService
+from vms.web.deps import StateDep, WebState, require
+from vms.web.roles import Permission
+from vms.web.schemas import AckIn
+from vms.web.users import Principal
+
+router = APIRouter(prefix="/api/custody", tags=["custody"])
+Supervisor = Annotated[Principal, Depends(require(Permission.CUSTODY))]
+
+
+def service(state: WebState) -> CustodyService:
+    svc = state.services.get("custody")
+    if svc is None:
+        svc = state.services["custody"] = CustodyService(state.db, state.config, state.clock)
+    assert isinstance(svc, CustodyService)
+    return svc
+
+
+def _visible(user: Principal, camera_id: str | None) -> bool:
+    return camera_id is None or user.sees(camera_id)
+
+
+@router.get("/status")
+def custody_status(state: StateDep, user: Supervisor) -> dict[str, Any]:
+    """Rooms with the people in them, people held (legal clock), interviews, open alerts."""
+    svc = service(state)
+    report = svc.status().to_dict()
+    rooms = []
+    for room in sorted(svc.layout.rooms.values(), key=lambda r: (r.site, r.name)):
+        if room.cameras and not any(user.sees(c) for c in room.cameras):
+            continue
+        people = [p["id"] for p in report["held"] if p["room"] == room.id]
+        rooms.append(
+            {
+                "id": room.id,
+                "name": room.name,
+                "site": room.site,
+                "type": room.type.value,
+                "cameras": list(room.cameras),
+                "held": people,
+                "interview": any(i["room"] == room.id for i in report["interviews"]),
+            }
+        )
+    report["rooms"] = rooms
+    report["alerts"] = [a for a in report["alerts"] if _visible(user, a["camera"])]
+    return report
+
+
+@router.post("/alerts/{alert_id}/ack")
+async def custody_ack(
+    alert_id: int, body: AckIn, state: StateDep, user: Supervisor
+) -> dict[str, Any]:
+    """Acknowledge a custody alert with a note: it stops escalating."""
+    svc = service(state)
+    alert = await run_in_threadpool(svc.acknowledge, alert_id, by=user.username, note=body.note)
+    out = alert_dict(alert, state.config.custody.escalation)
+    state.alerts.publish({"kind": "custody_ack", "camera_id": alert.camera_id or "", **out})
+    return out

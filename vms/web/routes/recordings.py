@@ -1,0 +1,166 @@
+"""Recorded footage: a day's timeline per camera, playback (audited once) and download."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from vms.config import CameraConfig, CameraKind
+from vms.db.models import Event, Gap, Segment
+from vms.errors import NotFoundError, PermissionDeniedError, ReasonRequiredError
+from vms.web.alerts import event_out
+from vms.web.audit import record
+from vms.web.deps import SessionDep, StateDep, WebState, require
+from vms.web.roles import Permission
+from vms.web.schemas import GapOut, PlaybackIn, PlaybackOut, SegmentOut, TimelineOut
+from vms.web.users import Principal
+
+router = APIRouter(prefix="/api", tags=["recordings"])
+Player = Annotated[Principal, Depends(require(Permission.PLAYBACK))]
+Downloader = Annotated[Principal, Depends(require(Permission.DOWNLOAD))]
+Reason = Annotated[
+    str | None,
+    Query(max_length=1000, description="Why: required for custody-room cameras (audited)."),
+]
+
+
+def is_custody(cam: CameraConfig) -> bool:
+    return cam.kind is CameraKind.CUSTODY
+
+
+def check_reason(cam: CameraConfig, reason: str | None, what: str) -> str:
+    """Custody-room footage is played or exported only with a reason."""
+    reason = (reason or "").strip()
+    if is_custody(cam) and not reason:
+        raise ReasonRequiredError(
+            f"camera {cam.id!r} records a custody room ({cam.room}): give a reason to {what} "
+            "its footage; it is written to the audit log"
+        )
+    return reason
+
+
+def _segment(s: Session, state: WebState, user: Principal, segment_id: int) -> Segment:
+    seg = s.get(Segment, segment_id)
+    if seg is None:
+        raise NotFoundError(f"no recorded segment {segment_id}")
+    state.camera(seg.camera_id, user)
+    return seg
+
+
+def _file(state: WebState, seg: Segment) -> Path:
+    path = state.config.storage.root / seg.path
+    if not path.is_file():
+        raise NotFoundError(f"the file of segment {seg.id} ({seg.path}) is missing")
+    return path
+
+
+@router.get("/recordings/{camera_id}/timeline")
+def timeline(
+    camera_id: str,
+    state: StateDep,
+    s: SessionDep,
+    user: Player,
+    day: Annotated[date | None, Query(description="UTC day, YYYY-MM-DD; default today.")] = None,
+) -> TimelineOut:
+    """Recorded segments, gaps and events of one camera over one UTC day."""
+    cam = state.camera(camera_id, user)
+    start = datetime.combine(day or state.clock.now().date(), time(), tzinfo=UTC)
+    end = start + timedelta(days=1)
+
+    def overlapping(model: type[Segment] | type[Gap]):  # type: ignore[no-untyped-def]
+        return (
+            select(model)
+            .where(model.camera_id == camera_id, model.start < end)
+            .where(or_(model.end.is_(None), model.end > start))
+            .order_by(model.start)
+        )
+
+    segments = list(s.scalars(overlapping(Segment)))
+    gaps = list(s.scalars(overlapping(Gap)))
+    events = s.scalars(
+        select(Event)
+        .where(Event.camera_id == camera_id, Event.start < end)
+        .where(or_(Event.end.is_(None), Event.end > start))
+        .order_by(Event.start)
+        .limit(2000)
+    )
+    root = state.config.storage.root
+    return TimelineOut(
+        camera_id=camera_id,
+        custody=is_custody(cam),
+        day_start=start,
+        day_end=end,
+        segments=[SegmentOut.model_validate(x) for x in segments],
+        gaps=[GapOut.model_validate(g) for g in gaps],
+        events=[event_out(root, e) for e in events],
+    )
+
+
+@router.post("/playback")
+def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Player) -> PlaybackOut:
+    """Start playing a segment: audited here, once; the returned URL serves the video."""
+    seg = _segment(s, state, user, body.segment_id)
+    cam = state.camera(seg.camera_id)
+    reason = check_reason(cam, body.reason, "play")
+    _file(state, seg)
+    record(
+        s,
+        state.clock,
+        user,
+        "view",
+        "segment",
+        seg.id,
+        reason=reason,
+        details={"what": "playback", "camera": seg.camera_id, "path": seg.path},
+    )
+    grant = state.grants.sign(user.id, seg.id)
+    url = f"/api/recordings/segments/{seg.id}/video?grant={grant}"
+    return PlaybackOut(segment_id=seg.id, url=url, start=seg.start, end=seg.end)
+
+
+@router.get("/recordings/segments/{segment_id}/video")
+def segment_video(
+    segment_id: int,
+    state: StateDep,
+    s: SessionDep,
+    user: Player,
+    grant: Annotated[str, Query(max_length=200, description="From POST /api/playback.")] = "",
+) -> FileResponse:
+    """The segment file for a video element (HTTP range requests), under a playback grant."""
+    seg = _segment(s, state, user, segment_id)
+    if not state.grants.check(grant, user.id, seg.id):
+        raise PermissionDeniedError(
+            f"no valid playback grant for segment {segment_id}: start playback with "
+            "POST /api/playback (it is audited) and use the URL it returns"
+        )
+    return FileResponse(_file(state, seg), media_type="video/mp4")
+
+
+@router.get("/recordings/segments/{segment_id}/download")
+def segment_download(
+    segment_id: int, state: StateDep, s: SessionDep, user: Downloader, reason: Reason = None
+) -> FileResponse:
+    """The segment file as recorded, as an attachment; audited as an export."""
+    seg = _segment(s, state, user, segment_id)
+    cam = state.camera(seg.camera_id)
+    why = check_reason(cam, reason, "download")
+    path = _file(state, seg)
+    record(
+        s,
+        state.clock,
+        user,
+        "export",
+        "segment",
+        seg.id,
+        reason=why,
+        details={"what": "download", "camera": seg.camera_id, "path": seg.path},
+    )
+    name = f"{seg.camera_id}_{seg.start.strftime('%Y%m%dT%H%M%SZ')}.mp4"
+    headers = {"X-Content-SHA256": seg.sha256} if seg.sha256 else None
+    return FileResponse(path, media_type="video/mp4", filename=name, headers=headers)

@@ -1,0 +1,263 @@
+"""Request and response bodies of the web API (pydantic), kept apart from the ORM models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vms.web.roles import Role
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Message(_Out):
+    message: str
+
+
+# -- auth ------------------------------------------------------------------------------
+
+
+class LoginIn(_In):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class UserOut(_Out):
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    active: bool
+    camera_scope: list[str] | None
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+class MeOut(_Out):
+    id: int
+    username: str
+    role: Role
+    camera_scope: list[str] | None
+    permissions: list[str]
+
+
+class TokenIn(_In):
+    name: str = Field(min_length=1, max_length=100, description="What the token is for.")
+    days: float | None = Field(None, gt=0, le=3650, description="Expiry; none: until revoked.")
+
+
+class TokenOut(_Out):
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret, shown only now: send it as 'Bearer <token>'.")
+
+
+# -- users -----------------------------------------------------------------------------
+
+
+class UserIn(_In):
+    username: str = Field(min_length=2, max_length=100)
+    password: str = Field(min_length=10, max_length=1000)
+    role: Role
+    full_name: str = Field("", max_length=200)
+    camera_scope: list[str] | None = Field(None, description="Camera ids; none: every camera.")
+
+
+class UserPatch(_In):
+    role: Role | None = None
+    full_name: str | None = Field(None, max_length=200)
+    camera_scope: list[str] | None = None
+    all_cameras: bool = Field(False, description="Clear the camera scope (see every camera).")
+    active: bool | None = None
+    password: str | None = Field(None, min_length=10, max_length=1000)
+
+
+# -- cameras ---------------------------------------------------------------------------
+
+
+class CameraOut(_Out):
+    id: str
+    name: str
+    kind: str
+    site: str
+    room: str | None
+    room_type: str | None
+    record: bool
+    online: bool
+    state: str
+    fps: float
+    bitrate_bps: float
+    packets_skipped: int
+    analysis_frames_dropped: int
+    reconnects: int
+    last_packet_at: datetime | None
+    last_error: str | None
+    codec: str | None
+    width: int | None
+    height: int | None
+
+
+# -- recordings ------------------------------------------------------------------------
+
+
+class SegmentOut(_Out):
+    id: int
+    start: datetime
+    end: datetime | None
+    duration_s: float | None
+    status: str
+    bytes: int | None
+    sha256: str | None
+
+
+class GapOut(_Out):
+    id: int
+    start: datetime
+    end: datetime | None
+    reason: str
+
+
+class EventOut(_Out):
+    id: int
+    type: str
+    camera_id: str
+    zone: str | None
+    start: datetime
+    end: datetime | None
+    severity: str
+    has_snapshot: bool
+    acked: bool = False
+    data: dict[str, Any]
+
+
+class TimelineOut(_Out):
+    camera_id: str
+    custody: bool = Field(description="Playing this camera's footage needs a reason.")
+    day_start: datetime
+    day_end: datetime
+    segments: list[SegmentOut]
+    gaps: list[GapOut]
+    events: list[EventOut]
+
+
+class PlaybackIn(_In):
+    segment_id: int
+    reason: str | None = Field(
+        None, max_length=1000, description="Why: required for custody-room cameras."
+    )
+
+
+class PlaybackOut(_Out):
+    segment_id: int
+    url: str = Field(description="The video, with a signed grant; supports HTTP range requests.")
+    start: datetime
+    end: datetime | None
+
+
+# -- live ------------------------------------------------------------------------------
+
+
+class SdpIn(_In):
+    sdp: str = Field(min_length=1, max_length=100_000)
+    type: str = Field(pattern="^offer$")
+
+
+class SdpOut(_Out):
+    sdp: str
+    type: str
+
+
+# -- alerts ----------------------------------------------------------------------------
+
+
+class AckIn(_In):
+    note: str = Field("", max_length=2000)
+
+
+class AckOut(_Out):
+    id: int
+    event_id: int
+    username: str
+    note: str
+    at: datetime
+
+
+# -- cases -----------------------------------------------------------------------------
+
+
+class CaseIn(_In):
+    number: str = Field(min_length=1, max_length=64, description="e.g. 2026-0142")
+    title: str = Field(min_length=1, max_length=300)
+    investigators: list[str] = Field(default_factory=list)
+
+
+class CaseOut(_Out):
+    id: int
+    number: str
+    title: str
+    status: str
+    owner: str
+    investigators: list[str]
+    created_at: datetime
+    created_by: str
+    closed_at: datetime | None
+
+
+class ItemOut(_Out):
+    id: int
+    kind: str
+    camera_id: str
+    start: datetime
+    end: datetime
+    sha256: str | None
+    bytes: int | None
+    gaps: list[dict[str, Any]]
+    note: str
+    reason: str
+    created_at: datetime
+    created_by: str
+
+
+class CaseDetailOut(CaseOut):
+    items: list[ItemOut]
+    exports: list[str] = Field(description="Export packages made so far (newest last).")
+
+
+class ClipIn(_In):
+    camera_id: str
+    start: datetime
+    end: datetime
+    note: str = Field("", max_length=2000)
+    reason: str | None = Field(
+        None, max_length=1000, description="Why: required for custody-room cameras."
+    )
+
+
+class ExportIn(_In):
+    reason: str | None = Field(
+        None, max_length=1000, description="Why: required when the case holds custody footage."
+    )
+
+
+class ExportOut(_Out):
+    name: str
+    url: str
+    manifest_sha256: str
+    key_fingerprint: str
+    files: int
+    bytes: int

@@ -1,0 +1,56 @@
+"use strict";
+
+const caseId = document.getElementById("case").dataset.caseId;
+
+function asUtc(local) { return local ? `${local.length === 16 ? local + ":00" : local}Z` : null; }
+
+async function refresh() {
+  const c = await api.get(`/api/cases/${caseId}`);
+  document.getElementById("case-number").textContent = `Case ${c.number}`;
+  document.getElementById("case-title").textContent = c.title;
+  document.getElementById("case-meta").textContent =
+    `${c.status} · owner ${c.owner} · opened ${utc(c.created_at)} UTC by ${c.created_by}`;
+  document.querySelector("#items tbody").replaceChildren(...c.items.map((i) => {
+    const tr = el("tr", { "data-item": i.id });
+    const gaps = i.gaps.length ? `${i.gaps.length} gap(s)` : "none";
+    for (const v of [String(i.id), i.kind, i.camera_id, utc(i.start), utc(i.end),
+      i.sha256 ? i.sha256.slice(0, 16) + "…" : "", gaps, i.note, i.created_by]) {
+      tr.append(el("td", {}, v));
+    }
+    return tr;
+  }));
+  const list = document.getElementById("exports");
+  if (list) {
+    list.replaceChildren(...c.exports.map((name) => {
+      const li = el("li");
+      li.append(el("a", { href: `/api/cases/${caseId}/exports/${name}`, download: name }, name));
+      return li;
+    }));
+  }
+}
+
+document.getElementById("add-clip").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = ev.target.elements;
+  const error = document.getElementById("clip-error");
+  error.textContent = "";
+  try {
+    await api.post(`/api/cases/${caseId}/clips`, {
+      camera_id: f.camera_id.value, start: asUtc(f.start.value), end: asUtc(f.end.value),
+      note: f.note.value, reason: f.reason.value || null,
+    });
+    refresh();
+  } catch (e) { error.textContent = e.message; }
+});
+
+document.getElementById("export")?.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const error = document.getElementById("export-error");
+  error.textContent = "";
+  try {
+    await api.post(`/api/cases/${caseId}/exports`, { reason: ev.target.elements.reason.value || null });
+    refresh();
+  } catch (e) { error.textContent = e.message; }
+});
+
+refresh();
