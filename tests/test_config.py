@@ -34,8 +34,8 @@ def test_good_config_loads_with_defaults() -> None:
     assert cell.room_type is RoomType.CELL
     assert street.segment_seconds == 60
     assert street.analysis_fps == 5
-    assert street.effective_retention_days == 30
-    assert cell.effective_retention_days == 90
+    assert cfg.retention_days_of(street) == 30
+    assert cfg.retention_days_of(cell) == 90
     assert cfg.database_url == "sqlite:////srv/vms/vms.db"
 
 

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from vms.cameras.health import CameraHealth
 from vms.cameras.sources import redact
 from vms.cameras.supervisor import Supervisor
+from vms.clock import SystemClock
 from vms.config import Config
+from vms.custody.job import add_custody_job
 from vms.db.migrate import upgrade
 from vms.db.models import Camera
 from vms.db.session import Database
-from vms.errors import StorageError
+from vms.detection.startup import announce_detection
+from vms.errors import ConfigError, StorageError
+from vms.evidence.retention import add_retention_job
+
+if TYPE_CHECKING:
+    from vms.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +42,7 @@ def sync_cameras(db: Database, config: Config) -> None:
             row.room_type = cam.room_type.value if cam.room_type else None
             row.source = redact(cam.source)
             row.record = cam.record
-            row.retention_days = cam.effective_retention_days
+            row.retention_days = config.retention_days_of(cam)
             row.updated_at = now
             s.add(row)
 
@@ -58,20 +67,48 @@ class App:
         self.log_level = log_level
         self.db: Database | None = None
         self.supervisor: Supervisor | None = None
+        self.web: WebServer | None = None
+        self.scheduler: BackgroundScheduler | None = None
 
     def start(self) -> None:
         self.db = prepare(self.config)
         log.info("database ready: %s", redact(self.config.database_url))
+        announce_detection(self.config)  # a configured model that is missing stops us here
         self.supervisor = Supervisor(self.config, log_level=self.log_level)
         self.supervisor.start()
+        # APScheduler logs every run at INFO: every few seconds, for nothing.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        add_custody_job(self.scheduler, self.db, self.config, SystemClock())
+        add_retention_job(self.scheduler, self.db, self.config, SystemClock())
+        self.scheduler.start()
         log.info(
             "recording %d camera(s) into %s", len(self.config.cameras), self.config.storage.root
         )
+        if self.config.web.enabled:
+            self._start_web(self.db)
+
+    def _start_web(self, db: Database) -> None:
+        from vms.web.server import WebServer  # FastAPI and aiortc load only when served
+
+        channel = self.supervisor.live_channel if self.supervisor else (lambda _cam: None)
+        self.web = WebServer.for_service(self.config, db, self.health, channel)
+        try:
+            self.web.start()
+        except ConfigError as exc:  # recording matters more than the pages: keep recording
+            self.web = None
+            log.error("%s; recording goes on without the web application", exc)
 
     def health(self) -> dict[str, CameraHealth]:
         return self.supervisor.health() if self.supervisor else {}
 
     def stop(self) -> None:
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
         if self.supervisor is not None:
             self.supervisor.stop()
             self.supervisor = None

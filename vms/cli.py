@@ -20,11 +20,15 @@ from rich.table import Table
 from vms.app import App, prepare
 from vms.clock import utc
 from vms.config import Config, demo_config, load_config
+from vms.custody.cli import custody_app
 from vms.db.migrate import upgrade
 from vms.db.session import Database
+from vms.detection.cli import register as register_analytics
 from vms.errors import ConfigError, VmsError
+from vms.evidence.cli import audit_app, cases_app, evidence_app, hold_app, retention_app
 from vms.logs import setup_logging
 from vms.recordings import gap_dict, gaps_in_range, segment_dict, segments_in_range, verify_segments
+from vms.web.cli import demo_banner, users_app
 
 app = typer.Typer(
     help="vms: video surveillance and custody-area monitoring.",
@@ -36,6 +40,14 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 rec_app = typer.Typer(help="Recorded segments and gaps.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(rec_app, name="recordings")
+register_analytics(app)  # vms analyze, vms events search
+app.add_typer(cases_app, name="cases")
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(hold_app, name="hold")
+app.add_typer(retention_app, name="retention")
+app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+app.add_typer(custody_app, name="custody")
 
 # Wide enough for full timestamps and paths when the output is piped or logged.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -111,14 +123,17 @@ def demo(
         Path, typer.Option(help="Where the demo keeps recordings and its SQLite.")
     ] = Path("./data"),
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    port: Annotated[int, typer.Option(help="Port of the web application (0: any free).")] = 8000,
 ) -> None:
     """Run the built-in demo: a street and an interrogation-room synthetic camera, no network."""
     config = demo_config(root)
+    config = config.model_copy(update={"web": config.web.model_copy(update={"port": port})})
     err.print(
         f"[bold]vms demo[/]: recording {len(config.cameras)} synthetic cameras into "
         f"{root.resolve()} (SQLite {config.database_url}). Ctrl-C stops.\n"
         f"Then try: vms recordings list --camera street-1   and   vms verify"
     )
+    err.print(demo_banner(config))
     _run_until_signal(config, duration, False)
 
 

@@ -12,7 +12,10 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from vms.custody.config import CustodyConfig
+from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_path
 from vms.errors import ConfigError
+from vms.evidence.config import EvidenceConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CAMERA_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -76,7 +79,7 @@ class CameraConfig(_Model):
         60.0, ge=1, le=3600, description="Target segment length; each segment starts at a keyframe."
     )
     retention_days: int | None = Field(
-        None, ge=1, description="Days to keep footage; default 30 for street, 90 for custody."
+        None, ge=1, description="Days to keep footage; default evidence.retention_days of its kind."
     )
     analysis_fps: float = Field(
         5.0, ge=0, le=60, description="Frames per second decoded for analysis; 0 turns it off."
@@ -89,6 +92,10 @@ class CameraConfig(_Model):
         10.0, gt=0, description="No packet for this long counts as an outage."
     )
     reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
+    analytics: AnalyticsConfig = Field(
+        default_factory=AnalyticsConfig,
+        description="Analytics: zones and rules, detection mode, tamper (docs/analytics.md).",
+    )
 
     @model_validator(mode="after")
     def _check_kind(self) -> Self:
@@ -100,12 +107,6 @@ class CameraConfig(_Model):
         elif self.room_type is not None:
             raise ValueError("room_type is only for custody cameras (kind: custody)")
         return self
-
-    @property
-    def effective_retention_days(self) -> int:
-        if self.retention_days is not None:
-            return self.retention_days
-        return 90 if self.kind is CameraKind.CUSTODY else 30
 
     @property
     def display_name(self) -> str:
@@ -137,13 +138,38 @@ class WorkersConfig(_Model):
     health_interval_s: float = Field(1.0, gt=0, description="How often workers report health.")
 
 
+class WebConfig(_Model):
+    """The web application (FastAPI, served by ``vms serve`` and ``vms demo``)."""
+
+    enabled: bool = Field(True, description="Serve the web application beside recording.")
+    host: str = Field(
+        "127.0.0.1", description="Address to listen on (127.0.0.1: this machine only)."
+    )
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free port).")
+    secure_cookies: bool = Field(
+        True,
+        description="Mark the login cookie Secure (sent over HTTPS only); off only for the demo.",
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login lasts this long.")
+
+
 class Config(_Model):
     """The whole vms configuration file."""
 
     storage: StorageConfig = Field(default_factory=StorageConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     cameras: Annotated[list[CameraConfig], Field(default_factory=list)]
+    detector: DetectorConfig = Field(
+        default_factory=DetectorConfig,
+        description="The object detector (model file, classes, confidence); null model: off.",
+    )
+    custody: CustodyConfig = Field(
+        default_factory=CustodyConfig,
+        description="Custody areas: extra rooms, legal limits and alert rules (docs/custody.md).",
+    )
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
@@ -163,6 +189,13 @@ class Config(_Model):
     @property
     def recordings_dir(self) -> Path:
         return self.storage.root / "recordings"
+
+    def retention_days_of(self, cam: CameraConfig) -> int:
+        """Days to keep a camera's footage: its own setting, else its kind's default."""
+        if cam.retention_days is not None:
+            return cam.retention_days
+        by_kind = self.evidence.retention_days
+        return by_kind.custody if cam.kind is CameraKind.CUSTODY else by_kind.street
 
     def camera(self, camera_id: str) -> CameraConfig:
         for cam in self.cameras:
@@ -308,11 +341,27 @@ def load_config(path: Path | str) -> Config:
     return parse_config(text, str(path))
 
 
+# Demo analytics: a doorway zone on the street, a person-down watch in the interview room.
+_DEMO_STREET = {
+    "zones": [
+        {
+            "name": "doorway",
+            "polygon": [[0.6, 0.5], [1, 0.5], [1, 1], [0.6, 1]],
+            "rules": {"loitering": {"seconds": 60}},
+        }
+    ]
+}
+_DEMO_CUSTODY = {"rules": {"person_down": {"seconds": 10}, "occupancy": {"max": 4}}}
+
+
 def demo_config(root: Path = Path("./data")) -> Config:
     """The built-in demo: a street camera and a custody interrogation-room camera, no network."""
     return Config.model_validate(
         {
             "storage": {"root": str(root)},
+            "detector": {"model": demo_model_path()},
+            # Plain http on 127.0.0.1: a Secure cookie would never be sent back.
+            "web": {"secure_cookies": False},
             "cameras": [
                 {
                     "id": "street-1",
@@ -321,6 +370,7 @@ def demo_config(root: Path = Path("./data")) -> Config:
                     "site": "Demo street",
                     "source": "synthetic://street-1?size=640x360&fps=15",
                     "segment_seconds": 60,
+                    "analytics": _DEMO_STREET,
                 },
                 {
                     "id": "interrogation-1",
@@ -331,6 +381,7 @@ def demo_config(root: Path = Path("./data")) -> Config:
                     "room_type": "interrogation",
                     "source": "synthetic://interrogation-1?size=640x360&fps=15",
                     "segment_seconds": 60,
+                    "analytics": _DEMO_CUSTODY,
                 },
             ],
         }

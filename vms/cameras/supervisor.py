@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import multiprocessing.synchronize
+import multiprocessing.connection
 import queue
 import signal
 import threading
@@ -20,6 +20,7 @@ from typing import Any
 
 from vms.cameras.health import CameraHealth, CameraState
 from vms.cameras.index import RecordingIndex
+from vms.cameras.live import LiveChannel, LiveTap
 from vms.cameras.recovery import recover_camera
 from vms.cameras.worker import CameraWorker
 from vms.config import Config
@@ -35,10 +36,16 @@ def run_worker_process(
     config_json: str,
     camera_ids: list[str],
     health_queue: Any,
-    stop: multiprocessing.synchronize.Event,
+    stop: multiprocessing.connection.Connection,
     log_level: int = logging.INFO,
+    live_taps: dict[str, LiveTap] | None = None,
 ) -> None:
-    """Entry point of a worker process: record ``camera_ids`` until ``stop`` is set.
+    """Entry point of a worker process: record ``camera_ids`` until ``stop`` is readable.
+
+    ``stop`` is the read end of a pipe whose write end only the supervisor holds: closing it
+    (or the supervisor dying) stops every child. Not a ``multiprocessing.Event``: a child
+    killed while in ``Event.wait`` is still counted as a sleeper, and ``Event.set`` then waits
+    forever for it to wake, hanging the supervisor's shutdown.
 
     Ctrl-C reaches the whole process group: the child ignores SIGINT and lets the supervisor
     stop it through ``stop``, so segments are closed cleanly. A SIGTERM sent to the child
@@ -57,15 +64,29 @@ def run_worker_process(
     for cam_id in camera_ids:
         cam = config.camera(cam_id)
         report = recover_camera(db, root, cam_id)
-        worker = CameraWorker(cam, root, index, last_recorded_end=report.last_end)
+        worker = CameraWorker(
+            cam,
+            root,
+            index,
+            last_recorded_end=report.last_end,
+            live=(live_taps or {}).get(cam_id),
+        )
         workers.append(worker)
         t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
         t.start()
         threads.append(t)
+    from vms.custody.presence import presence_observers  # people per custody room
+    from vms.detection.live import LiveAnalysis  # the analytics stack loads in workers only
+
+    analysis = LiveAnalysis(
+        config, workers, db, observers=presence_observers(config, db, camera_ids)
+    )
+    analysis.start()
     interval = config.workers.health_interval_s
-    while not stop.wait(interval) and not terminated.is_set():
+    while not stop.poll(interval) and not terminated.is_set():
         for w in workers:
             health_queue.put(w.health().to_dict())
+    analysis.stop()
     for w in workers:
         w.stop()
     for t in threads:
@@ -98,7 +119,8 @@ class Supervisor:
         self._children = [_Child(ids[i : i + per]) for i in range(0, len(ids), per)]
         self._health: dict[str, CameraHealth] = {c.id: CameraHealth(c.id) for c in config.cameras}
         self._queue: Any = _SPAWN.Queue()
-        self._stop = _SPAWN.Event()
+        self._stop, self._stop_writer = _SPAWN.Pipe(duplex=False)  # see run_worker_process
+        self._live = {c.id: LiveChannel(_SPAWN) for c in config.cameras}
         self._lock = threading.Lock()
         self._monitor: threading.Thread | None = None
         self._running = threading.Event()
@@ -119,6 +141,7 @@ class Supervisor:
                 self._queue,
                 self._stop,
                 self.log_level,
+                {cam_id: self._live[cam_id].tap() for cam_id in child.camera_ids},
             ),
             name="vms-worker-" + "+".join(child.camera_ids),
             daemon=False,
@@ -177,6 +200,10 @@ class Supervisor:
         with self._lock:
             return {k: CameraHealth(**vars(v)) for k, v in self._health.items()}
 
+    def live_channel(self, camera_id: str) -> LiveChannel | None:
+        """Where the camera's worker sends its packets while somebody watches it live."""
+        return self._live.get(camera_id)
+
     def worker_pids(self) -> dict[str, int | None]:
         return {
             "+".join(c.camera_ids): (c.process.pid if c.process else None) for c in self._children
@@ -187,7 +214,7 @@ class Supervisor:
         self._running.clear()
         if self._monitor is not None:
             self._monitor.join()
-        self._stop.set()
+        self._stop_writer.close()
         deadline = time.monotonic() + timeout
         for child in self._children:
             if child.process is not None:
@@ -197,6 +224,9 @@ class Supervisor:
                     child.process.kill()
                     child.process.join(5)
         self._drain(timeout=0.2)
+        for channel in self._live.values():
+            channel.close()
         stamp = datetime.now(UTC)
         log.info("all camera workers stopped at %s", stamp.isoformat())
         self._queue.close()
+        self._stop.close()

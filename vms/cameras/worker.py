@@ -23,6 +23,7 @@ from vms.cameras.decoder import AnalysisDecoder
 from vms.cameras.frames import LatestFrameBuffer
 from vms.cameras.health import CameraHealth, CameraState, RateMeter
 from vms.cameras.index import Handle, RecordingIndex
+from vms.cameras.live import LiveTap
 from vms.cameras.recorder import SegmentWriter, segment_relpath
 from vms.cameras.sources import OpenedSource, open_source, redact
 from vms.clock import Clock, SystemClock
@@ -47,8 +48,10 @@ class CameraWorker:
         clock: Clock | None = None,
         frames: LatestFrameBuffer | None = None,
         last_recorded_end: datetime | None = None,
+        live: LiveTap | None = None,
     ) -> None:
         self.camera = camera
+        self.live = live
         self.root = root
         self.index = index
         self.clock = clock or SystemClock()
@@ -142,6 +145,8 @@ class CameraWorker:
 
     def _record(self, source: OpenedSource) -> None:
         info = source.info
+        if self.live is not None:
+            self.live.connected(info, source.stream.codec_context.extradata)
         with self._lock:
             self._health.codec, self._health.width, self._health.height = (
                 info.codec,
@@ -149,6 +154,9 @@ class CameraWorker:
                 info.height,
             )
         tb = info.time_base
+        # k * num / den is the correctly rounded float of the rational k * tb, so it equals
+        # float(k * tb) exactly, without building a Fraction for every packet.
+        tb_num, tb_den = tb.numerator, tb.denominator
         waiting_for_key = True
         resume_at: datetime | None = None
         for packet in source.packets():
@@ -166,7 +174,7 @@ class CameraWorker:
                     h.state = CameraState.CONNECTED
                     h.last_error = None
             if self._last_dts is not None and not waiting_for_key:
-                jump = float((dts - self._last_dts) * tb)
+                jump = (dts - self._last_dts) * tb_num / tb_den
                 if jump <= 0 or jump > MAX_DTS_JUMP_S:
                     log.warning("%s: timestamp jump of %.3f s", self.camera.id, jump)
                     self._close_segment()
@@ -204,6 +212,8 @@ class CameraWorker:
                     w = None
                 if w is None:
                     self._open_segment(source, when, dts)
+            if self.live is not None:
+                self.live.offer(packet)  # before the writer rebases the timestamps
             if self._decoder is not None:
                 self._decoder.offer(packet, when)
             if self.camera.record and self._writer is not None:
@@ -223,7 +233,9 @@ class CameraWorker:
 
     def _time_of(self, dts: int, tb: Any) -> datetime:
         assert self._anchor_wall is not None
-        return self._anchor_wall + timedelta(seconds=float((dts - self._anchor_dts) * tb))
+        # Equal to float((dts - anchor) * tb), computed without Fraction arithmetic.
+        seconds = (dts - self._anchor_dts) * tb.numerator / tb.denominator
+        return self._anchor_wall + timedelta(seconds=seconds)
 
     def _new_timeline(self) -> None:
         """The next keyframe anchors packet timestamps to the wall clock again."""

@@ -36,7 +36,9 @@ def upgrade(engine: Engine, revision: str = "heads") -> str:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        # Several heads while branches developed side by side are not merged yet.
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:

@@ -109,9 +109,20 @@ class Event(Base):
     end: Mapped[datetime | None]
     severity: Mapped[str] = mapped_column(String(16), default="info")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Analytics (migration 0003): who, how many, how sure, what it looked like, what to play.
+    track_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    peak_count: Mapped[int | None]
+    confidence: Mapped[float | None] = mapped_column(Float)
+    snapshot: Mapped[str | None] = mapped_column(
+        String(500), doc="JPEG with boxes drawn when it fired, relative to the storage root."
+    )
+    recording_start: Mapped[datetime | None]
+    recording_end: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_events_camera_start", "camera_id", "start"),
         Index("ix_events_type_start", "type", "start"),
         Index("ix_events_start", "start"),
+        Index("ix_events_camera_type_start", "camera_id", "type", "start"),
+        Index("ix_events_zone_start", "zone", "start"),
     )

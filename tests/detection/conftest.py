@@ -1,0 +1,102 @@
+"""Fixtures of the analytics tests: the real model on real footage, shared per session.
+
+The detector is ~100 ms a frame on a 2-core CPU, so one ``YoloDetector`` serves the whole
+session and its outputs are memoised by frame content: tests that run the same footage
+through different rules pay for detection once. Everything else is real: the pipeline,
+ByteTrack, the rules, decoding in a child process.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import supervision as sv
+
+from tests.conftest import shared_file
+from vms.config import CameraConfig
+from vms.detection.config import DetectorConfig
+from vms.detection.detector import YoloDetector
+from vms.detection.offline import FileAnalysis, analyze_file
+from vms.detection.pipeline import FrameResult
+
+MODEL = "models/yolov8n_int8.onnx"
+ORIGIN = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, noon UTC
+
+
+class MemoDetector:
+    """The real detector, memoised by the image's bytes (same frame, same answer)."""
+
+    def __init__(self, inner: YoloDetector) -> None:
+        self.inner = inner
+        self.calls = 0  # calls the pipelines made
+        self._memo: dict[bytes, sv.Detections] = {}
+
+    def detect(self, image: np.ndarray) -> sv.Detections:
+        self.calls += 1
+        key = hashlib.blake2b(image.tobytes(), digest_size=16).digest() + bytes(
+            str(image.shape), "ascii"
+        )
+        if key not in self._memo:
+            self._memo[key] = self.inner.detect(image)
+        return copy.deepcopy(self._memo[key])  # the pipeline may shift boxes
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    return shared_file(MODEL)
+
+
+@pytest.fixture(scope="session")
+def detector(model_path: Path) -> MemoDetector:
+    return MemoDetector(YoloDetector(DetectorConfig(model=model_path)))
+
+
+def camera(
+    cam_id: str = "cam", kind: str = "street", fps: float = 2.0, **analytics: Any
+) -> CameraConfig:
+    """A camera configuration with the given analytics settings."""
+    extra: dict[str, Any] = {"room": "Cell 1", "room_type": "cell"} if kind == "custody" else {}
+    return CameraConfig.model_validate(
+        {
+            "id": cam_id,
+            "kind": kind,
+            "site": "test",
+            "source": "synthetic://test",
+            "analysis_fps": fps,
+            "analytics": analytics,
+            **extra,
+        }
+    )
+
+
+Analyze = Callable[..., FileAnalysis]
+
+
+@pytest.fixture
+def analyze(detector: MemoDetector) -> Analyze:
+    """``analyze(footage, camera, origin=..., observers=...)``: the real pipeline on a file."""
+
+    def run(
+        footage: str,
+        cam: CameraConfig,
+        *,
+        origin: datetime = ORIGIN,
+        observers: list[Callable[[FrameResult], None]] | None = None,
+    ) -> FileAnalysis:
+        return analyze_file(
+            shared_file(footage), cam, detector=detector, origin=origin, observers=observers or []
+        )
+
+    return run
+
+
+def seconds(analysis: FileAnalysis) -> list[dict[str, Any]]:
+    """The events as ``vms analyze --json`` prints them."""
+    return [e.seconds_from(analysis.origin) for e in analysis.events]

@@ -1,0 +1,1 @@
+"""Analytics: motion -> detector -> tracker -> zones -> rules -> events (docs/analytics.md)."""

@@ -1,0 +1,111 @@
+"""Live analysis inside a worker process: one thread per camera, one detector per process.
+
+    CameraWorker.frames (LatestFrameBuffer) --> Pipeline --> DatabaseEventSink --> events
+
+Analysis never slows recording: it takes the newest decoded frames and the buffer drops
+(and counts) what analysis could not keep up with.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from vms.cameras.worker import CameraWorker
+from vms.config import Config
+from vms.db.session import Database
+from vms.detection.detector import Detector, YoloDetector
+from vms.detection.events import DatabaseEventSink
+from vms.detection.pipeline import FrameResult, Pipeline, pipeline_for
+from vms.detection.startup import analysed
+from vms.errors import VmsError
+
+log = logging.getLogger(__name__)
+
+Observer = Callable[[FrameResult], None]
+
+
+class LiveAnalysis:
+    """Analyses the frames of a worker process's cameras until ``stop()``.
+
+    >>> analysis = LiveAnalysis(config, workers, db)  # doctest: +SKIP
+    >>> analysis.start(); ...; analysis.stop()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        workers: Sequence[CameraWorker],
+        db: Database,
+        *,
+        detector: Detector | None = None,
+        observers: Sequence[Observer] = (),
+    ) -> None:
+        self.config = config
+        ids = {c.id for c in analysed(config)}
+        self.workers = [w for w in workers if w.camera.id in ids]
+        self.sink = DatabaseEventSink(db, config.storage.root)
+        self.detector = detector
+        self.observers = list(observers)
+        self.pipelines: dict[str, Pipeline] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last: dict[str, datetime] = {}
+
+    def start(self) -> None:
+        """Load the detector (off the recording path) and start a thread per camera."""
+        if not self.workers:
+            return
+        t = threading.Thread(target=self._start, name="analysis-start", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _start(self) -> None:
+        for w in self.workers:
+            try:
+                pipe = pipeline_for(
+                    w.camera, detector=None, sink=self.sink, observers=self.observers
+                )
+            except VmsError as exc:
+                log.error("%s: analysis is off: %s", w.camera.id, exc)
+                continue
+            self.pipelines[w.camera.id] = pipe
+        needed = any(p.needs_detections for p in self.pipelines.values())
+        if self.detector is None and needed and self.config.detector.model is not None:
+            try:
+                self.detector = YoloDetector(self.config.detector)
+            except Exception as exc:  # never a dead thread: say it, and analyse without
+                log.error("detection is OFF in this worker: %s", exc)
+        for w in self.workers:
+            found = self.pipelines.get(w.camera.id)
+            if found is None or self._stop.is_set():
+                continue
+            found.detector = self.detector
+            t = threading.Thread(
+                target=self._run, args=(w, found), name=f"analysis-{w.camera.id}", daemon=True
+            )
+            t.start()
+            self._threads.append(t)
+
+    def _run(self, worker: CameraWorker, pipe: Pipeline) -> None:
+        cam = worker.camera.id
+        while not self._stop.is_set():
+            frame = worker.frames.get(timeout=0.5)
+            if frame is None:
+                continue
+            try:
+                pipe.process(frame.image, frame.time)
+                self._last[cam] = frame.time
+            except Exception:  # a bug in one frame must not end the camera's analysis
+                log.exception("%s: analysis failed on frame %d", cam, frame.index)
+        if cam in self._last:
+            pipe.close(self._last[cam], why="analysis stopped")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the threads, end open events at the last analysed frame, flush the writes."""
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout)
+        self.sink.close(timeout)

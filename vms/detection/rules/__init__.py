@@ -1,0 +1,1 @@
+"""Rules: one module per rule, each a pure ``step(state, observation, now)``."""
