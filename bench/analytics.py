@@ -1,15 +1,17 @@
 """Analytics benchmark: the vms pipeline against a naive Ultralytics ``model.track`` loop.
 
-Both run in this process, one after the other, on the same real footage at the same analysis
-rate, with the same model file (yolov8n_int8.onnx, ONNX Runtime, one thread each):
+One pass over each stream of real footage; every analysed frame goes through both, one after
+the other, with the same model file (yolov8n_int8.onnx, ONNX Runtime, one thread each):
 
-* **vms**: ``vms.detection.offline.analyze_file``: motion gate -> detector (on motion, or at
-  least ``min_detect_fps``) -> ByteTrack + re-identification -> zones -> rules.
-* **naive**: every analysed frame goes through Ultralytics ``model.track(persist=True)``
-  (its own ByteTrack, same thresholds); its tracks go through the same zones and rules.
+* **vms**: the ``vms analyze`` pipeline (``pipeline_for``): motion gate -> detector (on
+  motion, or at least ``min_detect_fps``; custody cameras every frame) -> ByteTrack +
+  re-identification -> zones -> rules.
+* **naive**: Ultralytics ``model.track(persist=True)`` (its own ByteTrack, same thresholds)
+  on every analysed frame; its tracks go through the same zones and rules.
 
-Frames are decoded in a child process (as ``vms analyze`` does) for both, and CPU is user +
-system time of this process and its finished children: decoding, detection, tracking, rules.
+CPU is user + system time of this process measured around each method's work on each frame,
+plus, for both, the decoding (a child process, as ``vms analyze`` does, and receiving its
+frames). Interleaving frame by frame keeps a busy machine from favouring either side.
 Streams per core = 60 / (CPU seconds per minute of video).
 
 Usage, from the repository root::
@@ -42,10 +44,9 @@ import supervision as sv
 from vms.config import CameraConfig
 from vms.db.models import Camera
 from vms.db.session import Database
-from vms.detection.config import AnalyticsConfig, DetectorConfig
+from vms.detection.config import AnalyticsConfig, DetectMode, DetectorConfig
 from vms.detection.detector import YoloDetector
 from vms.detection.events import DatabaseEventSink, EventRecord, MemorySink
-from vms.detection.offline import analyze_file
 from vms.detection.pipeline import pipeline_for
 from vms.detection.tracking import PassthroughTracker
 from vms.detection.video import probe, read_frames
@@ -102,12 +103,6 @@ class Row:
         )
 
 
-def cpu_now() -> float:
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def camera(stream: Stream, fps: float, min_detect_fps: float | None) -> CameraConfig:
     analytics = dict(stream.analytics)
     if min_detect_fps is not None:
@@ -130,13 +125,6 @@ def brief(events: list[EventRecord]) -> list[tuple[str, str | None, float]]:
     return [(e.type, e.zone, round((e.start - ORIGIN).total_seconds(), 1)) for e in events]
 
 
-def run_vms(stream: Stream, fps: float, min_fps: float | None, det: YoloDetector) -> Run:
-    cam = camera(stream, fps, min_fps)
-    before, calls = cpu_now(), det.calls
-    result = analyze_file(stream.path, cam, detector=det, origin=ORIGIN)
-    return Run(det.calls - calls, cpu_now() - before, brief(result.events))
-
-
 class _Replay:
     """Hands the pipeline the tracks the naive loop already has (detection forced on)."""
 
@@ -149,41 +137,83 @@ class _Replay:
         return self.current
 
 
-def run_naive(stream: Stream, fps: float, det: YoloDetector, tracker_yaml: Path) -> Run:
-    """Ultralytics ``model.track`` on every analysed frame; same zones and rules after it."""
-    cam = camera(stream, fps, None)
-    cam = cam.model_copy(
-        update={"analytics": cam.analytics.model_copy(update={"detect": "steady"})}
-    )
-    replay = _Replay()
+def measure(
+    stream: Stream,
+    fps: float,
+    min_fps: float | None,
+    det: YoloDetector,
+    naive_det: YoloDetector,
+    tracker_yaml: Path,
+) -> tuple[int, Run, Run]:
+    """One pass over the stream; each frame goes through both, timed apart (CPU of this
+    process around each); decoding (the child process, and receiving its frames) is the
+    same for both and added to both."""
+    cam = camera(stream, fps, min_fps)
     sink = MemorySink()
-    pipe = pipeline_for(cam, detector=replay, sink=sink, tracker=PassthroughTracker(), fps=fps)
-    model = det.model
+    pipe = pipeline_for(cam, detector=det, sink=sink, fps=fps)
+    steady = cam.analytics.model_copy(update={"detect": DetectMode.STEADY})
+    replay, naive_sink = _Replay(), MemorySink()
+    naive_pipe = pipeline_for(
+        cam.model_copy(update={"analytics": steady}),
+        detector=replay,
+        sink=naive_sink,
+        tracker=PassthroughTracker(),
+        fps=fps,
+    )
+    model = naive_det.model
     if getattr(model.predictor, "trackers", None):
-        del model.predictor.trackers  # a fresh tracker for each stream
-    names = {v: k for k, v in model.names.items()}
-    classes = [names[c] for c in det.config.classes]
-    before, calls, last = cpu_now(), 0, 0.0
-    for t, image in read_frames(stream.path, fps):
+        del model.predictor.trackers  # a fresh Ultralytics tracker for each stream
+    by_name = {v: k for k, v in model.names.items()}
+    classes = [by_name[c] for c in naive_det.config.classes]
+    calls_before, naive_calls = det.calls, 0
+    mine = naive = reading = 0.0
+    kids_before = _children_cpu()
+    frames = read_frames(stream.path, fps)
+    n, last = 0, 0.0
+    while True:
+        c = time.process_time()
+        item = next(frames, None)
+        reading += time.process_time() - c
+        if item is None:
+            break
+        t, image = item
+        when = ORIGIN + timedelta(seconds=t)
+        c = time.process_time()
+        pipe.process(image, when)
+        mine += time.process_time() - c
+        c = time.process_time()
         r = model.track(
             image,
             persist=True,
             tracker=str(tracker_yaml),
             classes=classes,
-            conf=det.config.confidence,
-            imgsz=det.config.imgsz,
+            conf=naive_det.config.confidence,
+            imgsz=naive_det.config.imgsz,
             verbose=False,
         )[0]
-        calls += 1
         found = sv.Detections.from_ultralytics(r)
-        if found.tracker_id is None:
-            found = found[np.zeros(len(found), bool)]
+        if found.tracker_id is None:  # nothing tracked yet
+            found = sv.Detections.empty()
             found.tracker_id = np.empty(0, int)
         replay.current = found
-        pipe.process(image, ORIGIN + timedelta(seconds=t))
-        last = t
-    pipe.close(ORIGIN + timedelta(seconds=last))
-    return Run(calls, cpu_now() - before, brief(sink.events))
+        naive_pipe.process(image, when)
+        naive += time.process_time() - c
+        naive_calls += 1
+        n, last = n + 1, t
+    end = ORIGIN + timedelta(seconds=last)
+    pipe.close(end)
+    naive_pipe.close(end)
+    decode = _children_cpu() - kids_before + reading
+    return (
+        n,
+        Run(det.calls - calls_before, mine + decode, brief(sink.events)),
+        Run(naive_calls, naive + decode, brief(naive_sink.events)),
+    )
+
+
+def _children_cpu() -> float:
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return kids.ru_utime + kids.ru_stime
 
 
 # -- footage -------------------------------------------------------------------------------
@@ -204,10 +234,10 @@ def write_mp4(frames: list[np.ndarray], fps: int, path: Path) -> Path:
 
 
 def quiet_room(tmp: Path, minutes: float) -> Path:
-    """The empty stretches of one-by-one-person-detection.mp4 (nobody in view: 0-6 s,
-    20-22.5 s, 45-50 s, 70-74 s, 87-92 s, 120-123 s), joined and looped: a real, quiet
-    indoor camera, re-encoded once (not measured)."""
-    empty = [(0.0, 6.0), (20.2, 22.5), (45.2, 50.0), (70.2, 74.0), (87.2, 92.0), (120.2, 123.0)]
+    """The empty stretches of one-by-one-person-detection.mp4 (nobody in view, not even an
+    elbow at the edge: 0-5.5, 21-22, 46-50, 71-74, 88-92, 121-123 s), joined and played
+    back and forth: a real, quiet indoor camera, re-encoded once (not measured)."""
+    empty = [(0.0, 5.5), (21.0, 22.0), (46.0, 50.0), (71.0, 74.0), (88.0, 92.0), (121.0, 123.0)]
     frames = [
         img
         for t, img in read_frames(DATA / "footage/one-by-one-person-detection.mp4")
@@ -389,10 +419,10 @@ def main(argv: list[str] | None = None) -> None:
             if args.only and stream.name not in args.only.split(","):
                 continue
             info = probe(stream.path)
-            frames = sum(1 for _ in read_frames(stream.path, args.fps))
+            frames, mine, naive = measure(
+                stream, args.fps, args.min_detect_fps, det, naive_det, tracker_yaml
+            )
             video_s = info.duration_s or frames / args.fps
-            mine = run_vms(stream, args.fps, args.min_detect_fps, det)
-            naive = run_naive(stream, args.fps, naive_det, tracker_yaml)
             row = Row(stream.name, stream.what, video_s, frames, mine, naive)
             rows.append(row)
             print(

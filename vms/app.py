@@ -14,13 +14,12 @@ from vms.cameras.sources import redact
 from vms.cameras.supervisor import Supervisor
 from vms.clock import SystemClock
 from vms.config import Config
-from vms.custody.job import add_custody_job
 from vms.db.migrate import upgrade
 from vms.db.models import Camera
 from vms.db.session import Database
 from vms.detection.startup import announce_detection
 from vms.errors import ConfigError, StorageError
-from vms.evidence.retention import add_retention_job
+from vms.ops.jobs import register_jobs
 
 if TYPE_CHECKING:
     from vms.web.server import WebServer
@@ -79,8 +78,7 @@ class App:
         # APScheduler logs every run at INFO: every few seconds, for nothing.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = BackgroundScheduler(timezone="UTC")
-        add_custody_job(self.scheduler, self.db, self.config, SystemClock())
-        add_retention_job(self.scheduler, self.db, self.config, SystemClock())
+        register_jobs(self.scheduler, self.db, self.config, SystemClock(), self.health)
         self.scheduler.start()
         log.info(
             "recording %d camera(s) into %s", len(self.config.cameras), self.config.storage.root

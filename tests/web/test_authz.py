@@ -11,7 +11,7 @@ import asyncio
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from vms.evidence.audit import Actor
 from vms.evidence.cases import create_case
 from vms.evidence.export import export_case
 from vms.evidence.items import add_clip
+from vms.ops.briefing import write_briefing
 from vms.web.app import create_app
 from vms.web.roles import Role
 from vms.web.users import create_api_token, get_user, start_session
@@ -224,6 +225,14 @@ MATRIX: dict[tuple[str, str], Case] = {
         frozenset({INVESTIGATOR}), url=lambda c, w: f"/cases/{c.case_id}"
     ),
     ("GET", "/users"): Case(frozenset({ADMIN})),
+    # operations: metrics and jobs (admin, supervisor), daily briefings (every role)
+    ("GET", "/metrics"): Case(frozenset({ADMIN, SUPERVISOR})),
+    ("GET", "/api/ops/jobs"): Case(frozenset({ADMIN, SUPERVISOR})),
+    ("GET", "/api/briefings"): Case(EVERYONE),
+    ("GET", "/api/briefings/{day}"): Case(EVERYONE, url=lambda c, w: "/api/briefings/2026-01-02"),
+    ("GET", "/api/briefings/{day}/files/{name}"): Case(
+        EVERYONE, url=lambda c, w: "/api/briefings/2026-01-02/files/heatmap.png"
+    ),
 }
 
 
@@ -323,6 +332,7 @@ def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
         s.add(alert)
         s.flush()
         c.custody_alert = alert.id
+    write_briefing(db, config, date(2026, 1, 2))
     yield c
     db.dispose()
 
@@ -342,7 +352,7 @@ def test_every_route_is_in_the_matrix(ctx: Ctx) -> None:
 
 
 def _expected(case: Case, who: str, path: str) -> int:
-    page = not path.startswith("/api/") and path not in ("/openapi.json",)
+    page = not path.startswith("/api/") and path not in ("/openapi.json", "/metrics")
     if case.who == PUBLIC:
         return case.ok
     if who == "nobody":

@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 
 from tests.conftest import ROOT, shared_file
 from tests.web.conftest import PASSWORD, Served
+from vms.custody.alerts import escalate
 from vms.custody.models import Alert as CustodyAlert
+from vms.custody.presence import PresenceRecorder, RoomObservation
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.db.models import Segment
@@ -206,6 +208,63 @@ def test_alert_from_the_pipeline_shows_within_2_s_and_is_acknowledged(
     shot(page, "live-alert-acknowledged")
 
 
+def test_custody_alert_escalates_live_on_the_wall_and_is_acknowledged_there(
+    served: Served, context: BrowserContext
+) -> None:
+    raised = datetime.now(UTC)
+    with served.db.session() as s:
+        alert = CustodyAlert(
+            key=f"browser-wall-{raised.timestamp()}",
+            type="legal_clock_warning",
+            severity="warning",
+            level=1,
+            room_id="interrogation-room-1",
+            camera_id="interview-1",
+            message="Li Si: 1 h left on the legal clock",
+            data={},
+            raised_at=raised,
+        )
+        s.add(alert)
+        s.flush()
+        alert_id = alert.id
+    page = context.new_page()
+    log_in(page, served, "supervisor", "/live")
+    page.wait_for_selector("#feed-state:has-text('live')")
+    item = f"#alerts [data-custody-id='{alert_id}']"
+    page.wait_for_selector(f"{item}[data-level='1']")
+    text = page.inner_text(item)
+    assert "Level 1" in text
+    assert "legal clock warning" in text
+    assert "Interrogation room 1 · Interview room one" in text
+    cfg = served.config.custody.escalation
+    for level, to in [(2, "custody supervisor"), (3, "duty commander")]:
+        # Nobody acknowledged it: the custody checks escalate it, as they would at this time.
+        at = raised + (level - 1) * timedelta(minutes=cfg.after_min)
+        with served.db.session() as s:
+            assert alert_id in [a.id for a in escalate(s, at, cfg)]
+        escalated = time.monotonic()
+        page.wait_for_selector(f"{item}[data-level='{level}']", timeout=2_000)
+        assert time.monotonic() - escalated < 2.0
+        assert f"Level {level}" in page.inner_text(f"{item} .level")
+        assert to in page.inner_text(f"{item} .level-to")
+        if level == 2:
+            shot(page, "live-custody-alert")
+    page.fill(f"{item} input[name=note]", "duty commander informed")
+    page.click(f"{item} button[type=submit]")
+    page.wait_for_selector(f"{item}.acked .ack-line:has-text('duty commander informed')")
+    assert "supervisor" in page.inner_text(f"{item} .ack-line")
+    with served.db.session() as s:
+        row = s.get(CustodyAlert, alert_id)
+        assert row is not None
+        assert (row.acknowledged_by, row.ack_note, row.level) == (
+            "supervisor",
+            "duty commander informed",
+            3,
+        )
+        assert row.ack_at is not None
+    shot(page, "live-custody-acknowledged")
+
+
 def test_playback_plays_recorded_segments_and_custody_needs_a_reason(
     served: Served, context: BrowserContext
 ) -> None:
@@ -343,6 +402,9 @@ def test_custody_page_counts_down_and_acknowledges(served: Served, context: Brow
         s.add(alert)
         s.flush()
         alert_id = alert.id
+    # The analytics pipeline sees two people in the room (the ledger says one).
+    recorder = PresenceRecorder(served.db, served.config.custody.presence)
+    recorder.observe(RoomObservation("interview-1", datetime.now(UTC), person_count=2))
     page = context.new_page()
     log_in(page, served, "supervisor", "/custody")
     row = f"#held tr[data-person='{person.id}']"
@@ -354,7 +416,9 @@ def test_custody_page_counts_down_and_acknowledges(served: Served, context: Brow
         arg=[f"{row} .left", first],
     )
     assert "Li Wei (031245)" in page.inner_text("#interviews")
-    assert "Zhang San" in page.inner_text("[data-room='interrogation-room-1']")
+    card = "[data-room='interrogation-room-1']"
+    assert "Zhang San" in page.inner_text(f"{card} .ledger")
+    assert page.inner_text(f"{card} .video") == "on video: 2 people"
     item = f"#custody-alerts [data-alert='{alert_id}']"
     assert "level 2" in page.inner_text(item).lower()
     shot(page, "custody")
@@ -363,6 +427,10 @@ def test_custody_page_counts_down_and_acknowledges(served: Served, context: Brow
     page.wait_for_selector(f"{item} .ack-line:has-text('officer sent to the room')")
     shot(page, "custody-acknowledged")
     custody.end_interview(interview.id, by="li")
+    recorder.close()  # analytics stops: the count is unknown
+    page.reload()
+    page.wait_for_selector(f"{card} .video[data-video-count=unknown]")
+    assert page.inner_text(f"{card} .video").startswith("on video: unknown (last seen ")
 
 
 def test_audit_page_reports_interviews_and_verifies_the_chain(
@@ -447,6 +515,7 @@ def test_screenshots_were_kept() -> None:
         "login.png",
         "live-wall.png",
         "live-alert.png",
+        "live-custody-alert.png",
         "playback.png",
         "search.png",
         "case.png",

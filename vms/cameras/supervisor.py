@@ -86,11 +86,11 @@ def run_worker_process(
     while not stop.poll(interval) and not terminated.is_set():
         for w in workers:
             health_queue.put(w.health().to_dict())
-    analysis.stop()
     for w in workers:
         w.stop()
     for t in threads:
         t.join(timeout=15)
+    analysis.stop()  # after recording stopped: recording never waits for analysis
     index.flush()
     index.close()
     for w in workers:

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from vms.clock import utc
 from vms.config import Config
 from vms.custody.config import PresenceConfig
-from vms.custody.layout import build_layout
+from vms.custody.layout import Room, build_layout
 from vms.custody.models import Presence
 from vms.db.session import Database
 
@@ -288,4 +289,65 @@ def spans_by_camera(spans: Iterable[PresenceSpan]) -> Mapping[str, list[Presence
     out: dict[str, list[PresenceSpan]] = {}
     for sp in spans:
         out.setdefault(sp.camera_id, []).append(sp)
+    return out
+
+
+# --- the rooms' occupancy now ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    """How many people a room's cameras see now: ``count`` is the largest of its cameras'
+    current counts, None (unknown) where no camera of the room has been observed within
+    ``stale_s`` (or none ever was). ``seen_at``: the room's latest observation."""
+
+    room_id: str
+    count: int | None
+    seen_at: datetime | None
+    cameras: dict[str, int | None]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "count": self.count,
+            "seen_at": self.seen_at.isoformat() if self.seen_at else None,
+            "cameras": dict(self.cameras),
+        }
+
+
+def room_occupancy(
+    s: Session, rooms: Iterable[Room], now: datetime, stale_s: float
+) -> dict[str, Occupancy]:
+    """Each room's occupancy on video at ``now`` from the latest ``custody_presence`` row of
+    each of its cameras: a camera's count is known while its row is open and was confirmed
+    within ``stale_s``."""
+    rooms = list(rooms)
+    cams = sorted({c for r in rooms for c in r.cameras})
+    latest: dict[str, Presence] = {}
+    if cams:
+        newest = (
+            select(func.max(Presence.id))
+            .where(Presence.camera_id.in_(cams))
+            .group_by(Presence.camera_id)
+            .scalar_subquery()
+        )
+        for row in s.scalars(select(Presence).where(Presence.id.in_(newest))):
+            latest[row.camera_id] = row
+    stale = timedelta(seconds=stale_s)
+    out: dict[str, Occupancy] = {}
+    for room in rooms:
+        counts: dict[str, int | None] = {}
+        seen: list[datetime] = []
+        for cam in room.cameras:
+            last = latest.get(cam)
+            if last is None:
+                counts[cam] = None
+                continue
+            seen_at = utc(last.seen_at)
+            seen.append(seen_at)
+            fresh = last.end is None and now - seen_at <= stale
+            counts[cam] = last.count if fresh else None
+        known = [n for n in counts.values() if n is not None]
+        out[room.id] = Occupancy(
+            room.id, max(known) if known else None, max(seen) if seen else None, counts
+        )
     return out

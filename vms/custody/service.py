@@ -36,6 +36,7 @@ from vms.custody.models import (
     Person,
     Stay,
 )
+from vms.custody.presence import Occupancy, room_occupancy
 from vms.custody.rules import (
     AlertType,
     CustodyState,
@@ -409,6 +410,16 @@ class CustodyService:
             stay.end = when
             p.exited_at, p.exited_by, p.exit_note = when, by, note
             return p
+
+    def occupancy(self) -> dict[str, Occupancy]:
+        """Every room's occupancy seen on video now (``custody_presence``; unknown when stale)."""
+        with self._session() as s:
+            return room_occupancy(
+                s,
+                self.layout.rooms.values(),
+                self.clock.now(),
+                self.config.custody.presence.stale_s,
+            )
 
     def status(self, site: str | None = None) -> StatusReport:
         """People held, interviews in progress and open alerts, as of now."""

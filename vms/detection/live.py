@@ -53,14 +53,15 @@ class LiveAnalysis:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last: dict[str, datetime] = {}
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         """Load the detector (off the recording path) and start a thread per camera."""
         if not self.workers:
             return
-        t = threading.Thread(target=self._start, name="analysis-start", daemon=True)
-        t.start()
-        self._threads.append(t)
+        # Not joined at stop: loading a model cannot be interrupted, and shutdown must not
+        # wait for it (a daemon; once stopped it starts no camera thread).
+        threading.Thread(target=self._start, name="analysis-start", daemon=True).start()
 
     def _start(self) -> None:
         for w in self.workers:
@@ -86,8 +87,11 @@ class LiveAnalysis:
             t = threading.Thread(
                 target=self._run, args=(w, found), name=f"analysis-{w.camera.id}", daemon=True
             )
-            t.start()
-            self._threads.append(t)
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                t.start()
+                self._threads.append(t)
 
     def _run(self, worker: CameraWorker, pipe: Pipeline) -> None:
         cam = worker.camera.id
@@ -106,6 +110,14 @@ class LiveAnalysis:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the threads, end open events at the last analysed frame, flush the writes."""
         self._stop.set()
-        for t in self._threads:
+        with self._lock:
+            threads = list(self._threads)
+        for t in threads:
             t.join(timeout)
         self.sink.close(timeout)
+        for observer in self.observers:
+            # An observer that is a bound method of something closable (custody's
+            # PresenceRecorder.on_frame) is closed with the pipelines it watched.
+            close = getattr(getattr(observer, "__self__", None), "close", None)
+            if callable(close):
+                close()

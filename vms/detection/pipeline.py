@@ -165,7 +165,10 @@ class Pipeline:
             detected = True
         tracks = self._tracks
         transitions: list[Transition] = []
-        for slot in self._slots:
+        # Without a detector nobody is ever seen: person rules would only raise false alarms
+        # (an "empty" room), so they and the observers wait for one; tamper runs regardless.
+        seeing = self.detector is not None
+        for slot in self._slots if seeing else ():
             inside = tracks
             if slot.zone is not None:
                 inside = subset(tracks, slot.zone.contains(tracks, (w, h)))
@@ -179,7 +182,7 @@ class Pipeline:
         if transitions:
             self._report(transitions, image, tracks)
         result = FrameResult(self.camera_id, when, motion, detected, tracks, transitions)
-        for observer in self.observers:
+        for observer in self.observers if seeing else ():
             observer(result)
         return result
 

@@ -1,8 +1,13 @@
-"""The live alert feed: one poller of the events table, fanned out to every open feed.
+"""The live alert feed: one poller of the events and custody alerts, fanned out to every feed.
 
 Events are written by other processes (camera workers, the analytics pipeline), so the
 database is the meeting point: one query every ``interval_s`` for rows newer than the last
 seen, whatever the number of viewers, and none while nobody listens.
+
+Custody alerts change after they are raised (the custody checks escalate them 1 -> 2 -> 3, a
+supervisor acknowledges, the condition clears), so the same poll also reads the open ones
+(unacknowledged or not cleared, as on the custody page) and sends a ``custody`` message, the
+whole alert, for each one that is new or changed; a new feed first gets all of them.
 """
 
 from __future__ import annotations
@@ -10,14 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from vms.custody.alerts import alert_dict
+from vms.custody.config import EscalationConfig
+from vms.custody.models import Alert as CustodyAlert
 from vms.db.models import Event
 from vms.db.session import Database
 from vms.web.models import AlertAck, User
@@ -77,6 +86,30 @@ def acks_of(s: Session, event_id: int) -> list[tuple[AlertAck, str]]:
     return [(a, name) for a, name in s.execute(q)]
 
 
+def open_custody_alerts() -> Select[CustodyAlert]:
+    """The custody alerts still open: not acknowledged or not cleared (the custody page's)."""
+    return select(CustodyAlert).where(
+        or_(CustodyAlert.ack_at.is_(None), CustodyAlert.cleared_at.is_(None))
+    )
+
+
+def custody_message(
+    a: CustodyAlert, cfg: EscalationConfig | None, room_names: Mapping[str, str]
+) -> dict[str, Any]:
+    """A custody alert as the feed sends it: ``alert_dict`` plus the room's name."""
+    return {
+        "kind": "custody",
+        **alert_dict(a, cfg),
+        "room_name": room_names.get(a.room_id or "", a.room_id),
+        "camera_id": a.camera_id,
+        "open": a.ack_at is None or a.cleared_at is None,
+    }
+
+
+def _custody_state(message: dict[str, Any]) -> tuple[Any, ...]:
+    return (message["level"], message["ack_at"], message["cleared_at"])
+
+
 @dataclass(eq=False)
 class Listener:
     """One open feed: what its user may see, the newest alert sent, the messages waiting."""
@@ -86,10 +119,13 @@ class Listener:
     queue: asyncio.Queue[dict[str, Any] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=1000)
     )
+    #: Whether it has had every open custody alert once (then only the changes).
+    custody_synced: bool = False
 
     def offer(self, message: dict[str, Any] | None) -> None:
         if message is not None:
-            if not self.user.sees(message["camera_id"]):
+            camera = message.get("camera_id")
+            if camera is not None and not self.user.sees(camera):
                 return
             if message["kind"] == "alert":
                 if message["id"] <= self.seen:
@@ -104,12 +140,24 @@ class AlertBroadcaster:
 
     BATCH = 500
 
-    def __init__(self, db: Database, root: Path, interval_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        db: Database,
+        root: Path,
+        interval_s: float = 0.2,
+        *,
+        escalation: EscalationConfig | None = None,
+        room_names: Mapping[str, str] | None = None,
+    ) -> None:
         self.db = db
         self.root = root
         self.interval_s = interval_s
+        self.escalation = escalation
+        self.room_names = dict(room_names or {})
         self._listeners: set[Listener] = set()
         self._last_id: int | None = None
+        #: Open custody alerts as last sent: id -> (level, ack_at, cleared_at).
+        self._custody: dict[int, tuple[Any, ...]] = {}
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
@@ -144,30 +192,62 @@ class AlertBroadcaster:
     def message(self, event: Event, acked: bool = False) -> dict[str, Any]:
         return {"kind": "alert", **event_out(self.root, event, acked).model_dump(mode="json")}
 
-    def _poll(self, after: int) -> list[dict[str, Any]]:
+    def custody(self, a: CustodyAlert) -> dict[str, Any]:
+        return custody_message(a, self.escalation, self.room_names)
+
+    def _poll(
+        self, after: int, tracked: list[int]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """New events after ``after``; the open custody alerts and those of ``tracked`` (open
+        when last polled) that have closed since."""
         q = select(Event).where(Event.id > after).order_by(Event.id).limit(self.BATCH)
         with self.db.session() as s:
             rows = list(s.scalars(q))
             acked = acked_ids(s, [r.id for r in rows])
-        return [self.message(r, r.id in acked) for r in rows]
+            custody = {a.id: a for a in s.scalars(open_custody_alerts())}
+            closed = [i for i in tracked if i not in custody]
+            for i in range(0, len(closed), 500):
+                chunk = closed[i : i + 500]
+                for a in s.scalars(select(CustodyAlert).where(CustodyAlert.id.in_(chunk))):
+                    custody[a.id] = a
+            custody_out = [self.custody(custody[i]) for i in sorted(custody)]
+        return [self.message(r, r.id in acked) for r in rows], custody_out
+
+    def _fan_out_custody(self, custody: list[dict[str, Any]]) -> None:
+        changed = [m for m in custody if self._custody.get(m["id"]) != _custody_state(m)]
+        self._custody = {m["id"]: _custody_state(m) for m in custody if m["open"]}
+        opened = [m for m in custody if m["open"]]
+        for listener in list(self._listeners):
+            if listener.custody_synced:
+                for m in changed:
+                    listener.offer(m)
+            else:
+                listener.custody_synced = True
+                for m in opened:
+                    listener.offer(m)
 
     async def _run(self) -> None:
         while True:
             if not self._listeners or self._last_id is None:
                 self._last_id = None  # nobody listens: no queries
+                self._custody = {}
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             try:
-                messages = await run_in_threadpool(self._poll, self._last_id)
+                messages, custody = await run_in_threadpool(
+                    self._poll, self._last_id, list(self._custody)
+                )
             except Exception as exc:  # a database hiccup must not end the feed
                 log.warning("alert feed: %s", exc)
-                messages = []
+                messages, custody = [], None
             if messages:
                 self._last_id = max(self._last_id or 0, messages[-1]["id"])
             for message in messages:
                 for listener in list(self._listeners):
                     listener.offer(message)
+            if custody is not None:
+                self._fan_out_custody(custody)
             if len(messages) < self.BATCH:
                 await asyncio.sleep(self.interval_s)
 

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vms.clock import Clock, SystemClock
 from vms.config import Config
+from vms.custody.layout import build_layout
 from vms.db.session import Database
 from vms.web import errors
 from vms.web.alerts import AlertBroadcaster
@@ -23,10 +24,12 @@ from vms.web.routes import (
     alerts,
     audit,
     auth,
+    briefings,
     cameras,
     cases,
     custody,
     live,
+    ops,
     pages,
     recordings,
     search,
@@ -101,7 +104,12 @@ def create_app(
         grants=grants or GrantSigner(),
         clock=clock or SystemClock(),
         live=LiveHub(live_feeds or own_reader, web_host=config.web.host),
-        alerts=AlertBroadcaster(db, config.storage.root),
+        alerts=AlertBroadcaster(
+            db,
+            config.storage.root,
+            escalation=config.custody.escalation,
+            room_names={r.id: r.name for r in build_layout(config).rooms.values()},
+        ),
         cameras=cams,
     )
 
@@ -120,7 +128,10 @@ def create_app(
     )
     app.state.web = state
     errors.install(app)
-    routers = (auth, users, cameras, live, alerts, custody, search, recordings, cases, audit, pages)
+    routers = (
+        auth, users, cameras, live, alerts, custody, search, recordings, cases, audit,
+        briefings, ops, pages,
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

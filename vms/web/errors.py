@@ -52,8 +52,13 @@ def status_of(exc: VmsError) -> int:
     return 400
 
 
+#: Machine endpoints outside /api/ that answer errors as JSON, never with a login redirect.
+_MACHINE_PATHS = frozenset({"/metrics"})
+
+
 def _wants_page(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and request.method == "GET"
+    path = request.url.path
+    return not path.startswith("/api/") and path not in _MACHINE_PATHS and request.method == "GET"
 
 
 async def vms_error_handler(request: Request, exc: Exception) -> Response:

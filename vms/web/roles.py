@@ -4,6 +4,7 @@
     supervisor    live video, alerts (acknowledge), custody
     investigator  events search, playback, download, cases and exports
     auditor       read-only recordings (playback, download), interviews, audit log
+    (ops)         /metrics and scheduled jobs: admin, supervisor; daily briefings: every role
 
 A router guards each route with ``Depends(require(Permission.X))``; tests/web/test_authz.py
 checks every route of the app against its own copy of this table.
@@ -37,6 +38,8 @@ class Permission(StrEnum):
     SEARCH = "search"
     AUDIT_LOG = "audit_log"
     INTERVIEWS = "interviews"
+    OPS = "ops"
+    BRIEFINGS = "briefings"
 
 
 ROLES_FOR: dict[Permission, frozenset[Role]] = {
@@ -53,6 +56,8 @@ ROLES_FOR: dict[Permission, frozenset[Role]] = {
     Permission.SEARCH: frozenset({Role.INVESTIGATOR}),
     Permission.AUDIT_LOG: frozenset({Role.AUDITOR}),
     Permission.INTERVIEWS: frozenset({Role.AUDITOR}),
+    Permission.OPS: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Permission.BRIEFINGS: frozenset(Role),
 }
 
 

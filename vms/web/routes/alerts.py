@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from vms.custody.models import Alert as CustodyAlert
 from vms.db.models import Event
 from vms.errors import NotFoundError
 from vms.web.alerts import (
@@ -21,6 +22,7 @@ from vms.web.alerts import (
     acks_of,
     event_out,
     latest_event_id,
+    open_custody_alerts,
     snapshot_path,
 )
 from vms.web.deps import SessionDep, StateDep, WebState, require
@@ -38,6 +40,8 @@ KEEPALIVE_S = 15.0
 class AlertsOut(BaseModel):
     last_id: int
     alerts: list[EventOut]
+    #: Open custody alerts (not acknowledged or not cleared) with their escalation level.
+    custody: list[dict[str, Any]] = []
 
 
 def _event(s: SessionDep, state: WebState, user: Principal, event_id: int) -> Event:
@@ -55,15 +59,24 @@ def recent_alerts(
     user: Supervisor,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AlertsOut:
-    """The newest alerts, newest first; ``last_id`` is where the live feed takes over."""
+    """The newest alerts, newest first; ``last_id`` is where the live feed takes over. With
+    them the open custody alerts (``custody``, oldest first), which the feed keeps current."""
     last = latest_event_id(s)
+    custody = [
+        m
+        for m in map(
+            state.alerts.custody, s.scalars(open_custody_alerts().order_by(CustodyAlert.id))
+        )
+        if m["camera_id"] is None or user.sees(m["camera_id"])
+    ]
     q = select(Event).order_by(Event.id.desc()).limit(limit)
     if user.camera_scope is not None:
         q = q.where(Event.camera_id.in_(sorted(user.camera_scope)))
     rows = list(s.scalars(q))
     acked = acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
-    return AlertsOut(last_id=last, alerts=[event_out(root, r, r.id in acked) for r in rows])
+    alerts = [event_out(root, r, r.id in acked) for r in rows]
+    return AlertsOut(last_id=last, alerts=alerts, custody=custody)
 
 
 def _sse(message: dict[str, Any]) -> str:
@@ -79,7 +92,9 @@ async def alert_stream(
     after: Annotated[int, Query(ge=0, description="Newest alert id the page has.")] = 0,
     last_event_id: Annotated[int | None, Header()] = None,
 ) -> StreamingResponse:
-    """Server-sent events: ``alert`` for each new event, ``ack`` for each acknowledgement."""
+    """Server-sent events: ``alert`` for each new event, ``ack`` for each acknowledgement,
+    ``custody`` for each custody alert raised, escalated, acknowledged or cleared (the whole
+    alert; a new stream first gets every open one)."""
     start = max(after, last_event_id or 0)
     listener = state.alerts.subscribe(user, start)
 

@@ -1,5 +1,6 @@
-"""The custody supervisor's view: rooms, people held with their legal clocks, interviews in
-progress and open custody alerts with their escalation level; acknowledge with a note."""
+"""The custody supervisor's view: rooms (people held by the ledger and people seen on video),
+people held with their legal clocks, interviews in progress and open custody alerts with their
+escalation level; acknowledge with a note."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from vms.custody.alerts import alert_dict
 from vms.custody.service import CustodyService
 from vms.web.deps import StateDep, WebState, require
 from vms.web.roles import Permission
@@ -33,9 +33,11 @@ def _visible(user: Principal, camera_id: str | None) -> bool:
 
 @router.get("/status")
 def custody_status(state: StateDep, user: Supervisor) -> dict[str, Any]:
-    """Rooms with the people in them, people held (legal clock), interviews, open alerts."""
+    """Rooms with the people the ledger puts in them and the count seen on video (``video``:
+    ``count`` null when unknown or stale), people held (legal clock), interviews, open alerts."""
     svc = service(state)
     report = svc.status().to_dict()
+    occupancy = svc.occupancy()
     rooms = []
     for room in sorted(svc.layout.rooms.values(), key=lambda r: (r.site, r.name)):
         if room.cameras and not any(user.sees(c) for c in room.cameras):
@@ -50,6 +52,7 @@ def custody_status(state: StateDep, user: Supervisor) -> dict[str, Any]:
                 "cameras": list(room.cameras),
                 "held": people,
                 "interview": any(i["room"] == room.id for i in report["interviews"]),
+                "video": occupancy[room.id].to_dict(),
             }
         )
     report["rooms"] = rooms
@@ -61,9 +64,10 @@ def custody_status(state: StateDep, user: Supervisor) -> dict[str, Any]:
 async def custody_ack(
     alert_id: int, body: AckIn, state: StateDep, user: Supervisor
 ) -> dict[str, Any]:
-    """Acknowledge a custody alert with a note: it stops escalating."""
+    """Acknowledge a custody alert with a note: it stops escalating; every live feed shows it
+    at once."""
     svc = service(state)
     alert = await run_in_threadpool(svc.acknowledge, alert_id, by=user.username, note=body.note)
-    out = alert_dict(alert, state.config.custody.escalation)
-    state.alerts.publish({"kind": "custody_ack", "camera_id": alert.camera_id or "", **out})
-    return out
+    message = state.alerts.custody(alert)
+    state.alerts.publish(message)
+    return {k: v for k, v in message.items() if k not in ("kind", "camera_id", "open")}

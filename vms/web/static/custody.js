@@ -1,5 +1,6 @@
-// Custody: rooms, people held with their legal clock counting down, interviews in progress,
-// open alerts with their escalation level. Refreshed every 5 s; clocks tick every second.
+// Custody: rooms (people held by the ledger, people seen on video), people held with their
+// legal clock counting down, interviews in progress, open alerts with their escalation level.
+// Refreshed every 5 s; clocks tick every second.
 "use strict";
 
 let held = [];
@@ -30,7 +31,14 @@ async function refresh() {
   document.getElementById("rooms").replaceChildren(...st.rooms.map((r) => {
     const card = el("div", { class: "room" + (r.held.length ? " occupied" : ""), "data-room": r.id });
     card.append(el("strong", {}, r.name), el("div", { class: "hint" }, `${r.type} · ${r.site}`));
-    card.append(el("div", {}, r.held.length ? `${r.held.length} held: ${r.held.map((id) => names[id]).join(", ")}` : "empty"));
+    card.append(el("div", { class: "ledger" }, r.held.length ? `${r.held.length} held: ${r.held.map((id) => names[id]).join(", ")}` : "empty"));
+    if (r.cameras.length) {
+      const v = r.video;
+      const known = v.count !== null;
+      const seen = v.seen_at ? ` (last seen ${utc(v.seen_at)} UTC)` : "";
+      card.append(el("div", { class: "video" + (known ? "" : " unknown"), "data-video-count": known ? v.count : "unknown" },
+        known ? `on video: ${v.count} ${v.count === 1 ? "person" : "people"}` : `on video: unknown${seen}`));
+    }
     if (r.interview) card.append(el("div", { class: "badge ok" }, "interview in progress"));
     return card;
   }));

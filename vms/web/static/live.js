@@ -1,5 +1,6 @@
 // Live wall: one WebRTC connection per camera tile (H.264 relayed by the server, not
-// re-encoded), and the alert feed over server-sent events.
+// re-encoded), and the alert feed over server-sent events: analytics events and the open
+// custody alerts, whose escalation level, acknowledgement and clearing update in place.
 "use strict";
 
 const names = {};
@@ -93,9 +94,84 @@ function render(a) {
   return item;
 }
 
+// -- custody alerts: escalated 1 -> 2 -> 3 until acknowledged (with a note) ----------------
+
+const custody = {}; // id -> the newest state shown
+
+function merge(prev, a) {
+  // Messages are whole states and may arrive out of order (a poll beside an acknowledgement):
+  // a level never goes down, an acknowledgement or a clearing is never undone.
+  if (!prev) return a;
+  const out = { ...a, level: Math.max(prev.level, a.level) };
+  if (out.level === prev.level && prev.level > a.level) out.level_to = prev.level_to;
+  if (prev.ack_at && !a.ack_at) {
+    Object.assign(out, { ack_at: prev.ack_at, acknowledged_by: prev.acknowledged_by, ack_note: prev.ack_note });
+  }
+  if (prev.cleared_at && !a.cleared_at) out.cleared_at = prev.cleared_at;
+  return out;
+}
+
+function showCustody(item, a) {
+  const level = item.querySelector(".level");
+  level.textContent = `Level ${a.level}`;
+  level.className = `level level-${Math.min(a.level, 3)}`;
+  item.dataset.level = a.level;
+  item.querySelector(".level-to").textContent = a.level_to ? `→ ${a.level_to}` : "";
+  item.querySelector(".state").textContent = a.cleared_at ? `cleared ${utc(a.cleared_at)} UTC` : "";
+  const acks = item.querySelector(".acks");
+  if (a.ack_at) {
+    acks.replaceChildren(el("div", { class: "ack-line" }, `✓ ${a.acknowledged_by} ${utc(a.ack_at)}: ${a.ack_note}`));
+    item.classList.add("acked");
+  }
+}
+
+function renderCustody(a) {
+  const item = el("li", { class: `alert custody sev-${a.severity}`, "data-custody-id": a.id });
+  const what = el("div", { class: "what" });
+  const head = el("div", { class: "head" });
+  head.append(el("span", { class: "level" }), " ", el("span", { class: "sev" }, `${a.severity} · custody`), " ",
+    el("strong", { class: "type" }, a.type.replaceAll("_", " ")), " ", el("span", { class: "level-to" }));
+  const where = [a.room_name || a.room, a.camera_id ? names[a.camera_id] || a.camera_id : null];
+  const when = el("time", { class: "when", datetime: a.raised_at }, `${utc(a.raised_at)} UTC`);
+  const form = el("form", { class: "ack" });
+  form.append(
+    el("input", { name: "note", placeholder: "Note (required)", required: "", maxlength: "2000", "aria-label": "Acknowledgement note" }),
+    el("button", { type: "submit" }, "Acknowledge"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const done = await api.post(`/api/custody/alerts/${a.id}/ack`, { note: form.elements.note.value });
+      form.elements.note.value = "";
+      updateCustody(done);
+    } catch (e) {
+      alert(e.message);
+    }
+  });
+  what.append(head, el("div", { class: "message" }, a.message),
+    el("div", { class: "where" }, where.filter(Boolean).join(" · ")), when,
+    el("div", { class: "state" }), el("div", { class: "acks" }), form);
+  item.append(what);
+  return item;
+}
+
+function updateCustody(a) {
+  const shown = merge(custody[a.id], a);
+  custody[a.id] = shown;
+  let item = list.querySelector(`[data-custody-id="${a.id}"]`);
+  const fresh = !item;
+  if (fresh) item = renderCustody(shown);
+  showCustody(item, shown);
+  return fresh ? item : null;
+}
+
 async function startFeed() {
   const recent = await api.get("/api/alerts?limit=50");
-  list.replaceChildren(...recent.alerts.map(render));
+  const items = [
+    ...recent.alerts.map((a) => [Date.parse(a.start), render(a)]),
+    ...recent.custody.map((a) => [Date.parse(a.raised_at), updateCustody(a)]),
+  ].filter(([, item]) => item);
+  items.sort((x, y) => y[0] - x[0]);
+  list.replaceChildren(...items.map(([, item]) => item));
   const source = new EventSource(`/api/alerts/stream?after=${recent.last_id}`);
   source.addEventListener("open", () => { feedState.textContent = "live"; });
   source.addEventListener("error", () => { feedState.textContent = "reconnecting…"; });
@@ -104,6 +180,10 @@ async function startFeed() {
     if (list.querySelector(`[data-event-id="${a.id}"]`)) return;
     list.prepend(render(a));
     while (list.children.length > 200) list.lastElementChild.remove();
+  });
+  source.addEventListener("custody", (ev) => {
+    const item = updateCustody(JSON.parse(ev.data));
+    if (item) list.prepend(item);
   });
   source.addEventListener("ack", (ev) => {
     const ack = JSON.parse(ev.data);

@@ -1,0 +1,128 @@
+"""The pipeline's own decisions, with a scripted detector at the seam: when the detector
+runs, what the rules see without one, the detection region, snapshots."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from tests.detection.conftest import ORIGIN, camera
+from vms.detection.events import MemorySink
+from vms.detection.pipeline import FrameResult, pipeline_for
+from vms.detection.tracking import PassthroughTracker
+
+W, H = 320, 180
+
+
+class Scripted:
+    """Always the same person (id 1) at ``box``, in the coordinates of the image it gets."""
+
+    def __init__(self, box: tuple[float, float, float, float] = (100, 40, 130, 160)) -> None:
+        self.box = box
+        self.calls = 0
+        self.shapes: list[tuple[int, ...]] = []
+
+    def detect(self, image: np.ndarray) -> sv.Detections:
+        self.calls += 1
+        self.shapes.append(image.shape)
+        return sv.Detections(
+            xyxy=np.array([self.box], np.float32),
+            confidence=np.array([0.9], np.float32),
+            class_id=np.array([0]),
+            tracker_id=np.array([1]),
+        )
+
+
+def still_scene() -> np.ndarray:
+    img = np.full((H, W, 3), 120, np.uint8)
+    cv2.rectangle(img, (20, 20), (80, 60), (200, 200, 200), -1)
+    return img
+
+
+def run(
+    cam_kwargs: dict[str, Any], detector: Scripted | None, seconds: float = 10.0
+) -> tuple[list[FrameResult], MemorySink]:
+    sink = MemorySink()
+    frames: list[FrameResult] = []
+    pipe = pipeline_for(
+        camera(fps=5, **cam_kwargs),
+        detector=detector,
+        sink=sink,
+        tracker=PassthroughTracker(),
+        observers=[frames.append],
+    )
+    img = still_scene()
+    for i in range(round(seconds * 5)):
+        pipe.process(img, ORIGIN + timedelta(seconds=i / 5))
+    pipe.close(ORIGIN + timedelta(seconds=seconds))
+    return frames, sink
+
+
+def test_motion_mode_detects_at_the_minimum_rate_when_nothing_moves() -> None:
+    det = Scripted()
+    frames, _ = run({"rules": {"loitering": {"seconds": 60}}}, det)
+    # 50 frames over 10 s: the first, then every 2 s (min_detect_fps 0.5)
+    assert det.calls == 5
+    assert [i for i, f in enumerate(frames) if f.detected] == [0, 10, 20, 30, 40]
+    assert all(f.track_ids == (1,) for f in frames)  # tracks are held between detections
+
+
+def test_custody_cameras_detect_every_analysed_frame() -> None:
+    det = Scripted()
+    run({"kind": "custody", "rules": {"person_down": {}}}, det)
+    assert det.calls == 50
+
+
+def test_no_rule_no_observer_no_detector_calls() -> None:
+    det = Scripted()
+    sink = MemorySink()
+    pipe = pipeline_for(camera(fps=5), detector=det, sink=sink)
+    for i in range(10):
+        pipe.process(still_scene(), ORIGIN + timedelta(seconds=i / 5))
+    assert det.calls == 0
+
+
+def test_without_a_detector_person_rules_stay_silent_and_tamper_still_works() -> None:
+    frames, sink = run(
+        {"rules": {"occupancy": {"min": 1, "seconds": 1}}, "tamper": {"seconds": 1}},
+        None,
+        seconds=4,
+    )
+    assert frames == []  # observers are not told "nobody" when nobody can be seen
+    assert sink.events == []
+    sink = MemorySink()
+    pipe = pipeline_for(camera(fps=5, tamper={"seconds": 1}), detector=None, sink=sink)
+    black = np.zeros((H, W, 3), np.uint8)
+    for i in range(20):
+        pipe.process(still_scene() if i < 5 else black, ORIGIN + timedelta(seconds=i / 5))
+    assert [e.data["kind"] for e in sink.events] == ["covered"]
+
+
+def test_the_detection_region_is_cropped_and_boxes_mapped_back() -> None:
+    det = Scripted(box=(10, 20, 30, 80))
+    frames, _ = run(
+        {"kind": "custody", "region": [0.5, 0.0, 1.0, 1.0], "rules": {"person_down": {}}},
+        det,
+        seconds=1,
+    )
+    assert det.shapes[0] == (H, W // 2, 3)
+    assert frames[-1].tracks.xyxy.tolist() == [[170.0, 20.0, 190.0, 80.0]]
+
+
+def test_a_snapshot_with_boxes_is_taken_when_an_event_fires() -> None:
+    _, sink = run({"rules": {"loitering": {"seconds": 2}}}, Scripted(), seconds=4)
+    (event,) = sink.events
+    jpeg = sink.snapshots[0]
+    img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert img.shape == (H, W, 3)
+    # The event's person is boxed in red where the detector put them.
+    b, g, r = (int(v) for v in img[100, 100])
+    assert r > 150
+    assert g < 100
+    assert b < 100
+    assert event.end == ORIGIN + timedelta(seconds=4)
+    assert event.data["ended_by"] == "analysis stopped"

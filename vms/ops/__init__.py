@@ -1,0 +1,1 @@
+"""Operations: the scheduled jobs, the daily briefing and metrics (docs/operations.md)."""

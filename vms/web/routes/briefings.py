@@ -1,0 +1,53 @@
+"""The daily alert briefings (vms.ops.briefing): the list, one day's JSON and its files."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse
+
+from vms.errors import NotFoundError
+from vms.ops.briefing import briefing_root, is_day, list_briefings
+from vms.web.deps import StateDep, require
+from vms.web.roles import Permission
+from vms.web.users import Principal
+
+router = APIRouter(prefix="/api/briefings", tags=["briefings"])
+Reader = Annotated[Principal, Depends(require(Permission.BRIEFINGS))]
+_FILES = {"index.html", "briefing.json", "alerts_by_type.png", "heatmap.png", "trend.png"}
+
+
+@router.get("")
+def briefings(state: StateDep, user: Reader) -> list[dict[str, str]]:
+    """Every written briefing, newest first, with where to read it."""
+    return [
+        {"date": d, "json": f"/api/briefings/{d}", "html": f"/api/briefings/{d}/files/index.html"}
+        for d in list_briefings(briefing_root(state.config))
+    ]
+
+
+def _folder_of(state: StateDep, day: str) -> Any:
+    folder = briefing_root(state.config) / day
+    if not is_day(day) or not (folder / "briefing.json").is_file():
+        raise NotFoundError(f"no briefing for {day!r}")
+    return folder
+
+
+@router.get("/{day}")
+def briefing(state: StateDep, user: Reader, day: str) -> dict[str, Any]:
+    """One day's briefing as JSON."""
+    data: dict[str, Any] = json.loads((_folder_of(state, day) / "briefing.json").read_text())
+    return data
+
+
+@router.get("/{day}/files/{name}")
+def briefing_file(state: StateDep, user: Reader, day: str, name: str) -> FileResponse:
+    """The briefing's HTML page (index.html, its charts load beside it) or a chart."""
+    if name not in _FILES:
+        raise NotFoundError(f"no file {name!r} in a briefing")
+    path = _folder_of(state, day) / name
+    if not path.is_file():
+        raise NotFoundError(f"no file {name!r} in the briefing of {day}")
+    return FileResponse(path)
