@@ -64,8 +64,8 @@ def run(
 
 def test_motion_mode_detects_at_the_minimum_rate_when_nothing_moves() -> None:
     det = Scripted()
-    frames, _ = run({"rules": {"loitering": {"seconds": 60}}}, det)
-    # 50 frames over 10 s: the first, then every 2 s (min_detect_fps 0.5)
+    frames, _ = run({"min_detect_fps": 0.5, "rules": {"loitering": {"seconds": 60}}}, det)
+    # 50 frames over 10 s: the first, then every 2 s
     assert det.calls == 5
     assert [i for i, f in enumerate(frames) if f.detected] == [0, 10, 20, 30, 40]
     assert all(f.track_ids == (1,) for f in frames)  # tracks are held between detections
@@ -126,3 +126,19 @@ def test_a_snapshot_with_boxes_is_taken_when_an_event_fires() -> None:
     assert b < 100
     assert event.end == ORIGIN + timedelta(seconds=4)
     assert event.data["ended_by"] == "analysis stopped"
+
+
+def test_detector_calls_and_latency_are_reported_for_metrics() -> None:
+    det = Scripted()
+    pipe = pipeline_for(
+        camera(fps=5, kind="custody", rules={"person_down": {}}),
+        detector=det,
+        sink=MemorySink(),
+        tracker=PassthroughTracker(),
+    )
+    assert pipe.detector_latency_ms is None  # nothing measured before the first call
+    for i in range(3):
+        pipe.process(still_scene(), ORIGIN + timedelta(seconds=i / 5))
+    assert pipe.detector_calls == det.calls == 3
+    assert pipe.detector_latency_ms is not None
+    assert pipe.detector_latency_ms >= 0

@@ -43,6 +43,10 @@ def test_metrics_parse_and_counters_move(db: Database, tmp_path: Path) -> None:
             reconnects=1,
             analysis_frames_dropped=2,
             last_packet_at=T0 - timedelta(seconds=2),
+            frame_queue_depth=1,
+            index_queue_depth=3,
+            detector_calls=40,
+            detector_latency_ms=120.0,
         )
     }
     registry = JobRegistry()
@@ -60,6 +64,10 @@ def test_metrics_parse_and_counters_move(db: Database, tmp_path: Path) -> None:
     assert first[("vms_job_runs_total", (("job", "camera-health"),))] == 1
     assert first[("vms_job_failures_total", (("job", "camera-health"),))] == 0
     assert first[("vms_disk_free_bytes", ())] > 0
+    assert first[("vms_camera_detector_latency_seconds", cam)] == 0.12
+    assert first[("vms_camera_detector_calls_total", cam)] == 40
+    assert first[("vms_camera_queue_depth", (*cam, ("queue", "analysis_frames")))] == 1
+    assert first[("vms_camera_queue_depth", (*cam, ("queue", "index_writes")))] == 3
     health["street-1"] = CameraHealth(
         "street-1",
         state=CameraState.CONNECTED,

@@ -34,6 +34,10 @@ class CameraHealth:
     analysis_frames: int = 0
     analysis_frames_dropped: int = 0
     reconnects: int = 0
+    frame_queue_depth: int = 0
+    index_queue_depth: int = 0
+    detector_calls: int = 0
+    detector_latency_ms: float | None = None
     last_packet_at: datetime | None = None
     last_error: str | None = None
     codec: str | None = None

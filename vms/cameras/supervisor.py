@@ -85,7 +85,7 @@ def run_worker_process(
     interval = config.workers.health_interval_s
     while not stop.poll(interval) and not terminated.is_set():
         for w in workers:
-            health_queue.put(w.health().to_dict())
+            health_queue.put(w.health().to_dict() | analysis.stats(w.camera.id))
     for w in workers:
         w.stop()
     for t in threads:

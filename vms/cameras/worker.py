@@ -93,6 +93,8 @@ class CameraWorker:
             if self._decoder is not None:
                 h.analysis_frames = self.frames.delivered
                 h.analysis_frames_dropped = self._decoder.dropped + self.frames.dropped
+            h.frame_queue_depth = len(self.frames)
+            h.index_queue_depth = self.index.pending()
             return CameraHealth(**vars(h))
 
     # -- main loop -----------------------------------------------------------------------

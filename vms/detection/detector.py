@@ -70,7 +70,7 @@ class YoloDetector:
         self.names = names
         self._class_ids = [by_name[c] for c in config.classes]
         self._predict(np.zeros((64, 64, 3), np.uint8))  # builds the predictor
-        self._set_onnx_threads()
+        self.pin_threads()
         log.info(
             "detector: %s (%s), classes %s, confidence %.2f, %d thread(s)",
             path,
@@ -89,8 +89,10 @@ class YoloDetector:
         predictor = getattr(self._model, "predictor", None)
         return getattr(getattr(predictor, "model", None), "backend", None)
 
-    def _set_onnx_threads(self) -> None:
-        """ONNX Runtime defaults to one spinning thread per core; use the configured count."""
+    def pin_threads(self) -> None:
+        """Give the model's ONNX Runtime session the configured thread count (its default is
+        one spinning thread per core). Ultralytics rebuilds its predictor, and the session,
+        when predict/track arguments change: call again after such a call."""
         backend = self._backend()
         session = getattr(backend, "session", None)
         if session is None or getattr(backend, "use_io_binding", False):

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from vms.cameras.worker import CameraWorker
 from vms.config import Config
@@ -106,6 +107,16 @@ class LiveAnalysis:
                 log.exception("%s: analysis failed on frame %d", cam, frame.index)
         if cam in self._last:
             pipe.close(self._last[cam], why="analysis stopped")
+
+    def stats(self, camera_id: str) -> dict[str, Any]:
+        """The camera's detector figures for its health report (empty when not analysed)."""
+        pipe = self.pipelines.get(camera_id)
+        if pipe is None:
+            return {}
+        return {
+            "detector_calls": pipe.detector_calls,
+            "detector_latency_ms": pipe.detector_latency_ms,
+        }
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the threads, end open events at the last analysed frame, flush the writes."""

@@ -71,7 +71,7 @@ class MotionDetector:
         # Exposure / gain: the median brightness ratio is the camera's or the light's doing
         # (a person moving changes only part of the frame). A big step is a lighting change:
         # start the background over. A small one is compensated before differencing.
-        gain = float(np.median(cur / np.maximum(bg, 1.0)))
+        gain = float(np.median(cur[::3, ::3] / np.maximum(bg[::3, ::3], 1.0)))
         if abs(gain - 1.0) > _LIGHT_STEP:
             self._background = cur
             return MotionResult((), 1.0, lighting=True)

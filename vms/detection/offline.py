@@ -12,7 +12,7 @@ from vms.detection.detector import Detector
 from vms.detection.events import EventRecord, MemorySink
 from vms.detection.pipeline import FrameResult, pipeline_for
 from vms.detection.tracking import Tracker
-from vms.detection.video import probe, read_frames
+from vms.detection.video import read_frames
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,6 @@ def analyze_file(
     Decoding runs in a child process (``vms.detection.video``): a file that crashes the
     decoder raises ``VideoError`` here instead of taking the caller down.
     """
-    probe(path)
     sink = MemorySink(snapshot_dir)
     rate = fps or camera.analysis_fps or 5.0
     pipe = pipeline_for(

@@ -7,6 +7,7 @@ The same ``Pipeline`` runs live (frames from a camera worker, wall-clock times) 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -147,6 +148,8 @@ class Pipeline:
         self._open: dict[str, _Open] = {}
         self.frames = 0
         self.detector_calls = 0
+        #: Smoothed wall time of one detector call (detection + tracking), for /metrics.
+        self.detector_latency_ms: float | None = None
         self.events_opened = 0
 
     # -- the stages ----------------------------------------------------------------------
@@ -158,8 +161,12 @@ class Pipeline:
         motion = self.motion.update(image, when.timestamp())
         detected = False
         if self.detector is not None and self.needs_detections and self._due(when, motion, (w, h)):
+            started = time.perf_counter()
             detections = self._detect(image)
             self._tracks = self._track(detections, when)
+            ms = (time.perf_counter() - started) * 1000.0
+            prev = self.detector_latency_ms
+            self.detector_latency_ms = ms if prev is None else 0.8 * prev + 0.2 * ms
             self._last_detect = when
             self.detector_calls += 1
             detected = True

@@ -159,8 +159,12 @@ def _decode_child(conn: Connection, path: str, fps: float | None) -> None:
 
     try:
         with av.open(path) as container:
+            if not container.streams.video:
+                conn.send(("error", "no video stream in the file"))
+                return
+            conn.send(("info", _info(container)))
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            # One thread: frame threading costs more CPU in all than it saves in time.
             rate = float(stream.average_rate or stream.guessed_rate or 25)
             next_due: float | None = None
             last = -math.inf
@@ -187,8 +191,10 @@ def read_frames(
     messages = isolated(
         f"{__name__}:_decode_child", str(path), fps, timeout=timeout, what=str(path)
     )
-    for _kind, (t, image) in messages:
-        yield float(t), image
+    for kind, payload in messages:
+        if kind == "frame":
+            t, image = payload
+            yield float(t), image
 
 
 def _child_main(argv: list[str]) -> None:

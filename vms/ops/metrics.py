@@ -34,6 +34,7 @@ _COUNTERS: list[tuple[str, str, str]] = [
     ("reconnects", "reconnects", "Reconnections after a failure or stall."),
     ("analysis_frames", "analysis_frames", "Frames decoded for analysis."),
     ("analysis_frames_dropped", "analysis_frames_dropped", "Analysis frames dropped (busy)."),
+    ("detector_calls", "detector_calls", "Detector calls made by the camera's analysis."),
 ]
 
 
@@ -79,8 +80,22 @@ class VmsCollector(Collector):
             attr: CounterMetricFamily(f"vms_camera_{name}", doc, labels=["camera"])
             for attr, name, doc in _COUNTERS
         }
+        latency = GaugeMetricFamily(
+            "vms_camera_detector_latency_seconds",
+            "Smoothed time of one detector call (absent before the first).",
+            labels=["camera"],
+        )
+        depth = GaugeMetricFamily(
+            "vms_camera_queue_depth",
+            "Items waiting: decoded frames for analysis, index writes for the database.",
+            labels=["camera", "queue"],
+        )
         for cam, h in cams:
             connected.add_metric([cam], 1.0 if h.connected else 0.0)
+            if h.detector_latency_ms is not None:
+                latency.add_metric([cam], h.detector_latency_ms / 1000.0)
+            depth.add_metric([cam, "analysis_frames"], float(h.frame_queue_depth))
+            depth.add_metric([cam, "index_writes"], float(h.index_queue_depth))
             fps.add_metric([cam], h.fps_in)
             bitrate.add_metric([cam], h.bitrate_bps)
             if h.last_packet_at is not None:
@@ -91,6 +106,8 @@ class VmsCollector(Collector):
         yield fps
         yield bitrate
         yield age
+        yield latency
+        yield depth
         yield from counters.values()
 
     def _database(self) -> Iterator[Metric]:

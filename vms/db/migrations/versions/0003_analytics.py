@@ -22,9 +22,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("peak_count", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("confidence", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("snapshot", sa.String(length=500), nullable=True))
-        batch_op.add_column(
-            sa.Column("recording_start", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("recording_start", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("recording_end", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(
             "ix_events_camera_type_start", ["camera_id", "type", "start"], unique=False
