@@ -98,7 +98,7 @@ class LiveAnalysis:
         cam = worker.camera.id
         while not self._stop.is_set():
             frame = worker.frames.get(timeout=0.5)
-            if frame is None:
+            if frame is None or pipe.idle:
                 continue
             try:
                 pipe.process(frame.image, frame.time)

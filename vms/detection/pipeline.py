@@ -141,10 +141,14 @@ class Pipeline:
             self._tamper = _Slot(rule, None, rule.initial())
         #: Detections are only worth their CPU when a rule or an observer reads them.
         self.needs_detections = bool(self._slots or self.observers)
+        #: Nothing configured to judge frames: live analysis skips them.
+        self.idle = not (self.needs_detections or self._tamper is not None)
         self._tracker = tracker
         self._fps = fps
         self._tracks = empty_tracks()
         self._last_detect: datetime | None = None
+        #: Where each recent track was last seen (snapshots of people no longer detected).
+        self._last_box: dict[int, np.ndarray] = {}
         self._open: dict[str, _Open] = {}
         self.frames = 0
         self.detector_calls = 0
@@ -164,6 +168,7 @@ class Pipeline:
             started = time.perf_counter()
             detections = self._detect(image)
             self._tracks = self._track(detections, when)
+            self._remember(self._tracks)
             ms = (time.perf_counter() - started) * 1000.0
             prev = self.detector_latency_ms
             self.detector_latency_ms = ms if prev is None else 0.8 * prev + 0.2 * ms
@@ -278,8 +283,17 @@ class Pipeline:
             self._end(o, when, why)
         self._open.clear()
 
+    def _remember(self, tracks: sv.Detections) -> None:
+        ids = tracks.tracker_id if tracks.tracker_id is not None else np.empty(0, int)
+        for box, tid in zip(tracks.xyxy, ids, strict=True):
+            self._last_box[int(tid)] = box.copy()
+        if len(self._last_box) > 256:  # keep the newest
+            for tid in sorted(self._last_box)[: len(self._last_box) - 256]:
+                del self._last_box[tid]
+
     def _snapshot(self, image: np.ndarray, tracks: sv.Detections, event: EventRecord) -> bytes:
-        """A JPEG of the frame with every tracked box drawn; the event's tracks in red."""
+        """A JPEG of the frame with every tracked box drawn, the event's tracks in red; an
+        event's track not detected in this frame is drawn thin where it was last seen."""
         img = image.copy()
         h, w = img.shape[:2]
         thick = max(1, round(min(w, h) / 240))
@@ -296,6 +310,19 @@ class Pipeline:
             cv2.putText(
                 img, f"#{tid}", (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1
             )
+        for tid in sorted(involved - {int(i) for i in ids}):
+            if (box := self._last_box.get(tid)) is not None:
+                x1, y1, x2, y2 = (int(v) for v in box)
+                cv2.rectangle(img, (x1, y1), (x2, y2), (0, 0, 255), 1)
+                cv2.putText(
+                    img,
+                    f"#{tid} last seen",
+                    (x1, max(12, y1 - 4)),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.5,
+                    (0, 0, 255),
+                    1,
+                )
         label = f"{event.type} {event.zone or ''} {event.start:%Y-%m-%d %H:%M:%S} UTC"
         cv2.putText(img, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1)
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
