@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import sys
 import threading
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from vms.app import App, prepare
-from vms.clock import utc
 from vms.config import Config, demo_config, load_config
 from vms.custody.cli import custody_app
 from vms.db.migrate import upgrade
@@ -51,34 +47,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(custody_app, name="custody")
 register_ops(app)  # vms briefing
 
-# Wide enough for full timestamps and paths when the output is piped or logged.
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Configuration file (default: $VMS_CONFIG, else the demo configuration in ./data).",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-
-
-def _config(path: Path | None) -> Config:
-    if path is None and os.environ.get("VMS_CONFIG"):
-        path = Path(os.environ["VMS_CONFIG"])
-    return load_config(path) if path is not None else demo_config()
-
-
-def _when(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from exc
+from vms.cli_common import ConfigOpt, JsonOpt, err, out  # noqa: E402
+from vms.cli_common import load_cli_config as _config  # noqa: E402
+from vms.cli_common import parse_when as _when  # noqa: E402
 
 
 @app.command("check-config")

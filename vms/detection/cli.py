@@ -3,49 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from vms.clock import utc
-from vms.config import Config, demo_config, load_config
 from vms.errors import ModelError
 
 events_app = typer.Typer(help="Analytics events: search.", no_args_is_help=True)
 
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Configuration file (default: $VMS_CONFIG, else the demo configuration in ./data).",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-
-
-def _config(path: Path | None) -> Config:
-    if path is None and os.environ.get("VMS_CONFIG"):
-        path = Path(os.environ["VMS_CONFIG"])
-    return load_config(path) if path is not None else demo_config()
-
-
-def _when(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from exc
+from vms.cli_common import ConfigOpt, JsonOpt, err, out  # noqa: E402
+from vms.cli_common import load_cli_config as _config  # noqa: E402
+from vms.cli_common import parse_when as _when  # noqa: E402
 
 
 def analyze(

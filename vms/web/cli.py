@@ -34,7 +34,7 @@ DEMO_USERS = [(role.value, f"demo-{role.value}", role) for role in Role]
 
 def _database(path: Path | None) -> tuple[Config, Database]:
     from vms.app import prepare
-    from vms.cli import _config
+    from vms.cli_common import load_cli_config as _config
 
     config = _config(path)
     return config, prepare(config)
