@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from vms.config import CameraKind, RoomType, load_config, parse_config
+from vms.config import load_config, parse_config
 from vms.errors import ConfigError
+from vms.vocab import CameraKind, RoomType
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,47 +4,26 @@ from __future__ import annotations
 
 import os
 import re
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from vms.custody.config import CustodyConfig
 from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_path
 from vms.errors import ConfigError
 from vms.evidence.config import EvidenceConfig
 from vms.ops.config import OpsConfig
+from vms.vocab import CameraKind, ConfigModel, RoomType
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CAMERA_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _Loc = tuple[int | str, ...]
 
 
-class CameraKind(StrEnum):
-    STREET = "street"
-    CUSTODY = "custody"
-
-
-class RoomType(StrEnum):
-    """The seven spaces of a custody area ("six rooms and one hall"), see docs/custody.md."""
-
-    DUTY = "duty"
-    HOLDING = "holding"
-    INTERROGATION = "interrogation"
-    INQUIRY = "inquiry"
-    MEDIATION = "mediation"
-    CELL = "cell"
-    SERVICE_HALL = "service_hall"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ReconnectConfig(_Model):
+class ReconnectConfig(ConfigModel):
     """How a camera worker reconnects after a failure: exponential backoff with jitter."""
 
     initial_s: float = Field(1.0, gt=0, description="First wait after a failure, seconds.")
@@ -55,7 +34,7 @@ class ReconnectConfig(_Model):
     )
 
 
-class CameraConfig(_Model):
+class CameraConfig(ConfigModel):
     """One camera and how it is recorded."""
 
     id: str = Field(
@@ -118,11 +97,11 @@ def _room_types() -> str:
     return ", ".join(t.value for t in RoomType)
 
 
-class StorageConfig(_Model):
+class StorageConfig(ConfigModel):
     root: Path = Field(Path("./data"), description="Folder for recordings and the SQLite index.")
 
 
-class DatabaseConfig(_Model):
+class DatabaseConfig(ConfigModel):
     url: str | None = Field(
         None,
         description=(
@@ -132,14 +111,14 @@ class DatabaseConfig(_Model):
     )
 
 
-class WorkersConfig(_Model):
+class WorkersConfig(ConfigModel):
     cameras_per_process: int = Field(
         1, ge=1, le=256, description="Cameras sharing one worker process (1 isolates each)."
     )
     health_interval_s: float = Field(1.0, gt=0, description="How often workers report health.")
 
 
-class WebConfig(_Model):
+class WebConfig(ConfigModel):
     """The web application (FastAPI, served by ``vms serve`` and ``vms demo``)."""
 
     enabled: bool = Field(True, description="Serve the web application beside recording.")
@@ -154,7 +133,7 @@ class WebConfig(_Model):
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login lasts this long.")
 
 
-class Config(_Model):
+class Config(ConfigModel):
     """The whole vms configuration file."""
 
     storage: StorageConfig = Field(default_factory=StorageConfig)

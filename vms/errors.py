@@ -1,32 +1,35 @@
-"""The one exception tree of vms.
+"""The one exception tree of vms: errors by kind, with the subsystem as context.
 
-    VmsError
-    ├── ConfigError          a configuration file is missing, unreadable or invalid
-    ├── StorageError         the recordings folder cannot be written or read
-    ├── DatabaseError        the index database cannot be reached or migrated
-    ├── CameraError          a camera stream failed
-    │   ├── SourceOpenError  the source could not be opened (connect error, bad URL)
+    VmsError                      (every error carries ``subsystem``: vms.vocab.Subsystem | None)
+    ├── ConfigError               a configuration file is missing, unreadable or invalid
+    ├── InvalidError              an input is not valid: a bad value, a time in the future,
+    │   │                         a missing required field of a command or request  (400)
+    │   └── ClipError             a clip cannot be cut (no footage, still recording, the
+    │                             stream changed, a gap where gaps are refused)
+    ├── NotFoundError             no such person, room, case, item, hold, event, camera  (404)
+    ├── ConflictError             the action conflicts with the state: closed case, person
+    │   │                         already released, room in use, taken number  (409)
+    │   └── LegalHoldError        the action would delete footage or evidence under legal hold
+    ├── AuthenticationError       not logged in, wrong password, expired session or token (401)
+    ├── PermissionDeniedError     the role or camera scope of the caller does not allow it (403)
+    ├── ReasonRequiredError       custody footage: viewing or exporting it needs a reason  (428)
+    ├── FileIntegrityError        a file no longer matches the SHA-256 recorded for it
+    ├── SigningError              the signing key is missing, unreadable or invalid
+    ├── StorageError              the recordings folder cannot be written or read  (503)
+    ├── DatabaseError             the index database cannot be reached or migrated  (503)
+    ├── CameraError               a camera stream failed  (502)
+    │   ├── SourceOpenError       the source could not be opened (connect error, bad URL)
     │   ├── SourceStalledError    no packet arrived within the stall timeout
     │   ├── SourceEndedError      the stream ended (end of file, server closed it)
     │   └── LiveStreamError       no live stream of the camera can be given to a viewer now
-    ├── AccessError          (web) the request may not be served to this caller
-    │   ├── AuthenticationError   not logged in, wrong password, expired session or token
-    │   ├── PermissionDeniedError the role or camera scope of the user does not allow it
-    │   └── ReasonRequiredError   custody footage: playing or exporting it needs a reason
-    ├── EvidenceError        cases, evidence items, legal holds, exports
-    │   ├── NotFoundError         no such case, item, hold, event or camera footage
-    │   ├── ConflictError         the action conflicts with the state (closed case, taken
-    │   │                         case number, hold already released)
-    │   ├── LegalHoldError        the action would delete footage or evidence under legal hold
-    │   ├── ClipError             a clip cannot be cut (no footage, still recording, the
-    │   │                         stream changed, a gap where gaps are refused)
-    │   ├── FileIntegrityError    a file no longer matches the SHA-256 recorded for it
-    │   └── SigningError          the signing key is missing, unreadable or invalid
-    ├── AnalyticsError       video analytics cannot run
-    │   ├── ModelError            the detector model is missing or cannot be loaded
-    │   └── VideoError            a video file cannot be read, or decoding it crashed
-    └── CustodyError         a custody-ledger operation is refused (unknown person, room,
-                             interview or alert; person already released; time in the future)
+    └── AnalyticsError            video analytics cannot run
+        ├── ModelError            the detector model is missing or cannot be loaded
+        └── VideoError            a video file cannot be read, or decoding it crashed
+
+Callers catch a kind (``NotFoundError``), never a subsystem: "no such person" is a
+``NotFoundError(..., subsystem=Subsystem.CUSTODY)`` and answers 404 wherever it is raised.
+Each boundary maps kinds once: the web app to HTTP statuses (``vms.web.errors``), the CLI to
+exit codes (``vms.cli.main``).
 
 Third-party exceptions (PyAV, SQLAlchemy, pydantic) are translated at the boundary with
 ``raise Mapped(...) from exc`` so callers only ever catch ``VmsError``.
@@ -34,9 +37,18 @@ Third-party exceptions (PyAV, SQLAlchemy, pydantic) are translated at the bounda
 
 from __future__ import annotations
 
+from vms.vocab import Subsystem
+
 
 class VmsError(Exception):
-    """Base of every error vms raises on purpose."""
+    """Base of every error vms raises on purpose; ``subsystem`` says where it came from."""
+
+    #: The subsystem of errors of this class when the raiser names none.
+    default_subsystem: Subsystem | None = None
+
+    def __init__(self, message: str = "", *, subsystem: Subsystem | None = None) -> None:
+        super().__init__(message)
+        self.subsystem = subsystem or self.default_subsystem
 
 
 class ConfigError(VmsError):
@@ -46,14 +58,74 @@ class ConfigError(VmsError):
     (``cameras[2].source: ...``).
     """
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+    default_subsystem = Subsystem.CONFIG
+
+    def __init__(
+        self,
+        message: str,
+        problems: list[str] | None = None,
+        *,
+        subsystem: Subsystem | None = None,
+    ) -> None:
         self.problems = problems or []
         text = message if not self.problems else message + "\n" + "\n".join(self.problems)
-        super().__init__(text)
+        super().__init__(text, subsystem=subsystem)
+
+
+class InvalidError(VmsError):
+    """An input is not valid: a bad value, a time in the future, a required field missing."""
+
+
+class ClipError(InvalidError):
+    """A clip cannot be cut from the recorded segments."""
+
+    default_subsystem = Subsystem.EVIDENCE
+
+
+class NotFoundError(VmsError):
+    """No such person, room, interview, alert, case, item, hold, event or camera footage."""
+
+
+class ConflictError(VmsError):
+    """The action conflicts with the current state (closed case, taken number, ...)."""
+
+
+class LegalHoldError(ConflictError):
+    """The action would delete footage or evidence that is under legal hold."""
+
+    default_subsystem = Subsystem.EVIDENCE
+
+
+class AuthenticationError(VmsError):
+    """Not logged in, a wrong user name or password, an expired session or a revoked token."""
+
+    default_subsystem = Subsystem.WEB
+
+
+class PermissionDeniedError(VmsError):
+    """The caller's role or camera scope does not allow this."""
+
+
+class ReasonRequiredError(VmsError):
+    """Viewing or exporting custody-room footage needs a reason, written to the audit log."""
+
+
+class FileIntegrityError(VmsError):
+    """A file no longer matches the SHA-256 recorded for it (altered or truncated)."""
+
+    default_subsystem = Subsystem.EVIDENCE
+
+
+class SigningError(VmsError):
+    """The signing key is missing, unreadable or invalid."""
+
+    default_subsystem = Subsystem.EVIDENCE
 
 
 class StorageError(VmsError):
     """The recordings folder cannot be written or read."""
+
+    default_subsystem = Subsystem.RECORDING
 
 
 class DatabaseError(VmsError):
@@ -62,6 +134,8 @@ class DatabaseError(VmsError):
 
 class CameraError(VmsError):
     """A camera stream failed."""
+
+    default_subsystem = Subsystem.RECORDING
 
 
 class SourceOpenError(CameraError):
@@ -80,57 +154,10 @@ class LiveStreamError(CameraError):
     """No live stream of the camera can be given to a viewer now (offline, not H.264)."""
 
 
-class AccessError(VmsError):
-    """The request may not be served to this caller (the web layer's errors)."""
-
-
-class AuthenticationError(AccessError):
-    """Not logged in, a wrong user name or password, an expired session or a revoked token."""
-
-
-class PermissionDeniedError(AccessError):
-    """The user's role or camera scope does not allow this."""
-
-
-class ReasonRequiredError(AccessError):
-    """Playing or exporting custody-room footage needs a reason, written to the audit log."""
-
-
-class EvidenceError(VmsError):
-    """Cases, evidence items, legal holds or exports."""
-
-
-class NotFoundError(EvidenceError):
-    """No such case, item, hold, event or camera footage."""
-
-
-class ConflictError(EvidenceError):
-    """The action conflicts with the current state (closed case, taken number, ...)."""
-
-
-class LegalHoldError(EvidenceError):
-    """The action would delete footage or evidence that is under legal hold."""
-
-
-class ClipError(EvidenceError):
-    """A clip cannot be cut from the recorded segments."""
-
-
-class FileIntegrityError(EvidenceError):
-    """A file no longer matches the SHA-256 recorded for it (altered or truncated)."""
-
-
-class SigningError(EvidenceError):
-    """The signing key is missing, unreadable or invalid."""
-
-
-class CustodyError(VmsError):
-    """A custody-ledger operation is refused: unknown person, room, interview or alert, a
-    person already released, an interview already ended, a time in the future."""
-
-
 class AnalyticsError(VmsError):
     """Video analytics cannot run."""
+
+    default_subsystem = Subsystem.ANALYTICS
 
 
 class ModelError(AnalyticsError):

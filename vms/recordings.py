@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from vms.cameras.recorder import sha256_file
 from vms.db.models import Gap, Segment
 from vms.db.session import Database
+from vms.vocab import sha256_file
 
 
 def segments_in_range(

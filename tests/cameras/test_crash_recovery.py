@@ -17,10 +17,10 @@ import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
 from tests.cameras.helpers import camera, decode_all, gaps, seconds, segments, wait_for
-from vms.cameras.recorder import sha256_file
 from vms.config import load_config
 from vms.db.models import Segment
 from vms.db.session import Database
+from vms.vocab import sha256_file
 
 pytestmark = pytest.mark.slow
 

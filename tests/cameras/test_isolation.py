@@ -14,8 +14,8 @@ import pytest
 from tests.cameras.helpers import camera, events, gaps, make_config, seconds, segments, wait_for
 from vms.app import prepare
 from vms.cameras.health import CameraHealth, CameraState
-from vms.cameras.recorder import sha256_file
 from vms.cameras.supervisor import Supervisor
+from vms.vocab import sha256_file
 
 pytestmark = pytest.mark.slow
 

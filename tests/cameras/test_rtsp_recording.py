@@ -34,8 +34,8 @@ from tests.cameras.helpers import (
 from tests.support.postgres import PostgresCluster
 from tests.support.rtsp import RtspServer
 from vms.cameras.health import CameraHealth
-from vms.cameras.recorder import sha256_file
 from vms.db.models import Gap, Segment
+from vms.vocab import sha256_file
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from vms.cli import app
-from vms.errors import CustodyError
+from vms.errors import NotFoundError
 
 CONFIG = {
     "cameras": [
@@ -129,7 +129,7 @@ def test_ledger_from_the_command_line(cfg: Path) -> None:
 
 
 def test_bad_input_is_an_error_not_a_traceback(cfg: Path) -> None:
-    with pytest.raises(CustodyError, match="no person 7"):
+    with pytest.raises(NotFoundError, match="no person 7"):
         vms(cfg, "move", "7", "--room", "cell-1", "--by", "li")
     res = CliRunner().invoke(
         app,

@@ -12,7 +12,8 @@ from vms.custody.config import RiskLevel
 from vms.custody.models import Alert, CustodyRoom, CustodyRoomCamera, Stay
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
-from vms.errors import CustodyError
+from vms.errors import ConflictError, InvalidError, NotFoundError, VmsError
+from vms.vocab import Subsystem
 
 OFFICERS = [Officer("Li Wei", "031245"), Officer("Wang Fang", "031877")]
 
@@ -108,53 +109,56 @@ def test_resummons_within_12_h_is_flagged(svc: CustodyService, clock: FakeClock)
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "kind", "message"),
     [
-        ({"basis": "nope"}, "no legal basis 'nope'"),
-        ({"basis": "custom"}, "needs the limit in hours"),
-        ({"basis": "summons", "limit_h": 30}, "has a limit of 12 h"),
-        ({"room": "attic"}, "no custody room 'attic'"),
-        ({"name": " "}, "name and who registers"),
+        ({"basis": "nope"}, InvalidError, "no legal basis 'nope'"),
+        ({"basis": "custom"}, InvalidError, "needs the limit in hours"),
+        ({"basis": "summons", "limit_h": 30}, InvalidError, "has a limit of 12 h"),
+        ({"room": "attic"}, NotFoundError, "no custody room 'attic'"),
+        ({"name": " "}, InvalidError, "name and who registers"),
     ],
 )
-def test_entry_is_refused(svc: CustodyService, kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(CustodyError, match=message):
+def test_entry_is_refused(
+    svc: CustodyService, kwargs: dict[str, object], kind: type[VmsError], message: str
+) -> None:
+    with pytest.raises(kind, match=message) as raised:
         _enter(svc, **kwargs)
+    assert raised.value.subsystem is Subsystem.CUSTODY
 
 
 def test_custom_limit_and_future_times(svc: CustodyService, clock: FakeClock) -> None:
     pid = _enter(svc, basis="custom", limit_h=3.5)
     assert svc.status().held[0]["limit_h"] == 3.5
-    with pytest.raises(CustodyError, match="in the future"):
+    with pytest.raises(InvalidError, match="in the future"):
         svc.record_check(pid, by="guard", at=clock.now() + timedelta(minutes=5))
-    with pytest.raises(CustodyError, match="already held"):
+    with pytest.raises(ConflictError, match="already held"):
         _enter(svc)
 
 
 def test_ledger_refuses_what_cannot_be(svc: CustodyService, clock: FakeClock) -> None:
     pid = _enter(svc)
-    with pytest.raises(CustodyError, match="interrogation or inquiry rooms"):
+    with pytest.raises(InvalidError, match="interrogation or inquiry rooms"):
         svc.start_interview(pid, officers=OFFICERS, by="li")  # still in the holding room
     iv = svc.start_interview(pid, room="inquiry-1", officers=OFFICERS, by="li")
-    with pytest.raises(CustodyError, match="already in interview"):
+    with pytest.raises(ConflictError, match="already in interview"):
         svc.start_interview(pid, room="int-1", officers=OFFICERS, by="li")
-    with pytest.raises(CustodyError, match="end it before moving"):
+    with pytest.raises(ConflictError, match="end it before moving"):
         svc.move(pid, room="cell-1", by="li")
-    with pytest.raises(CustodyError, match="end it first"):
+    with pytest.raises(ConflictError, match="end it first"):
         svc.exit(pid, by="li")
     other = _enter(svc, name="Li Si", id_number="2")
-    with pytest.raises(CustodyError, match="in use by interview"):
+    with pytest.raises(ConflictError, match="in use by interview"):
         svc.start_interview(other, room="inquiry-1", officers=OFFICERS, by="li")
-    with pytest.raises(CustodyError, match="badge"):
+    with pytest.raises(InvalidError, match="badge"):
         svc.start_interview(other, room="int-1", officers=[Officer("X", " ")], by="li")
     clock.advance(minutes=1)
     svc.end_interview(iv.id, by="li")
-    with pytest.raises(CustodyError, match="ended at"):
+    with pytest.raises(ConflictError, match="ended at"):
         svc.end_interview(iv.id, by="li")
     svc.exit(pid, by="li")
-    with pytest.raises(CustodyError, match="was released"):
+    with pytest.raises(ConflictError, match="was released"):
         svc.record_check(pid, by="guard")
-    with pytest.raises(CustodyError, match="no person 999"):
+    with pytest.raises(NotFoundError, match="no person 999"):
         svc.move(999, room="cell-1", by="li")
 
 
@@ -165,7 +169,7 @@ def test_acknowledgement_needs_user_and_note(svc: CustodyService, clock: FakeClo
     again = _enter(svc)
     with svc.db.session() as s:
         alert = s.scalars(select(Alert).where(Alert.person_id == again)).one()
-    with pytest.raises(CustodyError, match="user and a note"):
+    with pytest.raises(InvalidError, match="user and a note"):
         svc.acknowledge(alert.id, by="duty", note=" ")
     acked = svc.acknowledge(alert.id, by="duty", note="approved by the chief")
     assert (acked.acknowledged_by, acked.ack_note, acked.ack_at) == (
@@ -173,7 +177,7 @@ def test_acknowledgement_needs_user_and_note(svc: CustodyService, clock: FakeClo
         "approved by the chief",
         clock.now(),
     )
-    with pytest.raises(CustodyError, match="was acknowledged by duty"):
+    with pytest.raises(ConflictError, match="was acknowledged by duty"):
         svc.acknowledge(alert.id, by="duty", note="again")
-    with pytest.raises(CustodyError, match="no alert 999"):
+    with pytest.raises(NotFoundError, match="no alert 999"):
         svc.acknowledge(999, by="duty", note="x")

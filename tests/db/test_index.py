@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.conftest import shared_file
 from vms.app import sync_cameras
 from vms.cameras.index import RecordingIndex
-from vms.cameras.recorder import SegmentWriter, sha256_file
+from vms.cameras.recorder import SegmentWriter
 from vms.cameras.recovery import recover_camera
 from vms.cameras.sources import StreamInfo, open_source
 from vms.config import Config
@@ -20,6 +20,7 @@ from vms.db.migrate import current_revision, head_revision, upgrade
 from vms.db.models import Camera, Event, Gap, Segment
 from vms.db.session import Database
 from vms.recordings import gaps_in_range, segments_in_range, verify_segments
+from vms.vocab import sha256_file
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 INFO = StreamInfo("h264", 640, 360, 15.0, time_base=Fraction(1, 90000))

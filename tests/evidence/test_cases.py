@@ -6,7 +6,7 @@ import pytest
 
 from tests.evidence.conftest import ALICE, FakeClock
 from vms.db.session import Database
-from vms.errors import ConflictError, NotFoundError
+from vms.errors import ConflictError, InvalidError, NotFoundError
 from vms.evidence import audit, cases
 from vms.evidence.audit import Actor
 
@@ -68,12 +68,12 @@ def test_case_lifecycle(db: Database, clock: FakeClock) -> None:
 def test_bad_cases_are_refused(
     db: Database, clock: FakeClock, number: str, title: str, error: str
 ) -> None:
-    with pytest.raises(ConflictError, match=error):
+    with pytest.raises(InvalidError, match=error):
         cases.create_case(db, clock, ALICE, number, title)
 
 
 def test_unknown_case_and_empty_user(db: Database, clock: FakeClock) -> None:
     with pytest.raises(NotFoundError, match="no case '404'"):
         cases.show_case(db, clock, ALICE, "404")
-    with pytest.raises(ConflictError, match="user name"):
+    with pytest.raises(InvalidError, match="user name"):
         Actor("  ", "why")

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from tests.evidence.conftest import ALICE, T0, FakeClock, packets_between, record_segments
-from vms.cameras.recorder import sha256_file
 from vms.config import Config
 from vms.db.models import Segment
 from vms.db.session import Database
@@ -19,6 +18,7 @@ from vms.errors import ClipError, ConflictError, FileIntegrityError, NotFoundErr
 from vms.evidence import audit, cases, holds, items
 from vms.evidence.clips import uncovered
 from vms.evidence.models import EvidenceItem
+from vms.vocab import sha256_file
 
 CASE = "2026-17"
 

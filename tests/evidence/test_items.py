@@ -9,14 +9,20 @@ import pytest
 
 from tests.conftest import shared_file
 from tests.evidence.conftest import ALICE, T0, FakeClock, record_segments
-from vms.cameras.recorder import sha256_file
 from vms.config import Config
 from vms.db.models import Event
 from vms.db.session import Database
-from vms.errors import ConflictError, FileIntegrityError, LegalHoldError, NotFoundError
+from vms.errors import (
+    ConflictError,
+    FileIntegrityError,
+    InvalidError,
+    LegalHoldError,
+    NotFoundError,
+)
 from vms.evidence import audit, cases, holds, items
 from vms.evidence.audit import Actor
 from vms.evidence.holds import HoldSpan, held_by, item_held_by
+from vms.vocab import sha256_file
 
 CASE = "2026-17"
 
@@ -136,7 +142,7 @@ def test_range_holds(store: Database, clock: FakeClock) -> None:
     end = T0 + timedelta(minutes=5)
     with pytest.raises(NotFoundError, match="no camera 'nope'"):
         holds.place_range_hold(store, clock, ALICE, "nope", T0, end)
-    with pytest.raises(ConflictError, match="must end after it starts"):
+    with pytest.raises(InvalidError, match="must end after it starts"):
         holds.place_range_hold(store, clock, ALICE, "street-1", end, T0)
     with pytest.raises(NotFoundError, match="no case"):
         holds.place_range_hold(store, clock, ALICE, "street-1", T0, end, case_number="x")

@@ -17,7 +17,6 @@ from vms.db.session import Database
 from vms.evidence import audit, holds
 from vms.evidence.holds import HoldSpan
 from vms.evidence.retention import (
-    STORAGE_FULL_HELD_ONLY,
     DiskUsage,
     SegmentFacts,
     add_retention_job,
@@ -25,6 +24,7 @@ from vms.evidence.retention import (
     retention_days,
     run_retention,
 )
+from vms.vocab import EventType
 
 # --- the decision, as a pure function ------------------------------------------------------
 
@@ -207,7 +207,9 @@ def test_under_disk_pressure_the_oldest_unheld_footage_goes_first_and_held_foota
     clock.advance(minutes=1)
     run_retention(store, tiny, clock)  # still full: the same alert, not a second one
     with store.session() as s:
-        events = list(s.scalars(select(Event).where(Event.type == STORAGE_FULL_HELD_ONLY)))
+        events = list(
+            s.scalars(select(Event).where(Event.type == EventType.STORAGE_FULL_HELD_ONLY))
+        )
     assert [(e.camera_id, e.severity, e.end) for e in events] == [("street-1", "critical", None)]
     assert events[0].data["held_segments"] == 2
     assert events[0].data["held_bytes"] == street[1].bytes + street[2].bytes
@@ -220,7 +222,7 @@ def test_under_disk_pressure_the_oldest_unheld_footage_goes_first_and_held_foota
     assert sorted(d["path"] for d in report.deleted) == sorted(held)
     assert _files(root) == set()
     with store.session() as s:
-        event = s.scalars(select(Event).where(Event.type == STORAGE_FULL_HELD_ONLY)).one()
+        event = s.scalars(select(Event).where(Event.type == EventType.STORAGE_FULL_HELD_ONLY)).one()
     assert event.end == clock.now()
     assert audit.verify_chain(store).ok
 

@@ -15,13 +15,12 @@ from vms.custody.service import CustodyService
 from vms.db.models import Event, Segment
 from vms.db.session import Database
 from vms.ops.jobs import (
-    CAMERA_UNHEALTHY,
-    SEGMENT_HASH_MISMATCH,
     CameraHealthCheck,
     SegmentVerifier,
     register_jobs,
 )
 from vms.ops.registry import JobRegistry
+from vms.vocab import EventType
 
 
 def _events(db: Database, etype: str) -> list[Event]:
@@ -40,7 +39,7 @@ def test_verification_checks_a_share_oldest_verified_first_and_raises_once(
     assert (first.checked, first.ok) == (2, 2)
     assert (second.checked, second.ok) == (2, 2)
     assert third.checked == 2  # a full cycle done: the first two again
-    assert not _events(db, SEGMENT_HASH_MISMATCH)
+    assert not _events(db, EventType.SEGMENT_HASH_MISMATCH)
     # One file changed on disk, one gone.
     with db.session() as s:
         changed, gone = (s.get(Segment, ids[2]), s.get(Segment, ids[3]))
@@ -52,7 +51,7 @@ def test_verification_checks_a_share_oldest_verified_first_and_raises_once(
     found = verify()
     assert found.mismatched == [ids[2]]
     assert found.missing == [ids[3]]
-    events = _events(db, SEGMENT_HASH_MISMATCH)
+    events = _events(db, EventType.SEGMENT_HASH_MISMATCH)
     assert [(e.severity, e.data["status"], e.data["segment_id"]) for e in events] == [
         ("critical", "mismatch", ids[2]),
         ("critical", "missing", ids[3]),
@@ -60,7 +59,7 @@ def test_verification_checks_a_share_oldest_verified_first_and_raises_once(
     verify()
     again = verify()  # the same findings: no second event
     assert again.raised == 0
-    assert len(_events(db, SEGMENT_HASH_MISMATCH)) == 2
+    assert len(_events(db, EventType.SEGMENT_HASH_MISMATCH)) == 2
 
 
 def _health(cam: str, *, connected: bool, last: object) -> CameraHealth:
@@ -90,7 +89,7 @@ def test_camera_health_raises_once_defers_to_offline_and_clears(
     report = check()
     assert report.raised == ["interview-1", "street-1"]
     assert check().raised == []  # open already: no duplicate
-    rows = _events(db, CAMERA_UNHEALTHY)
+    rows = _events(db, EventType.CAMERA_UNHEALTHY)
     assert [(e.camera_id, e.data["reason"], e.end) for e in rows] == [
         ("interview-1", "not connected", None),
         ("street-1", "no packet", None),
@@ -99,7 +98,7 @@ def test_camera_health_raises_once_defers_to_offline_and_clears(
     # street-1 recovers: its event ends.
     health["street-1"] = _health("street-1", connected=True, last=clock.now())
     assert check().cleared == ["street-1"]
-    assert [e.end is not None for e in _events(db, CAMERA_UNHEALTHY)] == [False, True]
+    assert [e.end is not None for e in _events(db, EventType.CAMERA_UNHEALTHY)] == [False, True]
 
 
 def test_camera_health_leaves_a_worker_offline_event_alone(db: Database, tmp_path: Path) -> None:
@@ -112,7 +111,7 @@ def test_camera_health_leaves_a_worker_offline_event_alone(db: Database, tmp_pat
     report = check()
     assert report.unhealthy == ["street-1"]
     assert report.raised == []
-    assert not _events(db, CAMERA_UNHEALTHY)
+    assert not _events(db, EventType.CAMERA_UNHEALTHY)
 
 
 def test_register_jobs_schedules_every_job_and_each_runs(db: Database, tmp_path: Path) -> None:

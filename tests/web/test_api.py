@@ -429,7 +429,7 @@ def test_custody_ack_goes_through_the_service_with_user_and_note(
             True,
         )
     again = client.post(f"/api/custody/alerts/{alert_id}/ack", json={"note": "twice"})
-    assert again.status_code == 400
+    assert again.status_code == 409  # already acknowledged: a conflict with the state
 
 
 def test_custody_rooms_show_the_count_seen_on_video(

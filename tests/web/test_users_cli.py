@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from vms.cli import app
 from vms.db.session import Database
-from vms.errors import AuthenticationError, ConflictError
+from vms.errors import AuthenticationError, InvalidError
 from vms.web.roles import Role
 from vms.web.security import hash_password, verify_password
 from vms.web.users import (
@@ -43,7 +43,7 @@ def test_passwords_are_argon2id_and_verify() -> None:
 def test_create_user_refuses_bad_input(
     db: Database, username: str, password: str, role: str, message: str
 ) -> None:
-    with db.session() as s, pytest.raises(ConflictError, match=message):
+    with db.session() as s, pytest.raises(InvalidError, match=message):
         create_user(s, username, password, role)
 
 

@@ -24,6 +24,7 @@ from vms.cameras.recorder import finalize
 from vms.cameras.sources import StreamInfo
 from vms.db.models import Event, Gap, Segment
 from vms.db.session import Database
+from vms.vocab import EventType, Severity
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,10 @@ class RecordingIndex:
             s.add(row)
             if event is not None:
                 ev = Event(
-                    type="camera_offline",
+                    type=EventType.CAMERA_OFFLINE,
                     camera_id=camera_id,
                     start=start,
-                    severity="critical",
+                    severity=Severity.CRITICAL,
                     data={"reason": reason},
                 )
                 s.add(ev)

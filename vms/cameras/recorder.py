@@ -8,7 +8,6 @@ left behind plays. The payload of every packet is copied as it came: no decode, 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,12 +21,12 @@ import av.stream
 
 from vms.cameras.sources import StreamInfo
 from vms.errors import CameraError, StorageError
+from vms.vocab import sha256_file
 
 FMP4_OPTIONS = {
     "movflags": "frag_keyframe+empty_moov+default_base_moof",
     "flush_packets": "1",
 }
-_HASH_CHUNK = 1 << 20
 
 
 def segment_relpath(camera_id: str, start: datetime, root: Path) -> Path:
@@ -40,17 +39,6 @@ def segment_relpath(camera_id: str, start: datetime, root: Path) -> Path:
         rel = rel.with_name(f"{stem}_{n}.mp4")
         n += 1
     return rel
-
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    """(hex SHA-256, size in bytes) of a file."""
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from vms.cameras.recorder import probe_segment, sha256_file
+from vms.cameras.recorder import probe_segment
 from vms.db.models import Segment
 from vms.db.session import Database
+from vms.vocab import sha256_file
 
 log = logging.getLogger(__name__)
 

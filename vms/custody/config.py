@@ -7,24 +7,17 @@ gives the legal source of each.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-# The seven room types of vms.config.RoomType, spelled out here because vms.config imports
-# this module (a test keeps the two lists equal).
-RoomTypeName = Literal[
-    "duty", "holding", "interrogation", "inquiry", "mediation", "cell", "service_hall"
-]
+from vms.vocab import ConfigModel, RoomType
+
 _ROOM_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
-def _types(*names: RoomTypeName) -> list[RoomTypeName]:
-    return list(names)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _types(*names: str) -> list[RoomType]:
+    return [RoomType(n) for n in names]
 
 
 class RiskLevel(StrEnum):
@@ -35,13 +28,13 @@ class RiskLevel(StrEnum):
     HIGH = "high"
 
 
-class CustodyRoomConfig(_Model):
+class CustodyRoomConfig(ConfigModel):
     """A room of a custody area. Rooms with cameras need not be listed: the cameras' ``site``,
     ``room`` and ``room_type`` declare them. List a room here to give it an id, or when it has
     no camera (it is then a room without video whenever it is in use)."""
 
     name: str = Field(min_length=1, description="The room's name, as in the cameras' 'room'.")
-    type: RoomTypeName = Field(description="One of the seven custody-area space types.")
+    type: RoomType = Field(description="One of the seven custody-area space types.")
     id: str | None = Field(
         None,
         pattern=_ROOM_ID,
@@ -50,7 +43,7 @@ class CustodyRoomConfig(_Model):
     )
 
 
-class CustodySiteConfig(_Model):
+class CustodySiteConfig(ConfigModel):
     """A custody area (case-handling area), named as in the cameras' ``site``."""
 
     name: str = Field(min_length=1, description="The site's name, as in the cameras' 'site'.")
@@ -59,7 +52,7 @@ class CustodySiteConfig(_Model):
     )
 
 
-class LegalBasisConfig(_Model):
+class LegalBasisConfig(ConfigModel):
     """A legal basis for holding a person and its time limit from entry."""
 
     title: str = Field(description="Human name shown in the ledger.")
@@ -100,7 +93,7 @@ def default_legal_bases() -> dict[str, LegalBasisConfig]:
     }
 
 
-class LegalClockConfig(_Model):
+class LegalClockConfig(ConfigModel):
     """Warnings before a person's legal limit; an alert at it and while held past it."""
 
     warn_before_min: list[int] = Field(
@@ -122,13 +115,13 @@ class LegalClockConfig(_Model):
         return sorted(set(value), reverse=True)
 
 
-class ObservationConfig(_Model):
+class ObservationConfig(ConfigModel):
     """Observation rounds of people held in cells and holding rooms."""
 
     normal_min: int = Field(60, gt=0, description="Risk 'normal': at least this often (min).")
     elevated_min: int = Field(30, gt=0, description="Risk 'elevated' (e.g. intoxicated), min.")
     high_min: int = Field(15, gt=0, description="Risk 'high', min.")
-    room_types: list[RoomTypeName] = Field(
+    room_types: list[RoomType] = Field(
         default_factory=lambda: _types("cell", "holding"),
         description="Rooms where a person held must be checked.",
     )
@@ -147,26 +140,26 @@ class ObservationConfig(_Model):
         }[risk]
 
 
-class TwoOfficerConfig(_Model):
+class TwoOfficerConfig(ConfigModel):
     """During an interview: the subject and at least ``min_officers`` officers are visible."""
 
     min_officers: int = Field(2, ge=1, description="Officers required (CPL art. 118: two).")
     for_s: float = Field(60, gt=0, description="Too few people visible this long: alert.")
 
 
-class PersonAloneConfig(_Model):
+class PersonAloneConfig(ConfigModel):
     """A person held is the only person visible in a room."""
 
-    room_types: list[RoomTypeName] = Field(
+    room_types: list[RoomType] = Field(
         default_factory=lambda: _types("holding", "cell"), description="Rooms it applies to."
     )
     for_s: float = Field(60, gt=0, description="Alone this long: alert.")
 
 
-class VideoEventsConfig(_Model):
+class VideoEventsConfig(ConfigModel):
     """Analytics events on cameras of rooms where a person is held become custody alerts."""
 
-    room_types: list[RoomTypeName] = Field(
+    room_types: list[RoomType] = Field(
         default_factory=lambda: _types("cell", "holding"), description="Rooms it applies to."
     )
     person_down: list[str] = Field(
@@ -179,7 +172,7 @@ class VideoEventsConfig(_Model):
     )
 
 
-class RecordingCheckConfig(_Model):
+class RecordingCheckConfig(ConfigModel):
     """When a room in use counts as without video, and when an interview as incomplete."""
 
     stale_s: float = Field(
@@ -193,7 +186,7 @@ class RecordingCheckConfig(_Model):
     )
 
 
-class EscalationConfig(_Model):
+class EscalationConfig(ConfigModel):
     """An alert not acknowledged in time goes to the next duty level."""
 
     after_min: float = Field(5, gt=0, description="Minutes without acknowledgement per level.")
@@ -204,7 +197,7 @@ class EscalationConfig(_Model):
     )
 
 
-class PresenceConfig(_Model):
+class PresenceConfig(ConfigModel):
     """How per-frame person counts from analytics become a room's count over time."""
 
     settle_s: float = Field(
@@ -219,7 +212,7 @@ class PresenceConfig(_Model):
     )
 
 
-class CustodyConfig(_Model):
+class CustodyConfig(ConfigModel):
     """Custody areas: rooms not declared by cameras, legal limits and alert rules."""
 
     sites: list[CustodySiteConfig] = Field(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from vms.config import CameraKind, Config, RoomType
-from vms.errors import ConfigError, CustodyError
+from vms.config import Config
+from vms.errors import ConfigError, InvalidError, NotFoundError
+from vms.vocab import CameraKind, RoomType, Subsystem
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,13 @@ class Layout:
             return named[0]
         known = ", ".join(sorted(self.rooms)) or "none"
         if named:
-            raise CustodyError(f"room name {ref!r} is used in several sites; use its id ({known})")
-        raise CustodyError(f"no custody room {ref!r} (known: {known})")
+            raise InvalidError(
+                f"room name {ref!r} is used in several sites; use its id ({known})",
+                subsystem=Subsystem.CUSTODY,
+            )
+        raise NotFoundError(
+            f"no custody room {ref!r} (known: {known})", subsystem=Subsystem.CUSTODY
+        )
 
     def room_of_camera(self, camera_id: str) -> Room | None:
         for room in self.rooms.values():

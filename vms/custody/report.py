@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vms.cameras.recorder import sha256_file
 from vms.config import Config
 from vms.custody.continuity import CoverageGap, GapSpan, SegmentSpan, coverage_gaps
 from vms.custody.layout import Layout, build_layout
@@ -22,9 +21,10 @@ from vms.custody.models import Interview, Person
 from vms.custody.service import interview_dict, person_dict
 from vms.db.models import Segment
 from vms.db.session import Database
-from vms.errors import ConfigError, CustodyError, StorageError
+from vms.errors import ConfigError, NotFoundError, StorageError
 from vms.evidence.clips import SourceSegment, cut_clip
 from vms.recordings import gaps_in_range, segments_in_range
+from vms.vocab import Subsystem, sha256_file
 
 DEFAULT_SEGMENT_S = 60.0
 
@@ -186,7 +186,7 @@ def interview_report(
     with db.session() as s:
         iv = s.get(Interview, interview_id)
         if iv is None:
-            raise CustodyError(f"no interview {interview_id}")
+            raise NotFoundError(f"no interview {interview_id}", subsystem=Subsystem.CUSTODY)
         person = s.get(Person, iv.person_id)
         assert person is not None
     end = iv.ended_at or now

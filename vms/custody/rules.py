@@ -22,6 +22,7 @@ from vms.custody.config import CustodyConfig, RiskLevel
 from vms.custody.continuity import CoverageGap
 from vms.custody.layout import Layout, Room
 from vms.custody.presence import PresenceSpan, room_timeline, runs
+from vms.vocab import Severity
 
 
 class AlertType(StrEnum):
@@ -37,17 +38,17 @@ class AlertType(StrEnum):
     RECORDING_INCOMPLETE = "recording_incomplete"
 
 
-SEVERITY: Mapping[AlertType, str] = {
-    AlertType.LEGAL_WARNING: "warning",
-    AlertType.LEGAL_LIMIT: "critical",
-    AlertType.RESUMMONS: "warning",
-    AlertType.TWO_OFFICER: "critical",
-    AlertType.PERSON_ALONE: "warning",
-    AlertType.PERSON_DOWN: "critical",
-    AlertType.STILLNESS: "warning",
-    AlertType.OBSERVATION_OVERDUE: "warning",
-    AlertType.ROOM_WITHOUT_VIDEO: "critical",
-    AlertType.RECORDING_INCOMPLETE: "critical",
+SEVERITY: Mapping[AlertType, Severity] = {
+    AlertType.LEGAL_WARNING: Severity.WARNING,
+    AlertType.LEGAL_LIMIT: Severity.CRITICAL,
+    AlertType.RESUMMONS: Severity.WARNING,
+    AlertType.TWO_OFFICER: Severity.CRITICAL,
+    AlertType.PERSON_ALONE: Severity.WARNING,
+    AlertType.PERSON_DOWN: Severity.CRITICAL,
+    AlertType.STILLNESS: Severity.WARNING,
+    AlertType.OBSERVATION_OVERDUE: Severity.WARNING,
+    AlertType.ROOM_WITHOUT_VIDEO: Severity.CRITICAL,
+    AlertType.RECORDING_INCOMPLETE: Severity.CRITICAL,
 }
 
 #: Rules that look only at the present: their alerts clear when no longer produced.

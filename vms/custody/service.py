@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vms.clock import Clock, SystemClock, utc
-from vms.config import Config, RoomType
+from vms.config import Config
 from vms.custody.alerts import alert_dict, reconcile
 from vms.custody.config import RiskLevel
 from vms.custody.layout import Layout, Room, build_layout
@@ -48,7 +48,8 @@ from vms.custody.rules import (
 )
 from vms.db.models import Camera
 from vms.db.session import Database
-from vms.errors import CustodyError
+from vms.errors import ConflictError, InvalidError, NotFoundError
+from vms.vocab import RoomType, Subsystem
 
 #: How far ahead of the clock a time given by hand may be (clock skew between machines).
 FUTURE_SKEW = timedelta(seconds=60)
@@ -135,7 +136,10 @@ class CustodyService:
             return now
         at = utc(at)
         if at > now + FUTURE_SKEW:
-            raise CustodyError(f"time {at.isoformat()} is in the future (now {now.isoformat()})")
+            raise InvalidError(
+                f"time {at.isoformat()} is in the future (now {now.isoformat()})",
+                subsystem=Subsystem.CUSTODY,
+            )
         return at
 
     def room(self, ref: str) -> Room:
@@ -145,10 +149,13 @@ class CustodyService:
     def _held(s: Session, person_id: int) -> Person:
         p = s.get(Person, person_id)
         if p is None:
-            raise CustodyError(f"no person {person_id} in the custody ledger")
+            raise NotFoundError(
+                f"no person {person_id} in the custody ledger", subsystem=Subsystem.CUSTODY
+            )
         if p.exited_at is not None:
-            raise CustodyError(
-                f"person {person_id} ({p.name}) was released at {p.exited_at.isoformat()}"
+            raise ConflictError(
+                f"person {person_id} ({p.name}) was released at {p.exited_at.isoformat()}",
+                subsystem=Subsystem.CUSTODY,
             )
         return p
 
@@ -158,7 +165,9 @@ class CustodyService:
             select(Stay).where(Stay.person_id == person_id, Stay.end.is_(None))
         ).first()
         if stay is None:  # pragma: no cover - every held person has one
-            raise CustodyError(f"person {person_id} has no current room")
+            raise ConflictError(
+                f"person {person_id} has no current room", subsystem=Subsystem.CUSTODY
+            )
         return stay
 
     @staticmethod
@@ -170,9 +179,10 @@ class CustodyService:
     def _move(self, s: Session, p: Person, room: Room, by: str, at: datetime) -> None:
         stay = self._open_stay(s, p.id)
         if at < stay.start:
-            raise CustodyError(
+            raise InvalidError(
                 f"move at {at.isoformat()} is before {p.name} entered the current room "
-                f"({stay.start.isoformat()})"
+                f"({stay.start.isoformat()})",
+                subsystem=Subsystem.CUSTODY,
             )
         stay.end = at
         s.add(Stay(person_id=p.id, room_id=room.id, start=at, end=None, moved_by=by))
@@ -199,17 +209,27 @@ class CustodyService:
         target = self.room(room)
         bases = self.config.custody.legal_bases
         if basis not in bases:
-            raise CustodyError(f"no legal basis {basis!r} (known: {', '.join(sorted(bases))})")
+            raise InvalidError(
+                f"no legal basis {basis!r} (known: {', '.join(sorted(bases))})",
+                subsystem=Subsystem.CUSTODY,
+            )
         configured = bases[basis].limit_h
         if configured is None and limit_h is None:
-            raise CustodyError(f"legal basis {basis!r} needs the limit in hours (--limit-h)")
+            raise InvalidError(
+                f"legal basis {basis!r} needs the limit in hours (--limit-h)",
+                subsystem=Subsystem.CUSTODY,
+            )
         if configured is not None and limit_h is not None and limit_h != configured:
-            raise CustodyError(
+            raise InvalidError(
                 f"legal basis {basis!r} has a limit of {configured:g} h; "
-                "use basis 'custom' for another limit"
+                "use basis 'custom' for another limit",
+                subsystem=Subsystem.CUSTODY,
             )
         if not name.strip() or not by.strip():
-            raise CustodyError("the person's name and who registers the entry are required")
+            raise InvalidError(
+                "the person's name and who registers the entry are required",
+                subsystem=Subsystem.CUSTODY,
+            )
         limit = configured if configured is not None else limit_h
         assert limit is not None
         with self._session() as s:
@@ -219,8 +239,9 @@ class CustodyService:
                     select(Person).where(Person.id_number == id_number, Person.exited_at.is_(None))
                 ).first()
                 if held is not None:
-                    raise CustodyError(
-                        f"ID number {id_number} is already held as person {held.id} ({held.name})"
+                    raise ConflictError(
+                        f"ID number {id_number} is already held as person {held.id} ({held.name})",
+                        subsystem=Subsystem.CUSTODY,
                     )
                 previous_exit = s.scalar(
                     select(func.max(Person.exited_at)).where(
@@ -260,9 +281,14 @@ class CustodyService:
             p = self._held(s, person_id)
             iv = self._active_interview(s, person_id)
             if iv is not None and iv.room_id != target.id:
-                raise CustodyError(f"{p.name} is in interview {iv.id}; end it before moving")
+                raise ConflictError(
+                    f"{p.name} is in interview {iv.id}; end it before moving",
+                    subsystem=Subsystem.CUSTODY,
+                )
             if p.room_id == target.id:
-                raise CustodyError(f"{p.name} is already in {target.name}")
+                raise ConflictError(
+                    f"{p.name} is already in {target.name}", subsystem=Subsystem.CUSTODY
+                )
             self._move(s, p, target, by, when)
             return p
 
@@ -281,22 +307,29 @@ class CustodyService:
             p = self._held(s, person_id)
             target = self.room(room or p.room_id)
             if target.type not in INTERVIEW_ROOMS:
-                raise CustodyError(
+                raise InvalidError(
                     f"{target.name} is a {target.type.value} room; interviews are held in "
-                    "interrogation or inquiry rooms"
+                    "interrogation or inquiry rooms",
+                    subsystem=Subsystem.CUSTODY,
                 )
             for o in officers:
                 if not o.name.strip() or not o.badge.strip():
-                    raise CustodyError("every officer needs a name and a badge number")
+                    raise InvalidError(
+                        "every officer needs a name and a badge number", subsystem=Subsystem.CUSTODY
+                    )
             if (iv := self._active_interview(s, person_id)) is not None:
-                raise CustodyError(f"{p.name} is already in interview {iv.id}")
+                raise ConflictError(
+                    f"{p.name} is already in interview {iv.id}", subsystem=Subsystem.CUSTODY
+                )
             busy = s.scalars(
                 select(Interview).where(
                     Interview.room_id == target.id, Interview.ended_at.is_(None)
                 )
             ).first()
             if busy is not None:
-                raise CustodyError(f"{target.name} is in use by interview {busy.id}")
+                raise ConflictError(
+                    f"{target.name} is in use by interview {busy.id}", subsystem=Subsystem.CUSTODY
+                )
             if p.room_id != target.id:
                 self._move(s, p, target, by, when)
             iv = Interview(
@@ -323,11 +356,17 @@ class CustodyService:
         with self._session() as s:
             iv = s.get(Interview, interview_id)
             if iv is None:
-                raise CustodyError(f"no interview {interview_id}")
+                raise NotFoundError(f"no interview {interview_id}", subsystem=Subsystem.CUSTODY)
             if iv.ended_at is not None:
-                raise CustodyError(f"interview {interview_id} ended at {iv.ended_at.isoformat()}")
+                raise ConflictError(
+                    f"interview {interview_id} ended at {iv.ended_at.isoformat()}",
+                    subsystem=Subsystem.CUSTODY,
+                )
             if when < iv.started_at:
-                raise CustodyError(f"end {when.isoformat()} is before the interview's start")
+                raise InvalidError(
+                    f"end {when.isoformat()} is before the interview's start",
+                    subsystem=Subsystem.CUSTODY,
+                )
             iv.ended_at, iv.ended_by, iv.note = when, by, note
         now = self.clock.now()
         gaps = interview_gaps(self.db, self.config, self.layout, iv, now)
@@ -357,7 +396,9 @@ class CustodyService:
         with self._session() as s:
             p = self._held(s, person_id)
             if when < p.entered_at:
-                raise CustodyError("a check cannot come before the person's entry")
+                raise InvalidError(
+                    "a check cannot come before the person's entry", subsystem=Subsystem.CUSTODY
+                )
             check = Check(person_id=p.id, at=when, by=by, source="manual", note=note)
             s.add(check)
             s.flush()
@@ -382,15 +423,18 @@ class CustodyService:
         """Acknowledge an alert: it stops escalating. The user and a note are required."""
         when = self._at(at)
         if not by.strip() or not note.strip():
-            raise CustodyError("an acknowledgement needs the user and a note")
+            raise InvalidError(
+                "an acknowledgement needs the user and a note", subsystem=Subsystem.CUSTODY
+            )
         with self._session() as s:
             alert = s.get(Alert, alert_id)
             if alert is None:
-                raise CustodyError(f"no alert {alert_id}")
+                raise NotFoundError(f"no alert {alert_id}", subsystem=Subsystem.CUSTODY)
             if alert.ack_at is not None:
-                raise CustodyError(
+                raise ConflictError(
                     f"alert {alert_id} was acknowledged by {alert.acknowledged_by} at "
-                    f"{alert.ack_at.isoformat()}"
+                    f"{alert.ack_at.isoformat()}",
+                    subsystem=Subsystem.CUSTODY,
                 )
             alert.acknowledged_by, alert.ack_note, alert.ack_at = by.strip(), note.strip(), when
             return alert
@@ -403,10 +447,15 @@ class CustodyService:
         with self._session() as s:
             p = self._held(s, person_id)
             if (iv := self._active_interview(s, person_id)) is not None:
-                raise CustodyError(f"{p.name} is in interview {iv.id}; end it first")
+                raise ConflictError(
+                    f"{p.name} is in interview {iv.id}; end it first", subsystem=Subsystem.CUSTODY
+                )
             stay = self._open_stay(s, person_id)
             if when < stay.start:
-                raise CustodyError("the exit cannot come before the person entered the room")
+                raise InvalidError(
+                    "the exit cannot come before the person entered the room",
+                    subsystem=Subsystem.CUSTODY,
+                )
             stay.end = when
             p.exited_at, p.exited_by, p.exit_note = when, by, note
             return p

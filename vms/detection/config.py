@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from vms.vocab import ConfigModel
 
 #: Where the demo looks for a model: ../shared/data beside the checkout.
 DEMO_MODEL = Path(__file__).resolve().parents[2] / ".." / "shared/data/models/yolov8n_int8.onnx"
 
 _ZONE_NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def demo_model_path() -> Path | None:
@@ -26,7 +24,7 @@ def demo_model_path() -> Path | None:
     return path if path.is_file() else None
 
 
-class DetectorConfig(_Model):
+class DetectorConfig(ConfigModel):
     """The object detector, one model per worker process shared by its cameras."""
 
     model: Path | None = Field(
@@ -65,7 +63,7 @@ class DetectMode(StrEnum):
     STEADY = "steady"  # on every analysed frame
 
 
-class MotionConfig(_Model):
+class MotionConfig(ConfigModel):
     """Motion gate on a downscaled grey frame: what counts as something moving."""
 
     width: int = Field(320, ge=32, le=1920, description="Width the frame is scaled to, pixels.")
@@ -99,7 +97,7 @@ class MotionConfig(_Model):
     )
 
 
-class TrackerConfig(_Model):
+class TrackerConfig(ConfigModel):
     """ByteTrack plus a re-identification layer for short losses."""
 
     lost_timeout_s: float = Field(
@@ -126,7 +124,7 @@ class TrackerConfig(_Model):
     match_threshold: float = Field(0.8, gt=0, le=1, description="ByteTrack matching threshold.")
 
 
-class ScheduleConfig(_Model):
+class ScheduleConfig(ConfigModel):
     """A daily time window, e.g. 22:00-06:00 (crosses midnight), in a time zone."""
 
     start: time = Field(description="Start of the window, HH:MM local time.")
@@ -150,13 +148,13 @@ class ScheduleConfig(_Model):
         return local >= self.start or local < self.end
 
 
-class LoiteringConfig(_Model):
+class LoiteringConfig(ConfigModel):
     """A person stays in the zone longer than ``seconds`` (one event per person per visit)."""
 
     seconds: float = Field(60.0, gt=0, description="Dwell time that counts as loitering (T).")
 
 
-class IntrusionConfig(_Model):
+class IntrusionConfig(ConfigModel):
     """A person in a restricted zone, optionally only inside a schedule."""
 
     seconds: float = Field(
@@ -167,14 +165,14 @@ class IntrusionConfig(_Model):
     )
 
 
-class CrowdingConfig(_Model):
+class CrowdingConfig(ConfigModel):
     """At least ``people`` persons in the zone for ``seconds``."""
 
     people: int = Field(3, ge=2, description="Crowd size (N).")
     seconds: float = Field(10.0, ge=0, description="How long the crowd must last (T).")
 
 
-class OccupancyConfig(_Model):
+class OccupancyConfig(ConfigModel):
     """Fewer than ``min`` or more than ``max`` persons in the zone for ``seconds``."""
 
     min: int | None = Field(None, ge=0, description="Fewest persons allowed (MIN); null: none.")
@@ -190,7 +188,7 @@ class OccupancyConfig(_Model):
         return self
 
 
-class PersonDownConfig(_Model):
+class PersonDownConfig(ConfigModel):
     """A person down for T: a horizontal torso (pose keypoints), else a box wider than tall
     or a head dropped far below where it was when the same person stood, feet in place."""
 
@@ -209,7 +207,7 @@ class PersonDownConfig(_Model):
     )
 
 
-class StillnessConfig(_Model):
+class StillnessConfig(ConfigModel):
     """A tracked person barely moving for T (custody: someone motionless in a cell)."""
 
     seconds: float = Field(60.0, gt=0, description="How long the person must be still (T).")
@@ -218,7 +216,7 @@ class StillnessConfig(_Model):
     )
 
 
-class RulesConfig(_Model):
+class RulesConfig(ConfigModel):
     """The rules of one zone (or of the whole frame); each is off when left out."""
 
     loitering: LoiteringConfig | None = Field(None, description="Loitering (dwell > T).")
@@ -233,7 +231,7 @@ class RulesConfig(_Model):
         return all(getattr(self, name) is None for name in type(self).model_fields)
 
 
-class ZoneConfig(_Model):
+class ZoneConfig(ConfigModel):
     """A polygon in normalised coordinates (0-1, origin top left); a person is inside by the
     bottom centre of the box (the feet)."""
 
@@ -252,7 +250,7 @@ class ZoneConfig(_Model):
         return value
 
 
-class TamperConfig(_Model):
+class TamperConfig(ConfigModel):
     """Camera tamper: lens covered or blacked out, image badly blurred, camera turned."""
 
     reference: Path | None = Field(
@@ -286,7 +284,7 @@ class TamperConfig(_Model):
     )
 
 
-class AnalyticsConfig(_Model):
+class AnalyticsConfig(ConfigModel):
     """One camera's analytics: motion -> detector -> tracker -> zones -> rules -> events."""
 
     enabled: bool = Field(True, description="Analyse this camera (needs analysis_fps > 0).")

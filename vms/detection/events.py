@@ -27,16 +27,6 @@ from vms.db.session import Database
 
 log = logging.getLogger(__name__)
 
-SEVERITY = {
-    "person_down": "critical",
-    "tamper": "warning",
-    "intrusion": "warning",
-    "crowding": "warning",
-    "occupancy": "warning",
-    "stillness": "warning",
-    "loitering": "info",
-}
-
 
 @dataclass(frozen=True)
 class EventRecord:

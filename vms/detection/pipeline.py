@@ -20,7 +20,7 @@ import supervision as sv
 from vms.detection.config import AnalyticsConfig, DetectMode, RulesConfig
 from vms.detection.detections import empty_tracks, subset
 from vms.detection.detector import Detector
-from vms.detection.events import SEVERITY, EventRecord, EventSink, recording_range
+from vms.detection.events import EventRecord, EventSink, recording_range
 from vms.detection.motion import MotionDetector, MotionResult
 from vms.detection.rules.base import Changed, Ended, Fired, Observation, Rule, Transition
 from vms.detection.rules.crowding import CrowdingRule
@@ -33,6 +33,7 @@ from vms.detection.rules.tamper import SceneFeatures, TamperRule, scene_features
 from vms.detection.tracking import ByteTrackTracker, Tracker
 from vms.detection.zones import Zone
 from vms.errors import ConfigError
+from vms.vocab import CameraKind, severity_of
 
 if TYPE_CHECKING:
     from vms.config import CameraConfig
@@ -247,7 +248,7 @@ class Pipeline:
                     began=t.began,
                     recording_start=rec_start,
                     recording_end=None,
-                    severity=SEVERITY.get(t.type, "info"),
+                    severity=severity_of(t.type),
                     data=dict(t.data),
                 )
                 jpeg = self._snapshot(image, tracks, record) if cfg.snapshots else None
@@ -352,8 +353,6 @@ def pipeline_for(
     observers: Sequence[Callable[[FrameResult], None]] = (),
 ) -> Pipeline:
     """The pipeline of a configured camera (``fps``: its analysis rate unless given)."""
-    from vms.config import CameraKind
-
     cfg = camera.analytics
     reference = None
     if cfg.tamper is not None and cfg.tamper.reference is not None:

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from vms.clock import Clock, utc
 from vms.db.session import Database
-from vms.errors import ConflictError
+from vms.errors import ConflictError, InvalidError
 from vms.evidence.models import GENESIS_HASH, AuditEntry, AuditHead
+from vms.vocab import Subsystem
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,10 @@ class Actor:
 
     def __post_init__(self) -> None:
         if not self.user.strip():
-            raise ConflictError("a user name is needed for the audit log, got an empty one")
+            raise InvalidError(
+                "a user name is needed for the audit log, got an empty one",
+                subsystem=Subsystem.EVIDENCE,
+            )
 
 
 def default_user() -> str:
@@ -113,7 +117,10 @@ def lock_chain(session: Session) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConflictError("the audit chain head row is missing; run `vms audit verify`")
+        raise ConflictError(
+            "the audit chain head row is missing; run `vms audit verify`",
+            subsystem=Subsystem.EVIDENCE,
+        )
 
 
 def append(
@@ -139,7 +146,10 @@ def append(
         .execution_options(synchronize_session=False)
     ).first()
     if row is None:
-        raise ConflictError("the audit chain head row is missing; run `vms audit verify`")
+        raise ConflictError(
+            "the audit chain head row is missing; run `vms audit verify`",
+            subsystem=Subsystem.EVIDENCE,
+        )
     seq, prev_hash = int(row[0]), str(row[1])
     at = utc(clock.now())
     text = canonical_json(details or {})
@@ -220,7 +230,7 @@ def chain_head(db: Database) -> tuple[int, str]:
     with db.session() as s:
         head = s.get(AuditHead, 1)
         if head is None:
-            raise ConflictError("the audit chain head row is missing")
+            raise ConflictError("the audit chain head row is missing", subsystem=Subsystem.EVIDENCE)
         return int(head.seq), head.hash
 
 

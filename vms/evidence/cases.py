@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from vms.clock import Clock
 from vms.db.session import Database
-from vms.errors import ConflictError, NotFoundError
+from vms.errors import ConflictError, InvalidError, NotFoundError
 from vms.evidence import audit
 from vms.evidence.audit import Actor
 from vms.evidence.models import Case, CaseInvestigator
+from vms.vocab import Subsystem
 
 CASE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 OPEN, CLOSED = "open", "closed"
@@ -58,7 +59,7 @@ def case_slug(number: str) -> str:
 def case_row(s: Session, number: str) -> Case:
     row = s.scalars(select(Case).where(Case.number == number)).first()
     if row is None:
-        raise NotFoundError(f"no case {number!r}")
+        raise NotFoundError(f"no case {number!r}", subsystem=Subsystem.EVIDENCE)
     return row
 
 
@@ -66,7 +67,9 @@ def open_case_row(s: Session, number: str) -> Case:
     """The case, which must be open: evidence is added only to open cases."""
     row = case_row(s, number)
     if row.status != OPEN:
-        raise ConflictError(f"case {number!r} is closed; reopen it first")
+        raise ConflictError(
+            f"case {number!r} is closed; reopen it first", subsystem=Subsystem.EVIDENCE
+        )
     return row
 
 
@@ -101,16 +104,19 @@ def create_case(
 ) -> CaseView:
     """Open a new case; the owner defaults to the acting user."""
     if not CASE_NUMBER.match(number):
-        raise ConflictError(
-            f"case number must be 1-64 letters, digits, '.', '_', '-' or '/', got {number!r}"
+        raise InvalidError(
+            f"case number must be 1-64 letters, digits, '.', '_', '-' or '/', got {number!r}",
+            subsystem=Subsystem.EVIDENCE,
         )
     if not title.strip():
-        raise ConflictError("a case needs a title")
+        raise InvalidError("a case needs a title", subsystem=Subsystem.EVIDENCE)
     people = sorted(set(investigators))
     with db.session() as s:
         audit.lock_chain(s)  # two creators of one number: the second sees the first's row
         if s.scalars(select(Case.id).where(Case.number == number)).first() is not None:
-            raise ConflictError(f"case number {number!r} is already taken")
+            raise ConflictError(
+                f"case number {number!r} is already taken", subsystem=Subsystem.EVIDENCE
+            )
         row = Case(
             number=number,
             title=title,
@@ -162,11 +168,15 @@ def list_cases(db: Database, status: str | None = None) -> list[CaseView]:
 def set_status(db: Database, clock: Clock, actor: Actor, number: str, status: str) -> CaseView:
     """Close or reopen a case. Closing keeps its holds: release them explicitly."""
     if status not in (OPEN, CLOSED):
-        raise ConflictError(f"case status must be open or closed, got {status!r}")
+        raise InvalidError(
+            f"case status must be open or closed, got {status!r}", subsystem=Subsystem.EVIDENCE
+        )
     with db.session() as s:
         row = case_row(s, number)
         if row.status == status:
-            raise ConflictError(f"case {number!r} is already {status}")
+            raise ConflictError(
+                f"case {number!r} is already {status}", subsystem=Subsystem.EVIDENCE
+            )
         old = row.status
         row.status = status
         row.closed_at = clock.now() if status == CLOSED else None

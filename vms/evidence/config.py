@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from vms.vocab import ConfigModel
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RetentionDaysConfig(_Model):
+class RetentionDaysConfig(ConfigModel):
     """Days to keep footage, per camera kind; a camera's own ``retention_days`` wins."""
 
     street: int = Field(30, ge=1, description="Street cameras: days to keep footage.")
     custody: int = Field(90, ge=1, description="Custody-area cameras: days to keep footage.")
 
 
-class EvidenceConfig(_Model):
+class EvidenceConfig(ConfigModel):
     """Cases, legal holds, retention and signed exports."""
 
     high_water_percent: float = Field(

@@ -38,6 +38,7 @@ from vms.evidence import audit, signing
 from vms.evidence.audit import Actor
 from vms.evidence.cases import get_case
 from vms.evidence.items import CLIP, ItemView, list_items, require_items
+from vms.vocab import Subsystem
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
@@ -134,7 +135,9 @@ def export_case(
     file stops the export (FileIntegrityError) and nothing is left behind.
     """
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConflictError(f"{out} already exists and is not an empty folder")
+        raise ConflictError(
+            f"{out} already exists and is not an empty folder", subsystem=Subsystem.EVIDENCE
+        )
     case = get_case(db, case_number)
     items = list_items(db, case_number)
     require_items(items, case_number)

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from vms.clock import Clock, utc
 from vms.db.models import Camera
 from vms.db.session import Database
-from vms.errors import ConflictError, NotFoundError
+from vms.errors import ConflictError, InvalidError, NotFoundError
 from vms.evidence import audit
 from vms.evidence.audit import Actor
 from vms.evidence.cases import case_row
 from vms.evidence.models import Case, EvidenceItem, Hold
+from vms.vocab import Subsystem
 
 RANGE, ITEM = "range", "item"
 
@@ -138,9 +139,11 @@ def add_range_hold(
     """Hold ``camera_id`` from ``start`` to ``end`` inside the caller's transaction."""
     start, end = utc(start), utc(end)
     if end <= start:
-        raise ConflictError(f"a hold must end after it starts, got {start} to {end}")
+        raise InvalidError(
+            f"a hold must end after it starts, got {start} to {end}", subsystem=Subsystem.EVIDENCE
+        )
     if s.get(Camera, camera_id) is None:
-        raise NotFoundError(f"no camera {camera_id!r} in the index")
+        raise NotFoundError(f"no camera {camera_id!r} in the index", subsystem=Subsystem.EVIDENCE)
     audit.lock_chain(s)
     row = Hold(
         kind=RANGE,
@@ -222,7 +225,7 @@ def place_item_hold(db: Database, clock: Clock, actor: Actor, item_id: int) -> H
     with db.session() as s:
         item = s.get(EvidenceItem, item_id)
         if item is None or item.status != "active":
-            raise NotFoundError(f"no evidence item {item_id}")
+            raise NotFoundError(f"no evidence item {item_id}", subsystem=Subsystem.EVIDENCE)
         case = s.get(Case, item.case_id)
         row = add_item_hold(s, clock, actor, item, case)
         return _view(s, row)
@@ -233,10 +236,13 @@ def release_hold(db: Database, clock: Clock, actor: Actor, hold_id: int) -> Hold
     with db.session() as s:
         row = s.get(Hold, hold_id)
         if row is None:
-            raise NotFoundError(f"no hold {hold_id}")
+            raise NotFoundError(f"no hold {hold_id}", subsystem=Subsystem.EVIDENCE)
         now = clock.now()
         if not span(row).active(now):
-            raise ConflictError(f"hold {hold_id} was already released at {row.released_at}")
+            raise ConflictError(
+                f"hold {hold_id} was already released at {row.released_at}",
+                subsystem=Subsystem.EVIDENCE,
+            )
         row.released_at = now
         row.released_by = actor.user
         row.release_reason = actor.reason

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from vms.cameras.recorder import sha256_file
 from vms.clock import Clock, utc
 from vms.config import Config
 from vms.db.models import Camera, Event, Gap, Segment
@@ -30,6 +29,7 @@ from vms.evidence.cases import case_row, case_slug, open_case_row
 from vms.evidence.clips import ClipResult, SourceSegment, cut_clip, uncovered
 from vms.evidence.holds import active_spans, add_item_hold, add_range_hold, item_held_by
 from vms.evidence.models import Case, EvidenceItem, EvidenceSource
+from vms.vocab import Subsystem, sha256_file
 
 ACTIVE, DELETED = "active", "deleted"
 CLIP, EVENT = "clip", "event"
@@ -133,7 +133,9 @@ def plan_clip(db: Database, camera_id: str, start: datetime, end: datetime) -> C
         raise ClipError(f"a clip must end after it starts, got {start} to {end}")
     with db.session() as s:
         if s.get(Camera, camera_id) is None:
-            raise NotFoundError(f"no camera {camera_id!r} in the index")
+            raise NotFoundError(
+                f"no camera {camera_id!r} in the index", subsystem=Subsystem.EVIDENCE
+            )
         segs = list(
             s.scalars(
                 select(Segment)
@@ -185,7 +187,8 @@ def plan_clip(db: Database, camera_id: str, start: datetime, end: datetime) -> C
         )
     if not sources:
         raise NotFoundError(
-            f"no recorded footage of {camera_id} between {start.isoformat()} and {end.isoformat()}"
+            f"no recorded footage of {camera_id} between {start.isoformat()} and {end.isoformat()}",
+            subsystem=Subsystem.EVIDENCE,
         )
     return ClipPlan(camera_id, start, end, sources, gaps)
 
@@ -328,7 +331,7 @@ def add_event(
     with db.session() as s:
         event = s.get(Event, event_id)
         if event is None:
-            raise NotFoundError(f"no event {event_id}")
+            raise NotFoundError(f"no event {event_id}", subsystem=Subsystem.EVIDENCE)
         snapshot = _snapshot_of(event)
     folder = evidence_dir(config) / case_slug(case_number)
     copied: Path | None = None
@@ -338,7 +341,10 @@ def add_event(
         if snapshot is not None:
             source = root / snapshot
             if not source.is_file():
-                raise NotFoundError(f"event {event_id}'s snapshot {snapshot} is missing")
+                raise NotFoundError(
+                    f"event {event_id}'s snapshot {snapshot} is missing",
+                    subsystem=Subsystem.EVIDENCE,
+                )
             folder.mkdir(parents=True, exist_ok=True)
             copied = folder / f"event-{event_id:06d}-{uuid.uuid4().hex[:8]}{source.suffix}"
             shutil.copyfile(source, copied)
@@ -433,7 +439,7 @@ def get_item(db: Database, item_id: int) -> ItemView:
     with db.session() as s:
         item = s.get(EvidenceItem, item_id)
         if item is None:
-            raise NotFoundError(f"no evidence item {item_id}")
+            raise NotFoundError(f"no evidence item {item_id}", subsystem=Subsystem.EVIDENCE)
         return _view(s, item)
 
 
@@ -458,7 +464,7 @@ def view_item(
     """Check an item's file and log that ``actor`` views it; return it and its file's path."""
     item = get_item(db, item_id)
     if item.status != ACTIVE:
-        raise NotFoundError(f"evidence item {item_id} was deleted")
+        raise NotFoundError(f"evidence item {item_id} was deleted", subsystem=Subsystem.EVIDENCE)
     check_item_file(config.storage.root, item)
     with db.session() as s:
         audit.append(
@@ -480,7 +486,7 @@ def delete_item(db: Database, config: Config, clock: Clock, actor: Actor, item_i
         audit.lock_chain(s)  # no hold can be placed between the check and the deletion
         item = s.get(EvidenceItem, item_id)
         if item is None or item.status != ACTIVE:
-            raise NotFoundError(f"no evidence item {item_id}")
+            raise NotFoundError(f"no evidence item {item_id}", subsystem=Subsystem.EVIDENCE)
         now = clock.now()
         held = item_held_by(active_spans(s, now), item.id, now)
         if held:
@@ -512,4 +518,6 @@ def delete_item(db: Database, config: Config, clock: Clock, actor: Actor, item_i
 
 def require_items(items: list[ItemView], case_number: str) -> None:
     if not items:
-        raise ConflictError(f"case {case_number!r} has no evidence items")
+        raise ConflictError(
+            f"case {case_number!r} has no evidence items", subsystem=Subsystem.EVIDENCE
+        )

@@ -28,10 +28,10 @@ from vms.evidence import audit
 from vms.evidence.audit import Actor
 from vms.evidence.holds import HoldSpan, active_spans, held_by
 from vms.evidence.models import EvidenceItem
+from vms.vocab import EventType, Severity
 
 log = logging.getLogger(__name__)
 
-STORAGE_FULL_HELD_ONLY = "storage_full_held_only"
 EXPIRED, DISK_PRESSURE = "expired", "disk_pressure"
 RETENTION_ACTOR = Actor("vms-retention", "retention policy")
 _BATCH = 200
@@ -361,7 +361,9 @@ def _storage_alerts(
         open_events = {
             e.camera_id: e
             for e in s.scalars(
-                select(Event).where(Event.type == STORAGE_FULL_HELD_ONLY, Event.end.is_(None))
+                select(Event).where(
+                    Event.type == EventType.STORAGE_FULL_HELD_ONLY, Event.end.is_(None)
+                )
             )
         }
         for cam, ended in open_events.items():
@@ -383,10 +385,10 @@ def _storage_alerts(
             if event is None:
                 s.add(
                     Event(
-                        type=STORAGE_FULL_HELD_ONLY,
+                        type=EventType.STORAGE_FULL_HELD_ONLY,
                         camera_id=cam,
                         start=now,
-                        severity="critical",
+                        severity=Severity.CRITICAL,
                         data=data,
                     )
                 )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from vms.vocab import ConfigModel
 
 
-class OpsConfig(BaseModel):
+class OpsConfig(ConfigModel):
     """Scheduled jobs, the daily briefing and logging (docs/operations.md)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     log_json: bool = Field(
         False, description="Log one JSON object per line (also: environment VMS_LOG_JSON=1)."

@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from vms.cameras.health import CameraHealth
-from vms.cameras.recorder import sha256_file
 from vms.clock import Clock, utc
 from vms.config import Config
 from vms.custody.job import run_custody_checks
@@ -37,14 +36,11 @@ from vms.db.session import Database
 from vms.evidence.retention import RetentionJob
 from vms.ops.briefing import briefing_root, write_briefing
 from vms.ops.registry import REGISTRY, JobRegistry
+from vms.vocab import EventType, Severity, sha256_file
 
 log = logging.getLogger(__name__)
 
 HealthProvider = Callable[[], dict[str, CameraHealth]]
-
-SEGMENT_HASH_MISMATCH = "segment_hash_mismatch"
-CAMERA_UNHEALTHY = "camera_unhealthy"
-CAMERA_OFFLINE = "camera_offline"  # raised by the camera workers themselves
 
 
 # --- rolling re-verification of segment hashes ------------------------------------------
@@ -160,7 +156,7 @@ class SegmentVerifier:
         with self.db.session() as s:
             known = s.scalars(
                 select(Event.data).where(
-                    Event.type == SEGMENT_HASH_MISMATCH, Event.camera_id == camera_id
+                    Event.type == EventType.SEGMENT_HASH_MISMATCH, Event.camera_id == camera_id
                 )
             )
             for old in known:
@@ -171,11 +167,11 @@ class SegmentVerifier:
                     return 0
             s.add(
                 Event(
-                    type=SEGMENT_HASH_MISMATCH,
+                    type=EventType.SEGMENT_HASH_MISMATCH,
                     camera_id=camera_id,
                     start=now,
                     end=now,
-                    severity="critical",
+                    severity=Severity.CRITICAL,
                     data=data,
                 )
             )
@@ -242,12 +238,13 @@ class CameraHealthCheck:
             open_rows = list(
                 s.scalars(
                     select(Event).where(
-                        Event.type.in_([CAMERA_UNHEALTHY, CAMERA_OFFLINE]), Event.end.is_(None)
+                        Event.type.in_([EventType.CAMERA_UNHEALTHY, EventType.CAMERA_OFFLINE]),
+                        Event.end.is_(None),
                     )
                 )
             )
-            unhealthy = {e.camera_id: e for e in open_rows if e.type == CAMERA_UNHEALTHY}
-            offline = {e.camera_id for e in open_rows if e.type == CAMERA_OFFLINE}
+            unhealthy = {e.camera_id: e for e in open_rows if e.type == EventType.CAMERA_UNHEALTHY}
+            offline = {e.camera_id for e in open_rows if e.type == EventType.CAMERA_OFFLINE}
             for cam_id in good:
                 ev = unhealthy.get(cam_id)
                 if ev is not None:
@@ -259,10 +256,10 @@ class CameraHealthCheck:
                     continue
                 s.add(
                     Event(
-                        type=CAMERA_UNHEALTHY,
+                        type=EventType.CAMERA_UNHEALTHY,
                         camera_id=cam_id,
                         start=since,
-                        severity="critical",
+                        severity=Severity.CRITICAL,
                         data=data,
                     )
                 )

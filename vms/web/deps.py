@@ -16,6 +16,7 @@ from vms.clock import Clock
 from vms.config import CameraConfig, Config
 from vms.db.session import Database
 from vms.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from vms.vocab import Subsystem
 from vms.web.roles import Permission, Role
 from vms.web.security import GrantSigner
 from vms.web.users import Principal, resolve_token
@@ -57,7 +58,7 @@ class WebState:
             user.check_camera(camera_id)  # first: an unknown id outside the scope says nothing
         cam = self.cameras.get(camera_id)
         if cam is None:
-            raise NotFoundError(f"no camera {camera_id!r}")
+            raise NotFoundError(f"no camera {camera_id!r}", subsystem=Subsystem.WEB)
         return cam
 
 
@@ -100,7 +101,8 @@ def get_principal(request: Request, state: StateDep) -> Principal:
     unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
     if from_cookie and unsafe and request.headers.get(CSRF_HEADER) != "vms":
         raise PermissionDeniedError(
-            f"requests that change something need the header '{CSRF_HEADER}: vms'"
+            f"requests that change something need the header '{CSRF_HEADER}: vms'",
+            subsystem=Subsystem.WEB,
         )
     with state.db.session() as s:
         return resolve_token(s, token)
@@ -115,7 +117,8 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
     def check(user: CurrentUser) -> Principal:
         if not user.can(permission):
             raise PermissionDeniedError(
-                f"role {user.role.value!r} may not do this (needs {permission.value!r})"
+                f"role {user.role.value!r} may not do this (needs {permission.value!r})",
+                subsystem=Subsystem.WEB,
             )
         return user
 
@@ -130,7 +133,9 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
     def check(user: CurrentUser) -> Principal:
         if user.role not in wanted:
             names = ", ".join(sorted(r.value for r in wanted))
-            raise PermissionDeniedError(f"role {user.role.value!r} may not do this (needs {names})")
+            raise PermissionDeniedError(
+                f"role {user.role.value!r} may not do this (needs {names})", subsystem=Subsystem.WEB
+            )
         return user
 
     return check

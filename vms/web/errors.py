@@ -18,6 +18,7 @@ from vms.errors import (
     ConfigError,
     ConflictError,
     DatabaseError,
+    InvalidError,
     LegalHoldError,
     LiveStreamError,
     NotFoundError,
@@ -29,8 +30,10 @@ from vms.errors import (
 
 log = logging.getLogger(__name__)
 
-#: The most specific class in an error's MRO decides; anything else raised on purpose is a 400.
+#: The HTTP answer of each kind of error (vms.errors): the most specific class in an error's MRO
+#: decides; anything else raised on purpose is a 400. This is the one place kinds become statuses.
 STATUS: dict[type[VmsError], int] = {
+    InvalidError: 400,
     AuthenticationError: 401,
     PermissionDeniedError: 403,
     NotFoundError: 404,

@@ -10,7 +10,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from vms.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError
+from vms.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from vms.vocab import Subsystem
 from vms.web.models import ApiToken, LoginSession, User
 from vms.web.roles import Permission, Role, allowed
 from vms.web.security import (
@@ -46,7 +53,8 @@ class Principal:
     def check_camera(self, camera_id: str) -> None:
         if not self.sees(camera_id):
             raise PermissionDeniedError(
-                f"camera {camera_id!r} is outside the camera scope of user {self.username!r}"
+                f"camera {camera_id!r} is outside the camera scope of user {self.username!r}",
+                subsystem=Subsystem.WEB,
             )
 
 
@@ -61,8 +69,9 @@ def principal_of(user: User, via: str) -> Principal:
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ConflictError(
-            f"password must have at least {MIN_PASSWORD_LENGTH} characters, got {len(password)}"
+        raise InvalidError(
+            f"password must have at least {MIN_PASSWORD_LENGTH} characters, got {len(password)}",
+            subsystem=Subsystem.WEB,
         )
 
 
@@ -78,17 +87,21 @@ def create_user(
 ) -> User:
     """Add a user; the name is lower case letters, digits, '.', '_' or '-'."""
     if not _USERNAME.match(username):
-        raise ConflictError(
-            f"user name must be 2-100 lower-case letters, digits, '.', '_' or '-', got {username!r}"
+        raise InvalidError(
+            "user name must be 2-100 lower-case letters, digits, '.', '_' or '-', "
+            f"got {username!r}",
+            subsystem=Subsystem.WEB,
         )
     try:
         role = Role(role)
     except ValueError as exc:
         known = ", ".join(r.value for r in Role)
-        raise ConflictError(f"role must be one of {known}, got {role!r}") from exc
+        raise InvalidError(
+            f"role must be one of {known}, got {role!r}", subsystem=Subsystem.WEB
+        ) from exc
     check_password_rules(password)
     if s.scalar(select(User.id).where(User.username == username)) is not None:
-        raise ConflictError(f"user {username!r} already exists")
+        raise ConflictError(f"user {username!r} already exists", subsystem=Subsystem.WEB)
     user = User(
         username=username,
         full_name=full_name,
@@ -106,14 +119,14 @@ def create_user(
 def get_user(s: Session, user_id: int) -> User:
     user = s.get(User, user_id)
     if user is None:
-        raise NotFoundError(f"no user with id {user_id}")
+        raise NotFoundError(f"no user with id {user_id}", subsystem=Subsystem.WEB)
     return user
 
 
 def find_user(s: Session, username: str) -> User:
     user = s.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFoundError(f"no user {username!r}")
+        raise NotFoundError(f"no user {username!r}", subsystem=Subsystem.WEB)
     return user
 
 
@@ -236,7 +249,7 @@ def list_api_tokens(s: Session, user_id: int) -> list[ApiToken]:
 def revoke_api_token(s: Session, user_id: int, token_id: int, now: datetime | None = None) -> None:
     row = s.get(ApiToken, token_id)
     if row is None or row.user_id != user_id:
-        raise NotFoundError(f"no API token {token_id} of this user")
+        raise NotFoundError(f"no API token {token_id} of this user", subsystem=Subsystem.WEB)
     if row.revoked_at is None:
         row.revoked_at = _now(now)
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from vms.custody.models import Alert as CustodyAlert
 from vms.db.models import Event
 from vms.errors import NotFoundError
+from vms.vocab import Subsystem
 from vms.web.alerts import (
     acked_ids,
     acknowledge,
@@ -47,7 +48,7 @@ class AlertsOut(BaseModel):
 def _event(s: SessionDep, state: WebState, user: Principal, event_id: int) -> Event:
     event = s.get(Event, event_id)
     if event is None:
-        raise NotFoundError(f"no event {event_id}")
+        raise NotFoundError(f"no event {event_id}", subsystem=Subsystem.WEB)
     state.camera(event.camera_id, user)
     return event
 
@@ -177,5 +178,5 @@ def event_snapshot(
     event = _event(s, state, user, event_id)
     path = snapshot_path(state.config.storage.root, event)
     if path is None:
-        raise NotFoundError(f"event {event_id} has no snapshot")
+        raise NotFoundError(f"event {event_id} has no snapshot", subsystem=Subsystem.WEB)
     return FileResponse(path, media_type="image/jpeg")

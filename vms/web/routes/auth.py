@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from vms.errors import PermissionDeniedError
+from vms.vocab import Subsystem
 from vms.web.deps import SESSION_COOKIE, CurrentUser, SessionDep, StateDep
 from vms.web.roles import ROLES_FOR
 from vms.web.schemas import LoginIn, MeOut, Message, TokenCreated, TokenIn, TokenOut
@@ -77,7 +78,9 @@ def my_tokens(user: CurrentUser, s: SessionDep) -> list[TokenOut]:
 def new_token(body: TokenIn, user: CurrentUser, s: SessionDep) -> TokenCreated:
     """A bearer token for scripts, with the rights of its user; the secret is shown once."""
     if user.via != "session":
-        raise PermissionDeniedError("API tokens are made from a login session, not with a token")
+        raise PermissionDeniedError(
+            "API tokens are made from a login session, not with a token", subsystem=Subsystem.WEB
+        )
     token, row = create_api_token(s, get_user(s, user.id), body.name, body.days)
     return TokenCreated(token=token, **TokenOut.model_validate(row).model_dump())
 

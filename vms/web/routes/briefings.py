@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 
 from vms.errors import NotFoundError
 from vms.ops.briefing import briefing_root, is_day, list_briefings
+from vms.vocab import Subsystem
 from vms.web.deps import StateDep, require
 from vms.web.roles import Permission
 from vms.web.users import Principal
@@ -31,7 +32,7 @@ def briefings(state: StateDep, user: Reader) -> list[dict[str, str]]:
 def _folder_of(state: StateDep, day: str) -> Any:
     folder = briefing_root(state.config) / day
     if not is_day(day) or not (folder / "briefing.json").is_file():
-        raise NotFoundError(f"no briefing for {day!r}")
+        raise NotFoundError(f"no briefing for {day!r}", subsystem=Subsystem.WEB)
     return folder
 
 
@@ -46,8 +47,8 @@ def briefing(state: StateDep, user: Reader, day: str) -> dict[str, Any]:
 def briefing_file(state: StateDep, user: Reader, day: str, name: str) -> FileResponse:
     """The briefing's HTML page (index.html, its charts load beside it) or a chart."""
     if name not in _FILES:
-        raise NotFoundError(f"no file {name!r} in a briefing")
+        raise NotFoundError(f"no file {name!r} in a briefing", subsystem=Subsystem.WEB)
     path = _folder_of(state, day) / name
     if not path.is_file():
-        raise NotFoundError(f"no file {name!r} in the briefing of {day}")
+        raise NotFoundError(f"no file {name!r} in the briefing of {day}", subsystem=Subsystem.WEB)
     return FileResponse(path)

@@ -15,13 +15,13 @@ from fastapi import APIRouter, Depends, status
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from vms.config import CameraKind
 from vms.errors import NotFoundError, ReasonRequiredError
 from vms.evidence.audit import Actor
 from vms.evidence.cases import CaseView, case_slug, create_case, list_cases, show_case
 from vms.evidence.export import export_case
 from vms.evidence.items import ItemView, add_clip, list_items
 from vms.evidence.models import Case
+from vms.vocab import CameraKind, Subsystem
 from vms.web.deps import StateDep, WebState, require
 from vms.web.roles import Permission
 from vms.web.routes.recordings import check_reason
@@ -38,7 +38,7 @@ def _number(state: WebState, case_id: int) -> str:
     with state.db.session() as s:
         row = s.get(Case, case_id)
         if row is None:
-            raise NotFoundError(f"no case {case_id}")
+            raise NotFoundError(f"no case {case_id}", subsystem=Subsystem.WEB)
         return row.number
 
 
@@ -117,7 +117,8 @@ async def export(
     if custody and not reason:
         raise ReasonRequiredError(
             f"case {number} holds custody-room footage ({', '.join(sorted(set(custody)))}): "
-            "give a reason to export it; it is written to the audit log"
+            "give a reason to export it; it is written to the audit log",
+            subsystem=Subsystem.WEB,
         )
     actor = Actor(user.username, reason or "export from the web app")
     stamp = state.clock.now().strftime("%Y%m%dT%H%M%S%fZ")
@@ -145,10 +146,10 @@ def export_download(case_id: int, name: str, state: StateDep, user: Exporter) ->
     """A package made by POST .../exports (its making is the audited export)."""
     number = _number(state, case_id)
     if not _EXPORT_NAME.match(name):
-        raise NotFoundError(f"no export {name!r} of case {number}")
+        raise NotFoundError(f"no export {name!r} of case {number}", subsystem=Subsystem.WEB)
     path = _exports_dir(state, number) / name
     if not path.is_file():
-        raise NotFoundError(f"no export {name!r} of case {number}")
+        raise NotFoundError(f"no export {name!r} of case {number}", subsystem=Subsystem.WEB)
     return FileResponse(path, media_type="application/zip", filename=name)
 
 

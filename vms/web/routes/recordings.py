@@ -11,9 +11,10 @@ from fastapi.responses import FileResponse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from vms.config import CameraConfig, CameraKind
+from vms.config import CameraConfig
 from vms.db.models import Event, Gap, Segment
 from vms.errors import NotFoundError, PermissionDeniedError, ReasonRequiredError
+from vms.vocab import CameraKind, Subsystem
 from vms.web.alerts import event_out
 from vms.web.audit import record
 from vms.web.deps import SessionDep, StateDep, WebState, require
@@ -40,7 +41,8 @@ def check_reason(cam: CameraConfig, reason: str | None, what: str) -> str:
     if is_custody(cam) and not reason:
         raise ReasonRequiredError(
             f"camera {cam.id!r} records a custody room ({cam.room}): give a reason to {what} "
-            "its footage; it is written to the audit log"
+            "its footage; it is written to the audit log",
+            subsystem=Subsystem.WEB,
         )
     return reason
 
@@ -48,7 +50,7 @@ def check_reason(cam: CameraConfig, reason: str | None, what: str) -> str:
 def _segment(s: Session, state: WebState, user: Principal, segment_id: int) -> Segment:
     seg = s.get(Segment, segment_id)
     if seg is None:
-        raise NotFoundError(f"no recorded segment {segment_id}")
+        raise NotFoundError(f"no recorded segment {segment_id}", subsystem=Subsystem.WEB)
     state.camera(seg.camera_id, user)
     return seg
 
@@ -56,7 +58,9 @@ def _segment(s: Session, state: WebState, user: Principal, segment_id: int) -> S
 def _file(state: WebState, seg: Segment) -> Path:
     path = state.config.storage.root / seg.path
     if not path.is_file():
-        raise NotFoundError(f"the file of segment {seg.id} ({seg.path}) is missing")
+        raise NotFoundError(
+            f"the file of segment {seg.id} ({seg.path}) is missing", subsystem=Subsystem.WEB
+        )
     return path
 
 
@@ -137,7 +141,8 @@ def segment_video(
     if not state.grants.check(grant, user.id, seg.id):
         raise PermissionDeniedError(
             f"no valid playback grant for segment {segment_id}: start playback with "
-            "POST /api/playback (it is audited) and use the URL it returns"
+            "POST /api/playback (it is audited) and use the URL it returns",
+            subsystem=Subsystem.WEB,
         )
     return FileResponse(_file(state, seg), media_type="video/mp4")
 

@@ -16,6 +16,7 @@ from vms.custody.models import Person, Stay
 from vms.db.models import Event
 from vms.errors import NotFoundError
 from vms.evidence.models import Case, EvidenceItem
+from vms.vocab import Subsystem
 from vms.web.alerts import acked_ids, event_out
 from vms.web.deps import SessionDep, StateDep, WebState, require
 from vms.web.roles import Permission
@@ -34,7 +35,7 @@ def _window(camera_ids: list[str], start: datetime, end: datetime | None) -> Col
 def _person_filter(s: Session, state: WebState, person_id: int) -> ColumnElement[bool]:
     """Events on the cameras of each room the person was in, while they were there."""
     if s.get(Person, person_id) is None:
-        raise NotFoundError(f"no person {person_id} in the custody ledger")
+        raise NotFoundError(f"no person {person_id} in the custody ledger", subsystem=Subsystem.WEB)
     rooms = build_layout(state.config).rooms
     windows = []
     for stay in s.scalars(select(Stay).where(Stay.person_id == person_id)):
@@ -48,7 +49,7 @@ def _case_filter(s: Session, number: str) -> ColumnElement[bool]:
     """Events that are evidence of the case, or fall in one of its clips' ranges."""
     case = s.scalar(select(Case).where(Case.number == number))
     if case is None:
-        raise NotFoundError(f"no case {number!r}")
+        raise NotFoundError(f"no case {number!r}", subsystem=Subsystem.WEB)
     items = list(
         s.scalars(
             select(EvidenceItem).where(

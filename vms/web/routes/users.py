@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, status
 
 from vms.errors import ConflictError
+from vms.vocab import Subsystem
 from vms.web.deps import CurrentUser, SessionDep, StateDep, require
 from vms.web.roles import Permission
 from vms.web.schemas import UserIn, UserOut, UserPatch
@@ -18,7 +19,9 @@ router = APIRouter(
 def _known_cameras(state: StateDep, ids: list[str] | None) -> None:
     unknown = sorted(set(ids or []) - set(state.cameras))
     if unknown:
-        raise ConflictError(f"unknown camera(s) in camera_scope: {', '.join(unknown)}")
+        raise ConflictError(
+            f"unknown camera(s) in camera_scope: {', '.join(unknown)}", subsystem=Subsystem.WEB
+        )
 
 
 @router.get("")
@@ -53,7 +56,9 @@ def change_user(
     ends their sessions and tokens at once."""
     user = get_user(s, user_id)
     if user.id == me.id and (body.active is False or (body.role and body.role != me.role)):
-        raise ConflictError("you cannot disable yourself or change your own role")
+        raise ConflictError(
+            "you cannot disable yourself or change your own role", subsystem=Subsystem.WEB
+        )
     _known_cameras(state, body.camera_scope)
     update_user(
         s,

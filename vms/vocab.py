@@ -1,0 +1,116 @@
+"""The shared vocabulary: names every subsystem uses, in one leaf module that imports no vms code.
+
+- ``ConfigModel``: the base of every configuration section (``extra="forbid"``, frozen).
+- ``CameraKind``, ``RoomType``: what a camera is and which custody space it covers.
+- ``EventType``, ``Severity`` and ``severity_of``: the rows of the ``events`` table.
+- ``Subsystem``: the context an error carries (``errors.NotFoundError(..., subsystem=...)``).
+- ``sha256_file``: the one way a file's evidence hash is computed.
+
+A new kind of event is added here, with its severity, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ConfigModel(BaseModel):
+    """Base of every configuration model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CameraKind(StrEnum):
+    STREET = "street"
+    CUSTODY = "custody"
+
+
+class RoomType(StrEnum):
+    """The seven spaces of a custody area ("six rooms and one hall"), see docs/custody.md."""
+
+    DUTY = "duty"
+    HOLDING = "holding"
+    INTERROGATION = "interrogation"
+    INQUIRY = "inquiry"
+    MEDIATION = "mediation"
+    CELL = "cell"
+    SERVICE_HALL = "service_hall"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class EventType(StrEnum):
+    """Every ``events.type`` vms writes."""
+
+    # analytics rules (vms.detection.rules)
+    LOITERING = "loitering"
+    INTRUSION = "intrusion"
+    CROWDING = "crowding"
+    OCCUPANCY = "occupancy"
+    PERSON_DOWN = "person_down"
+    STILLNESS = "stillness"
+    TAMPER = "tamper"
+    # recording and operations
+    CAMERA_OFFLINE = "camera_offline"
+    CAMERA_UNHEALTHY = "camera_unhealthy"
+    SEGMENT_HASH_MISMATCH = "segment_hash_mismatch"
+    STORAGE_FULL = "storage_full"
+    STORAGE_FULL_HELD_ONLY = "storage_full_held_only"
+
+
+_SEVERITY: dict[EventType, Severity] = {
+    EventType.LOITERING: Severity.INFO,
+    EventType.INTRUSION: Severity.WARNING,
+    EventType.CROWDING: Severity.WARNING,
+    EventType.OCCUPANCY: Severity.WARNING,
+    EventType.PERSON_DOWN: Severity.CRITICAL,
+    EventType.STILLNESS: Severity.WARNING,
+    EventType.TAMPER: Severity.WARNING,
+    EventType.CAMERA_OFFLINE: Severity.CRITICAL,
+    EventType.CAMERA_UNHEALTHY: Severity.CRITICAL,
+    EventType.SEGMENT_HASH_MISMATCH: Severity.CRITICAL,
+    EventType.STORAGE_FULL: Severity.CRITICAL,
+    EventType.STORAGE_FULL_HELD_ONLY: Severity.CRITICAL,
+}
+
+
+def severity_of(event_type: str) -> Severity:
+    """The severity of an event type; an unknown type (an older row) is ``info``."""
+    try:
+        return _SEVERITY[EventType(event_type)]
+    except ValueError:
+        return Severity.INFO
+
+
+class Subsystem(StrEnum):
+    """Where an error came from: context on the error, never a branch of the error tree."""
+
+    CONFIG = "config"
+    RECORDING = "recording"
+    ANALYTICS = "analytics"
+    CUSTODY = "custody"
+    EVIDENCE = "evidence"
+    WEB = "web"
+    OPS = "ops"
+
+
+_HASH_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """(hex SHA-256, size in bytes) of a file."""
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
