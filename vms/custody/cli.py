@@ -322,8 +322,8 @@ def interview(
     if as_json:
         print(json.dumps(result.to_dict()))
     else:
-        out.print(result.to_text(), highlight=False, markup=False)
-    if not result.hashes_ok:
+        out.print(result.to_text(svc.config.texts()), highlight=False, markup=False)
+    if result.hash_state == "failed":  # a segment still being written is not a failure
         raise typer.Exit(1)
 
 

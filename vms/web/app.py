@@ -16,7 +16,7 @@ from vms.clock import Clock, SystemClock
 from vms.config import Config
 from vms.custody.layout import build_layout
 from vms.db.session import Database
-from vms.web import errors
+from vms.web import errors, i18n
 from vms.web.alerts import AlertBroadcaster
 from vms.web.deps import HealthProvider, WebState
 from vms.web.live import DirectFeed, LiveHub, PacketFeed
@@ -96,19 +96,21 @@ def create_app(
         cam = cams.get(camera_id)
         return DirectFeed(cam) if cam is not None else None
 
+    clock = clock or SystemClock()
     state = WebState(
         config=config,
         db=db,
         health=health_provider,
-        templates=Jinja2Templates(directory=HERE / "templates"),
+        templates=i18n.install(Jinja2Templates(directory=HERE / "templates")),
         grants=grants or GrantSigner(),
-        clock=clock or SystemClock(),
+        clock=clock,
         live=LiveHub(live_feeds or own_reader, web_host=config.web.host),
         alerts=AlertBroadcaster(
             db,
             config.storage.root,
             escalation=config.custody.escalation,
             room_names={r.id: r.name for r in build_layout(config).rooms.values()},
+            clock=clock,
         ),
         cameras=cams,
     )

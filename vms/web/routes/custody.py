@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from vms.custody.service import CustodyService
+from vms.custody.texts import alert_text
+from vms.web.alerts import render_custody
 from vms.web.deps import StateDep, WebState, require
+from vms.web.i18n import texts_of
 from vms.web.roles import Permission
 from vms.web.schemas import AckIn
 from vms.web.users import Principal
@@ -32,7 +35,7 @@ def _visible(user: Principal, camera_id: str | None) -> bool:
 
 
 @router.get("/status")
-def custody_status(state: StateDep, user: Supervisor) -> dict[str, Any]:
+def custody_status(request: Request, state: StateDep, user: Supervisor) -> dict[str, Any]:
     """Rooms with the people the ledger puts in them and the count seen on video (``video``:
     ``count`` null when unknown or stale), people held (legal clock), interviews, open alerts."""
     svc = service(state)
@@ -56,13 +59,22 @@ def custody_status(state: StateDep, user: Supervisor) -> dict[str, Any]:
             }
         )
     report["rooms"] = rooms
-    report["alerts"] = [a for a in report["alerts"] if _visible(user, a["camera"])]
+    texts, now = texts_of(state.config, request, user.language), state.clock.now()
+    report["alerts"] = [
+        {**a, "message": alert_text(a, now, texts)}
+        for a in report["alerts"]
+        if _visible(user, a["camera"])
+    ]
+    bases = state.config.custody.legal_bases
+    for p in report["held"]:
+        basis = bases.get(p["legal_basis"])
+        p["legal_basis_title"] = texts.gettext(basis.title) if basis else p["legal_basis"]
     return report
 
 
 @router.post("/alerts/{alert_id}/ack")
 async def custody_ack(
-    alert_id: int, body: AckIn, state: StateDep, user: Supervisor
+    alert_id: int, body: AckIn, request: Request, state: StateDep, user: Supervisor
 ) -> dict[str, Any]:
     """Acknowledge a custody alert with a note: it stops escalating; every live feed shows it
     at once."""
@@ -70,4 +82,6 @@ async def custody_ack(
     alert = await run_in_threadpool(svc.acknowledge, alert_id, by=user.username, note=body.note)
     message = state.alerts.custody(alert)
     state.alerts.publish(message)
-    return {k: v for k, v in message.items() if k not in ("kind", "camera_id", "open")}
+    texts = texts_of(state.config, request, user.language)
+    shown = render_custody(message, texts, state.clock.now())
+    return {k: v for k, v in shown.items() if k not in ("kind", "camera_id", "open")}

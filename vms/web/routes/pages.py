@@ -8,7 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vms.errors import AuthenticationError
+from vms.i18n import N_, Texts
+from vms.vocab import EventType
 from vms.web.deps import StateDep, get_principal, require
+from vms.web.i18n import render, texts_of
 from vms.web.roles import Permission
 from vms.web.users import Principal
 
@@ -16,31 +19,36 @@ router = APIRouter(include_in_schema=False)
 
 #: (path, label, permission), in menu order; "/" sends a user to the first they may open.
 PAGES: list[tuple[str, str, Permission]] = [
-    ("/live", "Live wall", Permission.LIVE),
-    ("/custody", "Custody", Permission.CUSTODY),
-    ("/search", "Search", Permission.SEARCH),
-    ("/playback", "Playback", Permission.PLAYBACK),
-    ("/cases", "Cases", Permission.CASES),
-    ("/audit", "Audit", Permission.AUDIT_LOG),
-    ("/cameras", "Cameras", Permission.VIEW_CAMERAS),
-    ("/users", "Users", Permission.MANAGE_USERS),
+    ("/live", N_("Live wall"), Permission.LIVE),
+    ("/custody", N_("Custody"), Permission.CUSTODY),
+    ("/search", N_("Search"), Permission.SEARCH),
+    ("/playback", N_("Playback"), Permission.PLAYBACK),
+    ("/cases", N_("Cases"), Permission.CASES),
+    ("/audit", N_("Audit"), Permission.AUDIT_LOG),
+    ("/cameras", N_("Cameras"), Permission.VIEW_CAMERAS),
+    ("/users", N_("Users"), Permission.MANAGE_USERS),
 ]
+
+
+def nav_of(user: Principal | None, texts: Texts) -> list[tuple[str, str]]:
+    if user is None:
+        return []
+    return [(path, texts.gettext(label)) for path, label, perm in PAGES if user.can(perm)]
 
 
 def _render(
     request: Request, state: StateDep, template: str, user: Principal, **extra: Any
 ) -> Response:
-    nav = [(path, label) for path, label, perm in PAGES if user.can(perm)]
-    context = {"user": user, "nav": nav, "path": request.url.path, **extra}
-    return state.templates.TemplateResponse(request, template, context)
+    texts = texts_of(state.config, request, user.language)
+    context = {"user": user, "nav": nav_of(user, texts), "path": request.url.path, **extra}
+    return render(state.templates, request, template, context, texts)
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, state: StateDep, next: str = "/") -> Response:
     target = next if next.startswith("/") and not next.startswith("//") else "/"
-    return state.templates.TemplateResponse(
-        request, "login.html", {"user": None, "nav": [], "next": target, "path": "/login"}
-    )
+    context: dict[str, Any] = {"user": None, "nav": [], "next": target, "path": "/login"}
+    return render(state.templates, request, "login.html", context, texts_of(state.config, request))
 
 
 @router.get("/")
@@ -142,4 +150,5 @@ def search_page(
     user: Annotated[Principal, Depends(require(Permission.SEARCH))],
 ) -> Response:
     cams = [c for c in state.cameras.values() if user.sees(c.id)]
-    return _render(request, state, "search.html", user, cameras=cams)
+    types = [t.value for t in EventType]
+    return _render(request, state, "search.html", user, cameras=cams, event_types=types)
