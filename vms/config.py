@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from vms.cameras.gb28181.config import Gb28181Config
 from vms.custody.config import CustodyConfig
 from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_path
 from vms.errors import ConfigError
@@ -51,7 +52,8 @@ class CameraConfig(ConfigModel):
     )
     source: str = Field(
         description=(
-            "rtsp://, http(s)://, a local file path (or file://), or synthetic://NAME. "
+            "rtsp://, http(s)://, a local file path (or file://), synthetic://NAME, or "
+            "gb28181://DEVICE_ID/CHANNEL_ID (a channel of a registered GB/T 28181 device). "
             "Credentials come from environment variables: rtsp://${CAM_USER}:${CAM_PASS}@host/..."
         )
     )
@@ -155,6 +157,10 @@ class Config(ConfigModel):
         default_factory=OpsConfig,
         description="Scheduled jobs, the daily briefing, logs (docs/operations.md).",
     )
+    gb28181: Gb28181Config = Field(
+        default_factory=Gb28181Config,
+        description="The GB/T 28181 platform devices register with (docs/gb28181.md).",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
@@ -242,6 +248,24 @@ def _literal_secrets(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
             )
 
 
+def _literal_gb_passwords(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
+    """GB/T 28181 device passwords must be ${ENV} references too."""
+    section = raw.get("gb28181") if isinstance(raw, dict) else None
+    if not isinstance(section, dict):
+        return
+    found: list[tuple[_Loc, Any]] = [(("gb28181", "password"), section.get("password"))]
+    devices = section.get("devices")
+    if isinstance(devices, dict):
+        for dev_id, dev in devices.items():
+            if isinstance(dev, dict):
+                found.append((("gb28181", "devices", str(dev_id), "password"), dev.get("password")))
+    for loc, value in found:
+        if isinstance(value, str) and not _ENV_REF.fullmatch(value.strip()):
+            problems.append(
+                (loc, "a password is written in the file; use an environment variable: ${GB_PW}")
+            )
+
+
 def _strings(value: Any, loc: tuple[int | str, ...]) -> list[tuple[tuple[int | str, ...], str]]:
     if isinstance(value, dict):
         return [x for k, v in value.items() for x in _strings(v, (*loc, k))]
@@ -285,6 +309,7 @@ def parse_config(text: str, source: str = "<config>", *, base_dir: Path | None =
         raise ConfigError(f"{source}: the top level must be a mapping, got {type(raw).__name__}")
     problems: list[tuple[_Loc, str]] = []
     _literal_secrets(raw, problems)
+    _literal_gb_passwords(raw, problems)
     data = _expand_env(raw, (), problems)
     config: Config | None = None
     try:
