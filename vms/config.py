@@ -17,6 +17,7 @@ from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_pat
 from vms.errors import ConfigError
 from vms.evidence.config import EvidenceConfig
 from vms.ops.config import OpsConfig
+from vms.safe_yaml import LIMITS, load_yaml
 from vms.vocab import CameraKind, ConfigModel, RoomType
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -301,11 +302,7 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 def parse_config(text: str, source: str = "<config>", *, base_dir: Path | None = None) -> Config:
     """Validate YAML text; raise ConfigError listing every problem with its YAML path."""
-    try:
-        raw = yaml.safe_load(text)
-        tree = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    raw, tree = load_yaml(text, source)  # refuses alias bombs, bad YAML: ConfigError
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -344,9 +341,18 @@ def load_config(path: Path | str) -> Config:
     """Read and validate a configuration file. Relative storage roots are taken from the CWD."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = f.read(LIMITS.max_bytes + 1)  # never more than a configuration may be
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from exc
+    if len(data) > LIMITS.max_bytes:
+        raise ConfigError(
+            f"{path}: refused: more than the {LIMITS.max_bytes:,} bytes a configuration may have"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     return parse_config(text, str(path))
 
 
