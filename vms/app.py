@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
+from vms.cameras.gb28181.platform import Gb28181Platform
 from vms.cameras.health import CameraHealth
 from vms.cameras.sources import redact
 from vms.cameras.supervisor import Supervisor
@@ -68,11 +69,15 @@ class App:
         self.supervisor: Supervisor | None = None
         self.web: WebServer | None = None
         self.scheduler: BackgroundScheduler | None = None
+        self.gb28181: Gb28181Platform | None = None
 
     def start(self) -> None:
         self.db = prepare(self.config)
         log.info("database ready: %s", redact(self.config.database_url))
         announce_detection(self.config)  # a configured model that is missing stops us here
+        if self.config.gb28181.enabled:  # before the workers, which ask it for their streams
+            self.gb28181 = Gb28181Platform.for_service(self.config, self.db)
+            self.gb28181.start()
         self.supervisor = Supervisor(self.config, log_level=self.log_level)
         self.supervisor.start()
         # APScheduler logs every run at INFO: every few seconds, for nothing.
@@ -110,6 +115,9 @@ class App:
         if self.supervisor is not None:
             self.supervisor.stop()
             self.supervisor = None
+        if self.gb28181 is not None:
+            self.gb28181.stop()
+            self.gb28181 = None
         if self.db is not None:
             self.db.dispose()
             self.db = None

@@ -34,6 +34,10 @@ class CameraHealth:
     analysis_frames: int = 0
     analysis_frames_dropped: int = 0
     reconnects: int = 0
+    rtp_packets: int = 0  # GB/T 28181 sources: RTP packets received, lost, out of order,
+    rtp_lost: int = 0  # and PS frames skipped to resynchronise at a keyframe after a loss
+    rtp_reordered: int = 0
+    ps_frames_dropped: int = 0
     frame_queue_depth: int = 0
     index_queue_depth: int = 0
     detector_calls: int = 0

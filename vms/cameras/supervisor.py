@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from vms.cameras.gb28181.source import Gb28181Media
 from vms.cameras.health import CameraHealth, CameraState
 from vms.cameras.index import RecordingIndex
 from vms.cameras.live import LiveChannel, LiveTap
@@ -61,6 +62,7 @@ def run_worker_process(
     index = RecordingIndex(db, root)
     workers: list[CameraWorker] = []
     threads: list[threading.Thread] = []
+    gb28181 = Gb28181Media.of(config.gb28181, root) if config.gb28181.enabled else None
     for cam_id in camera_ids:
         cam = config.camera(cam_id)
         report = recover_camera(db, root, cam_id)
@@ -70,6 +72,7 @@ def run_worker_process(
             index,
             last_recorded_end=report.last_end,
             live=(live_taps or {}).get(cam_id),
+            gb28181=gb28181,
         )
         workers.append(worker)
         t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
