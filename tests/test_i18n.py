@@ -32,12 +32,14 @@ def extracted(capsys: pytest.CaptureFixture[str]) -> dict[str, set[str]]:
     with (ROOT / "babel.cfg").open() as fp:
         method_map, options_map = parse_mapping_cfg(fp)
     found: dict[str, set[str]] = {}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "t": None}
-    for filename, _lineno, message, _comments, _context in extract_from_dir(
-        ROOT, method_map, options_map, keywords=keywords
-    ):
-        msgid = message if isinstance(message, str) else message[0]
-        found.setdefault(msgid, set()).add(filename)
+    base = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    for keywords, is_js in ((base, False), ({"t": None}, True)):
+        methods = [m for m in method_map if (m[1] == "javascript") == is_js]
+        for filename, _line, message, _comments, _context in extract_from_dir(
+            ROOT, methods, options_map, keywords=keywords
+        ):
+            msgid = message if isinstance(message, str) else message[0]
+            found.setdefault(msgid, set()).add(filename)
     skipped = [line for line in capsys.readouterr().err.splitlines() if "Skipping f-string" in line]
     assert not skipped, f"messages inside f-strings are not extracted: {skipped}"
     return found

@@ -28,13 +28,19 @@ LABELS: dict[str, dict[str, str]] = {
         "segment_hash_mismatch": N_("Recording altered (hash mismatch)"),
         "storage_full": N_("Storage full"),
         "storage_full_held_only": N_("Storage full of held footage"),
+        "bodyworn_no_footage": N_("Body-worn recorder: no footage uploaded"),
+        "bodyworn_late_upload": N_("Body-worn recorder: upload overdue"),
     },
     "severity": {
         "info": N_("Info"),
         "warning": N_("Warning"),
         "critical": N_("Critical"),
     },
-    "camera_kind": {"street": N_("Street"), "custody": N_("Custody")},
+    "camera_kind": {
+        "street": N_("Street"),
+        "custody": N_("Custody"),
+        "bodyworn": N_("Body-worn recorder"),
+    },
     "room_type": {
         "duty": N_("Duty room"),
         "holding": N_("Holding room"),
@@ -62,6 +68,7 @@ LABELS: dict[str, dict[str, str]] = {
         "supervisor": N_("Custody supervisor"),
         "investigator": N_("Investigator"),
         "auditor": N_("Auditor"),
+        "officer": N_("Officer"),
     },
     "camera_state": {
         "starting": N_("starting"),

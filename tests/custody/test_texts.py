@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from tests.custody.conftest import T0, FakeClock
 from tests.custody.test_job import alerts, at, enter, record
-from vms.custody.alerts import alert_dict
 from vms.custody.job import run_custody_checks
 from vms.custody.service import CustodyService
 from vms.custody.texts import alert_text
+from vms.custody.views import AlertView
 from vms.i18n import texts_for
 
 EN = texts_for("en", "UTC")
@@ -23,7 +23,7 @@ def test_legal_clock_warning_says_the_time_left_now(svc: CustodyService, clock: 
     clock.set(at(minutes=60))  # 60 min before the limit: the first warning
     run_custody_checks(svc.db, svc.config, clock)
     (warning,) = alerts(svc, "legal_clock_warning")
-    data = alert_dict(warning)
+    data = AlertView.of(warning)
     assert warning.message.startswith("Zhang San: 1 h 00 min left to the legal limit")
     # Read 25 minutes later, it says what is left then, not what was left when raised.
     later = clock.now() + timedelta(minutes=25)
@@ -45,14 +45,14 @@ def test_limit_reached_counts_the_time_over_until_release(
     clock.set(at(minutes=70))
     run_custody_checks(svc.db, svc.config, clock)
     (limit,) = alerts(svc, "legal_clock_limit")
-    assert ", 10 min ago; still held" in alert_text(alert_dict(limit), clock.now(), EN)
+    assert ", 10 min ago; still held" in alert_text(AlertView.of(limit), clock.now(), EN)
     clock.set(at(minutes=100))
     svc.exit(pid, by="desk")
     run_custody_checks(svc.db, svc.config, clock)
     (limit,) = alerts(svc, "legal_clock_limit")
     # Cleared at the release: the sentence stops counting there.
     later = clock.now() + timedelta(hours=5)
-    assert ", 40 min ago;" in alert_text(alert_dict(limit), later, EN)
+    assert ", 40 min ago;" in alert_text(AlertView.of(limit), later, EN)
 
 
 def test_alerts_of_older_rows_keep_their_stored_sentence() -> None:
@@ -72,7 +72,7 @@ def test_back_dated_entry_starts_at_level_one(svc: CustodyService, clock: FakeCl
     assert limit.raised_at == at(minutes=12 * 60)  # when the situation began
     assert limit.opened_at == clock.now()  # when vms raised it
     assert limit.level == 1
-    assert alert_dict(limit)["opened_at"] == clock.now().isoformat()
+    assert AlertView.of(limit).opened_at == clock.now()
     for minutes, level in [(4.9, 1), (5, 2), (10, 3)]:
         clock.set(at(minutes=13 * 60 + minutes))
         run_custody_checks(svc.db, svc.config, clock)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vms.i18n import N_, Texts, texts_for
+
+if TYPE_CHECKING:
+    from vms.custody.views import AlertView
 
 _Render = Callable[[Texts, Mapping[str, Any], datetime], str]
 RENDER: dict[str, _Render] = {}
@@ -178,23 +181,26 @@ def _incomplete(tx: Texts, d: Mapping[str, Any], now: datetime) -> str:
     )
 
 
-def alert_text(alert: Mapping[str, Any], now: datetime, texts: Texts) -> str:
-    """The sentence of an alert (``alert_dict`` or a rule's facts) as read at ``now``.
+def alert_text(alert: AlertView | Mapping[str, Any], now: datetime, texts: Texts) -> str:
+    """The sentence of an alert (its view, or a rule's facts) as read at ``now``.
 
     A cleared alert reads as of when it cleared. Rows without the facts (older ones) keep
     their stored message.
     """
-    render = RENDER.get(str(alert.get("type")))
-    data = alert.get("data") or {}
-    cleared = alert.get("cleared_at")
+    if isinstance(alert, Mapping):
+        kind, data = alert.get("type"), alert.get("data") or {}
+        message, cleared = alert.get("message", ""), alert.get("cleared_at")
+    else:
+        kind, data, message, cleared = alert.type, alert.data, alert.message, alert.cleared_at
+    render = RENDER.get(str(kind))
     if cleared:
-        now = min(now, _dt(cleared))
+        now = min(now, _dt(cleared) if isinstance(cleared, str) else cleared)
     if render is None:
-        return str(alert.get("message", ""))
+        return str(message)
     try:
         return render(texts, data, now)
     except (KeyError, TypeError, ValueError):  # facts of an older shape: the stored sentence
-        return str(alert.get("message", ""))
+        return str(message)
 
 
 def english(alert_type: str, data: Mapping[str, Any], at: datetime) -> str:
