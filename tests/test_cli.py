@@ -72,7 +72,7 @@ def test_db_upgrade_and_empty_listing(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_demo_records_lists_and_verifies(tmp_path: Path) -> None:
     """`vms demo` records both synthetic cameras; list and verify see clean segments."""
-    res = run("demo", "--duration", "6", cwd=tmp_path)
+    res = run("demo", "--synthetic", "--duration", "6", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     listing = run("recordings", "list", "--json", cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from vms.app import App, prepare
 from vms.cameras.gb28181.cli import gb_app
-from vms.config import Config, demo_config, load_config
+from vms.config import DEMO_MODE_FILE, Config, demo_config, load_config
 from vms.custody.cli import custody_app
 from vms.db.migrate import upgrade
 from vms.db.session import Database
@@ -62,7 +63,12 @@ def check_config(file: Path) -> None:
     out.print(f"{file}: OK ({len(config.cameras)} camera(s))", markup=False)
 
 
-def _run_until_signal(config: Config, duration: float | None, verbose: bool) -> None:
+def _run_until_signal(
+    config: Config,
+    duration: float | None,
+    verbose: bool,
+    after_start: Callable[[App, threading.Event], None] | None = None,
+) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     setup_logging(level, json_lines=config.ops.log_json or None)
     stop = threading.Event()
@@ -75,6 +81,10 @@ def _run_until_signal(config: Config, duration: float | None, verbose: bool) -> 
     signal.signal(signal.SIGTERM, on_signal)
     vms = App(config, log_level=level)
     vms.start()
+    if after_start is not None:
+        threading.Thread(
+            target=after_start, args=(vms, stop), name="after-start", daemon=True
+        ).start()
     try:
         stop.wait(duration)
     finally:
@@ -100,17 +110,29 @@ def demo(
     ] = Path("./data"),
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     port: Annotated[int, typer.Option(help="Port of the web application (0: any free).")] = 8000,
+    synthetic: Annotated[
+        bool,
+        typer.Option(
+            "--synthetic", help="The two built-in synthetic cameras even where real footage is."
+        ),
+    ] = False,
 ) -> None:
-    """Run the built-in demo: a street and an interrogation-room synthetic camera, no network."""
-    config = demo_config(root)
+    """Run the demo: real footage of a street and a custody area from ../shared/data (with
+    people held, an interview and alerts), else two synthetic cameras; no network."""
+    from vms.demo import announce, prepare_footage_of, seed_when_recording, shared_data
+
+    shared = None if synthetic else shared_data()
+    root.mkdir(parents=True, exist_ok=True)
+    (root / DEMO_MODE_FILE).write_text("real" if shared else "synthetic")
+    if shared is not None:
+        err.print("[bold]vms demo[/]: preparing the demo footage (first run: up to a minute)…")
+        prepare_footage_of(root, shared)
+    config = demo_config(root, synthetic=shared is None)
     config = config.model_copy(update={"web": config.web.model_copy(update={"port": port})})
-    err.print(
-        f"[bold]vms demo[/]: recording {len(config.cameras)} synthetic cameras into "
-        f"{root.resolve()} (SQLite {config.database_url}). Ctrl-C stops.\n"
-        f"Then try: vms recordings list --camera street-1   and   vms verify"
-    )
+    err.print(announce(config, root, shared))
     err.print(demo_banner(config))
-    _run_until_signal(config, duration, False)
+    after = seed_when_recording if shared is not None else None
+    _run_until_signal(config, duration, False, after)
 
 
 @db_app.command("upgrade")
