@@ -3,14 +3,19 @@ a back-dated entry's first alert at level 1 (issue 16, honest pages)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from tests.custody.conftest import T0, FakeClock
-from tests.custody.test_job import alerts, at, enter, record
+from tests.custody.test_job import OFFICERS, alerts, at, enter, record
 from vms.custody.job import run_custody_checks
+from vms.custody.report import interview_report
 from vms.custody.service import CustodyService
 from vms.custody.texts import alert_text
 from vms.custody.views import AlertView
+from vms.db.models import Segment
 from vms.i18n import texts_for
 
 EN = texts_for("en", "UTC")
@@ -79,3 +84,43 @@ def test_back_dated_entry_starts_at_level_one(svc: CustodyService, clock: FakeCl
         (limit,) = alerts(svc, "legal_clock_limit")
         assert limit.level == level, minutes
     assert limit.escalated_at == at(minutes=13 * 60 + 10)
+
+
+def test_a_segment_still_being_written_reads_recording_in_progress(
+    svc: CustodyService, clock: FakeClock
+) -> None:
+    """Not "hash check: FAILED": the open segment has no hash yet because it is not finished."""
+    pid = enter(svc, "holding-1")
+    iv = svc.start_interview(pid, room="int-1", officers=OFFICERS, by="li")
+    record(svc, "interrogation-cam", at(), at(minutes=2))  # two closed, hashed segments...
+    root = svc.config.storage.root
+    with svc.db.session() as s:
+        for seg in s.scalars(select(Segment).where(Segment.camera_id == "interrogation-cam")):
+            (root / seg.path).parent.mkdir(parents=True, exist_ok=True)
+            (root / seg.path).write_bytes(b"closed")
+            seg.sha256 = hashlib.sha256(b"closed").hexdigest()
+        s.add(  # ...and the one being written now
+            Segment(
+                camera_id="interrogation-cam",
+                start=at(minutes=2),
+                path="recordings/interrogation-cam/open.mp4",
+                codec="h264",
+                status="recording",
+            )
+        )
+    (root / "recordings/interrogation-cam/open.mp4").write_bytes(b"growing")
+    clock.set(at(minutes=2, seconds=30))
+    report = interview_report(svc.db, svc.config, iv.id, clock.now())
+    assert [sg.hash_check for sg in report.cameras[0].segments] == ["ok", "ok", "unhashed"]
+    assert report.hash_state == "in_progress"
+    text = report.to_text(EN)
+    assert "Hash check: recording in progress (the last segment has no hash yet)" in text
+    assert "FAILED" not in text
+    assert "哈希校验：正在录制" in report.to_text(ZH)
+    # A file that changed is still a failure.
+    (root / "recordings/interrogation-cam").joinpath(
+        report.cameras[0].segments[0].path.rsplit("/", 1)[1]
+    ).write_bytes(b"altered")
+    again = interview_report(svc.db, svc.config, iv.id, clock.now())
+    assert again.hash_state == "failed"
+    assert "Hash check: FAILED" in again.to_text(EN)

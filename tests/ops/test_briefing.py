@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from matplotlib.figure import Figure
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -18,7 +19,15 @@ from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.db.models import Event
 from vms.db.session import Database
-from vms.ops.briefing import CHARTS, build_briefing, list_briefings, write_briefing
+from vms.i18n import texts_for
+from vms.ops.briefing import (
+    CHARTS,
+    build_briefing,
+    charts,
+    list_briefings,
+    render_html,
+    write_briefing,
+)
 from vms.vocab import jsonable
 
 DAY = date(2026, 3, 9)
@@ -138,3 +147,53 @@ def test_briefing_command(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "b" / "2026-03-09" / "briefing.json").read_text())["total"] == 0
     bad = CliRunner().invoke(cli_app, ["briefing", "--date", "9 March", "-c", str(config_file)])
     assert bad.exit_code != 0
+
+
+def _said(fig: Figure) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_an_empty_day_says_no_data_instead_of_empty_or_negative_charts(
+    db: Database, tmp_path: Path
+) -> None:
+    config = prepared(db, ops_config(tmp_path))
+    data = jsonable(build_briefing(db, DAY, clock=FakeClock()))
+    for name, fig in charts(data, texts_for("zh-CN")).items():
+        assert _said(fig) == ["无数据"], name  # no data, in the reader's language
+        assert not fig.axes[0].axison, name  # no empty axes around it
+        assert not fig.axes[0].images, name  # no heatmap of a single colour
+    page = render_html(data, texts_for("en", "UTC"))
+    assert "no data" in page
+    assert "0 alert(s): 0 from cameras and analytics, 0 in custody" in page
+    folder = write_briefing(db, config, DAY, tmp_path / "out", clock=FakeClock())
+    assert (folder / "heatmap.png").is_file()
+
+
+def test_charts_of_a_busy_day_start_at_zero(db: Database, tmp_path: Path) -> None:
+    config = prepared(db, ops_config(tmp_path))
+    seed(db, config)
+    data = jsonable(build_briefing(db, DAY, clock=FakeClock()))
+    figs = charts(data, texts_for("en", "UTC"))
+    assert figs["trend"].axes[0].get_ylim()[0] == 0
+    assert figs["alerts_by_type"].axes[0].get_xlim()[0] == 0
+    (image,) = figs["heatmap"].axes[0].images
+    assert image.get_clim() == (0, 4)  # 4 alerts at 22h on street-1: the busiest cell
+    assert "Loitering" in [t.get_text() for t in figs["alerts_by_type"].axes[0].get_yticklabels()]
+    # The headline counts the custody alerts too: 6 from cameras + 3 in custody.
+    assert "9 alert(s): 6 from cameras and analytics, 3 in custody" in render_html(data)
+
+
+def test_briefing_of_a_local_day_in_the_sites_language(db: Database, tmp_path: Path) -> None:
+    """In Beijing (UTC+8) 9 March runs from 8 March 16:00 to 9 March 16:00 UTC: the 22h UTC
+    loitering belongs to 10 March; the 03h UTC person_down are at 11h local."""
+    config = prepared(db, ops_config(tmp_path, site={"timezone": "Asia/Shanghai"}))
+    seed(db, config)
+    folder = write_briefing(db, config, DAY, tmp_path / "out", clock=FakeClock())
+    data = json.loads((folder / "briefing.json").read_text())
+    assert (data["timezone"], data["zone"]) == ("Asia/Shanghai", "UTC+8")
+    assert data["alerts_by_type"] == {"person_down": 2}
+    assert data["top_hours"] == [{"hour": 11, "count": 2}]
+    page = (folder / "index.html").read_text()
+    assert '<html lang="zh-CN">' in page
+    assert "每日告警简报 — 2026-03-09 (UTC+8)" in page
+    assert "人员倒地" in page  # the event type's label

@@ -103,6 +103,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/docs"): Case(PUBLIC),
     ("GET", "/docs/oauth2-redirect"): Case(PUBLIC),
     ("GET", "/redoc"): Case(PUBLIC),
+    ("GET", "/docs-assets"): Case(PUBLIC, url=lambda c, w: "/docs-assets/swagger-ui.css"),
     ("GET", "/static"): Case(PUBLIC, url=lambda c, w: "/static/app.css"),
     ("GET", "/api/health"): Case(PUBLIC),
     # auth
@@ -226,6 +227,7 @@ MATRIX: dict[tuple[str, str], Case] = {
         frozenset({INVESTIGATOR}), url=lambda c, w: f"/cases/{c.case_id}"
     ),
     ("GET", "/users"): Case(frozenset({ADMIN})),
+    ("GET", "/briefings"): Case(EVERYONE),
     # operations: metrics and jobs (admin, supervisor), daily briefings (every role)
     ("GET", "/metrics"): Case(frozenset({ADMIN, SUPERVISOR})),
     ("GET", "/api/ops/jobs"): Case(frozenset({ADMIN, SUPERVISOR})),

@@ -19,7 +19,9 @@ from vms.evidence.audit import Actor
 from vms.evidence.models import Case, CaseInvestigator
 from vms.vocab import Subsystem
 
-CASE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+#: A case number as forces write them: 2026-0142, or 京公（刑）立字〔2026〕142号: letters of any
+#: script, digits, '.', '_', '-', '/' and brackets, starting with a letter or digit.
+CASE_NUMBER = re.compile(r"^[^\W_][\w./()（）〔〕\[\]【】-]{0,63}$")
 OPEN, CLOSED = "open", "closed"
 
 
@@ -105,7 +107,8 @@ def create_case(
     """Open a new case; the owner defaults to the acting user."""
     if not CASE_NUMBER.match(number):
         raise InvalidError(
-            f"case number must be 1-64 letters, digits, '.', '_', '-' or '/', got {number!r}",
+            "case number must be 1-64 letters (any script), digits, '.', '_', '-', '/' or "
+            f"brackets, starting with a letter or digit, got {number!r}",
             subsystem=Subsystem.EVIDENCE,
         )
     if not title.strip():

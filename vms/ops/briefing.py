@@ -254,9 +254,9 @@ def _figure(width: float, height: float) -> tuple[Figure, Any]:
     return fig, ax
 
 
-def _save(fig: Figure, path: Path) -> None:
+def _done(fig: Figure) -> Figure:
     fig.tight_layout()
-    fig.savefig(path, format="png")
+    return fig
 
 
 def _no_data(ax: Any, texts: Texts) -> None:
@@ -267,7 +267,7 @@ def _no_data(ax: Any, texts: Texts) -> None:
     )
 
 
-def _bar_chart(data: dict[str, Any], path: Path, texts: Texts) -> None:
+def _bar_chart(data: dict[str, Any], texts: Texts) -> Figure:
     _ = texts.gettext
     fig, ax = _figure(8, 4.5)
     ax.set_title(_("Alerts by type, %(day)s", day=data["date"]))
@@ -280,10 +280,10 @@ def _bar_chart(data: dict[str, Any], path: Path, texts: Texts) -> None:
         ax.barh(labels[::-1], counts[::-1], color="#c0392b")
         ax.set_xlim(left=0)
         ax.set_xlabel(_("alerts"))
-    _save(fig, path)
+    return _done(fig)
 
 
-def _heatmap(data: dict[str, Any], path: Path, texts: Texts) -> None:
+def _heatmap(data: dict[str, Any], texts: Texts) -> Figure:
     _ = texts.gettext
     heat = data["heatmap"]
     places: list[str] = heat["places"]
@@ -303,10 +303,10 @@ def _heatmap(data: dict[str, Any], path: Path, texts: Texts) -> None:
         ax.set_yticklabels(places, fontsize=8)
         ax.set_xlabel(_("hour of day (%(zone)s)", zone=data["zone"]))
         fig.colorbar(image, ax=ax, label=_("alerts"))
-    _save(fig, path)
+    return _done(fig)
 
 
-def _trend_chart(data: dict[str, Any], path: Path, texts: Texts) -> None:
+def _trend_chart(data: dict[str, Any], texts: Texts) -> Figure:
     _ = texts.gettext
     by_type: dict[str, dict[str, Any]] = data["trend"]["by_type"]
     types = list(by_type)
@@ -333,7 +333,7 @@ def _trend_chart(data: dict[str, Any], path: Path, texts: Texts) -> None:
         ax.set_ylim(bottom=0)
         ax.set_ylabel(_("alerts"))
         ax.legend()
-    _save(fig, path)
+    return _done(fig)
 
 
 # --- HTML -------------------------------------------------------------------------------
@@ -462,6 +462,18 @@ def render_html(data: dict[str, Any], texts: Texts | None = None) -> str:
     return "\n".join(parts) + "\n"
 
 
+def charts(data: dict[str, Any], texts: Texts) -> dict[str, Figure]:
+    """The briefing's charts (an empty one says "no data": no empty or negative axes, no
+    heatmap of a single colour)."""
+    _fonts()
+    with rc_context({"font.family": FONT_FAMILY}):
+        return {
+            "alerts_by_type": _bar_chart(data, texts),
+            "heatmap": _heatmap(data, texts),
+            "trend": _trend_chart(data, texts),
+        }
+
+
 def render_briefing(briefing: Briefing, folder: Path, texts: Texts | None = None) -> Path:
     """Write briefing.json, index.html and the PNG charts into ``folder``, in ``texts``'
     language (default English); return it."""
@@ -470,9 +482,8 @@ def render_briefing(briefing: Briefing, folder: Path, texts: Texts | None = None
     folder.mkdir(parents=True, exist_ok=True)
     _fonts()
     with rc_context({"font.family": FONT_FAMILY}):  # CJK labels need the CJK font
-        _bar_chart(data, folder / CHARTS["alerts_by_type"], tx)
-        _heatmap(data, folder / CHARTS["heatmap"], tx)
-        _trend_chart(data, folder / CHARTS["trend"], tx)
+        for name, fig in charts(data, tx).items():
+            fig.savefig(folder / CHARTS[name], format="png")
     (folder / "briefing.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     (folder / "index.html").write_text(render_html(data, tx), encoding="utf-8")
     return folder

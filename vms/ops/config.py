@@ -36,7 +36,7 @@ class OpsConfig(ConfigModel):
     briefing_time: str = Field(
         "06:00",
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
-        description="UTC time (HH:MM) at which the previous day's briefing is written.",
+        description="Local time (HH:MM, site.timezone) the previous day's briefing is written.",
     )
     briefing_dir: Path | None = Field(
         None, description="Folder of the briefings (default: <storage.root>/briefings)."

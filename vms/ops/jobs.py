@@ -9,7 +9,7 @@ scheduler)::
     custody-checks     every custody.check_interval_s        vms.custody.job
     segment-verify     every ops.verify_interval_s           SegmentVerifier
     camera-health      every ops.health_check_interval_s     CameraHealthCheck
-    daily-briefing     daily at ops.briefing_time (UTC)      BriefingJob
+    daily-briefing     daily at ops.briefing_time (local)    BriefingJob
 """
 
 from __future__ import annotations
@@ -291,7 +291,7 @@ class CustodyChecks:
 
 
 class BriefingJob:
-    """Writes the briefing of the day before ``clock.now()`` (UTC)."""
+    """Writes the briefing of the local day (site.timezone) before ``clock.now()``."""
 
     def __init__(self, db: Database, config: Config, clock: Clock) -> None:
         self.db = db
@@ -299,7 +299,7 @@ class BriefingJob:
         self.clock = clock
 
     def day(self) -> date:
-        return utc(self.clock.now()).date() - timedelta(days=1)
+        return self.config.texts().local(self.clock.now()).date() - timedelta(days=1)
 
     def __call__(self) -> Path:
         return write_briefing(
@@ -367,7 +367,7 @@ def register_jobs(
             "cron",
             hour=hour,
             minute=minute,
-            timezone="UTC",
+            timezone=config.site.timezone,
             id="daily-briefing",
             name="daily-briefing",
             max_instances=1,

@@ -18,7 +18,7 @@ from vms.custody.layout import build_layout
 from vms.custody.service import CustodyService
 from vms.db.session import Database
 from vms.ops.registry import JobRegistry
-from vms.web import errors, i18n
+from vms.web import docs, errors, i18n
 from vms.web.alerts import AlertBroadcaster
 from vms.web.deps import HealthProvider, WebState
 from vms.web.live import DirectFeed, LiveHub, PacketFeed
@@ -65,12 +65,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = str(scope.get("path", "")).startswith(("/docs", "/redoc"))
+        is_docs = str(scope.get("path", "")).startswith(("/docs", "/redoc"))
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", [])) + _SECURITY_HEADERS
-                if not docs:
+                if not is_docs:
                     headers.append((b"content-security-policy", _CSP))
                 message["headers"] = headers
             await send(message)
@@ -135,7 +135,10 @@ def create_app(
         summary="Video surveillance and custody-area monitoring",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # vms.web.docs serves them with local assets (no CDN)
+        redoc_url=None,
     )
+    docs.install(app)
     app.state.web = state
     errors.install(app)
     routers = (

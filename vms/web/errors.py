@@ -27,6 +27,7 @@ from vms.errors import (
     StorageError,
     VmsError,
 )
+from vms.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +75,32 @@ async def vms_error_handler(request: Request, exc: Exception) -> Response:
             query = f"?{request.url.query}" if request.url.query else ""
             target = quote(request.url.path + query)
             return RedirectResponse(f"/login?next={target}", status_code=303)
-        return error_page(request, status, str(exc))
+        return error_page(request, status, detail=str(exc))
     body: dict[str, Any] = {"message": str(exc), "error": type(exc).__name__}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
-    """The HTML error page, in the reader's language, with their menu when logged in."""
+#: The headline of an error page, per status, in the reader's language.
+TITLES: dict[int, str] = {
+    400: N_("The request is not valid"),
+    403: N_("You may not open this"),
+    404: N_("Not found"),
+    405: N_("Not possible here"),
+    409: N_("Conflict"),
+    422: N_("The request is not valid"),
+    428: N_("A reason is needed"),
+    502: N_("A camera did not answer"),
+    503: N_("Not available right now"),
+}
+
+
+def error_page(
+    request: Request, status: int, message: str | None = None, *, detail: str | None = None
+) -> Response:
+    """The HTML error page in the reader's language, with their menu when logged in: a
+    translated headline, ``message`` (already in their language) or ``detail`` (the
+    service's own words, shown as such)."""
     from vms.web.deps import get_principal
     from vms.web.i18n import render, texts_of
     from vms.web.routes.pages import nav_of
@@ -94,9 +113,12 @@ def error_page(request: Request, status: int, message: str) -> Response:
         except VmsError:
             user = None
     texts = texts_of(state.config, request, user.language if user else None)
+    title = texts.gettext(TITLES.get(status, N_("Something went wrong")))
     context = {
         "status": status,
+        "title": title,
         "message": message,
+        "detail": detail,
         "user": user,
         "nav": nav_of(user, texts),
         "path": "",
@@ -136,6 +158,12 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
 async def http_error_handler(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (unknown path, wrong method) with the same JSON shape."""
     assert isinstance(exc, StarletteHTTPException)
+    if _wants_page(request) and exc.status_code in (404, 405):
+        from vms.web.i18n import texts_of
+
+        texts = texts_of(request.app.state.web.config, request)
+        text = texts.gettext("There is no page at %(path)s.", path=request.url.path)
+        return error_page(request, exc.status_code, text)
     return JSONResponse(
         {"message": str(exc.detail), "error": "HTTPException"},
         status_code=exc.status_code,

@@ -31,7 +31,8 @@ from vms.web.users import Principal
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 Investigator = Annotated[Principal, Depends(require(Permission.CASES))]
 Exporter = Annotated[Principal, Depends(require(Permission.EXPORT))]
-_EXPORT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,120}\.zip$")
+#: An export zip's name: the case number's slug (any script, no '/') and a time stamp.
+_EXPORT_NAME = re.compile(r"^[\w.()（）〔〕\[\]【】-]{1,120}\.zip$")
 
 
 def _number(state: WebState, case_id: int) -> str:

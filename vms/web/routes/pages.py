@@ -35,17 +35,52 @@ def _search(request: Request, state: WebState, user: Principal) -> dict[str, Any
     return _cameras(request, state, user) | {"event_types": [t.value for t in EventType]}
 
 
+def _asked_camera(request: Request, state: WebState, user: Principal) -> None:
+    """A page opened for one camera (``?camera=``) names one that exists and is in scope."""
+    camera = request.query_params.get("camera")
+    if camera:
+        state.camera(camera, user)
+
+
 def _playback(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
+    _asked_camera(request, state, user)
     return _cameras(request, state, user) | {"can_cases": user.can(Permission.CASES)}
 
 
 def _case(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
+    from vms.evidence.models import Case
+
     raw = str(request.path_params["case_id"])
-    if not raw.isdigit():
+    with state.db.session() as s:
+        exists = raw.isdigit() and s.get(Case, int(raw)) is not None
+    if not exists:  # an error page, not an empty case form
         raise NotFoundError(f"no case {raw!r}", subsystem=Subsystem.WEB)
     return _cameras(request, state, user) | {
         "case_id": int(raw),
         "can_export": user.can(Permission.EXPORT),
+    }
+
+
+def _briefings(request: Request, state: WebState, _user: Principal) -> dict[str, Any]:
+    """The list of briefings and the chosen day's (newest by default), with its neighbours."""
+    import json
+
+    from vms.ops.briefing import briefing_root, is_day, list_briefings
+
+    root = briefing_root(state.config)
+    days = list_briefings(root)
+    day = request.query_params.get("day") or (days[0] if days else None)
+    if day is not None and (not is_day(day) or day not in days):
+        raise NotFoundError(f"no briefing for {day!r}", subsystem=Subsystem.WEB)
+    data = json.loads((root / day / "briefing.json").read_text()) if day else None
+    i = days.index(day) if day else 0
+    return {
+        "days": days,
+        "day": day,
+        "briefing": data,
+        "newer": days[i - 1] if day and i > 0 else None,
+        "older": days[i + 1] if day and i + 1 < len(days) else None,
+        "briefing_time": state.config.ops.briefing_time,
     }
 
 
@@ -72,6 +107,7 @@ PAGES: tuple[Page, ...] = (
     Page("/cases/{case_id}", None, Permission.CASES, "case.html", _case),
     Page("/audit", N_("Audit"), Permission.AUDIT_LOG, "audit.html"),
     Page("/cameras", N_("Cameras"), Permission.VIEW_CAMERAS, "cameras.html"),
+    Page("/briefings", N_("Briefings"), Permission.BRIEFINGS, "briefings.html", _briefings),
     Page("/users", N_("Users"), Permission.MANAGE_USERS, "users.html", _users),
 )
 MENU = tuple(p for p in PAGES if p.label is not None)

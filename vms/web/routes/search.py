@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from vms.custody.layout import build_layout
 from vms.custody.models import Person, Stay
 from vms.db.models import Event
-from vms.errors import NotFoundError
+from vms.errors import InvalidError, NotFoundError
 from vms.evidence.models import Case, EvidenceItem
-from vms.vocab import Subsystem
+from vms.vocab import EventType, Subsystem
 from vms.web.alerts import acked_ids, event_out
 from vms.web.deps import SessionDep, StateDep, WebState, require
 from vms.web.roles import Permission
@@ -68,7 +68,7 @@ def _case_filter(s: Session, number: str) -> ColumnElement[bool]:
 
 def play_url(event: Event) -> str:
     at = event.recording_start or event.start
-    query = {"camera": event.camera_id, "day": at.date().isoformat(), "t": at.isoformat()}
+    query = {"camera": event.camera_id, "t": at.isoformat()}  # the page picks the local day
     return f"/playback?{urlencode(query)}"
 
 
@@ -87,6 +87,19 @@ def search(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[SearchHitOut]:
     """Matching events, newest first, each with the link that plays its recording."""
+    if since is not None and until is not None and since > until:
+        raise InvalidError(
+            f"query since ({since.isoformat()}) is after until ({until.isoformat()}): "
+            "nothing can match",
+            subsystem=Subsystem.WEB,
+        )
+    unknown = sorted(set(type or ()) - {t.value for t in EventType})
+    if unknown:
+        known = ", ".join(t.value for t in EventType)
+        raise InvalidError(
+            f"query type: unknown event type(s) {', '.join(map(repr, unknown))} (known: {known})",
+            subsystem=Subsystem.WEB,
+        )
     cams = camera or [c for c in state.cameras if user.sees(c)]
     for cam_id in cams:
         state.camera(cam_id, user)
