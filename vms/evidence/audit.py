@@ -138,10 +138,12 @@ def append(
 
     ``action`` is one of create, update, view, export, hold, release, delete.
     """
+    # Lock the head (a no-op update), read it, add the entry, then move the head onto it in
+    # one step: the only change of audit_head its triggers allow (migration 0011).
     row = session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
+        .values(seq=AuditHead.seq)
         .returning(AuditHead.seq, AuditHead.hash)
         .execution_options(synchronize_session=False)
     ).first()
@@ -150,7 +152,7 @@ def append(
             "the audit chain head row is missing; run `vms audit verify`",
             subsystem=Subsystem.EVIDENCE,
         )
-    seq, prev_hash = int(row[0]), str(row[1])
+    seq, prev_hash = int(row[0]) + 1, str(row[1])
     at = utc(clock.now())
     text = canonical_json(details or {})
     entry = AuditEntry(
@@ -167,13 +169,13 @@ def append(
     )
     entry.hash = _hash_of(entry)
     session.add(entry)
+    session.flush()
     session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
-        .values(hash=entry.hash)
+        .values(seq=seq, hash=entry.hash)
         .execution_options(synchronize_session=False)
     )
-    session.flush()
     return entry
 
 

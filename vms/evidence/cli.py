@@ -23,7 +23,18 @@ from vms.clock import SystemClock, utc
 from vms.config import Config, demo_config, load_config
 from vms.db.session import Database
 from vms.errors import SigningError
-from vms.evidence import audit, cases, export, holds, items, keys, retention, signing, trust
+from vms.evidence import (
+    anchors,
+    audit,
+    cases,
+    export,
+    holds,
+    items,
+    keys,
+    retention,
+    signing,
+    trust,
+)
 from vms.evidence.audit import Actor
 
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -651,22 +662,55 @@ def retention_run(
 
 
 @audit_app.command("verify")
-def audit_verify(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Check the audit log's hash chain; exit 1 naming each edited, inserted or deleted entry."""
-    _cfg, db = _open(config)
-    report = audit.verify_chain(db)
+def audit_verify(
+    anchor: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--anchor",
+            help="A head written down elsewhere: a checkpoint file, an export package (folder, "
+            "zip or manifest.json) or `vms audit head` lines. Repeat for more. The "
+            "installation's own checkpoint file is always checked.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the audit log's hash chain and that it still reaches every anchored head; exit 1
+    naming each edited, inserted, deleted or truncated entry."""
+    cfg, db = _open(config)
+    found, keys_of_installation = anchors.installation_anchors(cfg)
+    for path in anchor or []:
+        found += anchors.read_anchors(path)
+    report = anchors.verify_with_anchors(db, found, keys_of_installation)
     if as_json:
-        _emit(report.to_dict())
+        _emit(report.to_dict() | {"anchors": [a.to_dict() for a in found]})
     else:
         for p in report.problems:
-            out.print(f"[red]{p.kind.upper()}[/] {p.message}", highlight=False)
+            out.print(f"[red]{p.kind.upper()}[/] {escape(p.message)}", highlight=False)
         verdict = "[green]OK[/]" if report.ok else "[red]FAILED[/]"
+        newest = max((a.seq for a in found), default=0)
         out.print(
-            f"{verdict}: {report.entries} entries, head {report.head_seq} {report.head_hash}",
+            f"{verdict}: {report.entries} entries, head {report.head_seq} {report.head_hash}; "
+            f"{len(found)} anchor(s) checked"
+            + (f", the newest at entry {newest}" if found else ""),
             highlight=False,
         )
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Write a signed checkpoint of the chain head to the installation's anchor file now."""
+    cfg, db = _open(config)
+    made = anchors.write_checkpoint(db, cfg, SystemClock(), force=True)
+    where = anchors.anchors_path(cfg)
+    if as_json:
+        _emit({"anchor": made.to_dict() if made else None, "file": str(where)})
+    elif made is None:
+        out.print("the audit log is empty: nothing to anchor", highlight=False)
+    else:
+        out.print(f"anchored entry {made.seq} {made.hash} in {where}", highlight=False)
 
 
 @audit_app.command("list")

@@ -43,6 +43,14 @@ class EvidenceConfig(ConfigModel):
     retention_interval_s: float = Field(
         300.0, ge=10, description="How often the retention job runs in `vms serve`, seconds."
     )
+    anchor_interval_s: float = Field(
+        300.0,
+        ge=10,
+        description=(
+            "How often `vms serve` writes a signed checkpoint of the audit chain head to "
+            "<storage.root>/audit/anchors.jsonl (only when the head moved), seconds."
+        ),
+    )
     keys_dir: Path | None = Field(
         None,
         description=(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import socket
@@ -32,8 +33,8 @@ from vms.clock import Clock, utc
 from vms.config import Config
 from vms.db.models import Camera
 from vms.db.session import Database
-from vms.errors import ConflictError, FileIntegrityError, StorageError
-from vms.evidence import audit, signing, trust
+from vms.errors import ConflictError, FileIntegrityError, StorageError, VmsError
+from vms.evidence import anchors, audit, signing, trust
 from vms.evidence.audit import Actor
 from vms.evidence.cases import get_case
 from vms.evidence.items import CLIP, ItemView, list_items, require_items
@@ -41,6 +42,7 @@ from vms.evidence.package import MANIFEST, README, SIGNATURE, SUMS
 from vms.evidence.verify import PackageProblem, PackageReport, verify_package
 from vms.vocab import Subsystem
 
+log = logging.getLogger(__name__)
 __all__ = ["ExportResult", "PackageProblem", "PackageReport", "export_case", "verify_package"]
 
 FORMAT = "vms-evidence-export/1"
@@ -173,6 +175,11 @@ def export_case(
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    try:  # the head, with this export's entry, anchored outside the database
+        anchors.write_checkpoint(db, config, clock)
+    except (OSError, VmsError) as exc:
+        log.error("export of %s done, but its audit checkpoint was not written: %s",
+                  case_number, exc)  # fmt: skip
     return ExportResult(out, result[0], fp, result[1], result[2])
 
 
