@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from vms.bodyworn.config import BodywornConfig
+from vms.cameras.gb28181.config import Gb28181Config
 from vms.custody.config import CustodyConfig
 from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_path
 from vms.errors import ConfigError
@@ -51,7 +53,8 @@ class CameraConfig(ConfigModel):
     )
     source: str = Field(
         description=(
-            "rtsp://, http(s)://, a local file path (or file://), or synthetic://NAME. "
+            "rtsp://, http(s)://, a local file path (or file://), synthetic://NAME, or "
+            "gb28181://DEVICE_ID/CHANNEL_ID (a channel of a registered GB/T 28181 device). "
             "Credentials come from environment variables: rtsp://${CAM_USER}:${CAM_PASS}@host/..."
         )
     )
@@ -80,6 +83,11 @@ class CameraConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _check_kind(self) -> Self:
+        if self.kind is CameraKind.BODYWORN:
+            raise ValueError(
+                "body-worn recorders are not configured as cameras: register them with "
+                "`vms devices add SERIAL` (docs/bodyworn.md)"
+            )
         if self.kind is CameraKind.CUSTODY:
             if self.room_type is None:
                 raise ValueError(f"custody cameras need room_type (one of: {_room_types()})")
@@ -154,6 +162,14 @@ class Config(ConfigModel):
     ops: OpsConfig = Field(
         default_factory=OpsConfig,
         description="Scheduled jobs, the daily briefing, logs (docs/operations.md).",
+    )
+    bodyworn: BodywornConfig = Field(
+        default_factory=BodywornConfig,
+        description="Body-worn footage: docks, upload deadline, retention (docs/bodyworn.md).",
+    )
+    gb28181: Gb28181Config = Field(
+        default_factory=Gb28181Config,
+        description="The GB/T 28181 platform devices register with (docs/gb28181.md).",
     )
 
     @model_validator(mode="after")
@@ -242,6 +258,24 @@ def _literal_secrets(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
             )
 
 
+def _literal_gb_passwords(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
+    """GB/T 28181 device passwords must be ${ENV} references too."""
+    section = raw.get("gb28181") if isinstance(raw, dict) else None
+    if not isinstance(section, dict):
+        return
+    found: list[tuple[_Loc, Any]] = [(("gb28181", "password"), section.get("password"))]
+    devices = section.get("devices")
+    if isinstance(devices, dict):
+        for dev_id, dev in devices.items():
+            if isinstance(dev, dict):
+                found.append((("gb28181", "devices", str(dev_id), "password"), dev.get("password")))
+    for loc, value in found:
+        if isinstance(value, str) and not _ENV_REF.fullmatch(value.strip()):
+            problems.append(
+                (loc, "a password is written in the file; use an environment variable: ${GB_PW}")
+            )
+
+
 def _strings(value: Any, loc: tuple[int | str, ...]) -> list[tuple[tuple[int | str, ...], str]]:
     if isinstance(value, dict):
         return [x for k, v in value.items() for x in _strings(v, (*loc, k))]
@@ -285,6 +319,7 @@ def parse_config(text: str, source: str = "<config>", *, base_dir: Path | None =
         raise ConfigError(f"{source}: the top level must be a mapping, got {type(raw).__name__}")
     problems: list[tuple[_Loc, str]] = []
     _literal_secrets(raw, problems)
+    _literal_gb_passwords(raw, problems)
     data = _expand_env(raw, (), problems)
     config: Config | None = None
     try:

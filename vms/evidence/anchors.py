@@ -227,8 +227,8 @@ def _signature_problem(a: Anchor, keys: TrustStore) -> str | None:
 def verify_with_anchors(db: Database, anchors: list[Anchor], keys: TrustStore) -> AuditReport:
     """``verify_chain`` plus every anchor checked."""
     report = verify_chain(db)
-    report.problems.extend(check_anchors(db, anchors, keys))
-    return report
+    problems = [*report.problems, *check_anchors(db, anchors, keys)]
+    return report.model_copy(update={"problems": problems})
 
 
 def installation_anchors(config: Config) -> tuple[list[Anchor], TrustStore]:

@@ -36,6 +36,7 @@ from vms.evidence import (
     trust,
 )
 from vms.evidence.audit import Actor
+from vms.vocab import jsonable
 
 out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -91,8 +92,8 @@ def _when(value: str, name: str) -> datetime:
         raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from exc
 
 
-def _emit(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False))
+def _emit(data: object) -> None:
+    print(json.dumps(jsonable(data), ensure_ascii=False))
 
 
 def _fmt(value: str | None) -> str:
@@ -441,7 +442,7 @@ def evidence_verify(
         store.add_installation(signing.keys_dir(load_config(config)))
     report = export.verify_package(package, trust=store)
     if as_json:
-        _emit(report.to_dict())
+        _emit(report)
     else:
         for p in report.problems:
             out.print(f"[red]{p.kind.upper()}[/] {escape(p.path)}: {escape(p.message)}",
@@ -683,14 +684,14 @@ def audit_verify(
         found += anchors.read_anchors(path)
     report = anchors.verify_with_anchors(db, found, keys_of_installation)
     if as_json:
-        _emit(report.to_dict() | {"anchors": [a.to_dict() for a in found]})
+        _emit(jsonable(report) | {"anchors": [a.to_dict() for a in found]})
     else:
         for p in report.problems:
             out.print(f"[red]{p.kind.upper()}[/] {escape(p.message)}", highlight=False)
         verdict = "[green]OK[/]" if report.ok else "[red]FAILED[/]"
         newest = max((a.seq for a in found), default=0)
         out.print(
-            f"{verdict}: {report.entries} entries, head {report.head_seq} {report.head_hash}; "
+            f"{verdict}: {report.entries} entries, head {report.head.seq} {report.head.hash}; "
             f"{len(found)} anchor(s) checked"
             + (f", the newest at entry {newest}" if found else ""),
             highlight=False,
@@ -738,7 +739,7 @@ def audit_list(
         limit=limit,
     )
     if as_json:
-        _emit([audit.entry_dict(e) for e in rows])
+        _emit([audit.AuditEntryView.of(e) for e in rows])
         return
     table = Table("seq", "at (UTC)", "user", "action", "object", "case", "reason")
     for e in rows:
