@@ -40,11 +40,18 @@ def test_login_sets_an_http_only_strict_cookie_and_me_answers(client: TestClient
     ("username", "password"),
     [("supervisor", "wrong password!"), ("nobody", PASSWORD), ("supervisor", "")],
 )
-def test_bad_logins_get_one_message(client: TestClient, username: str, password: str) -> None:
+def test_bad_logins_get_one_message(
+    client: TestClient, web_db: Database, username: str, password: str
+) -> None:
     res = client.post("/api/auth/login", json={"username": username, "password": password})
     if password:
         assert res.status_code == 401
         assert res.json()["message"].startswith("wrong user name or password")
+        # Every refused login is on the record, with where it came from.
+        (entry,) = list_entries(web_db, action="login")
+        assert (entry.actor, entry.object_type, entry.object_id) == ("anonymous", "user", username)
+        details = json.loads(entry.details)
+        assert (details["ok"], details["via"], details["address"]) == (False, "web", "testclient")
     else:
         assert res.status_code == 422
         assert "body password" in res.json()["message"]
@@ -260,7 +267,11 @@ def test_cases_clips_and_exports_ask_a_reason_for_custody_footage(
     assert "custody-room footage" in res.json()["message"]
     res = client.post(f"/api/cases/{case_id}/exports", json={"reason": "to the prosecutor"})
     assert res.status_code == 201, res.text
-    package = client.get(res.json()["url"])
+    # The download is an export of custody footage too: a reason, and an entry of its own.
+    refused = client.get(res.json()["url"])
+    assert refused.status_code == 428
+    assert "give a reason to download it" in refused.json()["message"]
+    package = client.get(res.json()["url"], params={"reason": "copy for the prosecutor"})
     assert package.status_code == 200
     assert package.headers["content-type"] == "application/zip"
     zipped = tmp_path / "case.zip"
@@ -278,8 +289,13 @@ def test_cases_clips_and_exports_ask_a_reason_for_custody_footage(
     assert detail["exports"] == [res.json()["name"]]
     exports = list_entries(recorded, action="export")
     assert [(e.actor, e.object_type, e.reason) for e in exports] == [
-        ("investigator", "case", "to the prosecutor")
+        ("investigator", "case", "to the prosecutor"),
+        ("investigator", "case", "copy for the prosecutor"),
     ]
+    download = json.loads(exports[1].details)
+    assert (download["what"], download["package"]) == ("download", res.json()["name"])
+    assert download["manifest_sha256"] == res.json()["manifest_sha256"]
+    assert exports[1].case_number == "2026-0142"
     # A supervisor may not open the case or its export.
     login(client, "supervisor")
     assert client.get(res.json()["url"]).status_code == 403
