@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.web.conftest import PASSWORD, Users, login, record_file
+from tests.web.conftest import PASSWORD, Users, fake_health, login, record_file
 from vms.cameras.index import RecordingIndex
 from vms.config import Config
 from vms.db.models import Event, Segment
@@ -21,6 +21,8 @@ from vms.db.session import Database
 from vms.evidence import signing
 from vms.evidence.audit import list_entries, verify_chain
 from vms.evidence.export import verify_package
+from vms.evidence.retention import disk_probe
+from vms.web.app import create_app
 
 
 def test_login_sets_an_http_only_strict_cookie_and_me_answers(client: TestClient) -> None:
@@ -287,6 +289,21 @@ def test_cases_clips_and_exports_ask_a_reason_for_custody_footage(
     detail = client.get(f"/api/cases/{case_id}").json()
     assert [i["id"] for i in detail["items"]] == [item["id"]]
     assert detail["exports"] == [res.json()["name"]]
+    kept = web_config.storage.root / "exports" / "2026-0142"
+    assert [p.name for p in kept.iterdir()] == [res.json()["name"]]  # the zip, no folder
+
+    # No room for a second package below the high-water mark: 507, and nothing written.
+    def quota(n: int) -> Config:
+        evidence = web_config.evidence.model_copy(update={"quota_bytes": n})
+        return web_config.model_copy(update={"evidence": evidence})
+
+    tight = quota(disk_probe(quota(1 << 50), recorded)().used + 1)  # footage, evidence, zip
+    with TestClient(create_app(tight, recorded, fake_health), base_url="http://127.0.0.1") as c:
+        login(c, "investigator")
+        full = c.post(f"/api/cases/{case_id}/exports", json={"reason": "a second copy"})
+    assert full.status_code == 507, full.text
+    assert "high-water mark" in full.json()["message"]
+    assert [p.name for p in kept.iterdir()] == [res.json()["name"]]
     exports = list_entries(recorded, action="export")
     assert [(e.actor, e.object_type, e.reason) for e in exports] == [
         ("investigator", "case", "to the prosecutor"),

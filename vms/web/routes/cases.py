@@ -20,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from vms.errors import NotFoundError, ReasonRequiredError, StorageError, VmsError
 from vms.evidence.audit import Actor
 from vms.evidence.cases import CaseView, case_slug, create_case, list_cases, show_case
-from vms.evidence.export import export_case
+from vms.evidence.export import export_case, package_bytes
+from vms.evidence.exports import check_room, zip_package
 from vms.evidence.items import ItemView, add_clip, list_items
 from vms.evidence.models import Case
 from vms.evidence.package import MANIFEST, open_package
@@ -125,23 +126,26 @@ async def export(
             subsystem=Subsystem.WEB,
         )
     actor = Actor(user.username, reason or "export from the web app")
+    # At its peak the package is there twice (its folder and its zip): room for both, or 507.
+    check_room(state.db, state.config, 2 * package_bytes(items), f"exporting case {number}")
     stamp = state.clock.now().strftime("%Y%m%dT%H%M%S%fZ")
     folder = _exports_dir(state, number)
     package = folder / f"{case_slug(number)}-{stamp}"
     result = await run_in_threadpool(
         export_case, state.db, state.config, state.clock, actor, number, package
     )
-    archive = await run_in_threadpool(
-        shutil.make_archive, str(package), "zip", root_dir=folder, base_dir=package.name
-    )
-    name = Path(archive).name
+    try:
+        archive = await run_in_threadpool(zip_package, package)
+    finally:
+        await run_in_threadpool(shutil.rmtree, package, True)  # one package kept: the zip
+    name = archive.name
     return ExportOut(
         name=name,
         url=f"/api/cases/{case_id}/exports/{name}",
         manifest_sha256=result.manifest_sha256,
         key_fingerprint=result.key_fingerprint,
         files=result.files,
-        bytes=Path(archive).stat().st_size,
+        bytes=archive.stat().st_size,
     )
 
 
