@@ -20,6 +20,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from sqlalchemy import or_, select
 
+from vms.bodyworn.briefing import bodyworn_summary, render_bodyworn_html
 from vms.clock import Clock, SystemClock, utc
 from vms.config import Config
 from vms.custody.models import Alert as CustodyAlert
@@ -147,6 +148,7 @@ def build_briefing(db: Database, day: date, *, clock: Clock | None = None) -> di
             "by_type": {t: _change(by_type[t], before_by_type[t] / PREVIOUS_DAYS) for t in types},
         },
         "custody": _custody(db, start, end),
+        "bodyworn": bodyworn_summary(db, start, end),
         "charts": dict(CHARTS),
     }
 
@@ -274,6 +276,7 @@ def render_html(data: dict[str, Any]) -> str:
             ],
         ),
         _table(["rule", "alerts"], [[r, n] for r, n in custody["alerts_by_rule"].items()]),
+        *render_bodyworn_html(data),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
