@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vms.app import App, prepare
+from vms.cameras.gb28181.cli import gb_app
 from vms.config import Config, demo_config, load_config
 from vms.custody.cli import custody_app
 from vms.db.migrate import upgrade
@@ -46,6 +47,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(custody_app, name="custody")
+app.add_typer(gb_app, name="gb28181")
 register_ops(app)  # vms briefing
 
 from vms.cli_common import ConfigOpt, JsonOpt, err, out  # noqa: E402

@@ -1,6 +1,7 @@
 """The shared vocabulary: names every subsystem uses, in one leaf module that imports no vms code.
 
 - ``ConfigModel``: the base of every configuration section (``extra="forbid"``, frozen).
+- ``View`` and ``jsonable``: the base of every typed result view, and its one serialiser.
 - ``CameraKind``, ``RoomType``: what a camera is and which custody space it covers.
 - ``EventType``, ``Severity`` and ``severity_of``: the rows of the ``events`` table.
 - ``Subsystem``: the context an error carries (``errors.NotFoundError(..., subsystem=...)``).
@@ -14,14 +15,32 @@ from __future__ import annotations
 import hashlib
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
 
 
 class ConfigModel(BaseModel):
     """Base of every configuration model: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class View(BaseModel):
+    """Base of every typed view of a result (a row as the CLI, the web and the feeds show it).
+
+    Built from an ORM row or a dataclass with ``View.model_validate(obj)``; serialised one way
+    everywhere: by FastAPI (``response_model``) on the web, by :func:`jsonable` elsewhere.
+    """
+
+    model_config = ConfigDict(from_attributes=True, frozen=True, populate_by_name=True)
+
+
+def jsonable(value: object) -> Any:
+    """Any result (a ``View``, a dataclass, lists and dicts of them, datetimes, enums) as
+    JSON-ready data, exactly as the web API serialises it: the CLI's ``--json`` uses it."""
+    return to_jsonable_python(value, by_alias=True)
 
 
 class CameraKind(StrEnum):
