@@ -14,7 +14,7 @@ from vms.bodyworn.models import BodywornFile
 from vms.bodyworn.officers import add_shift, list_shifts
 from vms.db.models import Event
 from vms.ops.briefing import build_briefing, render_html
-from vms.vocab import EventType
+from vms.vocab import EventType, jsonable
 
 
 def _events(bw: Bw, kind: EventType) -> list[Event]:
@@ -66,12 +66,13 @@ def test_the_briefing_has_a_body_worn_section(bw: Bw, media: Media) -> None:
     bw.ingest(media.hevc, device_serial="DSJ-Q7")  # unassigned recorder
     day = bw.clock.now().date()
     data = build_briefing(bw.db, day, clock=bw.clock)
-    section = data["bodyworn"]
+    assert data.bodyworn is not None
+    section = jsonable(data.bodyworn)
     assert (section["files"], section["late"], section["unassigned"]) == (3, 2, 1)
     assert section["late_by_unit"] == {"Patrol 1": 1, "Patrol 2": 1}
     officers = {o["badge"]: (o["files"], o["late"]) for o in section["by_officer"]}
     assert officers == {"031245": (1, 1), "031877": (1, 1), "(unassigned)": (1, 0)}
     assert section["seconds"] == pytest.approx(6 + 4 + 3, abs=1.5)
-    page = render_html(data)
+    page = render_html(jsonable(data))
     assert "Body-worn footage" in page
     assert "Patrol 2" in page

@@ -8,19 +8,60 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import select
 
 from vms.bodyworn.models import BodywornFile, Officer
 from vms.clock import utc
 from vms.db.models import Event
 from vms.db.session import Database
-from vms.vocab import EventType
+from vms.vocab import EventType, View
 
 NO_UNIT = "(no unit)"
 NOBODY = "(unassigned)"
 
 
-def bodyworn_summary(db: Database, start: datetime, end: datetime) -> dict[str, Any]:
+class UnitDay(View):
+    unit: str
+    files: int
+    hours: float
+    late: int
+
+
+class OfficerDay(View):
+    badge: str = Field(description="Badge, or '(unassigned)' for files filed under nobody.")
+    name: str = ""
+    unit: str = ""
+    files: int
+    hours: float
+    late: int
+
+
+class MissingShift(View):
+    shift: str | None
+    device: str | None
+    officer: str | None
+    unit: str | None
+    shift_end: str | None
+
+
+class BodywornDay(View):
+    """What arrived from body-worn recorders during the day (by upload time)."""
+
+    files: int
+    bytes: int
+    hours: float
+    seconds: float
+    late: int = Field(description="Files uploaded after the deadline.")
+    late_by_unit: dict[str, int]
+    unassigned: int = Field(description="Files of recorders nobody had at recording time.")
+    by_unit: list[UnitDay]
+    by_officer: list[OfficerDay]
+    shifts_without_footage: list[MissingShift]
+    window: list[str]
+
+
+def bodyworn_summary(db: Database, start: datetime, end: datetime) -> BodywornDay:
     """What arrived from body-worn recorders in [start, end) (upload time)."""
     with db.session() as s:
         officers = {o.id: o for o in s.scalars(select(Officer))}
@@ -67,22 +108,24 @@ def bodyworn_summary(db: Database, start: datetime, end: datetime) -> dict[str, 
         for k, v in sorted(per_unit.items(), key=lambda kv: (-kv[1]["late"], kv[0]))
     ]
     late_by_unit = Counter({u["unit"]: u["late"] for u in by_unit if u["late"]})
-    return {
-        "files": len(rows),
-        "bytes": sum(r[2] for r in rows),
-        "hours": round(sum(r[1] for r in rows) / 3600, 2),
-        "seconds": round(sum(r[1] for r in rows), 1),
-        "late": sum(1 for r in rows if r[3]),
-        "late_by_unit": dict(late_by_unit.most_common()),
-        "unassigned": sum(1 for r in rows if r[0] is None),
-        "by_unit": by_unit,
-        "by_officer": by_officer,
-        "shifts_without_footage": [
-            {k: m.get(k) for k in ("shift", "device", "officer", "unit", "shift_end")}
-            for m in missing
-        ],
-        "window": [utc(start).isoformat(), utc(end).isoformat()],
-    }
+    return BodywornDay.model_validate(
+        {
+            "files": len(rows),
+            "bytes": sum(r[2] for r in rows),
+            "hours": round(sum(r[1] for r in rows) / 3600, 2),
+            "seconds": round(sum(r[1] for r in rows), 1),
+            "late": sum(1 for r in rows if r[3]),
+            "late_by_unit": dict(late_by_unit.most_common()),
+            "unassigned": sum(1 for r in rows if r[0] is None),
+            "by_unit": by_unit,
+            "by_officer": by_officer,
+            "shifts_without_footage": [
+                {k: m.get(k) for k in ("shift", "device", "officer", "unit", "shift_end")}
+                for m in missing
+            ],
+            "window": [utc(start).isoformat(), utc(end).isoformat()],
+        }
+    )
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> str:

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from pydantic import Field
 from sqlalchemy import or_, select
 
-from vms.bodyworn.briefing import bodyworn_summary, render_bodyworn_html
+from vms.bodyworn.briefing import BodywornDay, bodyworn_summary, render_bodyworn_html
 from vms.clock import Clock, SystemClock, utc
 from vms.config import Config
 from vms.custody.models import Alert as CustodyAlert
@@ -100,6 +100,7 @@ class Briefing(View):
     top_hours: list[HourCount]
     trend: Trend
     custody: CustodyDay
+    bodyworn: BodywornDay | None = Field(None, description="Body-worn uploads of the day.")
     charts: dict[str, str] = Field(description="Chart name -> file beside briefing.json.")
 
 
