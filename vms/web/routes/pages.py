@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from vms.errors import AuthenticationError, NotFoundError
 from vms.vocab import Subsystem
 from vms.web.deps import StateDep, WebState, get_principal, require
-from vms.web.roles import Permission
+from vms.web.roles import Permission, Role
 from vms.web.users import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -43,6 +43,16 @@ def _case(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
     }
 
 
+def _bodyworn(_request: Request, _state: WebState, user: Principal) -> dict[str, Any]:
+    return {
+        "own_only": user.role is Role.OFFICER,
+        "can_upload": user.can(Permission.BODYWORN_UPLOAD),
+        "can_category": user.can(Permission.BODYWORN_CATEGORY),
+        "can_cases": user.can(Permission.CASES),
+        "can_approve": user.can(Permission.BODYWORN_APPROVE),
+    }
+
+
 def _users(_request: Request, state: WebState, _user: Principal) -> dict[str, Any]:
     return {"cameras": list(state.cameras.values())}
 
@@ -64,6 +74,8 @@ PAGES: tuple[Page, ...] = (
     Page("/playback", "Playback", Permission.PLAYBACK, "playback.html", _playback),
     Page("/cases", "Cases", Permission.CASES, "cases.html"),
     Page("/cases/{case_id}", None, Permission.CASES, "case.html", _case),
+    Page("/bodyworn", "Body-worn", Permission.BODYWORN, "bodyworn.html", _bodyworn),
+    Page("/bodyworn/admin", "Recorders", Permission.BODYWORN_MANAGE, "bodyworn_admin.html"),
     Page("/audit", "Audit", Permission.AUDIT_LOG, "audit.html"),
     Page("/cameras", "Cameras", Permission.VIEW_CAMERAS, "cameras.html"),
     Page("/users", "Users", Permission.MANAGE_USERS, "users.html", _users),
