@@ -30,9 +30,18 @@ class DetectorConfig(ConfigModel):
     model: Path | None = Field(
         None,
         description=(
-            "Model file Ultralytics loads: .pt, .onnx or an OpenVINO folder (relative paths "
-            "from the working directory). Null: detection is off (motion and tamper still run) "
-            "and the log says so."
+            "Model file: .onnx (ONNX Runtime), an OpenVINO folder or .xml (OpenVINO), or a "
+            ".pt file (Ultralytics, torch); relative paths from the working directory. A pose "
+            "model (COCO keypoints) also feeds person-down. Null: detection is off (motion and "
+            "tamper still run) and the log says so. `vms models bench` compares candidates."
+        ),
+    )
+    backend: str = Field(
+        "auto",
+        pattern=r"^(auto|onnxruntime|openvino|ultralytics)$",
+        description=(
+            "Runtime: auto (by file: .onnx ONNX Runtime, OpenVINO folder OpenVINO, .pt "
+            "Ultralytics), onnxruntime, openvino (also runs .onnx files) or ultralytics."
         ),
     )
     classes: list[str] = Field(
@@ -49,11 +58,31 @@ class DetectorConfig(ConfigModel):
             "tracks (ByteTrack); starting a track takes tracker.start_confidence."
         ),
     )
-    imgsz: int = Field(640, ge=32, le=4096, description="Inference size in pixels.")
-    threads: int = Field(
-        1, ge=1, le=64, description="CPU threads one detector call uses (torch / ONNX Runtime)."
+    imgsz: int | None = Field(
+        None,
+        ge=32,
+        le=4096,
+        description=(
+            "Model input size in pixels. Null: the model's own (a fixed-shape export takes "
+            "only that; a dynamic one or a .pt any multiple of its stride, default 640)."
+        ),
     )
-    device: str = Field("cpu", description="Inference device: cpu, cuda:0, ...")
+    threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="CPU threads one detector call uses (ONNX Runtime / OpenVINO / torch).",
+    )
+    device: str = Field(
+        "cpu",
+        pattern=r"^[A-Za-z]+(:[0-9]+)?$",
+        description=(
+            "Where the model runs: cpu (the tested default); ONNX Runtime: cuda[:N], "
+            "tensorrt[:N] (needs onnxruntime-gpu); OpenVINO: gpu[:N], npu, auto; Ultralytics: "
+            "a torch device (cuda:0). An accelerator that is not there is said in the log and "
+            "the model runs on CPU: never required."
+        ),
+    )
 
 
 class DetectMode(StrEnum):
