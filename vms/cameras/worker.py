@@ -16,7 +16,7 @@ import random
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vms.cameras.backoff import backoff_delay
 from vms.cameras.decoder import AnalysisDecoder
@@ -29,6 +29,9 @@ from vms.cameras.sources import OpenedSource, open_source, redact
 from vms.clock import Clock, SystemClock
 from vms.config import CameraConfig
 from vms.errors import CameraError, SourceEndedError, StorageError
+
+if TYPE_CHECKING:
+    from vms.cameras.gb28181.source import Gb28181Media
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +52,11 @@ class CameraWorker:
         frames: LatestFrameBuffer | None = None,
         last_recorded_end: datetime | None = None,
         live: LiveTap | None = None,
+        gb28181: Gb28181Media | None = None,
     ) -> None:
         self.camera = camera
         self.live = live
+        self.gb28181 = gb28181
         self.root = root
         self.index = index
         self.clock = clock or SystemClock()
@@ -64,6 +69,9 @@ class CameraWorker:
         self._writer: SegmentWriter | None = None
         self._segment: Handle | None = None
         self._decoder: AnalysisDecoder | None = None
+        # Transport counters (RTP loss): of past connections, and the current source.
+        self._media_totals: dict[str, int] = {}
+        self._source: OpenedSource | None = None
         # Timeline: wall time of the packet with dts == _anchor_dts.
         self._anchor_wall: datetime | None = None
         self._anchor_dts = 0
@@ -95,7 +103,12 @@ class CameraWorker:
                 h.analysis_frames_dropped = self._decoder.dropped + self.frames.dropped
             h.frame_queue_depth = len(self.frames)
             h.index_queue_depth = self.index.pending()
-            return CameraHealth(**vars(h))
+            snapshot = CameraHealth(**vars(h))
+            current = self._source.media_stats() if self._source is not None else {}
+        for key in set(self._media_totals) | set(current):
+            total = self._media_totals.get(key, 0) + current.get(key, 0)
+            setattr(snapshot, key, total)
+        return snapshot
 
     # -- main loop -----------------------------------------------------------------------
 
@@ -111,7 +124,10 @@ class CameraWorker:
                     self.camera.source,
                     stall_timeout_s=self.camera.stall_timeout_s,
                     native_speed=self.camera.native_speed,
+                    gb28181=self.gb28181,
                 )
+                with self._lock:
+                    self._source = source
                 self._record(source)
             except SourceEndedError as exc:
                 if source is not None and source.is_file and self._health.packets_in:
@@ -132,6 +148,7 @@ class CameraWorker:
             finally:
                 if source is not None:
                     source.close()
+                    self._retire(source)
             if self._stop.is_set():
                 break
             failures = 1 if self._health.packets_written > written_before else failures + 1
@@ -232,6 +249,13 @@ class CameraWorker:
             self._update_rates()
 
     # -- pieces --------------------------------------------------------------------------
+
+    def _retire(self, source: OpenedSource) -> None:
+        """Fold a closed connection's transport counters into the camera's totals."""
+        with self._lock:
+            for key, value in source.media_stats().items():
+                self._media_totals[key] = self._media_totals.get(key, 0) + value
+            self._source = None
 
     def _time_of(self, dts: int, tb: Any) -> datetime:
         assert self._anchor_wall is not None
