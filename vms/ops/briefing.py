@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from pydantic import Field
 from sqlalchemy import or_, select
 
+from vms.bodyworn.briefing import BodywornDay, bodyworn_summary, render_bodyworn_html
 from vms.clock import Clock, SystemClock, utc
 from vms.config import Config
 from vms.custody.models import Alert as CustodyAlert
@@ -104,6 +105,7 @@ class Briefing(View):
     top_hours: list[HourCount]
     trend: Trend
     custody: CustodyDay
+    bodyworn: BodywornDay | None = Field(None, description="Body-worn uploads of the day.")
     charts: dict[str, str] = Field(description="Chart name -> file beside briefing.json.")
 
 
@@ -222,6 +224,7 @@ def build_briefing(
             "by_type": {t: _change(by_type[t], before_by_type[t] / PREVIOUS_DAYS) for t in types},
         },
         "custody": _custody(db, start, end),
+        "bodyworn": bodyworn_summary(db, start, end),
         "charts": dict(CHARTS),
     }
     return Briefing.model_validate(data)
@@ -457,6 +460,7 @@ def render_html(data: dict[str, Any], texts: Texts | None = None) -> str:
             [[tx.label("alert_type", r), n] for r, n in custody["alerts_by_rule"].items()],
             none,
         ),
+        *render_bodyworn_html(data),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"

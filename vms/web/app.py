@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vms.bodyworn.ingest import Ingestor
+from vms.bodyworn.uploads import UploadReceiver
 from vms.clock import Clock, SystemClock
 from vms.config import Config
 from vms.custody.layout import build_layout
@@ -26,6 +28,8 @@ from vms.web.routes import (
     alerts,
     audit,
     auth,
+    bodyworn,
+    bodyworn_admin,
     briefings,
     cameras,
     cases,
@@ -35,6 +39,7 @@ from vms.web.routes import (
     pages,
     recordings,
     search,
+    uploads,
     users,
 )
 from vms.web.schemas import HealthOut
@@ -120,6 +125,7 @@ def create_app(
         ),
         custody=CustodyService(db, config, clock),
         jobs=jobs or JobRegistry(),
+        uploads=UploadReceiver(Ingestor(db, config, clock)),
         cameras=cams,
     )
 
@@ -143,7 +149,7 @@ def create_app(
     errors.install(app)
     routers = (
         auth, users, cameras, live, alerts, custody, search, recordings, cases, audit,
-        briefings, ops, pages,
+        briefings, ops, bodyworn, bodyworn_admin, uploads, pages,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)

@@ -18,6 +18,7 @@ from vms.errors import (
     ConfigError,
     ConflictError,
     DatabaseError,
+    InsufficientStorageError,
     InvalidError,
     LegalHoldError,
     LiveStreamError,
@@ -45,6 +46,7 @@ STATUS: dict[type[VmsError], int] = {
     LiveStreamError: 503,
     CameraError: 502,
     StorageError: 503,
+    InsufficientStorageError: 507,
     DatabaseError: 503,
 }
 

@@ -157,6 +157,13 @@ class EventOut(_Out):
 class TimelineOut(_Out):
     camera_id: str
     custody: bool = Field(description="Playing this camera's footage needs a reason.")
+    bodyworn: bool = Field(
+        False,
+        description=(
+            "A body-worn recorder (bw.<serial>): each segment is one of its files; playing or "
+            "downloading one needs the file's approval unless it is the caller's own."
+        ),
+    )
     day_start: datetime
     day_end: datetime
     segments: list[SegmentOut]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from vms.errors import PermissionDeniedError
+from vms.errors import AuthenticationError, PermissionDeniedError
 from vms.vocab import Subsystem
+from vms.web.audit import record_login_refused
 from vms.web.deps import SESSION_COOKIE, CurrentUser, SessionDep, StateDep
 from vms.web.roles import ROLES_FOR
 from vms.web.schemas import LoginIn, MeIn, MeOut, Message, TokenCreated, TokenIn, TokenOut
@@ -40,8 +41,15 @@ def me_of(user: Principal) -> MeOut:
 def login(
     body: LoginIn, request: Request, response: Response, s: SessionDep, state: StateDep
 ) -> MeOut:
-    """Check the password and start a login session (an HTTP-only cookie)."""
-    user = authenticate(s, body.username, body.password)
+    """Check the password and start a login session (an HTTP-only cookie). A refused login is
+    written to the audit log."""
+    try:
+        user = authenticate(s, body.username, body.password)
+    except AuthenticationError as exc:
+        address = request.client.host if request.client else "unknown"
+        record_login_refused(state.db, state.clock, body.username, str(exc),
+                             context={"via": "web", "address": address})  # fmt: skip
+        raise
     web = state.config.web
     token, _ = start_session(s, user, web.session_hours, request.headers.get("user-agent", ""))
     response.set_cookie(

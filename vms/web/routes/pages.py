@@ -16,7 +16,7 @@ from vms.i18n import N_, Texts
 from vms.vocab import EventType, Subsystem
 from vms.web.deps import StateDep, WebState, get_principal, require
 from vms.web.i18n import render, texts_of
-from vms.web.roles import Permission
+from vms.web.roles import Permission, Role
 from vms.web.users import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -84,6 +84,16 @@ def _briefings(request: Request, state: WebState, _user: Principal) -> dict[str,
     }
 
 
+def _bodyworn(_request: Request, _state: WebState, user: Principal) -> dict[str, Any]:
+    return {
+        "own_only": user.role is Role.OFFICER,
+        "can_upload": user.can(Permission.BODYWORN_UPLOAD),
+        "can_category": user.can(Permission.BODYWORN_CATEGORY),
+        "can_cases": user.can(Permission.CASES),
+        "can_approve": user.can(Permission.BODYWORN_APPROVE),
+    }
+
+
 def _users(_request: Request, state: WebState, _user: Principal) -> dict[str, Any]:
     return {"cameras": list(state.cameras.values())}
 
@@ -105,6 +115,8 @@ PAGES: tuple[Page, ...] = (
     Page("/playback", N_("Playback"), Permission.PLAYBACK, "playback.html", _playback),
     Page("/cases", N_("Cases"), Permission.CASES, "cases.html"),
     Page("/cases/{case_id}", None, Permission.CASES, "case.html", _case),
+    Page("/bodyworn", N_("Body-worn"), Permission.BODYWORN, "bodyworn.html", _bodyworn),
+    Page("/bodyworn/admin", N_("Recorders"), Permission.BODYWORN_MANAGE, "bodyworn_admin.html"),
     Page("/audit", N_("Audit"), Permission.AUDIT_LOG, "audit.html"),
     Page("/cameras", N_("Cameras"), Permission.VIEW_CAMERAS, "cameras.html"),
     Page("/briefings", N_("Briefings"), Permission.BRIEFINGS, "briefings.html", _briefings),

@@ -28,7 +28,14 @@ async function refresh() {
   if (list) {
     list.replaceChildren(...c.exports.map((name) => {
       const li = el("li");
-      li.append(el("a", { href: `/api/cases/${caseId}/exports/${name}`, download: name }, name));
+      const base = `/api/cases/${caseId}/exports/${name}`;
+      const a = el("a", { href: base, download: name }, name);
+      // A download is audited: it carries the reason of the export form (custody footage).
+      a.addEventListener("click", () => {
+        const why = document.querySelector("#export input[name=reason]")?.value || "";
+        a.href = why ? `${base}?reason=${encodeURIComponent(why)}` : base;
+      });
+      li.append(a);
       return li;
     }));
   }
