@@ -213,3 +213,10 @@ def test_scripts_never_hide_the_translation_function(script: Path) -> None:
     if script.name == "common.js":
         text = text.replace("function t(message, params)", "")
     assert not SHADOW.findall(text), f"{script.name} names something 't'"
+
+
+def test_script_messages_have_no_percent_signs(capsys: pytest.CaptureFixture[str]) -> None:
+    """A '%' in a script's message reads as a printf placeholder to the catalogue tools."""
+    found = extracted(capsys)
+    bad = [m for m, files in found.items() if "%" in m and any(f.endswith(".js") for f in files)]
+    assert not bad, f"put the % sign in the value, not the message: {bad}"

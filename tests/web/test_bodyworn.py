@@ -117,9 +117,10 @@ def test_an_officer_sees_only_their_own_files(
     assert mine["access"]["own"] is True
     got = client.get(f"/api/bodyworn/files/{footage['own']}/download")
     assert _sha(got.content) == media.mp4.sha256  # no approval for one's own file
-    page = client.get("/bodyworn")
+    page = client.get("/bodyworn", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert "your own recorder" in page.text
+    assert "本人记录仪" in client.get("/bodyworn", headers={"Accept-Language": "zh-CN"}).text
 
 
 def test_recorders_sit_on_the_playback_timeline_at_their_real_times(

@@ -2,7 +2,7 @@
 "use strict";
 
 const adminError = document.getElementById("admin-error");
-function iso(local) { return local ? new Date(local + "Z").toISOString() : null; }
+function iso(local) { return fromLocalInput(local); }  // the site's zone -> UTC
 function fill(id, rows) { document.querySelector(`#${id} tbody`).replaceChildren(...rows); }
 function tr(values) { const r = el("tr"); for (const v of values) r.append(el("td", {}, String(v ?? ""))); return r; }
 
@@ -12,9 +12,9 @@ async function refresh() {
     api.get("/api/bodyworn/shifts"), api.get("/api/bodyworn/docks"),
   ]);
   fill("officers", officers.map((o) => tr([o.badge, o.name, o.unit, o.username, o.device])));
-  fill("devices", devices.map((d) => tr([d.serial, d.model, d.officer, d.registered ? "yes" : "seen in a file",
-    d.history.map((a) => `${a.badge} ${utc(a.start)}–${a.end ? utc(a.end) : "now"}`).join("; ")])));
-  fill("shifts", shifts.map((s) => tr([s.name, s.serial, s.badge, utc(s.start), utc(s.end), s.event_id ? `alert ${s.event_id}` : ""])));
+  fill("devices", devices.map((d) => tr([d.serial, d.model, d.officer, d.registered ? t("yes") : t("seen in a file"),
+    d.history.map((a) => `${a.badge} ${localTime(a.start)}–${a.end ? localTime(a.end) : t("now")}`).join("; ")])));
+  fill("shifts", shifts.map((s) => tr([s.name, s.serial, s.badge, localTime(s.start), localTime(s.end), s.event_id ? t("alert {id}", { id: s.event_id }) : ""])));
   fill("docks", docks.map((d) => tr([d.dock, d.path, d.bytes, d.status, d.message])));
 }
 
