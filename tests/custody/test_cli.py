@@ -14,7 +14,11 @@ import yaml
 from typer.testing import CliRunner
 
 from vms.cli import app
+from vms.cli_identity import os_user
+from vms.config import load_config
+from vms.db.session import Database
 from vms.errors import NotFoundError
+from vms.evidence.audit import list_entries
 
 CONFIG = {
     "cameras": [
@@ -129,6 +133,19 @@ def test_ledger_from_the_command_line(cfg: Path) -> None:
     assert report["continuous"] is False
     assert report["cameras"] == []
     assert set(vms(cfg, "run-checks")) == {"at", "raised", "cleared", "escalated", "video_checks"}
+    # Every ledger operation is in the audit log, as the OS user who ran it (the officer
+    # typed with --by is the ledger's, not the audit log's identity).
+    config = load_config(cfg)
+    db = Database(config.database_url)
+    try:
+        entries = list_entries(db)
+    finally:
+        db.dispose()
+    ledger = [e for e in entries if "op" in json.loads(e.details)]
+    ops = [json.loads(e.details)["op"] for e in ledger]
+    assert ops == ["enter", "interview_start", "interview_end", "move", "check", "risk",
+                   "acknowledge", "exit"]  # fmt: skip
+    assert {e.actor for e in ledger} == {f"os:{os_user()}"}
 
 
 def test_bad_input_is_an_error_not_a_traceback(cfg: Path) -> None:

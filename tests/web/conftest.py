@@ -32,6 +32,20 @@ def make_config(root: Path, source: str | None = None, custody_source: str | Non
         {
             "storage": {"root": str(root)},
             "web": {"port": 0, "secure_cookies": False},
+            # Rooms of the custody area without a camera of their own (the desk moves people
+            # between them; the interrogation room is the custody camera's).
+            "custody": {
+                "sites": [
+                    {
+                        "name": "Test custody area",
+                        "rooms": [
+                            {"name": "Holding room 1", "type": "holding"},
+                            {"name": "Inquiry room 1", "type": "inquiry"},
+                            {"name": "Cell 1", "type": "cell"},
+                        ],
+                    }
+                ]
+            },
             "cameras": [
                 {
                     "id": "street-1",

@@ -30,6 +30,7 @@ from tests.web.conftest import Users, add_users, fake_health, make_config, recor
 from vms.app import sync_cameras
 from vms.clock import SystemClock
 from vms.custody.models import Alert as CustodyAlert
+from vms.custody.models import Interview
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.db.migrate import upgrade
@@ -52,6 +53,7 @@ ADMIN, SUPERVISOR, INVESTIGATOR, AUDITOR = (
 )
 EVERYONE = frozenset(Role)
 PUBLIC = "public"
+DESK_OFFICERS = [Officer("Li Wei", "031245"), Officer("Wang Fang", "031877")]
 
 
 @dataclass
@@ -77,6 +79,35 @@ class Ctx:
     def grant(self, who: str) -> str:
         uid = self.users.ids.get(who, 0)
         return str(self.app.state.web.grants.sign(uid, self.segment_id))
+
+    def desk_person(self) -> int:
+        """A new person held in the holding room (the custody desk's routes act on one)."""
+        self.made += 1
+        svc = CustodyService(self.db, self.app.state.web.config)
+        return svc.enter(
+            name=f"Desk Person {self.made}", reason="matrix", basis="summons",
+            room="holding-room-1", by="desk",
+        ).id  # fmt: skip
+
+    def free_inquiry_room(self) -> int:
+        """End any interview in the inquiry room; a new person held, to interview there."""
+        svc = CustodyService(self.db, self.app.state.web.config)
+        with self.db.session() as s:
+            busy = s.scalars(
+                select(Interview.id).where(
+                    Interview.room_id == "inquiry-room-1", Interview.ended_at.is_(None)
+                )
+            ).all()
+        for iv in busy:
+            svc.end_interview(iv, by="desk")
+        return self.desk_person()
+
+    def desk_interview(self) -> int:
+        """An interview in progress in the inquiry room."""
+        svc = CustodyService(self.db, self.app.state.web.config)
+        person = self.free_inquiry_room()
+        iv = svc.start_interview(person, officers=DESK_OFFICERS, by="desk", room="inquiry-room-1")
+        return iv.id
 
     def new_name(self) -> str:
         self.made += 1
@@ -206,6 +237,55 @@ MATRIX: dict[tuple[str, str], Case] = {
         frozenset({SUPERVISOR}),
         url=lambda c, w: f"/api/custody/alerts/{c.custody_alert}/ack",
         body=lambda c, w: {"note": "seen on camera"},
+    ),
+    # the custody desk: the ledger's operations (through CustodyService, audited)
+    ("POST", "/api/custody/people"): Case(
+        frozenset({SUPERVISOR}),
+        201,
+        body=lambda c, w: {
+            "name": c.new_name(),
+            "reason": "matrix",
+            "basis": "summons",
+            "room": "cell-1",
+        },
+    ),
+    ("POST", "/api/custody/people/{person_id}/move"): Case(
+        frozenset({SUPERVISOR}),
+        url=lambda c, w: f"/api/custody/people/{c.desk_person()}/move",
+        body=lambda c, w: {"room": "cell-1"},
+    ),
+    ("POST", "/api/custody/people/{person_id}/risk"): Case(
+        frozenset({SUPERVISOR}),
+        url=lambda c, w: f"/api/custody/people/{c.desk_person()}/risk",
+        body=lambda c, w: {"risk": "high"},
+    ),
+    ("POST", "/api/custody/people/{person_id}/checks"): Case(
+        frozenset({SUPERVISOR}),
+        201,
+        url=lambda c, w: f"/api/custody/people/{c.desk_person()}/checks",
+        body=lambda c, w: {"note": "asleep"},
+    ),
+    ("POST", "/api/custody/people/{person_id}/interviews"): Case(
+        frozenset({SUPERVISOR}),
+        201,
+        url=lambda c, w: f"/api/custody/people/{c.free_inquiry_room()}/interviews",
+        body=lambda c, w: {
+            "room": "inquiry-room-1",
+            "officers": [
+                {"name": "Li Wei", "badge": "031245"},
+                {"name": "Wang Fang", "badge": "1"},
+            ],
+        },
+    ),
+    ("POST", "/api/custody/interviews/{interview_id}/end"): Case(
+        frozenset({SUPERVISOR}),
+        url=lambda c, w: f"/api/custody/interviews/{c.desk_interview()}/end",
+        body=lambda c, w: {"note": "signed"},
+    ),
+    ("POST", "/api/custody/people/{person_id}/exit"): Case(
+        frozenset({SUPERVISOR}),
+        url=lambda c, w: f"/api/custody/people/{c.desk_person()}/exit",
+        body=lambda c, w: {"note": "released"},
     ),
     # search
     ("GET", "/api/search"): Case(frozenset({INVESTIGATOR})),

@@ -24,7 +24,7 @@ from vms.custody.report import export_interview, interview_report
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.custody.views import AlertView, CheckView, InterviewView, PersonView
-from vms.evidence.audit import append
+from vms.evidence.audit import Actor, append
 from vms.vocab import jsonable
 
 custody_app = typer.Typer(
@@ -97,6 +97,12 @@ def _emit(data: object, as_json: bool, text: str) -> None:
         out.print(text, highlight=False)
 
 
+def _actor(svc: CustodyService, reason: str = "custody ledger") -> Actor:
+    """Who runs this ledger command, for the audit log: the OS user (or the vms user of
+    $VMS_TOKEN), never a name the caller types (``--by`` is the officer the ledger names)."""
+    return identify(svc.db, None, svc.clock).actor(reason)
+
+
 @custody_app.command()
 def enter(
     name: Annotated[str, typer.Option(help="Full name of the person brought in.")],
@@ -129,6 +135,7 @@ def enter(
             risk=risk,
             limit_h=limit_h,
             at=_when(at),
+            actor=_actor(svc, f"custody ledger: {reason}"),
         )
     flag = " [red]re-summons within the minimum interval[/]" if "resummons" in p.flags else ""
     _emit(
@@ -147,7 +154,7 @@ def move(
 ) -> None:
     """Move a person held to another room."""
     with _service(config) as svc:
-        p = svc.move(person, room=room, by=by, at=_when(at))
+        p = svc.move(person, room=room, by=by, at=_when(at), actor=_actor(svc, "custody ledger"))
     _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} now in {p.room_id}")
 
 
@@ -168,7 +175,9 @@ def interview_start(
     """Start an interrogation or inquiry."""
     officers = [_officer(o) for o in officer]
     with _service(config) as svc:
-        iv = svc.start_interview(person, officers=officers, by=by, room=room, at=_when(at))
+        iv = svc.start_interview(
+            person, officers=officers, by=by, room=room, at=_when(at), actor=_actor(svc)
+        )
     _emit(InterviewView.model_validate(iv), as_json, f"interview {iv.id} started in {iv.room_id}")
 
 
@@ -183,7 +192,7 @@ def interview_end(
 ) -> None:
     """End an interview; its recording continuity is checked."""
     with _service(config) as svc:
-        iv = svc.end_interview(interview, by=by, note=note, at=_when(at))
+        iv = svc.end_interview(interview, by=by, note=note, at=_when(at), actor=_actor(svc))
     text = f"interview {iv.id} ended; recording " + (
         f"[red]INCOMPLETE ({len(iv.gaps)} gap(s))[/]" if iv.recording_incomplete else "continuous"
     )
@@ -201,7 +210,7 @@ def check(
 ) -> None:
     """Record an observation round of a person held."""
     with _service(config) as svc:
-        c = svc.record_check(person, by=by, note=note, at=_when(at))
+        c = svc.record_check(person, by=by, note=note, at=_when(at), actor=_actor(svc))
     _emit(
         CheckView.model_validate(c),
         as_json,
@@ -220,7 +229,7 @@ def risk(
 ) -> None:
     """Change a person's risk level (and so the observation interval)."""
     with _service(config) as svc:
-        p = svc.set_risk(person, level, by=by, at=_when(at))
+        p = svc.set_risk(person, level, by=by, at=_when(at), actor=_actor(svc))
     _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name}: risk {p.risk}")
 
 
@@ -235,7 +244,7 @@ def ack(
 ) -> None:
     """Acknowledge an alert (stops its escalation)."""
     with _service(config) as svc:
-        a = svc.acknowledge(alert, by=by, note=note, at=_when(at))
+        a = svc.acknowledge(alert, by=by, note=note, at=_when(at), actor=_actor(svc))
     _emit(
         AlertView.of(a, svc.config.custody.escalation),
         as_json,
@@ -254,7 +263,7 @@ def exit_(
 ) -> None:
     """Register a person's release."""
     with _service(config) as svc:
-        p = svc.exit(person, by=by, note=note, at=_when(at))
+        p = svc.exit(person, by=by, note=note, at=_when(at), actor=_actor(svc))
     _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} released")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -58,6 +59,8 @@ from vms.custody.views import (
 from vms.db.models import Camera
 from vms.db.session import Database
 from vms.errors import ConflictError, InvalidError, NotFoundError
+from vms.evidence import audit
+from vms.evidence.audit import Actor
 from vms.vocab import RoomType, Subsystem, jsonable
 
 #: How far ahead of the clock a time given by hand may be (clock skew between machines).
@@ -151,6 +154,23 @@ class CustodyService:
             )
         return at
 
+    def _audit(
+        self,
+        s: Session,
+        actor: Actor | None,
+        action: str,
+        object_type: str,
+        object_id: int,
+        details: dict[str, Any],
+        case_number: str | None = None,
+    ) -> None:
+        """The ledger operation's audit entry (in its transaction), when an actor is known."""
+        if actor is not None:
+            audit.append(
+                s, self.clock, actor, action, object_type, object_id,
+                case_number=case_number, details=details,
+            )  # fmt: skip
+
     def room(self, ref: str) -> Room:
         return self.layout.room(ref)
 
@@ -212,8 +232,12 @@ class CustodyService:
         risk: RiskLevel = RiskLevel.NORMAL,
         limit_h: float | None = None,
         at: datetime | None = None,
+        actor: Actor | None = None,
     ) -> Person:
-        """Register a person brought into the custody area (entry time, legal basis)."""
+        """Register a person brought into the custody area (entry time, legal basis).
+
+        ``actor`` (who, authenticated, and from which door): every ledger operation is then
+        also an entry of the audit log, in the same transaction."""
         when = self._at(at)
         target = self.room(room)
         bases = self.config.custody.legal_bases
@@ -274,6 +298,24 @@ class CustodyService:
             s.add(p)
             s.flush()
             s.add(Stay(person_id=p.id, room_id=target.id, start=when, end=None, moved_by=by))
+            self._audit(
+                s,
+                actor,
+                "create",
+                "custody_person",
+                p.id,
+                {
+                    "op": "enter",
+                    "name": p.name,
+                    "basis": basis,
+                    "limit_h": p.limit_h,
+                    "room": target.id,
+                    "risk": p.risk,
+                    "at": when.isoformat(),
+                    "by": by,
+                },
+                case_number,
+            )
             cond = resummons_condition(
                 person_state(p), utc(previous_exit) if previous_exit else None, self.config.custody
             )
@@ -282,7 +324,15 @@ class CustodyService:
                 reconcile(s, [cond], when, current_only=())
             return p
 
-    def move(self, person_id: int, *, room: str, by: str, at: datetime | None = None) -> Person:
+    def move(
+        self,
+        person_id: int,
+        *,
+        room: str,
+        by: str,
+        at: datetime | None = None,
+        actor: Actor | None = None,
+    ) -> Person:
         """Move a person held to another room."""
         when = self._at(at)
         target = self.room(room)
@@ -298,7 +348,10 @@ class CustodyService:
                 raise ConflictError(
                     f"{p.name} is already in {target.name}", subsystem=Subsystem.CUSTODY
                 )
+            old = p.room_id
             self._move(s, p, target, by, when)
+            details = {"op": "move", "from": old, "to": target.id, "at": when.isoformat(), "by": by}
+            self._audit(s, actor, "update", "custody_person", p.id, details, p.case_number)
             return p
 
     def start_interview(
@@ -309,6 +362,7 @@ class CustodyService:
         by: str,
         room: str | None = None,
         at: datetime | None = None,
+        actor: Actor | None = None,
     ) -> Interview:
         """Start an interrogation or inquiry; the person is moved into the room if needed."""
         when = self._at(at)
@@ -353,10 +407,25 @@ class CustodyService:
             )
             s.add(iv)
             s.flush()
+            details = {
+                "op": "interview_start",
+                "person": p.id,
+                "room": target.id,
+                "officers": iv.officers,
+                "at": when.isoformat(),
+                "by": by,
+            }
+            self._audit(s, actor, "create", "interview", iv.id, details, p.case_number)
             return iv
 
     def end_interview(
-        self, interview_id: int, *, by: str, note: str | None = None, at: datetime | None = None
+        self,
+        interview_id: int,
+        *,
+        by: str,
+        note: str | None = None,
+        at: datetime | None = None,
+        actor: Actor | None = None,
     ) -> Interview:
         """End an interview; its recording continuity is checked and stored with it."""
         from vms.custody.report import interview_gaps  # report imports this module
@@ -377,6 +446,10 @@ class CustodyService:
                     subsystem=Subsystem.CUSTODY,
                 )
             iv.ended_at, iv.ended_by, iv.note = when, by, note
+            person = s.get(Person, iv.person_id)
+            details = {"op": "interview_end", "note": note, "at": when.isoformat(), "by": by}
+            case = person.case_number if person else None
+            self._audit(s, actor, "update", "interview", iv.id, details, case)
         now = self.clock.now()
         gaps = interview_gaps(self.db, self.config, self.layout, iv, now)
         state = CustodyState(
@@ -398,7 +471,13 @@ class CustodyService:
             return row
 
     def record_check(
-        self, person_id: int, *, by: str, note: str | None = None, at: datetime | None = None
+        self,
+        person_id: int,
+        *,
+        by: str,
+        note: str | None = None,
+        at: datetime | None = None,
+        actor: Actor | None = None,
     ) -> Check:
         """An observation round: someone saw the person (and roused them if needed)."""
         when = self._at(at)
@@ -411,10 +490,18 @@ class CustodyService:
             check = Check(person_id=p.id, at=when, by=by, source="manual", note=note)
             s.add(check)
             s.flush()
+            details = {"op": "check", "note": note, "at": when.isoformat(), "by": by}
+            self._audit(s, actor, "update", "custody_person", p.id, details, p.case_number)
             return check
 
     def set_risk(
-        self, person_id: int, risk: RiskLevel, *, by: str, at: datetime | None = None
+        self,
+        person_id: int,
+        risk: RiskLevel,
+        *,
+        by: str,
+        at: datetime | None = None,
+        actor: Actor | None = None,
     ) -> Person:
         """Change a person's risk level (and so their observation interval)."""
         when = self._at(at)
@@ -422,12 +509,20 @@ class CustodyService:
             p = self._held(s, person_id)
             history = list(p.flags.get("risk_changes", []))
             history.append({"from": p.risk, "to": risk.value, "by": by, "at": when.isoformat()})
-            p.risk = risk.value
+            details = {"op": "risk", "from": p.risk, "to": RiskLevel(risk).value, "by": by}
+            p.risk = RiskLevel(risk).value
             p.flags = {**p.flags, "risk_changes": history}
+            self._audit(s, actor, "update", "custody_person", p.id, details, p.case_number)
             return p
 
     def acknowledge(
-        self, alert_id: int, *, by: str, note: str, at: datetime | None = None
+        self,
+        alert_id: int,
+        *,
+        by: str,
+        note: str,
+        at: datetime | None = None,
+        actor: Actor | None = None,
     ) -> Alert:
         """Acknowledge an alert: it stops escalating. The user and a note are required."""
         when = self._at(at)
@@ -446,10 +541,18 @@ class CustodyService:
                     subsystem=Subsystem.CUSTODY,
                 )
             alert.acknowledged_by, alert.ack_note, alert.ack_at = by.strip(), note.strip(), when
+            details = {"op": "acknowledge", "type": alert.type, "level": alert.level, "note": note}
+            self._audit(s, actor, "update", "custody_alert", alert.id, details)
             return alert
 
     def exit(
-        self, person_id: int, *, by: str, note: str | None = None, at: datetime | None = None
+        self,
+        person_id: int,
+        *,
+        by: str,
+        note: str | None = None,
+        at: datetime | None = None,
+        actor: Actor | None = None,
     ) -> Person:
         """Register a person's release from the custody area."""
         when = self._at(at)
@@ -467,6 +570,8 @@ class CustodyService:
                 )
             stay.end = when
             p.exited_at, p.exited_by, p.exit_note = when, by, note
+            details = {"op": "exit", "note": note, "at": when.isoformat(), "by": by}
+            self._audit(s, actor, "update", "custody_person", p.id, details, p.case_number)
             return p
 
     def status(self, site: str | None = None) -> StatusView:

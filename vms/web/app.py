@@ -34,6 +34,7 @@ from vms.web.routes import (
     cameras,
     cases,
     custody,
+    custody_desk,
     live,
     ops,
     pages,
@@ -148,7 +149,7 @@ def create_app(
     app.state.web = state
     errors.install(app)
     routers = (
-        auth, users, cameras, live, alerts, custody, search, recordings, cases, audit,
+        auth, users, cameras, live, alerts, custody, custody_desk, search, recordings, cases, audit,
         briefings, ops, bodyworn, bodyworn_admin, uploads, pages,
     )  # fmt: skip
     for module in routers:

@@ -34,6 +34,13 @@ def record(
     append(s, clock, actor, action, object_type, object_id, case_number=case_number, details=extra)
 
 
+def actor_of(user: Principal, reason: str) -> Actor:
+    """The user as the audit log names them, with how they came in (as the CLI records its
+    caller's OS user and host)."""
+    context = {"via": "web", "auth": user.via, "role": user.role.value}
+    return Actor(user.username, reason, context=context)
+
+
 def record_login_refused(
     db: Database,
     clock: Clock,

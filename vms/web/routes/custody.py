@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from vms.custody.texts import alert_text
 from vms.custody.views import StatusView
 from vms.web.alerts import render_custody
+from vms.web.audit import actor_of
 from vms.web.deps import StateDep, require
 from vms.web.i18n import texts_of
 from vms.web.roles import Permission
@@ -61,7 +62,13 @@ async def custody_ack(
     """Acknowledge a custody alert with a note: it stops escalating; every live feed shows it
     at once."""
     svc = state.custody
-    alert = await run_in_threadpool(svc.acknowledge, alert_id, by=user.username, note=body.note)
+    alert = await run_in_threadpool(
+        svc.acknowledge,
+        alert_id,
+        by=user.username,
+        note=body.note,
+        actor=actor_of(user, "custody alert acknowledged"),
+    )
     message = state.alerts.custody(alert)
     state.alerts.publish(message)
     texts = texts_of(state.config, request, user.language)

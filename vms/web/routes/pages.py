@@ -61,6 +61,23 @@ def _case(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
     }
 
 
+def _custody(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
+    """What the desk's forms offer: rooms (in the user's scope), legal bases, risk levels."""
+    from vms.custody.config import RiskLevel
+
+    texts = texts_of(state.config, request, user.language)
+    rooms = [
+        r
+        for r in sorted(state.custody.layout.rooms.values(), key=lambda r: (r.site, r.name))
+        if not r.cameras or any(user.sees(c) for c in r.cameras)
+    ]
+    bases = [
+        {"key": key, "title": texts.gettext(b.title), "limit_h": b.limit_h}
+        for key, b in state.config.custody.legal_bases.items()
+    ]
+    return {"rooms": rooms, "bases": bases, "risks": [r.value for r in RiskLevel]}
+
+
 def _briefings(request: Request, state: WebState, _user: Principal) -> dict[str, Any]:
     """The list of briefings and the chosen day's (newest by default), with its neighbours."""
     import json
@@ -110,7 +127,7 @@ class Page:
 #: Every page, the menu's in menu order; "/" sends a user to the first they may open.
 PAGES: tuple[Page, ...] = (
     Page("/live", N_("Live wall"), Permission.LIVE, "live.html", _cameras),
-    Page("/custody", N_("Custody"), Permission.CUSTODY, "custody.html"),
+    Page("/custody", N_("Custody"), Permission.CUSTODY, "custody.html", _custody),
     Page("/search", N_("Search"), Permission.SEARCH, "search.html", _search),
     Page("/playback", N_("Playback"), Permission.PLAYBACK, "playback.html", _playback),
     Page("/cases", N_("Cases"), Permission.CASES, "cases.html"),
