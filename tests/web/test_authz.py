@@ -176,6 +176,9 @@ MATRIX: dict[tuple[str, str], Case] = {
         body=lambda c, w: {"sdp": c.offer_sdp, "type": "offer"},
     ),
     ("GET", "/api/live/viewers"): Case(frozenset({SUPERVISOR})),
+    ("GET", "/api/live/overlays"): Case(
+        frozenset({SUPERVISOR}), url=lambda c, w: "/api/live/overlays?camera=street-1", stream=True
+    ),
     # alerts and events
     ("GET", "/api/alerts"): Case(frozenset({SUPERVISOR})),
     ("GET", "/api/alerts/stream"): Case(frozenset({SUPERVISOR}), stream=True),

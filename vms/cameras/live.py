@@ -20,6 +20,7 @@ from typing import Any
 
 import av
 
+from vms.cameras.overlay import OverlaySlot
 from vms.cameras.sources import StreamInfo
 
 #: About 8 s of 30 fps video: room for a web process that is busy for a moment.
@@ -60,6 +61,8 @@ class LiveChannel:
         # missed a short stop still starts the new one afresh (header, then a keyframe).
         self.wanted: Any = ctx.RawValue("i", 0)
         self._watches = 0
+        #: The analysis's newest tracks of the camera (the live wall draws them).
+        self.overlay = OverlaySlot(ctx)
 
     def watch(self, on: bool) -> None:
         """Start (or stop) the worker copying packets; stale ones are thrown away on start.
@@ -89,7 +92,7 @@ class LiveChannel:
         return item
 
     def tap(self) -> LiveTap:
-        return LiveTap(self.queue, self.wanted)
+        return LiveTap(self.queue, self.wanted, self.overlay)
 
     def close(self) -> None:
         self.wanted.value = 0
@@ -100,9 +103,10 @@ class LiveChannel:
 class LiveTap:
     """The worker's end: ``connected`` once per connection, ``offer`` for every packet."""
 
-    def __init__(self, q: Any, wanted: Any) -> None:
+    def __init__(self, q: Any, wanted: Any, overlay: OverlaySlot | None = None) -> None:
         self._queue = q
         self._wanted = wanted
+        self.overlay = overlay
         self._header: LiveHeader | None = None
         self._sending = False
         self._watch = 0

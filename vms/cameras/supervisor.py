@@ -13,6 +13,7 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
@@ -22,6 +23,7 @@ from vms.cameras.gb28181.source import Gb28181Media
 from vms.cameras.health import CameraHealth, CameraState
 from vms.cameras.index import RecordingIndex
 from vms.cameras.live import LiveChannel, LiveTap
+from vms.cameras.overlay import OverlayWriter
 from vms.cameras.recovery import recover_camera
 from vms.cameras.worker import CameraWorker
 from vms.config import Config
@@ -81,8 +83,16 @@ def run_worker_process(
     from vms.custody.presence import presence_observers  # people per custody room
     from vms.detection.live import LiveAnalysis  # the analytics stack loads in workers only
 
+    # The live wall's overlays: each analysed frame's tracks, into the camera's shared slot.
+    overlays = OverlayWriter(
+        {c: tap.overlay for c, tap in (live_taps or {}).items() if tap.overlay is not None},
+        _stream_size({w.camera.id: w for w in workers}),
+    )
     analysis = LiveAnalysis(
-        config, workers, db, observers=presence_observers(config, db, camera_ids)
+        config,
+        workers,
+        db,
+        observers=[*presence_observers(config, db, camera_ids), overlays.on_frame],
     )
     analysis.start()
     interval = config.workers.health_interval_s
@@ -106,6 +116,15 @@ def run_worker_process(
     for w in workers:
         health_queue.put(w.health())
     db.dispose()
+
+
+def _stream_size(workers: dict[str, CameraWorker]) -> Callable[[str], tuple[int, int] | None]:
+    def size(camera_id: str) -> tuple[int, int] | None:
+        w = workers.get(camera_id)
+        h = w.health() if w is not None else None
+        return (h.width, h.height) if h is not None and h.width and h.height else None
+
+    return size
 
 
 @dataclass

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vms.bodyworn.ingest import Ingestor
 from vms.bodyworn.uploads import UploadReceiver
+from vms.cameras.overlay import OverlaySlot
 from vms.clock import Clock, SystemClock
 from vms.config import Config
 from vms.custody.layout import build_layout
@@ -91,6 +92,7 @@ def create_app(
     *,
     live_feeds: FeedProvider | None = None,
     clock: Clock | None = None,
+    overlays: Callable[[str], OverlaySlot | None] | None = None,
     grants: GrantSigner | None = None,
     jobs: JobRegistry | None = None,
 ) -> FastAPI:
@@ -129,6 +131,8 @@ def create_app(
         uploads=UploadReceiver(Ingestor(db, config, clock)),
         cameras=cams,
     )
+    if overlays is not None:
+        state.overlays = overlays
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

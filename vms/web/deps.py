@@ -25,6 +25,7 @@ from vms.web.security import GrantSigner
 from vms.web.users import Principal, resolve_token
 
 if TYPE_CHECKING:
+    from vms.cameras.overlay import OverlaySlot
     from vms.web.alerts import AlertBroadcaster
     from vms.web.live import LiveHub
 
@@ -50,9 +51,14 @@ class WebState:
     uploads: UploadReceiver  # body-worn uploads in progress (vms.bodyworn.uploads)
     cameras: dict[str, CameraConfig] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop | None = None
+    #: A camera's analysis overlay (tracks, count) from its worker; None: no analysis here.
+    overlays: Callable[[str], OverlaySlot | None] = field(default=lambda _camera: None)
+    #: Set by ``close_streams``: long-lived streams (overlays) end.
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def close_streams(self) -> None:
         """End every alert feed and live view (at shutdown, before connections drain)."""
+        self.closing.set()
         await self.alerts.close()
         await self.live.close()
 

@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from vms.cameras.live import LiveChannel
+from vms.cameras.overlay import OverlaySlot
 from vms.config import Config
 from vms.db.session import Database
 from vms.errors import ConfigError
@@ -57,7 +58,11 @@ class WebServer:
             channel = live_channel(camera_id)
             return ChannelFeed(channel) if channel is not None else None
 
-        app = create_app(config, db, health, live_feeds=feeds, jobs=jobs)
+        def overlays(camera_id: str) -> OverlaySlot | None:
+            channel = live_channel(camera_id)
+            return channel.overlay if channel is not None else None
+
+        app = create_app(config, db, health, live_feeds=feeds, jobs=jobs, overlays=overlays)
         return cls(app, config.web.host, config.web.port)
 
     @property

@@ -61,6 +61,42 @@ def _case(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
     }
 
 
+_ROOM_ORDER = ["duty", "holding", "interrogation", "inquiry", "mediation", "cell", "service_hall"]
+
+
+def _live(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
+    """The wall's cameras in scope: the streets by site, then each custody area's rooms in
+    their order ("six rooms and one hall"), with the groups to choose from."""
+    from vms.vocab import CameraKind
+
+    _asked_camera(request, state, user)
+    texts = texts_of(state.config, request, user.language)
+    cams = [c for c in state.cameras.values() if user.sees(c.id)]
+
+    def order(c: Any) -> tuple[Any, ...]:
+        custody = c.kind is CameraKind.CUSTODY
+        room = c.room_type.value if c.room_type else ""
+        rank = _ROOM_ORDER.index(room) if room in _ROOM_ORDER else len(_ROOM_ORDER)
+        return (custody, c.site, rank, c.room or "", c.display_name)
+
+    tiles: list[dict[str, Any]] = []
+    groups: dict[str, dict[str, str]] = {}
+    for c in sorted(cams, key=order):
+        custody = c.kind is CameraKind.CUSTODY
+        key = f"{c.kind.value}:{c.site}"
+        title = (
+            texts.gettext("Custody area: %(site)s", site=c.site)
+            if custody
+            else texts.gettext("Street: %(site)s", site=c.site)
+        )
+        groups.setdefault(key, {"key": key, "title": title})
+        where = f"{c.room} · {c.site}" if c.room else c.site
+        room = state.custody.layout.room_of_camera(c.id)
+        tile = {"id": c.id, "display_name": c.display_name, "kind": c.kind, "group": key}
+        tiles.append(tile | {"where": where, "room_id": room.id if room else ""})
+    return {"cameras": tiles, "groups": list(groups.values())}
+
+
 def _custody(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
     """What the desk's forms offer: rooms (in the user's scope), legal bases, risk levels."""
     from vms.custody.config import RiskLevel
@@ -126,7 +162,7 @@ class Page:
 
 #: Every page, the menu's in menu order; "/" sends a user to the first they may open.
 PAGES: tuple[Page, ...] = (
-    Page("/live", N_("Live wall"), Permission.LIVE, "live.html", _cameras),
+    Page("/live", N_("Live wall"), Permission.LIVE, "live.html", _live),
     Page("/custody", N_("Custody"), Permission.CUSTODY, "custody.html", _custody),
     Page("/search", N_("Search"), Permission.SEARCH, "search.html", _search),
     Page("/playback", N_("Playback"), Permission.PLAYBACK, "playback.html", _playback),

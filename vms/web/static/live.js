@@ -1,55 +1,10 @@
-// Live wall: one WebRTC connection per camera tile (H.264 relayed by the server, not
-// re-encoded), and the alert feed over server-sent events: analytics events and the open
-// custody alerts, whose escalation level, acknowledgement and clearing update in place.
+// The live wall's alert feed over server-sent events: analytics events and the open custody
+// alerts, whose escalation level, acknowledgement and clearing update in place. A new
+// critical alert flashes, sounds and brings its camera up alone on the wall (wall.js).
 "use strict";
 
 const names = {};
-for (const tile of document.querySelectorAll(".tile")) names[tile.dataset.camera] = tile.dataset.name;
-
-function iceComplete(pc) {
-  // The server does not trickle candidates: send the offer with all of ours in it.
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => { if (pc.iceGatheringState === "complete") resolve(); };
-    pc.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, 2000);
-  });
-}
-
-async function watch(tile) {
-  const video = tile.querySelector("video");
-  const status = tile.querySelector("[data-status]");
-  const pc = new RTCPeerConnection({ iceServers: [] });
-  pc.addTransceiver("video", { direction: "recvonly" });
-  pc.addEventListener("track", (ev) => {
-    video.srcObject = ev.streams[0] || new MediaStream([ev.track]);
-    video.play().catch(() => {});
-  });
-  const retry = () => {
-    pc.close();
-    status.textContent = t("reconnecting…");
-    tile.classList.remove("playing");
-    setTimeout(() => watch(tile), 3000);
-  };
-  pc.addEventListener("connectionstatechange", () => {
-    if (pc.connectionState === "connected") status.textContent = t("live");
-    if (pc.connectionState === "failed") retry();
-  });
-  video.addEventListener("playing", () => tile.classList.add("playing"), { once: true });
-  try {
-    await pc.setLocalDescription(await pc.createOffer());
-    await iceComplete(pc);
-    const answer = await api.post(`/api/live/${encodeURIComponent(tile.dataset.camera)}/offer`, {
-      sdp: pc.localDescription.sdp, type: "offer",
-    });
-    await pc.setRemoteDescription(answer);
-  } catch (e) {
-    status.textContent = e.message;
-    if (e.status !== 403 && e.status !== 404) retry();
-  }
-}
-
-for (const tile of document.querySelectorAll(".tile")) watch(tile);
+for (const tile of Wall.tiles) names[tile.dataset.camera] = tile.dataset.name;
 
 // -- alerts ---------------------------------------------------------------------------
 
@@ -165,6 +120,23 @@ function updateCustody(a) {
   return fresh ? item : null;
 }
 
+function cameraOfRoom(room) {
+  if (!room) return null;
+  return Wall.tiles.find((tile) => tile.dataset.roomId === room)?.dataset.camera || null;
+}
+
+function alarm(item, camera) {
+  // A new critical alert: it flashes in the list and on its camera, sounds, and its camera
+  // comes up alone on the wall (the grid is one click away).
+  item.classList.add("flash");
+  Alarm.sound();
+  if (camera && Wall.byCamera[camera]) {
+    Wall.showAlone(camera);
+    Wall.flash(camera);
+    document.body.dataset.jumpedTo = camera;
+  }
+}
+
 async function startFeed() {
   const recent = await api.get("/api/alerts?limit=50");
   const items = [
@@ -179,12 +151,17 @@ async function startFeed() {
   source.addEventListener("alert", (ev) => {
     const a = JSON.parse(ev.data);
     if (list.querySelector(`[data-event-id="${a.id}"]`)) return;
-    list.prepend(render(a));
+    const item = render(a);
+    list.prepend(item);
     while (list.children.length > 200) list.lastElementChild.remove();
+    if (a.severity === "critical") alarm(item, a.camera_id);
   });
   source.addEventListener("custody", (ev) => {
-    const item = updateCustody(JSON.parse(ev.data));
-    if (item) list.prepend(item);
+    const a = JSON.parse(ev.data);
+    const item = updateCustody(a);
+    if (!item) return;
+    list.prepend(item);
+    if (a.severity === "critical") alarm(item, a.camera_id || cameraOfRoom(a.room));
   });
   source.addEventListener("ack", (ev) => {
     const ack = JSON.parse(ev.data);
