@@ -7,6 +7,7 @@ import socket
 import threading
 from datetime import UTC, datetime
 
+import av
 import numpy as np
 import pytest
 
@@ -14,7 +15,7 @@ from vms.cameras.backoff import backoff_delay
 from vms.cameras.frames import Frame, LatestFrameBuffer
 from vms.cameras.health import RateMeter
 from vms.cameras.sources import open_source, redact, source_kind
-from vms.cameras.synthetic import SyntheticSpec, draw_frame
+from vms.cameras.synthetic import SyntheticSpec, draw_frame, read_timecode
 from vms.config import ReconnectConfig
 from vms.errors import SourceOpenError
 
@@ -125,21 +126,31 @@ def test_bad_synthetic_urls(url: str) -> None:
 def test_synthetic_frames_move_and_show_the_time() -> None:
     spec = SyntheticSpec.parse("synthetic://demo?size=320x180&fps=10")
     a, b = draw_frame(spec, 0, NOW), draw_frame(spec, 5, NOW)
+    assert read_timecode(a) == NOW.replace(microsecond=NOW.microsecond // 1000 * 1000)
+    assert read_timecode(np.zeros_like(a)) is None
     assert a.shape == (180, 320, 3)
     assert np.abs(a.astype(int) - b.astype(int)).sum() > 0  # the box moves
 
 
 def test_synthetic_source_delivers_h264_with_keyframes() -> None:
     src = open_source("synthetic://t?size=320x240&fps=15&gop=5")
+    decoded = []
     try:
         assert (src.info.codec, src.info.width, src.info.height) == ("h264", 320, 240)
+        decoder = av.CodecContext.create("h264", "r")
         keys = []
         for n, pkt in enumerate(src.packets()):
             keys.append(pkt.is_keyframe)
+            decoded += [f.to_ndarray(format="bgr24") for f in decoder.decode(pkt)]
             if n >= 11:
                 break
     finally:
         src.close()
+    # The burned-in clock, in machine form, survives the encoder: a time of just now.
+    stamps = [read_timecode(img) for img in decoded]
+    assert stamps
+    assert all(abs((t - datetime.now(UTC)).total_seconds()) < 30 for t in stamps if t), stamps
+    assert all(stamps)
     assert keys[0]
     assert keys[5]
     assert keys[10]

@@ -73,8 +73,13 @@ class Ctx:
     clip: tuple[str, str] = ("", "")
     export: str = ""
     custody_alert: int = 0
+    clip_item: int = 0
     interview: int = 0
     bw: Any = None  # body-worn records (tests/web/bodyworn_matrix.py)
+
+    def item_grant(self, who: str) -> str:
+        uid = self.users.ids.get(who, 0)
+        return str(self.app.state.web.grants.sign(uid, self.clip_item, scope="item"))
 
     def grant(self, who: str) -> str:
         uid = self.users.ids.get(who, 0)
@@ -230,6 +235,17 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/api/cases/{case_id}/exports"): Case(
         frozenset({INVESTIGATOR}), 201, url=lambda c, w: f"/api/cases/{c.case_id}/exports"
+    ),
+    ("POST", "/api/cases/{case_id}/items/{item_id}/play"): Case(
+        frozenset({INVESTIGATOR}),
+        url=lambda c, w: f"/api/cases/{c.case_id}/items/{c.clip_item}/play",
+        body=lambda c, w: {},
+    ),
+    ("GET", "/api/cases/{case_id}/items/{item_id}/video"): Case(
+        frozenset({INVESTIGATOR}),
+        url=lambda c, w: (
+            f"/api/cases/{c.case_id}/items/{c.clip_item}/video?grant={c.item_grant(w)}"
+        ),
     ),
     ("GET", "/api/cases/{case_id}/exports/{name}"): Case(
         frozenset({INVESTIGATOR}), url=lambda c, w: f"/api/cases/{c.case_id}/exports/{c.export}"
@@ -399,7 +415,7 @@ def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
     clock = SystemClock()
     case = create_case(db, clock, actor, "M-1", "matrix case")
     c.case_id = case.id
-    add_clip(db, config, clock, actor, "M-1", "street-1", start, end)
+    c.clip_item = add_clip(db, config, clock, actor, "M-1", "street-1", start, end).id
     folder = config.storage.root / "exports" / "M-1"
     export_case(db, config, clock, actor, "M-1", folder / "pkg")
     c.export = Path(shutil.make_archive(str(folder / "pkg"), "zip", folder, "pkg")).name

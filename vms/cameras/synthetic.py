@@ -57,6 +57,43 @@ class SyntheticSpec:
         return spec
 
 
+#: The burned-in clock in machine form too: a strip of black and white blocks along the
+#: bottom, the frame's time in ms since 1970 (big-endian, a white guard block at each end),
+#: so a test can read the clock of what a video element shows (``read_timecode``).
+TIMECODE_BITS = 42
+
+
+def _timecode_geometry(width: int, height: int) -> tuple[int, int]:
+    """(block size, top row) of the strip."""
+    block = max(4, width // (TIMECODE_BITS + 4))
+    return block, height - block - 2
+
+
+def draw_timecode(img: np.ndarray, when: datetime) -> None:
+    h, w = img.shape[:2]
+    block, top = _timecode_geometry(w, h)
+    ms = int(when.timestamp() * 1000)
+    bits = [1] + [(ms >> (TIMECODE_BITS - 1 - i)) & 1 for i in range(TIMECODE_BITS)] + [1]
+    for i, bit in enumerate(bits):
+        x = block * (i + 1)
+        img[top : top + block, x : x + block] = 255 if bit else 0
+
+
+def read_timecode(img: np.ndarray) -> datetime | None:
+    """The time ``draw_timecode`` wrote into a (decoded) frame, or None if it is not there."""
+    h, w = img.shape[:2]
+    block, top = _timecode_geometry(w, h)
+    grey = img.mean(axis=2) if img.ndim == 3 else img
+    cy = top + block // 2
+    bits = [int(grey[cy, block * (i + 1) + block // 2] > 127) for i in range(TIMECODE_BITS + 2)]
+    if bits[0] != 1 or bits[-1] != 1:
+        return None
+    ms = 0
+    for bit in bits[1:-1]:
+        ms = (ms << 1) | bit
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
 def draw_frame(spec: SyntheticSpec, index: int, when: datetime) -> np.ndarray:
     """One BGR test frame: a gradient, a moving box and the time it was made."""
     h, w = spec.height, spec.width
@@ -75,6 +112,7 @@ def draw_frame(spec: SyntheticSpec, index: int, when: datetime) -> np.ndarray:
         org = (10, int(30 * scale * row * 1.4))
         cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 4, cv2.LINE_AA)
         cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1)
+    draw_timecode(img, when)
     return img
 
 

@@ -33,6 +33,7 @@ from vms.web.routes import (
     bodyworn_admin,
     briefings,
     cameras,
+    case_play,
     cases,
     custody,
     custody_desk,
@@ -153,8 +154,8 @@ def create_app(
     app.state.web = state
     errors.install(app)
     routers = (
-        auth, users, cameras, live, alerts, custody, custody_desk, search, recordings, cases, audit,
-        briefings, ops, bodyworn, bodyworn_admin, uploads, pages,
+        auth, users, cameras, live, alerts, custody, custody_desk, search, recordings, cases,
+        case_play, audit, briefings, ops, bodyworn, bodyworn_admin, uploads, pages,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)

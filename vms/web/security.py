@@ -63,15 +63,31 @@ class GrantSigner:
         digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest[:18]).decode()
 
-    def sign(self, user_id: int, segment_id: int, now: float | None = None) -> str:
+    @staticmethod
+    def _scoped(scope: str, payload: str) -> str:
+        # A grant for one kind of file (a segment, an evidence item) is no grant for another.
+        return payload if scope == "segment" else f"{scope}:{payload}"
+
+    def sign(
+        self, user_id: int, segment_id: int, now: float | None = None, *, scope: str = "segment"
+    ) -> str:
         expires = int((time.time() if now is None else now) + self.ttl_s)
         payload = f"{user_id}.{segment_id}.{expires}"
-        return f"{payload}.{self._mac(payload)}"
+        return f"{payload}.{self._mac(self._scoped(scope, payload))}"
 
-    def check(self, grant: str, user_id: int, segment_id: int, now: float | None = None) -> bool:
+    def check(
+        self,
+        grant: str,
+        user_id: int,
+        segment_id: int,
+        now: float | None = None,
+        *,
+        scope: str = "segment",
+    ) -> bool:
         try:
             uid, sid, expires, mac = grant.split(".")
-            valid_mac = hmac.compare_digest(mac, self._mac(f"{uid}.{sid}.{expires}"))
+            payload = self._scoped(scope, f"{uid}.{sid}.{expires}")
+            valid_mac = hmac.compare_digest(mac, self._mac(payload))
             current = time.time() if now is None else now
             return (
                 valid_mac

@@ -43,8 +43,27 @@ def _asked_camera(request: Request, state: WebState, user: Principal) -> None:
 
 
 def _playback(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
-    _asked_camera(request, state, user)
-    return _cameras(request, state, user) | {"can_cases": user.can(Permission.CASES)}
+    """The review's camera groups: a street's cameras, a custody area's rooms."""
+    from vms.vocab import CameraKind
+
+    for camera in request.query_params.getlist("camera"):
+        if not camera.startswith("bw."):  # a body-worn recorder's lane: its own rules apply
+            state.camera(camera, user)
+    groups = _wall(request, state, user)["groups"]
+    by_group: dict[str, list[dict[str, Any]]] = {g["key"]: [] for g in groups}
+    for cam in state.cameras.values():
+        if user.sees(cam.id):
+            by_group[f"{cam.kind.value}:{cam.site}"].append(
+                {
+                    "id": cam.id,
+                    "display_name": cam.display_name,
+                    "custody": cam.kind is CameraKind.CUSTODY,
+                }
+            )
+    return {
+        "groups": [g | {"cameras": by_group[g["key"]]} for g in groups],
+        "can_cases": user.can(Permission.CASES),
+    }
 
 
 def _case(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
@@ -67,9 +86,13 @@ _ROOM_ORDER = ["duty", "holding", "interrogation", "inquiry", "mediation", "cell
 def _live(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
     """The wall's cameras in scope: the streets by site, then each custody area's rooms in
     their order ("six rooms and one hall"), with the groups to choose from."""
+    _asked_camera(request, state, user)
+    return _wall(request, state, user)
+
+
+def _wall(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
     from vms.vocab import CameraKind
 
-    _asked_camera(request, state, user)
     texts = texts_of(state.config, request, user.language)
     cams = [c for c in state.cameras.values() if user.sees(c.id)]
 

@@ -22,6 +22,13 @@ async function refresh() {
       i.sha256 ? i.sha256.slice(0, 16) + "…" : "", gaps, i.note, i.created_by]) {
       tr.append(el("td", {}, v));
     }
+    const td = el("td");
+    if (i.kind === "clip") {
+      const b = el("button", { type: "button", class: "small play-clip" }, t("Play"));
+      b.addEventListener("click", () => openClip(i));
+      td.append(b);
+    }
+    tr.append(td);
     return tr;
   }));
   const list = document.getElementById("exports");
@@ -41,6 +48,39 @@ async function refresh() {
   }
 }
 
+// -- a clip of the case, played from its own file (hash-checked, the view audited) -----------
+
+let shownClip = null;
+const player = document.getElementById("clip-player");
+const isCustody = (cam) => [...clipForm.elements.camera_id.options].find((o) => o.value === cam)?.dataset.custody === "yes";
+
+function openClip(item) {
+  shownClip = item;
+  player.hidden = false;
+  document.getElementById("clip-title").textContent = t("Clip {id} · {camera}", { id: item.id, camera: item.camera_id });
+  document.getElementById("clip-info").textContent = t("{start} – {end} · SHA-256 {sha}", {
+    start: when(item.start), end: when(item.end), sha: item.sha256 || "" });
+  player.querySelector(".reason").hidden = !isCustody(item.camera_id);
+  document.getElementById("clip-play-error").textContent = "";
+  const q = new URLSearchParams({ camera: item.camera_id, t: item.start, in: item.start, out: item.end });
+  document.getElementById("clip-review").href = `/playback?${q}`;
+  if (!isCustody(item.camera_id)) playClip();
+  player.scrollIntoView({ block: "nearest" });
+}
+
+async function playClip() {
+  const error = document.getElementById("clip-play-error");
+  error.textContent = "";
+  try {
+    const reason = document.getElementById("clip-reason").value.trim() || null;
+    const p = await api.post(`/api/cases/${caseId}/items/${shownClip.id}/play`, { reason });
+    const video = document.getElementById("clip-video");
+    video.src = p.url;
+    await video.play().catch(() => {});
+  } catch (e) { error.textContent = e.message; }
+}
+
+document.getElementById("clip-play").addEventListener("click", playClip);
 clipForm.elements.camera_id.addEventListener("change", showReason);
 showReason();
 

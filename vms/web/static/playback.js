@@ -1,187 +1,465 @@
-// Playback: a day's timeline of one camera (recorded ranges, gaps, events); click to play.
-// Each segment file plays on its own (fragmented MP4 over HTTP range requests); at its end
-// the next one starts if it follows without a gap, so a continuous range plays through.
+// Review: several cameras in sync on one timeline (a custody area's rooms, a street's cameras).
+// One clock T (UTC ms) drives every player: each plays the segment file covering T (as
+// recorded, over HTTP range requests; each segment start is audited) at T's offset, at the
+// chosen speed, and is pulled back when it drifts more than a quarter of a second. The next
+// segment is loaded in a second video element before the boundary, so playback runs on across
+// segments; a gap shows "no recording". Zoom from a day to seconds, event thumbnails on the
+// lanes, previous/next event, mark in/out across the cameras and add them all to a case.
 "use strict";
 
 const form = document.getElementById("pick");
-const bar = document.getElementById("timeline");
-const video = document.getElementById("video");
 const errorBox = document.getElementById("playback-error");
 const reasonBox = form.querySelector(".reason");
-const download = document.getElementById("download");
-let day = null;          // the loaded timeline
-let current = null;      // { seg, startMs }
-let view = null;         // [from, to] in ms: the whole day, or fitted to what was recorded
+const timelineBox = document.getElementById("timeline");
+const lanesBox = document.getElementById("lanes");
+const playersBox = document.getElementById("players");
+const ZOOMS = [86400, 21600, 7200, 3600, 1800, 600, 300, 60, 30, 10];  // seconds in view
+const STEPS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800];         // axis tick choices
+const DRIFT_S = 0.25;
 
-function ms(iso) { return iso ? Date.parse(iso) : Date.now(); }
-function span() { return view[1] - view[0]; }
-function pct(at) { return `${(100 * (at - view[0]) / span()).toFixed(4)}%`; }
+const review = {
+  cams: [],            // camera ids shown
+  lanes: {},           // camera -> its timeline (segments, gaps, events)
+  players: {},         // camera -> player
+  dayStart: 0, dayEnd: 0,
+  view: [0, 0],        // ms shown on the timeline
+  zoom: 0,             // index into ZOOMS
+  t: null,             // the clock: UTC ms
+  playing: false,
+  speed: 1,
+  last: null,          // performance.now() of the last tick
+  marks: { in: null, out: null },
+};
 
-function fitView(whole) {
-  const from = ms(day.day_start), to = ms(day.day_end);
-  const items = [...day.segments, ...day.gaps];
-  if (whole || !items.length) { view = [from, to]; return; }
-  const first = Math.min(...items.map((x) => ms(x.start)));
-  const last = Math.max(...items.map((x) => Math.min(ms(x.end), to)));
-  const pad = Math.max(60000, (last - first) * 0.05);
-  view = [Math.max(from, first - pad), Math.min(to, last + pad)];
+const ms = (iso) => (iso ? Date.parse(iso) : Date.now());
+const span = () => review.view[1] - review.view[0];
+const pct = (at) => `${((100 * (at - review.view[0])) / span()).toFixed(4)}%`;
+const reason = () => form.elements.reason.value.trim();
+const custodyCam = (cam) => review.lanes[cam]?.custody
+  ?? form.querySelector(`input[name=camera][value="${cam}"]`)?.dataset.custody === "yes";
+const camName = (cam) => form.querySelector(`input[name=camera][value="${cam}"]`)?.dataset.name || cam;
+
+function segEnd(seg) { return seg.end ? ms(seg.end) : Date.now(); }
+function segAt(cam, at) {
+  const lane = review.lanes[cam];
+  return lane ? lane.segments.find((s) => ms(s.start) <= at && at < segEnd(s)) : undefined;
 }
-function custody() { return form.elements.camera.selectedOptions[0]?.dataset.custody === "yes"; }
-function reason() { return form.elements.reason.value.trim(); }
+function segAfter(cam, seg) {
+  const lane = review.lanes[cam];
+  const end = segEnd(seg);
+  return lane?.segments.find((s) => s.id !== seg.id && Math.abs(ms(s.start) - end) < 1000);
+}
+
+// -- players ---------------------------------------------------------------------------
+
+function makePlayer(cam) {
+  const node = document.getElementById("player").content.firstElementChild.cloneNode(true);
+  node.dataset.camera = cam;
+  node.querySelector(".name").textContent = camName(cam);
+  const [a, b] = node.querySelectorAll("video");
+  return { cam, node, videos: [a, b], active: 0, seg: null, standby: null, loading: null };
+}
+
+async function grant(seg, cam) {
+  if (custodyCam(cam) && !reason()) {
+    reasonBox.hidden = false;
+    form.elements.reason.focus();
+    throw new Error(t("This camera records a custody room: give a reason first (it is audited)."));
+  }
+  return api.post("/api/playback", { segment_id: seg.id, reason: reason() || null });
+}
+
+function load(video, url, offset) {
+  return new Promise((resolve, reject) => {
+    const ready = () => {
+      if (offset > 0.05) video.currentTime = offset;
+      resolve();
+    };
+    video.addEventListener("loadedmetadata", ready, { once: true });
+    video.addEventListener("error", () => reject(new Error(t("the recording could not be played"))), { once: true });
+    video.src = url;
+  });
+}
+
+function showSegment(p, seg) {
+  p.node.querySelector(".segment").textContent = t("segment {id}: {start} – {end}, sha256 {sha}", {
+    id: seg.id, start: localTime(seg.start), end: seg.end ? localTime(seg.end) : t("recording"),
+    sha: seg.sha256 ? seg.sha256.slice(0, 16) + "…" : t("(recording)") });
+  const dl = p.node.querySelector(".download");
+  dl.href = `/api/recordings/segments/${seg.id}/download` + (reason() ? `?reason=${encodeURIComponent(reason())}` : "");
+  dl.hidden = false;
+}
+
+async function ensure(p) {
+  // The player shows the segment covering T: the one preloaded, else load it now.
+  const seg = segAt(p.cam, review.t);
+  p.node.querySelector(".no-footage").hidden = Boolean(seg);
+  if (!seg) {
+    for (const v of p.videos) v.pause();
+    p.seg = null;
+    return;
+  }
+  if (p.seg?.id === seg.id || p.loading === seg.id) return;
+  if (p.standby?.seg.id === seg.id && p.standby.ready) {
+    const old = p.videos[p.active];
+    p.active = 1 - p.active;
+    const now = p.videos[p.active];
+    now.hidden = false;
+    old.hidden = true;
+    old.pause();
+    p.seg = seg;
+    p.standby = null;
+    showSegment(p, seg);
+    return;
+  }
+  p.loading = seg.id;
+  try {
+    const g = await grant(seg, p.cam);
+    const video = p.videos[p.active];
+    await load(video, g.url, Math.max(0, (review.t - ms(seg.start)) / 1000));
+    p.seg = seg;
+    showSegment(p, seg);
+  } catch (e) {
+    errorBox.textContent = e.message;
+    review.playing = false;
+    showPlay();
+  } finally {
+    p.loading = null;
+  }
+}
+
+async function preload(p) {
+  // Before the boundary, the next segment goes into the other video element.
+  if (!p.seg || p.standby || segEnd(p.seg) - review.t > 3000) return;
+  const next = segAfter(p.cam, p.seg);
+  if (!next) return;
+  const standby = { seg: next, ready: false };
+  p.standby = standby;
+  try {
+    const g = await grant(next, p.cam);
+    const video = p.videos[1 - p.active];
+    await load(video, g.url, 0);
+    video.pause();
+    standby.ready = true;
+  } catch (e) { p.standby = null; }
+}
+
+function sync(p) {
+  if (!p.seg) return;
+  const video = p.videos[p.active];
+  const want = (review.t - ms(p.seg.start)) / 1000;
+  if (video.readyState >= 1 && !video.seeking && Math.abs(video.currentTime - want) > DRIFT_S) {
+    video.currentTime = Math.max(0, want);
+  }
+  if (video.playbackRate !== review.speed) video.playbackRate = review.speed;
+  if (review.playing && video.paused && video.readyState >= 2) video.play().catch(() => {});
+  if (!review.playing && !video.paused) video.pause();
+}
+
+function tick(now) {
+  if (review.t !== null) {
+    if (review.playing && review.last !== null) {
+      review.t += (now - review.last) * review.speed;
+      if (review.t > Date.now()) { review.t = Date.now(); }
+    }
+    for (const p of Object.values(review.players)) {
+      ensure(p);
+      preload(p);
+      sync(p);
+    }
+    if (review.t < review.view[0] || review.t > review.view[1]) centre(review.t);
+    document.getElementById("playing").textContent = when(new Date(review.t).toISOString());
+    document.getElementById("playhead").style.left = pct(review.t);
+    document.body.dataset.reviewT = String(Math.round(review.t));
+  }
+  review.last = now;
+  requestAnimationFrame(tick);
+}
+
+function seek(at) {
+  review.t = Math.max(review.dayStart, Math.min(at, Math.min(review.dayEnd, Date.now())));
+  errorBox.textContent = "";
+}
+
+function showPlay() {
+  document.getElementById("play").textContent = review.playing ? "⏸" : "▶";
+}
+
+// -- the timeline ------------------------------------------------------------------------
+
+function centre(at) {
+  const width = ZOOMS[review.zoom] * 1000;
+  let from = at - width / 2;
+  from = Math.max(review.dayStart, Math.min(from, review.dayEnd - width));
+  review.view = [from, from + Math.min(width, review.dayEnd - review.dayStart)];
+  draw();
+}
+
+function setZoom(z, around) {
+  review.zoom = Math.max(0, Math.min(ZOOMS.length - 1, z));
+  document.getElementById("zoom-label").textContent = duration(ZOOMS[review.zoom]);
+  centre(around ?? review.t ?? review.view[0]);
+}
 
 function block(cls, start, end, title) {
-  const s = Math.max(ms(start), view[0]);
-  const e = Math.min(ms(end), view[1]);
+  const s = Math.max(start, review.view[0]);
+  const e = Math.min(end, review.view[1]);
+  if (e <= s) return null;
   const node = el("div", { class: cls, title });
   node.style.left = pct(s);
   node.style.width = `${Math.max(0.05, (100 * (e - s)) / span())}%`;
   return node;
 }
 
+function drawAxis() {
+  const target = span() / 1000 / 10;
+  const step = STEPS.find((x) => x >= target) || STEPS[STEPS.length - 1];
+  const first = Math.ceil(review.view[0] / (step * 1000)) * step * 1000;
+  const ticks = [];
+  for (let at = first; at <= review.view[1]; at += step * 1000) {
+    const tick = el("span", {}, localTime(at).slice(11, step < 60 ? 19 : 16));
+    tick.style.left = pct(at);
+    ticks.push(tick);
+  }
+  document.getElementById("axis").replaceChildren(...ticks);
+}
+
+function drawLanes() {
+  const thumbs = span() <= 3 * 3600 * 1000;  // close enough: thumbnails instead of marks
+  lanesBox.replaceChildren(...review.cams.map((cam) => {
+    const lane = review.lanes[cam];
+    const row = el("div", { class: "lane", "data-camera": cam });
+    row.append(el("div", { class: "lane-name" }, camName(cam)));
+    const track = el("div", { class: "track" });
+    for (const s of lane?.segments || []) {
+      const b = block("seg", ms(s.start), segEnd(s), `${localTime(s.start)} – ${s.end ? localTime(s.end) : t("now")}`);
+      if (b) track.append(b);
+    }
+    for (const g of lane?.gaps || []) {
+      const b = block("gap", ms(g.start), g.end ? ms(g.end) : Date.now(),
+        t("gap: {reason}", { reason: g.reason }) + ` (${duration(((g.end ? ms(g.end) : Date.now()) - ms(g.start)) / 1000)})`);
+      if (b) track.append(b);
+    }
+    for (const e of lane?.events || []) {
+      const at = ms(e.start);
+      if (at < review.view[0] || at > review.view[1]) continue;
+      const title = `${label("event_type", e.type)} ${localTime(e.start)}`;
+      const mark = el("div", { class: `ev sev-${e.severity}` + (thumbs && e.has_snapshot ? " thumb" : ""), title, "data-event-id": e.id });
+      mark.style.left = pct(at);
+      if (thumbs && e.has_snapshot) mark.append(el("img", { src: `/api/events/${e.id}/snapshot`, alt: title, loading: "lazy" }));
+      mark.addEventListener("click", (ev) => { ev.stopPropagation(); seek(at - 2000); });
+      track.append(mark);
+    }
+    row.append(track);
+    return row;
+  }));
+}
+
+function drawMarks() {
+  const box = document.getElementById("marks");
+  const { in: a, out: b } = review.marks;
+  box.hidden = a === null || b === null || b <= a;
+  if (box.hidden) return;
+  const s = Math.max(a, review.view[0]), e = Math.min(b, review.view[1]);
+  box.style.left = pct(s);
+  box.style.width = `${Math.max(0, (100 * (e - s)) / span())}%`;
+}
+
 function draw() {
-  const hours = el("div", { class: "hours" });
-  for (let i = 0; i <= 8; i++) {
-    const at = view[0] + (span() * i) / 8;
-    const text = localTime(at).slice(11, span() > 3 * 3600000 ? 16 : 19);
-    const tick = el("span", {}, text);
-    tick.style.left = `${(100 * i) / 8}%`;
-    hours.append(tick);
-  }
-  const parts = [hours];
-  for (const s of day.segments) parts.push(block("seg", s.start, s.end, `${localTime(s.start)} – ${localTime(s.end)}`));
-  for (const g of day.gaps) parts.push(block("gap", g.start, g.end, t("gap: {reason}", { reason: g.reason })));
-  for (const e of day.events) {
-    const m = el("div", { class: "ev", title: `${label("event_type", e.type)} ${localTime(e.start)}`, "data-event-id": e.id });
-    m.style.left = pct(ms(e.start));
-    parts.push(m);
-  }
-  parts.push(el("div", { class: "playhead", id: "playhead" }));
-  bar.replaceChildren(...parts);
+  drawAxis();
+  drawLanes();
+  drawMarks();
+}
 
-  const rows = [
-    ...day.segments.map((s) => ({ start: s.start, end: s.end, what: t("segment {id}", { id: s.id }), cls: "" })),
-    ...day.gaps.map((g) => ({ start: g.start, end: g.end, what: t("gap: {reason}", { reason: g.reason }), cls: "gap-row" })),
-  ].sort((a, b) => ms(a.start) - ms(b.start));
-  document.querySelector("#ranges tbody").replaceChildren(...rows.map((r) => {
-    const tr = el("tr", { class: r.cls });
-    const secs = r.end ? duration((ms(r.end) - ms(r.start)) / 1000) : t("open");
-    for (const v of [localTime(r.start), r.end ? localTime(r.end) : t("now"), secs, r.what]) tr.append(el("td", {}, v));
-    tr.addEventListener("click", () => play(ms(r.start)));
-    return tr;
-  }));
-  document.querySelector("#events tbody").replaceChildren(...day.events.map((e) => {
+function allEvents() {
+  return review.cams.flatMap((cam) => (review.lanes[cam]?.events || []).map((e) => ({ ...e, cam })))
+    .sort((x, y) => ms(x.start) - ms(y.start));
+}
+
+function drawEventTable() {
+  document.querySelector("#events tbody").replaceChildren(...allEvents().map((e) => {
     const tr = el("tr", { "data-event-id": e.id });
-    for (const v of [localTime(e.start), label("event_type", e.type), e.zone || "", label("severity", e.severity)]) tr.append(el("td", {}, v));
-    tr.addEventListener("click", () => play(ms(e.start)));
+    for (const v of [localTime(e.start), camName(e.cam), label("event_type", e.type), e.zone || "", label("severity", e.severity)]) {
+      tr.append(el("td", {}, v));
+    }
+    tr.addEventListener("click", () => seek(ms(e.start) - 2000));
     return tr;
   }));
 }
 
-async function load() {
+// -- loading ---------------------------------------------------------------------------
+
+function chosen() {
+  return [...form.querySelectorAll("input[name=camera]:checked")].map((c) => c.value);
+}
+
+async function loadDay(cams, at) {
   errorBox.textContent = "";
-  reasonBox.hidden = !custody();
-  const cam = form.elements.camera.value;
-  day = await api.get(`/api/recordings/${encodeURIComponent(cam)}/timeline?day=${form.elements.day.value}`);
-  fitView(document.getElementById("whole-day").checked);
+  reasonBox.hidden = !cams.some(custodyCam);
+  for (const p of Object.values(review.players)) for (const v of p.videos) v.removeAttribute("src");
+  review.cams = cams;
+  review.players = Object.fromEntries(cams.map((cam) => [cam, makePlayer(cam)]));
+  playersBox.replaceChildren(...cams.map((cam) => review.players[cam].node));
+  playersBox.dataset.count = String(cams.length);
+  const day = form.elements.day.value;
+  const lanes = await Promise.all(cams.map((cam) =>
+    api.get(`/api/recordings/${encodeURIComponent(cam)}/timeline?day=${day}`)));
+  review.lanes = Object.fromEntries(lanes.map((lane) => [lane.camera_id, lane]));
+  review.dayStart = ms(lanes[0]?.day_start);
+  review.dayEnd = ms(lanes[0]?.day_end);
+  const firsts = lanes.flatMap((l) => l.segments.map((s) => ms(s.start)));
+  const start = at ?? (firsts.length ? Math.min(...firsts) : review.dayStart);
+  seek(start);
+  setZoom(at ? 5 : 0, start);
+  drawEventTable();
+  const url = new URL(location.href);
+  url.searchParams.delete("camera");
+  for (const cam of cams) url.searchParams.append("camera", cam);
+  url.searchParams.set("day", day);
+  history.replaceState(null, "", url);
+}
+
+form.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const cams = chosen();
+  if (!cams.length) { errorBox.textContent = t("Choose at least one camera."); return; }
+  loadDay(cams, null).catch((e) => { errorBox.textContent = e.message; });
+});
+for (const box of form.querySelectorAll(".whole-group")) {
+  box.addEventListener("change", () => {
+    for (const c of box.closest("fieldset").querySelectorAll("input[name=camera]")) c.checked = box.checked;
+    reasonBox.hidden = !chosen().some(custodyCam);
+  });
+}
+form.addEventListener("change", () => { reasonBox.hidden = !chosen().some(custodyCam); });
+
+// -- transport -----------------------------------------------------------------------------
+
+document.getElementById("play").addEventListener("click", () => {
+  if (review.t === null) return;
+  review.playing = !review.playing;
+  showPlay();
+});
+document.getElementById("speed").addEventListener("change", (ev) => { review.speed = Number(ev.target.value); });
+document.getElementById("zoom-in").addEventListener("click", () => setZoom(review.zoom + 1));
+document.getElementById("zoom-out").addEventListener("click", () => setZoom(review.zoom - 1));
+document.getElementById("next-event").addEventListener("click", () => {
+  const next = allEvents().find((e) => ms(e.start) - 2000 > review.t + 500);
+  if (next) seek(ms(next.start) - 2000);
+});
+document.getElementById("prev-event").addEventListener("click", () => {
+  const prev = allEvents().reverse().find((e) => ms(e.start) - 2000 < review.t - 500);
+  if (prev) seek(ms(prev.start) - 2000);
+});
+
+let drag = null;
+timelineBox.addEventListener("mousedown", (ev) => { drag = { x: ev.clientX, view: [...review.view], moved: false }; });
+window.addEventListener("mousemove", (ev) => {
+  if (!drag) return;
+  const dx = ev.clientX - drag.x;
+  if (Math.abs(dx) > 3) drag.moved = true;
+  if (!drag.moved) return;
+  const shift = (-dx / lanesBox.clientWidth) * (drag.view[1] - drag.view[0]);
+  const width = drag.view[1] - drag.view[0];
+  const from = Math.max(review.dayStart, Math.min(drag.view[0] + shift, review.dayEnd - width));
+  review.view = [from, from + width];
   draw();
-}
-
-function segmentAt(at) {
-  return day.segments.find((s) => ms(s.start) <= at && at < ms(s.end))
-    || day.segments.find((s) => ms(s.start) > at);
-}
-
-async function play(at) {
-  errorBox.textContent = "";
-  const seg = segmentAt(at);
-  if (!seg) { errorBox.textContent = t("nothing recorded at or after that moment on this day"); return; }
-  if (custody() && !reason()) {
-    reasonBox.hidden = false;
-    form.elements.reason.focus();
-    errorBox.textContent = t("This camera records a custody room: give a reason first (it is audited).");
-    return;
+});
+window.addEventListener("mouseup", (ev) => {
+  if (drag && !drag.moved && review.t !== null) {
+    const track = lanesBox.querySelector(".track") || lanesBox;
+    const box = track.getBoundingClientRect();
+    seek(review.view[0] + ((ev.clientX - box.left) / box.width) * span());
   }
-  let grant;
-  try {
-    grant = await api.post("/api/playback", { segment_id: seg.id, reason: reason() || null });
-  } catch (e) { errorBox.textContent = e.message; return; }
-  current = { seg, startMs: ms(seg.start) };
-  const offset = Math.max(0, (at - ms(seg.start)) / 1000);
-  video.src = grant.url;
-  video.addEventListener("loadedmetadata", () => {
-    if (offset > 0.2) video.currentTime = offset;
-    video.play().catch(() => {});
-  }, { once: true });
-  document.getElementById("segment-info").textContent =
-    t("segment {id}: {start} – {end}, sha256 {sha}", { id: seg.id, start: localTime(seg.start), end: localTime(seg.end),
-      sha: seg.sha256 ? seg.sha256.slice(0, 16) + "…" : t("(recording)") });
-  download.href = `/api/recordings/segments/${seg.id}/download` + (reason() ? `?reason=${encodeURIComponent(reason())}` : "");
-  download.hidden = false;
-}
-
-video.addEventListener("timeupdate", () => {
-  if (!current) return;
-  const at = current.startMs + video.currentTime * 1000;
-  document.getElementById("playing").textContent = when(new Date(at).toISOString());
-  const head = document.getElementById("playhead");
-  if (head) head.style.left = pct(at);
+  drag = null;
 });
+timelineBox.addEventListener("wheel", (ev) => {
+  if (review.t === null) return;
+  ev.preventDefault();
+  setZoom(review.zoom + (ev.deltaY < 0 ? 1 : -1));
+}, { passive: false });
 
-video.addEventListener("ended", () => {
-  if (!current) return;
-  const end = ms(current.seg.end);
-  const next = day.segments.find((s) => ms(s.start) >= end - 500 && s.id !== current.seg.id);
-  if (next && ms(next.start) - end < 1000) play(ms(next.start));  // contiguous: play on
-});
-
-bar.addEventListener("click", (ev) => {
-  if (!day) return;
-  const box = bar.getBoundingClientRect();
-  play(view[0] + ((ev.clientX - box.left) / box.width) * span());
-});
-
-form.addEventListener("submit", (ev) => { ev.preventDefault(); load().catch((e) => { errorBox.textContent = e.message; }); });
-form.elements.camera.addEventListener("change", () => { reasonBox.hidden = !custody(); });
-document.getElementById("whole-day").addEventListener("change", (ev) => {
-  if (day) { fitView(ev.target.checked); draw(); }
-});
-
-const params = new URLSearchParams(location.search);
-if (params.get("camera")) form.elements.camera.value = params.get("camera");
-form.elements.day.value = params.get("day") || (params.get("t") ? localDay(Date.parse(params.get("t"))) : localDay());
-reasonBox.hidden = !custody();
-load().then(() => { if (params.get("t")) play(Date.parse(params.get("t"))); })
-  .catch((e) => { errorBox.textContent = e.message; });
-
-// -- add a clip to a case (investigators) ----------------------------------------------
+// -- marks and the case ---------------------------------------------------------------------
 
 const clipForm = document.getElementById("clip");
 if (clipForm) {
-  const local = (ms) => localInput(ms);  // the site's zone, for datetime-local
-  const at = () => (current ? current.startMs + video.currentTime * 1000 : null);
-  document.getElementById("mark-in").addEventListener("click", () => {
-    if (at() !== null) clipForm.elements.start.value = local(at());
-  });
-  document.getElementById("mark-out").addEventListener("click", () => {
-    if (at() !== null) clipForm.elements.end.value = local(at());
-  });
+  const f = clipForm.elements;
+  const setMark = (which, input) => {
+    if (review.t === null) return;
+    review.marks[which] = review.t;
+    input.value = localInput(review.t);
+    drawMarks();
+  };
+  document.getElementById("mark-in").addEventListener("click", () => setMark("in", f.start));
+  document.getElementById("mark-out").addEventListener("click", () => setMark("out", f.end));
+  for (const [which, input] of [["in", f.start], ["out", f.end]]) {
+    input.addEventListener("change", () => {
+      const v = fromLocalInput(input.value);
+      review.marks[which] = v ? Date.parse(v) : null;
+      drawMarks();
+    });
+  }
   api.get("/api/cases").then((cases) => {
-    clipForm.elements.case.replaceChildren(...cases.filter((c) => c.status === "open")
+    f.case.replaceChildren(...cases.filter((c) => c.status === "open")
       .map((c) => el("option", { value: c.id }, `${c.number} · ${c.title}`)));
   });
   clipForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const f = clipForm.elements;
     const error = document.getElementById("clip-error");
+    const results = document.getElementById("clip-results");
     error.textContent = "";
-    try {
-      const item = await api.post(`/api/cases/${f.case.value}/clips`, {
-        camera_id: form.elements.camera.value, start: fromLocalInput(f.start.value), end: fromLocalInput(f.end.value),
-        note: f.note.value, reason: reason() || null,
-      });
-      error.textContent = "";
-      clipForm.querySelector(".hint")?.remove();
-      clipForm.append(el("p", { class: "hint" }, t("clip {id} added ({start} – {end})", { id: item.id, start: localTime(item.start), end: localTime(item.end) })));
-    } catch (e) { error.textContent = e.message; }
+    results.replaceChildren();
+    const start = fromLocalInput(f.start.value), end = fromLocalInput(f.end.value);
+    if (!start || !end || end <= start) { error.textContent = t("Mark in before mark out."); return; }
+    const a = Date.parse(start), b = Date.parse(end);
+    const cams = review.cams.filter((cam) => (review.lanes[cam]?.segments || []).some((s) => ms(s.start) < b && segEnd(s) > a));
+    if (!cams.length) { error.textContent = t("No camera shown has footage in the marked range."); return; }
+    if (cams.some(custodyCam) && !reason()) {
+      reasonBox.hidden = false;
+      error.textContent = t("This camera records a custody room: give a reason first (it is audited).");
+      return;
+    }
+    for (const cam of cams) {
+      const line = el("li", { "data-camera": cam }, `${camName(cam)}: …`);
+      results.append(line);
+      try {
+        const item = await api.post(`/api/cases/${f.case.value}/clips`, {
+          camera_id: cam, start, end, note: f.note.value, reason: custodyCam(cam) ? reason() : null,
+        });
+        line.textContent = t("{camera}: clip {id} added ({start} – {end})", {
+          camera: camName(cam), id: item.id, start: localTime(item.start), end: localTime(item.end) });
+        line.classList.add("ok");
+      } catch (e) {
+        line.textContent = `${camName(cam)}: ${e.message}`;
+        line.classList.add("error");
+      }
+    }
   });
+}
+
+// -- start: from the address (a search result, an interview, a case's clip) --------------------
+
+requestAnimationFrame(tick);
+const params = new URLSearchParams(location.search);
+const wanted = params.getAll("camera");
+for (const cam of wanted) {
+  const box = form.querySelector(`input[name=camera][value="${cam}"]`);
+  if (box) box.checked = true;
+}
+const at = params.get("t") ? Date.parse(params.get("t")) : null;
+form.elements.day.value = params.get("day") || (at ? localDay(at) : localDay());
+if (params.get("speed")) {
+  review.speed = Number(params.get("speed")) || 1;
+  document.getElementById("speed").value = String(review.speed);
+}
+if (clipForm) {
+  for (const [which, input] of [["in", clipForm.elements.start], ["out", clipForm.elements.end]]) {
+    const v = params.get(which);
+    if (v) { review.marks[which] = Date.parse(v); input.value = localInput(Date.parse(v)); }
+  }
+}
+if (wanted.length) {
+  loadDay(wanted, at).then(() => {
+    if (params.get("play") === "1") { review.playing = true; showPlay(); }
+  }).catch((e) => { errorBox.textContent = e.message; });
 }
