@@ -94,6 +94,17 @@ LABELS: dict[str, dict[str, str]] = {
         "release": N_("release"),
         "delete": N_("delete"),
         "deleted": N_("deleted"),
+        "login": N_("log in"),
+    },
+    "audit_object": {
+        "camera": N_("camera"),
+        "segment": N_("segment"),
+        "case": N_("case"),
+        "item": N_("evidence item"),
+        "interview": N_("interview"),
+        "custody_person": N_("person held"),
+        "custody_alert": N_("custody alert"),
+        "user": N_("user"),
     },
 }
 

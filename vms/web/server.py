@@ -17,6 +17,7 @@ from vms.cameras.live import LiveChannel
 from vms.cameras.overlay import OverlaySlot
 from vms.config import Config
 from vms.db.session import Database
+from vms.detection.startup import analysed as analysed_cameras
 from vms.errors import ConfigError
 from vms.ops.registry import JobRegistry
 from vms.web.app import create_app
@@ -58,8 +59,11 @@ class WebServer:
             channel = live_channel(camera_id)
             return ChannelFeed(channel) if channel is not None else None
 
+        analysed = {c.id for c in analysed_cameras(config)}
+
         def overlays(camera_id: str) -> OverlaySlot | None:
-            channel = live_channel(camera_id)
+            """The camera's analysis overlay; None where nothing analyses the camera."""
+            channel = live_channel(camera_id) if camera_id in analysed else None
             return channel.overlay if channel is not None else None
 
         app = create_app(config, db, health, live_feeds=feeds, jobs=jobs, overlays=overlays)

@@ -68,7 +68,8 @@ def _case_filter(s: Session, number: str) -> ColumnElement[bool]:
 
 def play_url(event: Event) -> str:
     at = event.recording_start or event.start
-    query = {"camera": event.camera_id, "t": at.isoformat()}  # the page picks the local day
+    # The review page picks the local day and plays from there.
+    query = {"camera": event.camera_id, "t": at.isoformat(), "play": "1"}
     return f"/playback?{urlencode(query)}"
 
 

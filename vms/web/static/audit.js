@@ -55,8 +55,10 @@ async function refresh() {
   const log = await api.get("/api/audit?limit=200");
   document.querySelector("#log tbody").replaceChildren(...log.reverse().map((e) => {
     const tr = el("tr", { "data-seq": e.seq });
-    for (const v of [String(e.seq), localTime(e.at), e.actor, label("audit_action", e.action), `${e.object_type} ${e.object_id}`,
-      e.case_number || "", e.reason]) tr.append(el("td", {}, v));
+    tr.append(el("td", {}, String(e.seq)), el("td", {}, localTime(e.at)));
+    // As recorded: who, what, on which object, why (the log's own words, not translated).
+    for (const v of [e.actor, label("audit_action", e.action), `${label("audit_object", e.object_type)} ${e.object_id}`,
+      e.case_number || "", e.reason]) tr.append(el("td", { class: "data" }, v));
     return tr;
   }));
 }
