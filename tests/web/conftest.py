@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -24,13 +25,60 @@ from vms.web.users import create_user, find_user, start_session
 
 PASSWORD = "correct horse battery"
 FOOTAGE = "footage/one-by-one-person-detection.mp4"
+DETECTOR = "models/yolov8n_int8.onnx"
 
 
-def make_config(root: Path, source: str | None = None, custody_source: str | None = None) -> Config:
-    """A street camera and a custody interrogation-room camera (file or synthetic sources)."""
-    return Config.model_validate(
+def synthetic_cameras(plaza: int, custody: bool = True) -> list[dict[str, Any]]:
+    """More cameras for a full wall: ``plaza`` street cameras on one site, and (``custody``)
+    the holding room's and the cell's; built-in sources with a burned-in clock (read back by
+    ``vms.cameras.synthetic.read_timecode``)."""
+    common = {"segment_seconds": 2, "analysis_fps": 0}
+    cams: list[dict[str, Any]] = [
+        {
+            "id": f"plaza-{i:02d}",
+            "name": f"Plaza {i:02d}",
+            "kind": "street",
+            "site": "Test plaza",
+            "source": f"synthetic://plaza-{i:02d}?size=320x180&fps=10",
+            **common,
+        }
+        for i in range(1, plaza + 1)
+    ]
+    if custody:
+        for cam, room, kind in (
+            ("hold-cam", "Holding room 1", "holding"),
+            ("cell-cam", "Cell 1", "cell"),
+        ):
+            cams.append(
+                {
+                    "id": cam,
+                    "name": room,
+                    "kind": "custody",
+                    "site": "Test custody area",
+                    "room": room,
+                    "room_type": kind,
+                    "source": f"synthetic://{cam}?size=320x180&fps=10",
+                    **common,
+                }
+            )
+    return cams
+
+
+def make_config(
+    root: Path,
+    source: str | None = None,
+    custody_source: str | None = None,
+    *,
+    more: list[dict[str, Any]] | None = None,
+    cameras_per_process: int = 1,
+    analysed: tuple[str, ...] = (),
+) -> Config:
+    """A street camera and a custody interrogation-room camera (file or synthetic sources),
+    and ``more``; the ``analysed`` ones with the shared detector at 1 fps (a crowd rule)."""
+    config = Config.model_validate(
         {
             "storage": {"root": str(root)},
+            "workers": {"cameras_per_process": cameras_per_process},
             "web": {"port": 0, "secure_cookies": False},
             # Rooms of the custody area without a camera of their own (the desk moves people
             # between them; the interrogation room is the custody camera's).
@@ -69,9 +117,19 @@ def make_config(root: Path, source: str | None = None, custody_source: str | Non
                     "analysis_fps": 0,
                     "native_speed": False,
                 },
+                *(more or []),
             ],
         }
     )
+    if not analysed:
+        return config
+    raw = config.model_dump(mode="json")
+    raw["detector"] = {"model": str(shared_file(DETECTOR))}
+    for cam in raw["cameras"]:
+        if cam["id"] in analysed:
+            cam["analysis_fps"] = 1.0
+            cam["analytics"] = {"rules": {"crowding": {"people": 3}}}
+    return Config.model_validate(raw)
 
 
 @dataclass
@@ -182,13 +240,23 @@ class Served:
         return token
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """Two RTSP cameras (real footage, looping): a street one and a custody interview room."""
+def _serve(
+    tmp_path_factory: pytest.TempPathFactory,
+    more: list[dict[str, Any]] | None = None,
+    cameras_per_process: int = 1,
+    analysed: tuple[str, ...] = (),
+) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("served")
     h264, fps = prepare_h264(shared_file(FOOTAGE), tmp / "h264", max_seconds=20)
     with RtspServer({"/street": (h264, fps), "/room": (h264, fps)}) as rtsp:
-        config = make_config(tmp / "store", rtsp.url("/street"), rtsp.url("/room"))
+        config = make_config(
+            tmp / "store",
+            rtsp.url("/street"),
+            rtsp.url("/room"),
+            more=more,
+            cameras_per_process=cameras_per_process,
+            analysed=analysed,
+        )
         app = App(config)
         app.start()
         try:
@@ -198,3 +266,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             db.dispose()
         finally:
             app.stop()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """Two RTSP cameras (real footage, looping): a street one and a custody interview room."""
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def served_wall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A full wall: the two RTSP cameras and 14 built-in ones (12 on a plaza, a holding
+    room's and a cell's), in two worker processes; street-1 analysed by the real detector."""
+    yield from _serve(
+        tmp_path_factory, synthetic_cameras(12), cameras_per_process=8, analysed=("street-1",)
+    )
