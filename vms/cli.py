@@ -12,9 +12,12 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vms.app import App, prepare
+from vms.bodyworn.cli import bodyworn_app, devices_app, officers_app
+from vms.cameras.gb28181.cli import gb_app
 from vms.config import Config, demo_config, load_config
 from vms.custody.cli import custody_app
 from vms.db.migrate import upgrade
@@ -53,6 +56,10 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(custody_app, name="custody")
+app.add_typer(bodyworn_app, name="bodyworn")
+app.add_typer(officers_app, name="officers")
+app.add_typer(devices_app, name="devices")
+app.add_typer(gb_app, name="gb28181")
 register_ops(app)  # vms briefing
 
 from vms.cli_common import ConfigOpt, JsonOpt, err, out  # noqa: E402
@@ -64,7 +71,7 @@ from vms.cli_common import parse_when as _when  # noqa: E402
 def check_config(file: Path) -> None:
     """Validate a configuration file; print every problem with its YAML path."""
     config = load_config(file)
-    out.print(f"{file}: OK ({len(config.cameras)} camera(s))")
+    out.print(f"{file}: OK ({len(config.cameras)} camera(s))", markup=False)
 
 
 def _run_until_signal(config: Config, duration: float | None, verbose: bool) -> None:
@@ -218,10 +225,11 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        err.print(f"[red]configuration error[/]: {exc}", highlight=False)
+        # The message is plain text: Rich must not read "[a-z0-9]" in a pattern as markup.
+        err.print(f"[red]configuration error[/]: {escape(str(exc))}", highlight=False)
         sys.exit(2)
     except VmsError as exc:
-        err.print(f"[red]error[/]: {exc}", highlight=False)
+        err.print(f"[red]error[/]: {escape(str(exc))}", highlight=False)
         sys.exit(1)
 
 

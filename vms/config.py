@@ -9,13 +9,24 @@ from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from vms.bodyworn.config import BodywornConfig
+from vms.cameras.gb28181.config import Gb28181Config
 from vms.custody.config import CustodyConfig
 from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_path
 from vms.errors import ConfigError
 from vms.evidence.config import EvidenceConfig
+from vms.i18n import (
+    DEFAULT_LANGUAGE,
+    DEFAULT_TIMEZONE,
+    Texts,
+    check_language,
+    check_timezone,
+    texts_for,
+)
 from vms.ops.config import OpsConfig
+from vms.safe_yaml import LIMITS, load_yaml
 from vms.vocab import CameraKind, ConfigModel, RoomType
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -50,7 +61,8 @@ class CameraConfig(ConfigModel):
     )
     source: str = Field(
         description=(
-            "rtsp://, http(s)://, a local file path (or file://), or synthetic://NAME. "
+            "rtsp://, http(s)://, a local file path (or file://), synthetic://NAME, or "
+            "gb28181://DEVICE_ID/CHANNEL_ID (a channel of a registered GB/T 28181 device). "
             "Credentials come from environment variables: rtsp://${CAM_USER}:${CAM_PASS}@host/..."
         )
     )
@@ -79,6 +91,11 @@ class CameraConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _check_kind(self) -> Self:
+        if self.kind is CameraKind.BODYWORN:
+            raise ValueError(
+                "body-worn recorders are not configured as cameras: register them with "
+                "`vms devices add SERIAL` (docs/bodyworn.md)"
+            )
         if self.kind is CameraKind.CUSTODY:
             if self.room_type is None:
                 raise ValueError(f"custody cameras need room_type (one of: {_room_types()})")
@@ -133,9 +150,36 @@ class WebConfig(ConfigModel):
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login lasts this long.")
 
 
+class SiteConfig(ConfigModel):
+    """Where vms runs: the time zone its people read times in and their default language."""
+
+    timezone: str = Field(
+        DEFAULT_TIMEZONE,
+        description="IANA time zone times are shown in (stored in UTC): Asia/Shanghai.",
+    )
+    language: str = Field(
+        DEFAULT_LANGUAGE,
+        description=(
+            "Language of documents (briefing, interview report) and of pages for a user who "
+            "chose none and whose browser asks for neither: zh-CN or en."
+        ),
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return check_language(value)
+
+
 class Config(ConfigModel):
     """The whole vms configuration file."""
 
+    site: SiteConfig = Field(default_factory=SiteConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
@@ -154,6 +198,14 @@ class Config(ConfigModel):
         default_factory=OpsConfig,
         description="Scheduled jobs, the daily briefing, logs (docs/operations.md).",
     )
+    bodyworn: BodywornConfig = Field(
+        default_factory=BodywornConfig,
+        description="Body-worn footage: docks, upload deadline, retention (docs/bodyworn.md).",
+    )
+    gb28181: Gb28181Config = Field(
+        default_factory=Gb28181Config,
+        description="The GB/T 28181 platform devices register with (docs/gb28181.md).",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
@@ -169,6 +221,10 @@ class Config(ConfigModel):
         if self.database.url:
             return self.database.url
         return f"sqlite:///{(self.storage.root / 'vms.db').resolve()}"
+
+    def texts(self, language: str | None = None) -> Texts:
+        """Messages in ``language`` (default: the site's), times in the site's zone."""
+        return texts_for(language or self.site.language, self.site.timezone)
 
     @property
     def recordings_dir(self) -> Path:
@@ -241,6 +297,24 @@ def _literal_secrets(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
             )
 
 
+def _literal_gb_passwords(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
+    """GB/T 28181 device passwords must be ${ENV} references too."""
+    section = raw.get("gb28181") if isinstance(raw, dict) else None
+    if not isinstance(section, dict):
+        return
+    found: list[tuple[_Loc, Any]] = [(("gb28181", "password"), section.get("password"))]
+    devices = section.get("devices")
+    if isinstance(devices, dict):
+        for dev_id, dev in devices.items():
+            if isinstance(dev, dict):
+                found.append((("gb28181", "devices", str(dev_id), "password"), dev.get("password")))
+    for loc, value in found:
+        if isinstance(value, str) and not _ENV_REF.fullmatch(value.strip()):
+            problems.append(
+                (loc, "a password is written in the file; use an environment variable: ${GB_PW}")
+            )
+
+
 def _strings(value: Any, loc: tuple[int | str, ...]) -> list[tuple[tuple[int | str, ...], str]]:
     if isinstance(value, dict):
         return [x for k, v in value.items() for x in _strings(v, (*loc, k))]
@@ -277,17 +351,14 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 def parse_config(text: str, source: str = "<config>", *, base_dir: Path | None = None) -> Config:
     """Validate YAML text; raise ConfigError listing every problem with its YAML path."""
-    try:
-        raw = yaml.safe_load(text)
-        tree = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    raw, tree = load_yaml(text, source)  # refuses alias bombs, bad YAML: ConfigError
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping, got {type(raw).__name__}")
     problems: list[tuple[_Loc, str]] = []
     _literal_secrets(raw, problems)
+    _literal_gb_passwords(raw, problems)
     data = _expand_env(raw, (), problems)
     config: Config | None = None
     try:
@@ -319,9 +390,18 @@ def load_config(path: Path | str) -> Config:
     """Read and validate a configuration file. Relative storage roots are taken from the CWD."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = f.read(LIMITS.max_bytes + 1)  # never more than a configuration may be
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from exc
+    if len(data) > LIMITS.max_bytes:
+        raise ConfigError(
+            f"{path}: refused: more than the {LIMITS.max_bytes:,} bytes a configuration may have"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     return parse_config(text, str(path))
 
 

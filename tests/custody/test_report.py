@@ -7,7 +7,6 @@ import itertools
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import av
@@ -20,12 +19,15 @@ from tests.cameras.helpers import open_database, segments, start_worker, wait_fo
 from tests.conftest import shared_file
 from tests.support.rtsp import RtspServer, prepare_h264
 from vms.cli import app
+from vms.cli_identity import os_user
 from vms.config import Config
 from vms.custody.models import Alert
 from vms.custody.report import export_interview, interview_report
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.db.session import Database
+from vms.evidence.audit import list_entries
+from vms.vocab import jsonable
 
 pytestmark = pytest.mark.slow
 
@@ -117,12 +119,13 @@ def test_interview_report_and_export_with_a_real_gap(
     # The server was down OUTAGE_S; the gap is longer by the reconnect wait and the set-up.
     assert OUTAGE_S - 1 <= gap.duration_s <= OUTAGE_S + 10, gap.duration_s
     assert report.start < gap.start < gap.end < report.end
-    assert [s["hash_check"] for s in cam.segments] == ["ok"] * len(cam.segments)
-    starts = [datetime.fromisoformat(s["start"]) for s in cam.segments]
-    ends = [datetime.fromisoformat(s["end"]) for s in cam.segments]
+    assert [s.hash_check for s in cam.segments] == ["ok"] * len(cam.segments)
+    starts = [s.start for s in cam.segments]
+    ends = [s.end for s in cam.segments]
     assert starts[0] <= report.start
+    assert ends[-1] is not None
     assert ends[-1] >= report.end
-    data = report.to_dict()
+    data = jsonable(report)
     assert data["continuous"] is False
     assert data["officers"] == [
         {"name": "Li Wei", "badge": "031245"},
@@ -136,15 +139,19 @@ def test_interview_report_and_export_with_a_real_gap(
     out = tmp_path / "export"
     exported = export_interview(db, config, iv.id, out, ended.ended_at)
     (item,) = exported.exports
-    mp4 = Path(item["path"])
+    assert item.path is not None
+    mp4 = Path(item.path)
     assert mp4.parent == out
     assert (out / f"interview-{iv.id}-report.json").exists()
-    assert "Continuous: no" in (out / f"interview-{iv.id}-report.txt").read_text()
+    # The exported report is in the site's language (zh-CN by default) and local time.
+    written = (out / f"interview-{iv.id}-report.txt").read_text()
+    assert "连续：否" in written
+    assert "UTC+8" in written
     # Remuxed, not re-encoded: every exported packet is byte for byte a recorded one, and the
     # outage is still a jump in the export's timeline.
     recorded: set[bytes] = set()
     for s in cam.segments:
-        with av.open(str(config.storage.root / s["path"])) as c:
+        with av.open(str(config.storage.root / s.path)) as c:
             recorded |= {bytes(p) for p in c.demux(video=0) if p.size}
     with av.open(str(mp4)) as c:
         stream = c.streams.video[0]
@@ -152,7 +159,7 @@ def test_interview_report_and_export_with_a_real_gap(
         packets = [p for p in c.demux(stream) if p.size]
         times = sorted(float(p.pts * stream.time_base) for p in packets)
         exported_bytes = [bytes(p) for p in packets]
-    assert len(packets) == item["packets"] > 0
+    assert len(packets) == item.packets > 0
     assert all(b in recorded for b in exported_bytes)
     jumps = [b - a for a, b in itertools.pairwise(times)]
     assert max(jumps) >= OUTAGE_S - 1
@@ -168,4 +175,23 @@ def test_interview_report_and_export_with_a_real_gap(
     cli = json.loads(res.stdout)
     assert cli["continuous"] is False
     assert [g["duration_s"] for g in cli["cameras"][0]["gaps"]] == [round(gap.duration_s, 3)]
+    # Exporting the footage from the command line needs a reason, like the web, and is audited
+    # with who really ran it (the OS user: no vms login given).
+    to = tmp_path / "cli-export"
+    base = ["custody", "interview", str(iv.id), "--export", str(to), "-c", str(cfg_file)]
+    refused = CliRunner().invoke(app, base)
+    assert refused.exit_code == 2
+    assert "needs a reason" in refused.output
+    assert not to.exists()
+    res = CliRunner().invoke(app, [*base, "--reason", "complaint 2026/31", "--json"])
+    assert res.exit_code == 0, res.output
+    (mp4,) = json.loads(res.stdout)["exports"]
+    views = list_entries(db, object_type="interview")
+    assert [(e.action, e.actor, e.reason) for e in views] == [
+        ("view", f"os:{os_user()}", "interview continuity report"),
+        ("export", f"os:{os_user()}", "complaint 2026/31"),
+    ]
+    details = json.loads(views[1].details)
+    assert (details["via"], details["os_user"], details["auth"]) == ("cli", os_user(), "os")
+    assert [(f["path"], f["sha256"]) for f in details["files"]] == [(mp4["path"], mp4["sha256"])]
     db.dispose()

@@ -34,9 +34,16 @@ def _tamper(db: Database, *statements: tuple[str, dict[str, Any]]) -> None:
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER USER")
+            conn.exec_driver_sql("ALTER TABLE audit_head DISABLE TRIGGER USER")
         else:
-            conn.exec_driver_sql("DROP TRIGGER audit_log_no_update")
-            conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
+            for trigger in (
+                "audit_log_no_update",
+                "audit_log_no_delete",
+                "audit_head_no_insert",
+                "audit_head_no_delete",
+                "audit_head_forward",
+            ):
+                conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
         for sql, params in statements:
             conn.execute(text(sql), params)
 
@@ -91,10 +98,10 @@ def test_every_action_is_chained_and_verifies(db: Database, clock: FakeClock) ->
     for before, after in itertools.pairwise(entries):
         assert after.prev_hash == before.hash
     assert entries[5].reason == "new witness"
-    assert audit.entry_dict(entries[4])["details"] == {"status": ["open", "closed"]}
+    assert audit.AuditEntryView.of(entries[4]).details == {"status": ["open", "closed"]}
     report = audit.verify_chain(db)
     assert report.ok, report.problems
-    assert (report.entries, report.head_seq, report.head_hash) == (6, 6, entries[5].hash)
+    assert (report.entries, report.head.seq, report.head.hash) == (6, 6, entries[5].hash)
     assert audit.chain_head(db) == (6, entries[5].hash)
 
 
@@ -106,6 +113,31 @@ def test_the_database_refuses_to_change_or_delete_entries(db: Database, clock: F
             db.engine.begin() as conn,
         ):
             conn.execute(text(sql))
+    assert audit.verify_chain(db).ok
+
+
+def test_the_database_refuses_to_move_the_chain_head_except_one_step_forward(
+    db: Database, clock: FakeClock
+) -> None:
+    _history(db, clock, n_cases=3)
+    seq, head = audit.chain_head(db)
+    before = _hash_of(db, seq - 1)
+    refused = [
+        ("UPDATE audit_head SET seq = seq - 1, hash = :h", {"h": before}),  # back one entry
+        ("UPDATE audit_head SET seq = seq + 1", {}),  # forward onto nothing
+        ("UPDATE audit_head SET hash = :h", {"h": "f" * 64}),  # another head hash
+        ("DELETE FROM audit_head", {}),
+        ("INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, :h)", {"h": "0" * 64}),
+    ]
+    if db.engine.dialect.name == "postgresql":
+        refused.append(("TRUNCATE audit_head", {}))
+    for sql, params in refused:
+        with (
+            pytest.raises(sqlalchemy.exc.DatabaseError, match="audit_head only moves forward"),
+            db.engine.begin() as conn,
+        ):
+            conn.execute(text(sql), params)
+    assert audit.chain_head(db) == (seq, head)
     assert audit.verify_chain(db).ok
 
 
@@ -157,7 +189,7 @@ TAMPERING: list[tuple[str, Tamper, list[tuple[int, str]]]] = [
 
 def _rehashed(db: Database, seq: int, **changes: Any) -> str:
     entry = next(e for e in audit.list_entries(db) if e.seq == seq)
-    fields = audit.entry_dict(entry)
+    fields = audit.AuditEntryView.of(entry).model_dump()
     fields.update(changes)
     fields["details"] = entry.details
     fields["at"] = entry.at

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 
@@ -56,6 +56,9 @@ from vms.errors import CameraError, SourceEndedError, StorageError
 from vms.vocab import EventType
 
 __all__ = ["MAX_DTS_JUMP_S", "CameraWorker"]
+
+if TYPE_CHECKING:
+    from vms.cameras.gb28181.source import Gb28181Media
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +98,12 @@ class CameraWorker:
         last_recorded_end: datetime | None = None,
         live: LiveTap | None = None,
         opener: Callable[..., OpenedSource] = open_source,
+        gb28181: Gb28181Media | None = None,
     ) -> None:
         self.camera = camera
         self._opener = opener  # the seam to the camera: vms.cameras.sources.open_source
         self.live = live
+        self.gb28181 = gb28181
         self.root = root
         self.index = index
         self.clock = clock or SystemClock()
@@ -119,6 +124,9 @@ class CameraWorker:
         self._prev: _Open | None = None  # the segment before a cut, taking late audio
         self._decoder: AnalysisDecoder | None = None
         self._timeline: PacketTimeline[av.Packet[Any]] | None = None
+        # Transport counters (RTP loss): of past connections, and the current source.
+        self._media_totals: dict[str, int] = {}
+        self._source: OpenedSource | None = None
         self._last_end: datetime | None = last_recorded_end
         # The outage in progress (its gap row, event row); None while recording.
         self._outage: tuple[Handle, Handle | None] | None = None
@@ -163,7 +171,12 @@ class CameraWorker:
                 h.analysis_frames_dropped = self._decoder.dropped + self.frames.dropped
             h.frame_queue_depth = len(self.frames)
             h.index_queue_depth = self.index.pending()
-            return CameraHealth(**vars(h))
+            snapshot = CameraHealth(**vars(h))
+            current = self._source.media_stats() if self._source is not None else {}
+        for key in set(self._media_totals) | set(current):
+            total = self._media_totals.get(key, 0) + current.get(key, 0)
+            setattr(snapshot, key, total)
+        return snapshot
 
     # -- main loop -----------------------------------------------------------------------
 
@@ -179,7 +192,10 @@ class CameraWorker:
                     self.camera.source,
                     stall_timeout_s=self.camera.stall_timeout_s,
                     native_speed=self.camera.native_speed,
+                    gb28181=self.gb28181,
                 )
+                with self._lock:
+                    self._source = source
                 self._record(source)
                 self._end_connection(source)  # stopped
             except SourceEndedError as exc:
@@ -199,6 +215,7 @@ class CameraWorker:
             finally:
                 if source is not None:
                     source.close()
+                    self._retire(source)
             if self._stop.is_set():
                 break
             failures = 1 if self._n_written > written_before else failures + 1
@@ -266,6 +283,13 @@ class CameraWorker:
                 self._storage_retry = now + STORAGE_RETRY_S
                 if self._room_again():
                     tl.cut_at_next_keyframe()
+
+    def _retire(self, source: OpenedSource) -> None:
+        """Fold a closed connection's transport counters into the camera's totals."""
+        with self._lock:
+            for key, value in source.media_stats().items():
+                self._media_totals[key] = self._media_totals.get(key, 0) + value
+            self._source = None
 
     def _place(
         self,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,14 +25,20 @@ class ReconcileResult:
     cleared: list[Alert] = field(default_factory=list)
 
 
-def escalation_level(raised_at: datetime, now: datetime, cfg: EscalationConfig) -> int:
-    """The level an alert raised at ``raised_at`` has reached at ``now`` if nobody acknowledged
+def escalation_level(opened_at: datetime, now: datetime, cfg: EscalationConfig) -> int:
+    """The level an alert raised at ``opened_at`` has reached at ``now`` if nobody acknowledged
     it: 1, then one more per ``after_min`` minutes, up to the number of levels."""
-    steps = int((now - raised_at) / timedelta(minutes=cfg.after_min)) if now > raised_at else 0
+    steps = int((now - opened_at) / timedelta(minutes=cfg.after_min)) if now > opened_at else 0
     return max(1, min(len(cfg.levels), 1 + steps))
 
 
-def new_alert(c: Condition) -> Alert:
+def escalation_start(a: Alert) -> datetime:
+    """Where an alert's escalation clock starts: when vms raised it, not when its situation
+    began (a person entered with a back-dated time raises alerts about the past: level 1)."""
+    return a.opened_at or a.raised_at
+
+
+def new_alert(c: Condition, now: datetime) -> Alert:
     return Alert(
         key=c.key,
         type=c.type.value,
@@ -48,6 +53,7 @@ def new_alert(c: Condition) -> Alert:
         message=c.message,
         data=dict(c.data),
         raised_at=c.since,
+        opened_at=max(c.since, now),
         cleared_at=c.until,
     )
 
@@ -70,7 +76,7 @@ def reconcile(
     for c in by_key.values():
         alert = existing.get(c.key)
         if alert is None:
-            alert = new_alert(c)
+            alert = new_alert(c, now)
             s.add(alert)
             result.raised.append(alert)
         elif c.until is not None and alert.cleared_at is None:
@@ -92,34 +98,10 @@ def escalate(s: Session, now: datetime, cfg: EscalationConfig) -> list[Alert]:
     for alert in s.scalars(
         select(Alert).where(Alert.ack_at.is_(None), Alert.level < top).order_by(Alert.id)
     ):
-        level = escalation_level(alert.raised_at, now, cfg)
+        start = escalation_start(alert)
+        level = escalation_level(start, now, cfg)
         if level > alert.level:
             alert.level = level
-            alert.escalated_at = alert.raised_at + (level - 1) * timedelta(minutes=cfg.after_min)
+            alert.escalated_at = start + (level - 1) * timedelta(minutes=cfg.after_min)
             out.append(alert)
     return out
-
-
-def alert_dict(a: Alert, cfg: EscalationConfig | None = None) -> dict[str, Any]:
-    levels = cfg.levels if cfg else []
-    return {
-        "id": a.id,
-        "type": a.type,
-        "severity": a.severity,
-        "level": a.level,
-        "level_to": levels[a.level - 1] if 0 < a.level <= len(levels) else None,
-        "message": a.message,
-        "site": a.site,
-        "room": a.room_id,
-        "person": a.person_id,
-        "interview": a.interview_id,
-        "camera": a.camera_id,
-        "event": a.event_id,
-        "raised_at": a.raised_at.isoformat(),
-        "cleared_at": a.cleared_at.isoformat() if a.cleared_at else None,
-        "escalated_at": a.escalated_at.isoformat() if a.escalated_at else None,
-        "acknowledged_by": a.acknowledged_by,
-        "ack_note": a.ack_note,
-        "ack_at": a.ack_at.isoformat() if a.ack_at else None,
-        "data": a.data,
-    }

@@ -32,6 +32,8 @@ _COUNTERS: list[tuple[str, str, str]] = [
     ("packets_skipped", "packets_skipped", "Packets skipped (before the first keyframe)."),
     ("segments_closed", "segments_closed", "Segment files closed."),
     ("reconnects", "reconnects", "Reconnections after a failure or stall."),
+    ("rtp_lost", "rtp_packets_lost", "GB/T 28181: RTP packets lost on the network."),
+    ("ps_frames_dropped", "ps_frames_dropped", "GB/T 28181: frames skipped after a loss."),
     ("analysis_frames", "analysis_frames", "Frames decoded for analysis."),
     ("analysis_frames_dropped", "analysis_frames_dropped", "Analysis frames dropped (busy)."),
     ("detector_calls", "detector_calls", "Detector calls made by the camera's analysis."),
@@ -126,6 +128,7 @@ class VmsCollector(Collector):
         with self.db.session() as s:
             for cam, n, still in s.execute(
                 select(Gap.camera_id, func.count(Gap.id), func.count(Gap.id) - func.count(Gap.end))
+                .where(Gap.kind == "video")  # outages; audio gaps are not counted here
                 .group_by(Gap.camera_id)
                 .order_by(Gap.camera_id)
             ):

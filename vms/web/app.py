@@ -12,11 +12,15 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vms.bodyworn.ingest import Ingestor
+from vms.bodyworn.uploads import UploadReceiver
 from vms.clock import Clock, SystemClock
 from vms.config import Config
 from vms.custody.layout import build_layout
+from vms.custody.service import CustodyService
 from vms.db.session import Database
-from vms.web import errors
+from vms.ops.registry import JobRegistry
+from vms.web import errors, i18n
 from vms.web.alerts import AlertBroadcaster
 from vms.web.deps import HealthProvider, WebState
 from vms.web.live import DirectFeed, LiveHub, PacketFeed
@@ -24,6 +28,8 @@ from vms.web.routes import (
     alerts,
     audit,
     auth,
+    bodyworn,
+    bodyworn_admin,
     briefings,
     cameras,
     cases,
@@ -33,8 +39,10 @@ from vms.web.routes import (
     pages,
     recordings,
     search,
+    uploads,
     users,
 )
+from vms.web.schemas import HealthOut
 from vms.web.security import GrantSigner
 
 HERE = Path(__file__).parent
@@ -83,33 +91,41 @@ def create_app(
     live_feeds: FeedProvider | None = None,
     clock: Clock | None = None,
     grants: GrantSigner | None = None,
+    jobs: JobRegistry | None = None,
 ) -> FastAPI:
     """The web application over a migrated database.
 
     ``health_provider`` gives each camera's latest health (``App.health``). ``live_feeds``
     gives a camera's packets for live view (the workers' channels under ``vms serve``);
-    without it, the web process opens one reader per watched camera itself.
+    without it, the web process opens one reader per watched camera itself. ``jobs``: the
+    scheduled jobs' registry of the process (``/metrics``, ``/api/ops/jobs``); none: no jobs.
     """
     cams = {c.id: c for c in config.cameras}
+    clock = clock or SystemClock()
 
     def own_reader(camera_id: str) -> PacketFeed | None:
         cam = cams.get(camera_id)
         return DirectFeed(cam) if cam is not None else None
 
+    clock = clock or SystemClock()
     state = WebState(
         config=config,
         db=db,
         health=health_provider,
-        templates=Jinja2Templates(directory=HERE / "templates"),
+        templates=i18n.install(Jinja2Templates(directory=HERE / "templates")),
         grants=grants or GrantSigner(),
-        clock=clock or SystemClock(),
+        clock=clock,
         live=LiveHub(live_feeds or own_reader, web_host=config.web.host),
         alerts=AlertBroadcaster(
             db,
             config.storage.root,
             escalation=config.custody.escalation,
             room_names={r.id: r.name for r in build_layout(config).rooms.values()},
+            clock=clock,
         ),
+        custody=CustodyService(db, config, clock),
+        jobs=jobs or JobRegistry(),
+        uploads=UploadReceiver(Ingestor(db, config, clock)),
         cameras=cams,
     )
 
@@ -130,16 +146,16 @@ def create_app(
     errors.install(app)
     routers = (
         auth, users, cameras, live, alerts, custody, search, recordings, cases, audit,
-        briefings, ops, pages,
+        briefings, ops, bodyworn, bodyworn_admin, uploads, pages,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/api/health", tags=["health"])
-    def health() -> dict[str, str]:
+    def health() -> HealthOut:
         """Liveness for a load balancer or a monitor: no login, no data."""
-        return {"status": "ok"}
+        return HealthOut()
 
     app.add_middleware(SecurityHeaders)
     return app

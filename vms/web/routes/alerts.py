@@ -6,17 +6,16 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from vms.custody.models import Alert as CustodyAlert
 from vms.db.models import Event
 from vms.errors import NotFoundError
-from vms.vocab import Subsystem
+from vms.vocab import Subsystem, jsonable
 from vms.web.alerts import (
     acked_ids,
     acknowledge,
@@ -24,11 +23,13 @@ from vms.web.alerts import (
     event_out,
     latest_event_id,
     open_custody_alerts,
+    render_custody,
     snapshot_path,
 )
-from vms.web.deps import SessionDep, StateDep, WebState, require
+from vms.web.deps import SessionDep, StateDep, WebState, content, require
+from vms.web.i18n import texts_of
 from vms.web.roles import Permission
-from vms.web.schemas import AckIn, AckOut, EventOut
+from vms.web.schemas import AckIn, AckMessage, AckOut, AlertsOut, EventOut, FeedMessage
 from vms.web.users import Principal
 
 router = APIRouter(prefix="/api", tags=["alerts"])
@@ -36,13 +37,6 @@ Supervisor = Annotated[Principal, Depends(require(Permission.ALERTS))]
 EventReader = Annotated[Principal, Depends(require(Permission.EVENTS))]
 
 KEEPALIVE_S = 15.0
-
-
-class AlertsOut(BaseModel):
-    last_id: int
-    alerts: list[EventOut]
-    #: Open custody alerts (not acknowledged or not cleared) with their escalation level.
-    custody: list[dict[str, Any]] = []
 
 
 def _event(s: SessionDep, state: WebState, user: Principal, event_id: int) -> Event:
@@ -55,6 +49,7 @@ def _event(s: SessionDep, state: WebState, user: Principal, event_id: int) -> Ev
 
 @router.get("/alerts")
 def recent_alerts(
+    request: Request,
     s: SessionDep,
     state: StateDep,
     user: Supervisor,
@@ -63,12 +58,13 @@ def recent_alerts(
     """The newest alerts, newest first; ``last_id`` is where the live feed takes over. With
     them the open custody alerts (``custody``, oldest first), which the feed keeps current."""
     last = latest_event_id(s)
+    texts, now = texts_of(state.config, request, user.language), state.clock.now()
     custody = [
-        m
+        render_custody(m, texts, now)
         for m in map(
             state.alerts.custody, s.scalars(open_custody_alerts().order_by(CustodyAlert.id))
         )
-        if m["camera_id"] is None or user.sees(m["camera_id"])
+        if m.camera_id is None or user.sees(m.camera_id)
     ]
     q = select(Event).order_by(Event.id.desc()).limit(limit)
     if user.camera_scope is not None:
@@ -80,14 +76,19 @@ def recent_alerts(
     return AlertsOut(last_id=last, alerts=alerts, custody=custody)
 
 
-def _sse(message: dict[str, Any]) -> str:
-    data = json.dumps(message, separators=(",", ":"))
-    head = f"id: {message['id']}\n" if message["kind"] == "alert" else ""
-    return f"{head}event: {message['kind']}\ndata: {data}\n\n"
+def _sse(message: FeedMessage) -> str:
+    data = json.dumps(jsonable(message), separators=(",", ":"))
+    head = f"id: {message.id}\n" if message.kind == "alert" else ""
+    return f"{head}event: {message.kind}\ndata: {data}\n\n"
 
 
-@router.get("/alerts/stream")
+@router.get(
+    "/alerts/stream",
+    response_class=StreamingResponse,
+    responses=content("Server-sent events: alert, ack, custody.", "text/event-stream"),
+)
 async def alert_stream(
+    request: Request,
     state: StateDep,
     user: Supervisor,
     after: Annotated[int, Query(ge=0, description="Newest alert id the page has.")] = 0,
@@ -97,7 +98,8 @@ async def alert_stream(
     ``custody`` for each custody alert raised, escalated, acknowledged or cleared (the whole
     alert; a new stream first gets every open one)."""
     start = max(after, last_event_id or 0)
-    listener = state.alerts.subscribe(user, start)
+    texts = texts_of(state.config, request, user.language)
+    listener = state.alerts.subscribe(user, start, texts)
 
     async def stream() -> AsyncIterator[str]:
         try:
@@ -126,8 +128,7 @@ def ack_alert(
     event = _event(s, state, user, event_id)
     ack = acknowledge(s, event.id, user, body.note.strip(), state.clock.now())
     out = AckOut(id=ack.id, event_id=event.id, username=user.username, note=ack.note, at=ack.at)
-    message = {"kind": "ack", "camera_id": event.camera_id, **out.model_dump(mode="json")}
-    state.alerts.publish(message)
+    state.alerts.publish(AckMessage(**out.model_dump(), camera_id=event.camera_id))
     return out
 
 
@@ -170,7 +171,11 @@ def events(
     return [event_out(root, r, r.id in acked) for r in rows]
 
 
-@router.get("/events/{event_id}/snapshot")
+@router.get(
+    "/events/{event_id}/snapshot",
+    response_class=FileResponse,
+    responses=content("The snapshot.", "image/jpeg"),
+)
 def event_snapshot(
     event_id: int, s: SessionDep, state: StateDep, user: EventReader
 ) -> FileResponse:
