@@ -115,6 +115,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/api/auth/logout"): Case(EVERYONE),
     ("GET", "/api/auth/me"): Case(EVERYONE),
+    ("PATCH", "/api/auth/me"): Case(EVERYONE, body=lambda c, w: {"language": "zh-CN"}),
     ("GET", "/api/auth/tokens"): Case(EVERYONE),
     ("POST", "/api/auth/tokens"): Case(EVERYONE, 201, body=lambda c, w: {"name": "t"}),
     ("DELETE", "/api/auth/tokens/{token_id}"): Case(EVERYONE, url=_token_url),

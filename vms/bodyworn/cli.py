@@ -1,8 +1,8 @@
 """Command groups ``vms bodyworn``, ``vms officers`` and ``vms devices``.
 
 Thin shells over the service functions the web app calls too. Audited commands take
-``--user`` (default $VMS_USER, else the OS user) and ``--reason``; copying footage out is
-checked against that user's approvals like a download from the web.
+``--login USER`` or ``$VMS_TOKEN`` (else the OS user, see vms.cli_identity) and ``--reason``;
+copying footage out is checked against that user's approvals like a download from the web.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from vms.bodyworn.ingest import CLI, REJECTED, Ingestor, Offer
 from vms.bodyworn.retention import set_category
 from vms.bodyworn.views import FileView
 from vms.cli_common import ConfigOpt, JsonOpt, err, load_cli_config, out, parse_when
+from vms.cli_identity import LoginOpt, identify
 from vms.clock import SystemClock
 from vms.config import Config
 from vms.db.session import Database
-from vms.evidence import audit
 from vms.evidence.audit import Actor
 from vms.vocab import jsonable
 
@@ -42,12 +42,6 @@ devices_app = typer.Typer(
     help="Body-worn recorders, who holds which (history) and duty shifts.", no_args_is_help=True
 )
 
-UserOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--user", help="Who does this, for the audit log (default: $VMS_USER or OS user)."
-    ),
-]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why, for the audit log (required).")]
 
 
@@ -73,10 +67,11 @@ def _open(path: Path | None) -> tuple[Config, Database]:
     return cfg, db
 
 
-def _actor(user: str | None, reason: str) -> Actor:
+def _actor(db: Database, login: str | None, reason: str) -> Actor:
+    """Who runs this command (never a name typed in: see vms.cli_identity) and why."""
     if not reason.strip():
         raise typer.BadParameter("a reason is required for the audit log", param_hint="--reason")
-    return Actor(user or audit.default_user(), reason)
+    return identify(db, login).actor(reason)
 
 
 def _required(value: str | None, name: str) -> datetime:
@@ -118,7 +113,7 @@ def import_files(
     device: Annotated[
         str | None, typer.Option("--device", help="The recorder's serial, if the files lack it.")
     ] = None,
-    user: UserOpt = None,
+    user: LoginOpt = None,
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")] = (
         "imported from the command line"
     ),
@@ -128,7 +123,7 @@ def import_files(
     """Hash, probe, deduplicate, store and index recorder files; exit 1 if any is rejected."""
     cfg, db = _open(config)
     ingestor = Ingestor(db, cfg, SystemClock())
-    actor = _actor(user, reason)
+    actor = _actor(db, user, reason)
     results = []
     for path in paths:
         offer = Offer(path.name, CLI, actor, officer_badge=officer, device_serial=device)
@@ -203,12 +198,12 @@ def category(
         str, typer.Argument(help="default, evidence, obstruction, major_incident, complex_case")
     ],
     reason: ReasonOpt = "",
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Set a file's retention category (audited)."""
     _cfg, db = _open(config)
-    before = set_category(db, SystemClock(), _actor(user, reason), file_id, name)
+    before = set_category(db, SystemClock(), _actor(db, user, reason), file_id, name)
     out.print(f"file {file_id}: {before} -> {name}")
 
 
@@ -220,14 +215,14 @@ def link(
     to: Annotated[str | None, typer.Option(help="Part of the file, ISO 8601.")] = None,
     note: str = "",
     reason: ReasonOpt = "",
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Link a file (or part of it) to a case: it becomes evidence and is held."""
     _cfg, db = _open(config)
     view = links.link_case(
-        db, SystemClock(), _actor(user, reason), file_id, case,
+        db, SystemClock(), _actor(db, user, reason), file_id, case,
         start=parse_when(from_, "--from"), end=parse_when(to, "--to"), note=note,
     )  # fmt: skip
     if as_json:
@@ -242,22 +237,26 @@ def link_person(
     person: Annotated[int, typer.Option(help="Person held (custody ledger id).")],
     note: str = "",
     reason: ReasonOpt = "",
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Link a file to a person held."""
     _cfg, db = _open(config)
-    links.link_person(db, SystemClock(), _actor(user, reason), file_id, person, note=note)
+    links.link_person(db, SystemClock(), _actor(db, user, reason), file_id, person, note=note)
     out.print(f"file {file_id} linked to person {person}")
 
 
 @bodyworn_app.command("file-under")
 def file_under(
-    file_id: int, badge: str, reason: ReasonOpt = "", user: UserOpt = None, config: ConfigOpt = None
+    file_id: int,
+    badge: str,
+    reason: ReasonOpt = "",
+    user: LoginOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """File a body-worn file under an officer by hand (a recorder nobody was assigned)."""
     _cfg, db = _open(config)
-    officers.file_under(db, SystemClock(), _actor(user, reason), file_id, badge)
+    officers.file_under(db, SystemClock(), _actor(db, user, reason), file_id, badge)
     out.print(f"file {file_id} filed under {badge}")
 
 
@@ -267,7 +266,7 @@ def request(
     action: Annotated[str, typer.Option(help="view or copy.")] = "view",
     hours: Annotated[float | None, typer.Option(help="How long (default from config).")] = None,
     reason: ReasonOpt = "",
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -275,7 +274,7 @@ def request(
     cfg, db = _open(config)
     bw = cfg.bodyworn
     view = access.request_approval(
-        db, SystemClock(), _actor(user, reason), file_id, action,
+        db, SystemClock(), _actor(db, user, reason), file_id, action,
         hours=hours or bw.approval_hours, max_hours=bw.max_approval_hours,
     )  # fmt: skip
     if as_json:
@@ -288,14 +287,14 @@ def request(
 def approvals(
     pending: Annotated[bool, typer.Option("--pending", help="Only those waiting.")] = False,
     mine: Annotated[bool, typer.Option("--mine", help="Only the user's own.")] = False,
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Requests to view or copy body-worn files, newest first."""
     _cfg, db = _open(config)
     views = access.list_approvals(
-        db, SystemClock().now(), requested_by=(user or audit.default_user()) if mine else None,
+        db, SystemClock().now(), requested_by=identify(db, user).name if mine else None,
         status="pending" if pending else None,
     )  # fmt: skip
     if as_json:
@@ -325,30 +324,30 @@ def approve(
     approval_id: int,
     hours: Annotated[float | None, typer.Option(help="Valid for (default: as asked).")] = None,
     reason: ReasonOpt = "",
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Grant a request (a supervisor; never one's own)."""
     cfg, db = _open(config)
-    _decide(approval_id, True, hours, _actor(user, reason), cfg, db)
+    _decide(approval_id, True, hours, _actor(db, user, reason), cfg, db)
 
 
 @bodyworn_app.command("refuse")
 def refuse(
-    approval_id: int, reason: ReasonOpt = "", user: UserOpt = None, config: ConfigOpt = None
+    approval_id: int, reason: ReasonOpt = "", user: LoginOpt = None, config: ConfigOpt = None
 ) -> None:
     """Refuse a request."""
     cfg, db = _open(config)
-    _decide(approval_id, False, None, _actor(user, reason), cfg, db)
+    _decide(approval_id, False, None, _actor(db, user, reason), cfg, db)
 
 
 @bodyworn_app.command("revoke")
 def revoke(
-    approval_id: int, reason: ReasonOpt = "", user: UserOpt = None, config: ConfigOpt = None
+    approval_id: int, reason: ReasonOpt = "", user: LoginOpt = None, config: ConfigOpt = None
 ) -> None:
     """Withdraw a request or an approval before it runs out."""
     _cfg, db = _open(config)
-    view = access.revoke(db, SystemClock(), _actor(user, reason), approval_id)
+    view = access.revoke(db, SystemClock(), _actor(db, user, reason), approval_id)
     out.print(f"approval request {approval_id}: {view.status}")
 
 
@@ -357,12 +356,12 @@ def copy(
     file_id: int,
     to: Annotated[Path, typer.Option("--to", help="Folder to copy the original into.")],
     reason: ReasonOpt = "",
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Copy a file's original out, hash checked (own file, or a copy approval; audited)."""
     cfg, db = _open(config)
-    actor = _actor(user, reason)
+    actor = _actor(db, user, reason)
     who = access.who_by_name(db, actor.user)
     copied = copy_out(db, cfg, SystemClock(), who, file_id, to, actor.reason)
     out.print(f"{copied.path} (SHA-256 {copied.sha256}, {copied.bytes} bytes)")
@@ -404,13 +403,19 @@ def officer_add(
     account: Annotated[
         str | None, typer.Option(help="The officer's vms user (sees their own files).")
     ] = None,
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Register an officer."""
     _cfg, db = _open(config)
     view = officers.add_officer(
-        db, SystemClock(), _actor(user, "officer registered"), badge, name, unit, username=account
+        db,
+        SystemClock(),
+        _actor(db, user, "officer registered"),
+        badge,
+        name,
+        unit,
+        username=account,
     )
     out.print(f"officer {view.badge} {escape(view.name)} ({escape(view.unit)})")
 
@@ -444,13 +449,13 @@ def officer_update(
     account: Annotated[str | None, typer.Option(help="Link this vms user.")] = None,
     no_account: Annotated[bool, typer.Option("--no-account", help="Unlink the user.")] = False,
     active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Change an officer's name, unit, account or whether they are active."""
     _cfg, db = _open(config)
     view = officers.update_officer(
-        db, SystemClock(), _actor(user, "officer updated"), badge, name=name, unit=unit,
+        db, SystemClock(), _actor(db, user, "officer updated"), badge, name=name, unit=unit,
         username=account, unlink_user=no_account, active=active,
     )  # fmt: skip
     out.print(f"officer {view.badge}: {escape(view.name)}, {escape(view.unit)}")
@@ -464,13 +469,13 @@ def device_add(
     serial: str,
     model: str = "",
     note: str = "",
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Register a recorder (it gets a lane on the playback timeline: bw.<serial>)."""
     cfg, db = _open(config)
     view = officers.add_device(
-        db, SystemClock(), _actor(user, "recorder registered"), serial, model=model, note=note,
+        db, SystemClock(), _actor(db, user, "recorder registered"), serial, model=model, note=note,
         retention_days=cfg.bodyworn.retention_days.default,
     )  # fmt: skip
     out.print(f"recorder {view.serial} ({view.camera_id})")
@@ -519,13 +524,18 @@ def device_assign(
         None
     ),
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")] = "issued",
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Give a recorder to an officer (the current holder's assignment ends)."""
     _cfg, db = _open(config)
     view = officers.assign(
-        db, SystemClock(), _actor(user, reason), serial, badge, start=parse_when(from_, "--from")
+        db,
+        SystemClock(),
+        _actor(db, user, reason),
+        serial,
+        badge,
+        start=parse_when(from_, "--from"),
     )
     out.print(f"recorder {view.serial} -> {view.officer}")
 
@@ -535,12 +545,14 @@ def device_return(
     serial: str,
     at: Annotated[str | None, typer.Option("--at", help="When, ISO 8601 (default now).")] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")] = "returned",
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """A recorder comes back to the station."""
     _cfg, db = _open(config)
-    officers.unassign(db, SystemClock(), _actor(user, reason), serial, end=parse_when(at, "--at"))
+    officers.unassign(
+        db, SystemClock(), _actor(db, user, reason), serial, end=parse_when(at, "--at")
+    )
     out.print(f"recorder {serial} returned")
 
 
@@ -551,13 +563,13 @@ def device_shift(
     from_: Annotated[str, typer.Option("--from", help="Start, ISO 8601.")],
     to: Annotated[str, typer.Option(help="End, ISO 8601.")],
     officer: Annotated[str | None, typer.Option(help="Badge (default: the holder).")] = None,
-    user: UserOpt = None,
+    user: LoginOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """A duty shift a recorder is issued for: footage is expected from it."""
     _cfg, db = _open(config)
     view = officers.add_shift(
-        db, SystemClock(), _actor(user, "duty roster"), serial, name,
+        db, SystemClock(), _actor(db, user, "duty roster"), serial, name,
         _required(from_, "--from"), _required(to, "--to"), badge=officer,
     )  # fmt: skip
     out.print(f"shift {view.id} {escape(view.name)}: {view.serial}, {view.badge or 'nobody'}")

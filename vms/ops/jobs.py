@@ -6,6 +6,7 @@ wrapped by the job registry (timed, logged, failures counted, never raised into 
 scheduler)::
 
     retention          every evidence.retention_interval_s   vms.evidence.retention
+    audit-anchor       every evidence.anchor_interval_s      vms.evidence.anchors
     custody-checks     every custody.check_interval_s        vms.custody.job
     segment-verify     every ops.verify_interval_s           SegmentVerifier
     camera-health      every ops.health_check_interval_s     CameraHealthCheck
@@ -39,6 +40,7 @@ from vms.custody.job import run_custody_checks
 from vms.custody.layout import build_layout
 from vms.db.models import Event, Segment
 from vms.db.session import Database
+from vms.evidence.anchors import AnchorJob
 from vms.evidence.retention import RetentionJob
 from vms.ops.briefing import briefing_root, write_briefing
 from vms.ops.registry import JobRegistry
@@ -326,6 +328,7 @@ class Jobs:
     health: CameraHealthCheck
     briefing: BriefingJob
     registry: JobRegistry
+    anchor: AnchorJob
     late_uploads: LateUploadCheck
     shift_footage: ShiftFootageCheck
     docks: DockWatcher
@@ -352,6 +355,7 @@ def register_jobs(
         health=CameraHealthCheck(db, config, clock, health_provider),
         briefing=BriefingJob(db, config, clock),
         registry=registry,
+        anchor=AnchorJob(db, config, clock),
         late_uploads=LateUploadCheck(db, config, clock),
         shift_footage=ShiftFootageCheck(db, config, clock),
         docks=DockWatcher(Ingestor(db, config, clock)),
@@ -359,6 +363,7 @@ def register_jobs(
     hour, minute = ops.briefing_hour_minute
     schedule: list[tuple[str, Callable[[], object], dict[str, Any]]] = [
         ("retention", jobs.retention, {"seconds": config.evidence.retention_interval_s}),
+        ("audit-anchor", jobs.anchor, {"seconds": config.evidence.anchor_interval_s}),
         ("custody-checks", jobs.custody, {"seconds": config.custody.check_interval_s}),
         ("segment-verify", jobs.verify, {"seconds": ops.verify_interval_s}),
         ("camera-health", jobs.health, {"seconds": ops.health_check_interval_s}),

@@ -20,7 +20,7 @@ from vms.custody.layout import build_layout
 from vms.custody.service import CustodyService
 from vms.db.session import Database
 from vms.ops.registry import JobRegistry
-from vms.web import errors
+from vms.web import errors, i18n
 from vms.web.alerts import AlertBroadcaster
 from vms.web.deps import HealthProvider, WebState
 from vms.web.live import DirectFeed, LiveHub, PacketFeed
@@ -107,11 +107,12 @@ def create_app(
         cam = cams.get(camera_id)
         return DirectFeed(cam) if cam is not None else None
 
+    clock = clock or SystemClock()
     state = WebState(
         config=config,
         db=db,
         health=health_provider,
-        templates=Jinja2Templates(directory=HERE / "templates"),
+        templates=i18n.install(Jinja2Templates(directory=HERE / "templates")),
         grants=grants or GrantSigner(),
         clock=clock,
         live=LiveHub(live_feeds or own_reader, web_host=config.web.host),
@@ -120,6 +121,7 @@ def create_app(
             config.storage.root,
             escalation=config.custody.escalation,
             room_names={r.id: r.name for r in build_layout(config).rooms.values()},
+            clock=clock,
         ),
         custody=CustodyService(db, config, clock),
         jobs=jobs or JobRegistry(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -85,17 +85,22 @@ def timeline(
     state: StateDep,
     s: SessionDep,
     user: Player,
-    day: Annotated[date | None, Query(description="UTC day, YYYY-MM-DD; default today.")] = None,
+    day: Annotated[
+        date | None,
+        Query(
+            description="Day in the site's time zone (site.timezone), YYYY-MM-DD; default today."
+        ),
+    ] = None,
 ) -> TimelineOut:
-    """Recorded segments, gaps and events of one camera over one UTC day; a body-worn
-    recorder's (``bw.<serial>``) segments are its files, at their real times."""
+    """Recorded segments, gaps and events of one camera over one local day of the site; a
+    body-worn recorder's (``bw.<serial>``) segments are its files, at their real times."""
     bodyworn = is_bodyworn_camera(camera_id)
     if bodyworn:
         _bodyworn_camera(s, user, camera_id)
     else:
         cam = state.camera(camera_id, user)
-    start = datetime.combine(day or state.clock.now().date(), time(), tzinfo=UTC)
-    end = start + timedelta(days=1)
+    texts = state.config.texts()
+    start, end = texts.day_bounds(day or texts.local(state.clock.now()).date())
 
     def overlapping(model: type[Segment] | type[Gap]):  # type: ignore[no-untyped-def]
         return (
