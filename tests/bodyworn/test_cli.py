@@ -19,17 +19,32 @@ from vms.cli import app
 from vms.db.session import Database
 from vms.errors import PermissionDeniedError
 from vms.evidence.audit import list_entries
+from vms.web.users import create_api_token, create_user
+
+TOKENS: dict[str, str] = {}  # vms user -> API token ($VMS_TOKEN: how the CLI knows who runs it)
 
 
-def _run(cfg: Path, *args: str, user: str = "wang.sup") -> Any:
-    result = CliRunner().invoke(app, [*args, "--config", str(cfg)], env={"VMS_USER": user})
-    return result
+def _run(cfg: Path, *args: str, user: str | None = None) -> Any:
+    env = {"VMS_TOKEN": TOKENS[user]} if user else {"VMS_TOKEN": ""}
+    return CliRunner().invoke(app, [*args, "--config", str(cfg)], env=env)
 
 
-def _json(cfg: Path, *args: str, user: str = "wang.sup") -> Any:
+def _json(cfg: Path, *args: str, user: str | None = None) -> Any:
     result = _run(cfg, *args, "--json", user=user)
     assert result.exit_code == 0, (result.output, result.exception)
     return json.loads(result.stdout)
+
+
+def _users(db_url: str) -> None:
+    """An investigator and a supervisor with API tokens."""
+    db = Database(db_url)
+    try:
+        with db.session() as s:
+            for name, role in (("zhao.inv", "investigator"), ("wang.sup", "supervisor")):
+                user = create_user(s, name, "correct horse battery", role)
+                TOKENS[name], _ = create_api_token(s, user, "cli test")
+    finally:
+        db.dispose()
 
 
 def test_import_search_and_copy_from_the_command_line(
@@ -51,6 +66,7 @@ def test_import_search_and_copy_from_the_command_line(
     ):
         res = _run(cfg, *args)
         assert res.exit_code == 0, (res.output, res.exception)
+    _users(db_url)
     duplicate = tmp_path / "again.mp4"
     shutil.copyfile(media.mp4.path, duplicate)
     hostile = shared_file("hostile/crashes-opencv-48x48.avi")
@@ -60,11 +76,11 @@ def test_import_search_and_copy_from_the_command_line(
         # The real command in its own process (once): a rejection is exit code 1.
         proc = subprocess.run(
             [sys.executable, "-m", "vms.cli", *args], capture_output=True, text=True,
-            timeout=300, check=False, env=dict(os.environ, VMS_USER="li.clerk"),
+            timeout=300, check=False, env=dict(os.environ, VMS_TOKEN=""),
         )  # fmt: skip
         code, stdout = proc.returncode, proc.stdout
     else:
-        res = CliRunner().invoke(app, args, env={"VMS_USER": "li.clerk"})
+        res = CliRunner().invoke(app, args, env={"VMS_TOKEN": ""})
         code, stdout = res.exit_code, res.stdout
     assert code == 1, stdout
     results = json.loads(stdout)
@@ -80,7 +96,8 @@ def test_import_search_and_copy_from_the_command_line(
     assert isinstance(denied.exception, PermissionDeniedError)
     asked = _json(cfg, "bodyworn", "request", str(file_id), "--action", "copy", "--reason",
                   "case 2026-88", user="zhao.inv")  # fmt: skip
-    res = _run(cfg, "bodyworn", "approve", str(asked["id"]), "--reason", "ok for 2026-88")
+    res = _run(cfg, "bodyworn", "approve", str(asked["id"]), "--reason", "ok for 2026-88",
+               user="wang.sup")  # fmt: skip
     assert res.exit_code == 0, res.output
     res = _run(cfg, "bodyworn", "copy", str(file_id), "--to", str(out), "--reason", "court",
                user="zhao.inv")  # fmt: skip

@@ -119,7 +119,7 @@ def test_an_officer_sees_only_their_own_files(
     assert _sha(got.content) == media.mp4.sha256  # no approval for one's own file
     page = client.get("/bodyworn")
     assert page.status_code == 200
-    assert "your own recorder" in page.text
+    assert "一人一档" in page.text  # zh-CN by default: "the files of your own recorder"
 
 
 def test_recorders_sit_on_the_playback_timeline_at_their_real_times(
