@@ -2,6 +2,7 @@
 cut mid-chunk, resumed from the offset the server gives, stored byte for byte; and the
 protocol's refusals (wrong offset, damaged bytes, hostile content)."""
 
+# ruff: noqa: F811 (fixtures imported from other modules are this module's parameters)
 from __future__ import annotations
 
 import hashlib
@@ -111,7 +112,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
 
 @pytest.mark.slow
 def test_a_2_gb_upload_resumes_after_a_cut_and_is_stored_byte_for_byte(
-    media: Media,  # noqa: F811
+    media: Media,
     tmp_path: Path,
 ) -> None:
     # SQLite only: the 2 GB are about bytes; the database side runs on both backends below.
@@ -177,7 +178,7 @@ def test_upload_refusals(
     client: TestClient,
     web_db: Database,
     web_config: Config,
-    media: Media,  # noqa: F811
+    media: Media,
 ) -> None:
     login(client, "supervisor")
     data = media.mp4.path.read_bytes()
