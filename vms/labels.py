@@ -135,6 +135,7 @@ LABELS: dict[str, dict[str, str]] = {
         "rejected": N_("rejected"),
         "incomplete": N_("incomplete"),
         "cancelled": N_("cancelled"),
+        "expired": N_("expired"),
     },
     "dock_status": {
         "copying": N_("being copied"),
