@@ -139,6 +139,12 @@ def disable_user(s: Session, user: User, now: datetime | None = None) -> User:
     when = _now(now)
     user.active = False
     user.disabled_at = when
+    end_everything(s, user, when)
+    return user
+
+
+def end_everything(s: Session, user: User, when: datetime) -> None:
+    """End every login session and API token of ``user`` (disabled, new password or role)."""
     s.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
@@ -149,7 +155,6 @@ def disable_user(s: Session, user: User, now: datetime | None = None) -> User:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=when)
     )
-    return user
 
 
 def update_user(
@@ -164,6 +169,9 @@ def update_user(
     password: str | None = None,
     now: datetime | None = None,
 ) -> User:
+    """Change a user; a new password or a new role ends every session and token of theirs
+    (whoever held one logs in again, under the new password or with the new rights)."""
+    ends = password is not None or (role is not None and Role(role).value != user.role)
     if role is not None:
         user.role = Role(role).value
     if full_name is not None:
@@ -179,6 +187,8 @@ def update_user(
         disable_user(s, user, now)
     elif active is True:
         user.active, user.disabled_at = True, None
+    if ends:
+        end_everything(s, user, _now(now))
     return user
 
 

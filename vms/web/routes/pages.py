@@ -15,6 +15,7 @@ from vms.errors import AuthenticationError, NotFoundError
 from vms.vocab import Subsystem
 from vms.web.deps import StateDep, WebState, get_principal, require
 from vms.web.roles import Permission
+from vms.web.security import same_origin_path
 from vms.web.users import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -93,7 +94,7 @@ def _add(page: Page) -> None:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, state: StateDep, next: str = "/") -> Response:
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    target = same_origin_path(next)  # never an open redirect
     return state.templates.TemplateResponse(
         request, "login.html", {"user": None, "nav": [], "next": target, "path": "/login"}
     )
