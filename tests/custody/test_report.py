@@ -143,7 +143,10 @@ def test_interview_report_and_export_with_a_real_gap(
     mp4 = Path(item.path)
     assert mp4.parent == out
     assert (out / f"interview-{iv.id}-report.json").exists()
-    assert "Continuous: no" in (out / f"interview-{iv.id}-report.txt").read_text()
+    # The exported report is in the site's language (zh-CN by default) and local time.
+    written = (out / f"interview-{iv.id}-report.txt").read_text()
+    assert "连续：否" in written
+    assert "UTC+8" in written
     # Remuxed, not re-encoded: every exported packet is byte for byte a recorded one, and the
     # outage is still a jump in the export's timeline.
     recorded: set[bytes] = set()

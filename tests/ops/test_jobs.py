@@ -130,6 +130,8 @@ def test_register_jobs_schedules_every_job_and_each_runs(db: Database, tmp_path:
         "segment-verify",
         "camera-health",
         "daily-briefing",
+        "bodyworn-late",
+        "bodyworn-shifts",
     }
     assert str(scheduled["daily-briefing"].trigger).startswith("cron[hour='5', minute='30'")
     # Retention: street-1 keeps 1 day; a 3-day-old segment goes.

@@ -369,8 +369,8 @@ def interview(
     if as_json:
         _emit(result, True, "")
     else:
-        out.print(result.to_text(), highlight=False, markup=False)
-    if not result.hashes_ok:
+        out.print(result.to_text(svc.config.texts()), highlight=False, markup=False)
+    if result.hash_state == "failed":  # a segment still being written is not a failure
         raise typer.Exit(1)
 
 

@@ -443,7 +443,7 @@ def evidence_verify(
         store.add_installation(signing.keys_dir(load_config(config)))
     report = export.verify_package(package, trust=store)
     if as_json:
-        _emit(report)
+        _emit(report.to_dict())  # computed fields (ok, trusted_key, signer) included
     else:
         for p in report.problems:
             out.print(f"[red]{p.kind.upper()}[/] {escape(p.path)}: {escape(p.message)}",

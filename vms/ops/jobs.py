@@ -11,6 +11,9 @@ scheduler)::
     segment-verify     every ops.verify_interval_s           SegmentVerifier
     camera-health      every ops.health_check_interval_s     CameraHealthCheck
     daily-briefing     daily at ops.briefing_time (UTC)      BriefingJob
+    bodyworn-docks     every bodyworn.dock_scan_interval_s   vms.bodyworn.dock (if docks)
+    bodyworn-late      every bodyworn.deadline_check_interval_s   late-upload alerts
+    bodyworn-shifts    every bodyworn.deadline_check_interval_s   "no footage for shift S"
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from vms.bodyworn.deadline import LateUploadCheck, ShiftFootageCheck
+from vms.bodyworn.dock import DockWatcher
+from vms.bodyworn.ingest import Ingestor
 from vms.cameras.health import CameraHealth
 from vms.clock import Clock, utc
 from vms.config import Config
@@ -323,6 +329,9 @@ class Jobs:
     briefing: BriefingJob
     registry: JobRegistry
     anchor: AnchorJob
+    late_uploads: LateUploadCheck
+    shift_footage: ShiftFootageCheck
+    docks: DockWatcher
 
 
 def register_jobs(
@@ -338,6 +347,7 @@ def register_jobs(
     is counted in ``registry`` (a new one if none is given: ``Jobs.registry``)."""
     registry = registry if registry is not None else JobRegistry()
     ops = config.ops
+    bw = config.bodyworn
     jobs = Jobs(
         retention=RetentionJob(db, config, clock),
         custody=CustodyChecks(db, config, clock),
@@ -346,6 +356,9 @@ def register_jobs(
         briefing=BriefingJob(db, config, clock),
         registry=registry,
         anchor=AnchorJob(db, config, clock),
+        late_uploads=LateUploadCheck(db, config, clock),
+        shift_footage=ShiftFootageCheck(db, config, clock),
+        docks=DockWatcher(Ingestor(db, config, clock)),
     )
     hour, minute = ops.briefing_hour_minute
     schedule: list[tuple[str, Callable[[], object], dict[str, Any]]] = [
@@ -354,7 +367,11 @@ def register_jobs(
         ("custody-checks", jobs.custody, {"seconds": config.custody.check_interval_s}),
         ("segment-verify", jobs.verify, {"seconds": ops.verify_interval_s}),
         ("camera-health", jobs.health, {"seconds": ops.health_check_interval_s}),
+        ("bodyworn-late", jobs.late_uploads, {"seconds": bw.deadline_check_interval_s}),
+        ("bodyworn-shifts", jobs.shift_footage, {"seconds": bw.deadline_check_interval_s}),
     ]
+    if bw.docks:
+        schedule.append(("bodyworn-docks", jobs.docks, {"seconds": bw.dock_scan_interval_s}))
     for name, fn, every in schedule:
         scheduler.add_job(
             registry.track(name, fn, clock),

@@ -9,7 +9,7 @@ from vms.vocab import Subsystem
 from vms.web.audit import record_login_refused
 from vms.web.deps import SESSION_COOKIE, CurrentUser, SessionDep, StateDep
 from vms.web.roles import ROLES_FOR
-from vms.web.schemas import LoginIn, MeOut, Message, TokenCreated, TokenIn, TokenOut
+from vms.web.schemas import LoginIn, MeIn, MeOut, Message, TokenCreated, TokenIn, TokenOut
 from vms.web.users import (
     Principal,
     authenticate,
@@ -19,6 +19,7 @@ from vms.web.users import (
     list_api_tokens,
     principal_of,
     revoke_api_token,
+    set_language,
     start_session,
 )
 
@@ -32,6 +33,7 @@ def me_of(user: Principal) -> MeOut:
         role=user.role,
         camera_scope=None if user.camera_scope is None else sorted(user.camera_scope),
         permissions=sorted(p.value for p, roles in ROLES_FOR.items() if user.role in roles),
+        language=user.language,
     )
 
 
@@ -79,6 +81,13 @@ def logout(request: Request, response: Response, user: CurrentUser, s: SessionDe
 @router.get("/me")
 def me(user: CurrentUser) -> MeOut:
     return me_of(user)
+
+
+@router.patch("/me")
+def update_me(body: MeIn, user: CurrentUser, s: SessionDep) -> MeOut:
+    """The user's own settings: the language of the pages."""
+    row = set_language(s, user.id, body.language)
+    return me_of(principal_of(row, user.via))
 
 
 @router.get("/tokens")

@@ -13,6 +13,6 @@ form.addEventListener("submit", async (ev) => {
     const local = next.startsWith("/") && !next.startsWith("//") && !/[\\\s]/.test(next);
     location.href = local ? next : "/";
   } catch (e) {
-    error.textContent = e.message;
+    error.textContent = e.status === 401 ? t("wrong user name or password") : e.message;
   }
 });
