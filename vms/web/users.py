@@ -303,3 +303,20 @@ def resolve_token(s: Session, token: str, now: datetime | None = None) -> Princi
     if user is None or not user.active:
         raise AuthenticationError("not logged in, or the session or token has ended")
     return principal_of(user, via)
+
+
+def check_investigators(s: Session, names: Iterable[str]) -> list[str]:
+    """``names`` if each is an active investigator; InvalidError naming the others."""
+    wanted = sorted({n.strip() for n in names if n.strip()})
+    if not wanted:
+        return []
+    rows = s.scalars(select(User).where(User.username.in_(wanted)))
+    ok = {u.username for u in rows if u.active and u.role == Role.INVESTIGATOR.value}
+    bad = [n for n in wanted if n not in ok]
+    if bad:
+        raise InvalidError(
+            "a case's owner and investigators must be active users with the investigator "
+            f"role; not so: {', '.join(bad)}",
+            subsystem=Subsystem.WEB,
+        )
+    return wanted
