@@ -11,7 +11,14 @@ import pytest
 from tests.custody.conftest import T0, custody_config
 from vms.custody.alerts import escalation_level
 from vms.custody.config import CustodyConfig, EscalationConfig, RiskLevel
-from vms.custody.continuity import CoverageGap, GapSpan, SegmentSpan, coverage_gaps
+from vms.custody.continuity import (
+    CoverageGap,
+    GapSpan,
+    SegmentSpan,
+    SoundSpan,
+    coverage_gaps,
+    sound_gaps,
+)
 from vms.custody.layout import Layout, build_layout
 from vms.custody.presence import PresenceSpan
 from vms.custody.rules import (
@@ -402,6 +409,32 @@ def test_coverage_gaps_from_segments() -> None:
         )
         == []
     )
+
+
+def test_sound_gaps_are_picture_without_sound_never_the_picture_gaps() -> None:
+    segs = [
+        SoundSpan(1, at(0), at(1), True),
+        SoundSpan(2, at(1), at(2), False),  # recorded without an audio stream
+        SoundSpan(3, at(2, 30), at(4), True),
+    ]
+    audio = [GapSpan(at(3), at(3, 20), "audio stopped: no audio packet for 5 s")]
+    picture = [CoverageGap("c", at(2), at(2, 30), ("camera offline",))]
+    got = sound_gaps(
+        "c", segs, audio, picture, at(0, 30), at(3, 10),
+        now=at(5), segment_s=60, stale_s=30, tolerance_s=1,
+    )  # fmt: skip
+    assert [(g.start, g.end, g.reasons) for g in got] == [
+        (at(1), at(2), ("the recording holds no audio stream",)),
+        (at(3), at(3, 10), ("audio stopped: no audio packet for 5 s",)),
+    ]
+    # A silence inside a picture gap is that picture gap, listed once; one under the
+    # tolerance is no gap.
+    inside = [GapSpan(at(2, 5), at(2, 20), "audio stopped"), GapSpan(at(3), at(3, 0.5), "x")]
+    got = sound_gaps(
+        "c", segs[2:], inside, picture, at(2), at(4),
+        now=at(5), segment_s=60, stale_s=30, tolerance_s=1,
+    )  # fmt: skip
+    assert got == []
 
 
 # --- escalation ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from vms.clock import SystemClock, utc
@@ -319,11 +320,30 @@ def interview(
         Path | None,
         typer.Option("--export", help="Write one MP4 per camera and the report into DIR."),
     ] = None,
+    court_copy: Annotated[
+        Path | None,
+        typer.Option(
+            "--court-copy",
+            metavar="OUT.mp4",
+            help="Render the court copy (picture-in-picture, time burned in, H.264 + AAC) to "
+            "OUT.mp4, with the original segments and a signed manifest in OUT-package/.",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why (required with --court-copy; audited)."),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who (default: $VMS_USER, else the OS user).")
+    ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The auditor's report of an interview: every segment, each gap, the hash check."""
     del report  # the report is always printed; the flag only says so
+    if court_copy is not None:
+        _court_copy(interview_id, court_copy, reason, by, config, as_json)
+        return
     with _service(config) as svc:
         now = svc.clock.now()
         if export is not None:
@@ -336,6 +356,57 @@ def interview(
         out.print(result.to_text(), highlight=False, markup=False)
     if not result.hashes_ok:
         raise typer.Exit(1)
+
+
+def _court_copy(
+    interview_id: int,
+    out_path: Path,
+    reason: str | None,
+    by: str | None,
+    config: Path | None,
+    as_json: bool,
+) -> None:
+    from vms.custody.courtcopy import make_court_copy
+    from vms.evidence.audit import Actor, default_user
+
+    if not (reason or "").strip():
+        raise typer.BadParameter(
+            "custody footage: a reason is required for the audit log", param_hint="--reason"
+        )
+    actor = Actor(by or default_user(), (reason or "").strip())
+    progress = Progress(
+        TextColumn("court copy of interview {task.fields[iv]}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f} / {task.total:.0f} s of recording"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=as_json,
+    )
+    with _service(config) as svc, progress:
+        task = progress.add_task("render", total=1.0, iv=interview_id)
+
+        def advance(done: float, total: float) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = make_court_copy(
+            svc.db,
+            svc.config,
+            svc.clock,
+            actor,
+            interview_id,
+            out_path,
+            progress=advance,
+            layout=svc.layout,
+        )
+    gaps = len(result.gaps)
+    _emit(
+        result.to_dict(),
+        as_json,
+        f"court copy {result.path} ({result.seconds:.0f} s, {result.width}x{result.height}, "
+        f"sha256 {result.sha256}); DERIVED copy, originals and signed manifest in "
+        f"{result.package}; complete: {'yes' if result.complete else 'no'}"
+        + (f", {gaps} gap(s) shown in the copy" if gaps else ""),
+    )
 
 
 @custody_app.command("run-checks")

@@ -12,10 +12,18 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import av
 from pydantic import Field, computed_field
 
 from vms.config import Config
-from vms.custody.continuity import CoverageGap, GapSpan, SegmentSpan, coverage_gaps
+from vms.custody.continuity import (
+    CoverageGap,
+    GapSpan,
+    SegmentSpan,
+    SoundSpan,
+    coverage_gaps,
+    sound_gaps,
+)
 from vms.custody.layout import Layout, build_layout
 from vms.custody.models import Interview, Person
 from vms.custody.views import InterviewView, PersonView
@@ -46,6 +54,43 @@ def camera_gaps(
         camera_id,
         [SegmentSpan(s.start, s.end) for s in segs],
         [GapSpan(g.start, g.end, g.reason) for g in gaps],
+        start,
+        end,
+        now=now,
+        segment_s=_segment_s(config, camera_id),
+        stale_s=config.custody.recording.stale_s,
+        tolerance_s=config.custody.recording.continuity_tolerance_s,
+    )
+
+
+def segment_has_audio(root: Path, seg: Segment) -> bool:
+    """Whether the segment's file holds an audio stream (a file that cannot be read counts
+    as holding one: its hash check reports it)."""
+    try:
+        with av.open(str(root / seg.path)) as c:
+            return bool(c.streams.audio)
+    except (av.FFmpegError, OSError):
+        return True
+
+
+def camera_sound_gaps(
+    db: Database,
+    config: Config,
+    camera_id: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    picture_gaps: list[CoverageGap],
+    segments: list[Segment] | None = None,
+) -> list[CoverageGap]:
+    """Times in [start, end] the camera's picture was recorded without its sound."""
+    segs = segments if segments is not None else segments_in_range(db, camera_id, start, end)
+    root = config.storage.root
+    return sound_gaps(
+        camera_id,
+        [SoundSpan(s.id, s.start, s.end, segment_has_audio(root, s)) for s in segs],
+        [],
+        picture_gaps,
         start,
         end,
         now=now,
@@ -95,16 +140,32 @@ class SegmentCheck(View):
 
 
 class CameraReport(View):
-    """One camera of the room over the interview: its segments and the holes between them."""
+    """One camera of the room over the interview: its segments, the holes between them (no
+    recording at all) and the times its picture was recorded without sound."""
 
     camera_id: str = Field(serialization_alias="camera")
     segments: list[SegmentCheck]
-    gaps: list[CoverageGap]
+    gaps: list[CoverageGap] = Field(description="Picture gaps: nothing was recorded.")
+    audio_gaps: list[CoverageGap] = Field(
+        default_factory=list, description="Audio gaps: the picture was recorded without sound."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def continuous(self) -> bool:
         return not self.gaps
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sound(self) -> bool:
+        """Sound was recorded for the whole interview (where there was a picture)."""
+        return not self.audio_gaps
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def complete(self) -> bool:
+        """Picture and sound for the whole interview."""
+        return self.continuous and self.sound
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -159,6 +220,19 @@ class InterviewReport(View):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def sound(self) -> bool:
+        """Every camera of the room recorded sound whenever it recorded a picture."""
+        return bool(self.cameras) and all(c.sound for c in self.cameras)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def complete(self) -> bool:
+        """Every camera of the room recorded picture and sound for the whole interview
+        (CPL art. 123; MPS interrogation-recording rules art. 3)."""
+        return self.continuous and self.sound
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def hashes_ok(self) -> bool:
         return all(c.hashes_ok for c in self.cameras)
 
@@ -178,7 +252,9 @@ class InterviewReport(View):
             + ("(in progress)" if self.in_progress else f"by {iv.ended_by}"),
             "Officers: "
             + (", ".join(f"{o['name']} (badge {o['badge']})" for o in iv.officers) or "none"),
+            f"Complete: {'yes' if self.complete else 'no'} (picture and sound)",
             f"Continuous: {'yes' if self.continuous else 'no'}",
+            f"Sound: {'yes' if self.sound else 'no'}",
             f"Hash check: {'all segments ok' if self.hashes_ok else 'FAILED'}",
         ]
         if not self.cameras:
@@ -187,7 +263,8 @@ class InterviewReport(View):
             lines.append("")
             lines.append(
                 f"Camera {cam.camera_id}: {len(cam.segments)} segment(s), "
-                f"continuous: {'yes' if cam.continuous else 'no'}"
+                f"continuous: {'yes' if cam.continuous else 'no'}, "
+                f"sound: {'yes' if cam.sound else 'no'}"
             )
             for sg in cam.segments:
                 end = sg.end.isoformat() if sg.end else "open"
@@ -198,6 +275,11 @@ class InterviewReport(View):
             for g in cam.gaps:
                 lines.append(
                     f"  GAP {g.start.isoformat()} .. {g.end.isoformat()}  "
+                    f"{g.duration_s:.3f} s  ({'; '.join(g.reasons)})"
+                )
+            for g in cam.audio_gaps:
+                lines.append(
+                    f"  AUDIO GAP {g.start.isoformat()} .. {g.end.isoformat()}  "
                     f"{g.duration_s:.3f} s  ({'; '.join(g.reasons)})"
                 )
         for e in self.exports:
@@ -220,6 +302,7 @@ def interview_report(
     room = layout.rooms.get(iv.room_id)
     cameras = []
     for cam in room.cameras if room else ():
+        segs = segments_in_range(db, cam, iv.started_at, end)
         segments = [
             SegmentCheck(
                 id=seg.id,
@@ -232,10 +315,11 @@ def interview_report(
                 status=seg.status,
                 hash_check=hash_status(config.storage.root, seg)[0],
             )
-            for seg in segments_in_range(db, cam, iv.started_at, end)
+            for seg in segs
         ]
         gaps = camera_gaps(db, config, cam, iv.started_at, end, now)
-        cameras.append(CameraReport(camera_id=cam, segments=segments, gaps=gaps))
+        audio = camera_sound_gaps(db, config, cam, iv.started_at, end, now, gaps, segs)
+        cameras.append(CameraReport(camera_id=cam, segments=segments, gaps=gaps, audio_gaps=audio))
     return InterviewReport(
         interview=InterviewView.model_validate(iv),
         person=PersonView.model_validate(person),
