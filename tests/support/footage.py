@@ -62,14 +62,18 @@ class Take:
     footage: str = FOOTAGE
     offset_s: float = 0.0
     #: copy (the footage's own H.264 packets), or h264 / hevc encoded like a camera's (no
-    #: B-frames, a keyframe a second, at most 640 pixels wide)
+    #: B-frames, a keyframe a second, ``width`` wide at ``fps``, the footage looped)
     video: str = "copy"
     audio: str | None = "aac"  # aac, pcm_alaw, pcm_mulaw, libopus, adpcm_g726 or None
+    width: int = 640
+    fps: int = 10
 
 
 def camera_stream(take: Take, seconds: float, work: Path) -> Path:
     """The camera's stream as one Matroska file (cached): footage and looped speech."""
     name = f"{Path(take.footage).stem}-{take.offset_s:g}-{seconds:g}-{take.video}-{take.audio}"
+    if take.video != "copy":
+        name += f"-{take.width}-{take.fps}"
     out = work / f"{name}.mkv"
     if out.exists():
         return out
@@ -80,19 +84,24 @@ def camera_stream(take: Take, seconds: float, work: Path) -> Path:
     if footage.is_dir():  # an image sequence: NAME_0000.jpg ...
         first = sorted(footage.glob("*.jpg"))[0].name
         pattern = first[: first.rindex("_") + 1] + "%04d.jpg"
-        cmd += ["-framerate", "25", "-i", str(footage / pattern)]
+        cmd += ["-framerate", "25"]
+        source = str(footage / pattern)
     else:
-        cmd += ["-i", str(footage)]
+        source = str(footage)
+    if take.video != "copy":
+        cmd += ["-stream_loop", "-1"]
+    cmd += ["-i", source]
     if take.audio is not None:
         cmd += ["-stream_loop", "-1", "-i", str(speech_wav(work))]
     cmd += ["-t", f"{seconds:.3f}", "-map", "0:v:0"]
     if take.video == "copy":
         cmd += ["-c:v", "copy"]
     else:
-        cmd += ["-vf", "scale='min(640,iw)':-2", "-r", "10", "-g", "10", "-bf", "0"]
+        fps = str(take.fps)
+        cmd += ["-vf", f"scale={take.width}:-2", "-r", fps, "-g", fps, "-bf", "0"]
         if take.video == "hevc":
             cmd += ["-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1"]
-            cmd += ["-x265-params", "log-level=error:keyint=10:min-keyint=10:bframes=0"]
+            cmd += ["-x265-params", f"log-level=error:keyint={fps}:min-keyint={fps}:bframes=0"]
         else:
             cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
     if take.audio is not None:

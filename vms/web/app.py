@@ -20,6 +20,7 @@ from vms.db.session import Database
 from vms.ops.registry import JobRegistry
 from vms.web import errors
 from vms.web.alerts import AlertBroadcaster
+from vms.web.courtcopies import CourtCopyJobs
 from vms.web.deps import HealthProvider, WebState
 from vms.web.live import DirectFeed, LiveHub, PacketFeed
 from vms.web.routes import (
@@ -29,6 +30,7 @@ from vms.web.routes import (
     briefings,
     cameras,
     cases,
+    courtcopies,
     custody,
     live,
     ops,
@@ -97,6 +99,7 @@ def create_app(
     """
     cams = {c.id: c for c in config.cameras}
     clock = clock or SystemClock()
+    layout = build_layout(config)
 
     def own_reader(camera_id: str) -> PacketFeed | None:
         cam = cams.get(camera_id)
@@ -114,10 +117,11 @@ def create_app(
             db,
             config.storage.root,
             escalation=config.custody.escalation,
-            room_names={r.id: r.name for r in build_layout(config).rooms.values()},
+            room_names={r.id: r.name for r in layout.rooms.values()},
         ),
         custody=CustodyService(db, config, clock),
         jobs=jobs or JobRegistry(),
+        court_copies=CourtCopyJobs(db, config, clock, layout),
         cameras=cams,
     )
 
@@ -138,7 +142,7 @@ def create_app(
     errors.install(app)
     routers = (
         auth, users, cameras, live, alerts, custody, search, recordings, cases, audit,
-        briefings, ops, pages,
+        courtcopies, briefings, ops, pages,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)

@@ -25,6 +25,7 @@ from vms.web.users import Principal, resolve_token
 
 if TYPE_CHECKING:
     from vms.web.alerts import AlertBroadcaster
+    from vms.web.courtcopies import CourtCopyJobs
     from vms.web.live import LiveHub
 
 SESSION_COOKIE = "vms_session"
@@ -46,6 +47,7 @@ class WebState:
     alerts: AlertBroadcaster
     custody: CustodyService
     jobs: JobRegistry
+    court_copies: CourtCopyJobs
     cameras: dict[str, CameraConfig] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop | None = None
 
@@ -53,6 +55,7 @@ class WebState:
         """End every alert feed and live view (at shutdown, before connections drain)."""
         await self.alerts.close()
         await self.live.close()
+        self.court_copies.close()
 
     def camera(self, camera_id: str, user: Principal | None = None) -> CameraConfig:
         """The configured camera; for ``user``, only one in their camera scope."""

@@ -8,13 +8,16 @@ async function showReport(id) {
     `Interview ${r.interview.id} of ${r.person.name} in ${r.room.name}`;
   document.getElementById("report-summary").textContent =
     `${utc(r.start)} – ${utc(r.end)} UTC (${Math.round(r.duration_s)} s)${r.in_progress ? ", in progress" : ""} · ` +
-    `continuous: ${r.continuous ? "yes" : "NO"} · hash check: ${r.hashes_ok ? "all segments ok" : "FAILED"} · ` +
+    `complete: ${r.complete ? "yes" : "NO"} (continuous: ${r.continuous ? "yes" : "NO"}, sound: ${r.sound ? "yes" : "NO"}) · hash check: ${r.hashes_ok ? "all segments ok" : "FAILED"} · ` +
     `officers: ${r.officers.map((o) => `${o.name} (${o.badge})`).join(", ") || "none"}`;
   box.dataset.continuous = r.continuous ? "yes" : "no";
+  box.dataset.complete = r.complete ? "yes" : "no";
+  box.dataset.interview = r.interview.id;
+  box.dataset.ended = r.in_progress ? "no" : "yes";
   document.getElementById("report-cameras").replaceChildren(...r.cameras.map((c) => {
     const part = el("div", { class: "camera-report", "data-camera": c.camera });
     const play = el("a", { href: `/playback?camera=${encodeURIComponent(c.camera)}&day=${r.start.slice(0, 10)}&t=${encodeURIComponent(r.start)}` }, "play");
-    part.append(el("h3", {}, `${c.camera}: ${c.segments.length} segment(s), continuous: ${c.continuous ? "yes" : "no"} `), play);
+    part.append(el("h3", {}, `${c.camera}: ${c.segments.length} segment(s), continuous: ${c.continuous ? "yes" : "no"}, sound: ${c.sound ? "yes" : "no"} `), play);
     const table = el("table", { class: "grid" });
     for (const s of c.segments) {
       const tr = el("tr");
@@ -24,6 +27,11 @@ async function showReport(id) {
     for (const g of c.gaps) {
       const tr = el("tr", { class: "gap-row" });
       for (const v of ["GAP", utc(g.start), utc(g.end), `${g.duration_s.toFixed(1)} s`, (g.reasons || []).join("; ")]) tr.append(el("td", {}, v));
+      table.append(tr);
+    }
+    for (const g of c.audio_gaps || []) {
+      const tr = el("tr", { class: "gap-row audio-gap-row" });
+      for (const v of ["AUDIO GAP", utc(g.start), utc(g.end), `${g.duration_s.toFixed(1)} s`, (g.reasons || []).join("; ")]) tr.append(el("td", {}, v));
       table.append(tr);
     }
     part.append(table);
