@@ -12,19 +12,20 @@ document.getElementById("court-copy").addEventListener("submit", async (ev) => {
   try {
     let job = await api.post(`/api/interviews/${id}/court-copy`, { reason: form.reason.value });
     while (job.state === "queued" || job.state === "rendering") {
-      state.textContent = `rendering the court copy… ${Math.round(job.progress * 100)} %`;
+      state.textContent = t("rendering the court copy… {p} %", { p: Math.round(job.progress * 100) });
       await new Promise((r) => setTimeout(r, 1000));
       job = await api.get(`/api/court-copies/${job.id}`);
     }
     if (job.state !== "done") throw new Error(job.error || job.state);
-    state.textContent = `court copy ready: ${Math.round(job.seconds)} s, ${job.originals} original segment(s), ` +
-      `${job.gaps ? `${job.gaps} gap(s) shown` : "no gap"}; sha256 ${job.sha256.slice(0, 16)}… (derived copy)`;
+    const gaps = job.gaps ? t("{n} gap(s) shown", { n: job.gaps }) : t("no gap");
+    state.textContent = t("court copy ready: {d}, {n} original segment(s), {gaps}; sha256 {sha}… (derived copy)", {
+      d: duration(job.seconds), n: job.originals, sha: job.sha256.slice(0, 16), gaps });
     state.className = job.complete ? "badge ok" : "badge bad";
     link.href = job.download;
     link.hidden = false;
     refresh(); // the audit log now shows the export
   } catch (err) {
-    state.textContent = `no court copy: ${err.message}`;
+    state.textContent = t("no court copy: {why}", { why: err.message });
     state.className = "badge bad";
   }
 });
