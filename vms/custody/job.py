@@ -69,7 +69,9 @@ def _recording(s: Session, config: Config, layout: Layout) -> dict[str, CameraRe
             select(Segment).where(Segment.camera_id == cam).order_by(Segment.start.desc()).limit(1)
         ).first()
         gap_since = s.scalar(
-            select(func.min(Gap.start)).where(Gap.camera_id == cam, Gap.end.is_(None))
+            select(func.min(Gap.start)).where(
+                Gap.camera_id == cam, Gap.end.is_(None), Gap.kind == "video"
+            )
         )
         try:
             record = config.camera(cam).record

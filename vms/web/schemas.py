@@ -139,6 +139,7 @@ class GapOut(_Out):
     start: datetime
     end: datetime | None
     reason: str
+    kind: str = Field("video", description="video: nothing recorded; audio: picture without sound.")
 
 
 class EventOut(_Out):
