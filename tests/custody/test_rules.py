@@ -32,6 +32,7 @@ from vms.custody.rules import (
     StayState,
     VideoEvent,
     legal_clock_rule,
+    no_sound_rule,
     observation_rule,
     person_alone_rule,
     recording_rule,
@@ -390,6 +391,54 @@ def test_recording_incomplete_lists_each_gap(layout: Layout) -> None:
     assert got[0].data["gap"]["duration_s"] == 20.0
     state = CustodyState(layout, persons=[person()], interviews=[interview(end=600)])
     assert recording_rule(state, at(10), CFG) == []
+
+
+@pytest.mark.parametrize(
+    ("camera", "recording", "interviews", "expected"),
+    [
+        # The interrogation room's camera sends no audio: at once, without an interview...
+        (
+            "interrogation-cam",
+            {"audio": False, "no_audio_since": at(1), "latest_start": at(9)},
+            [],
+            [("no_sound:interrogation-cam:" + at(1).isoformat(), at(1), None)],
+        ),
+        # ...and for the interview held there (not for one that ended).
+        (
+            "interrogation-cam",
+            {"audio": False, "no_audio_since": at(1), "latest_start": at(9)},
+            [interview(), InterviewState(6, 1, "int-1", at(-30), at(-20), TWO)],
+            [
+                ("no_sound:interrogation-cam:" + at(1).isoformat(), at(1), None),
+                ("no_sound:interrogation-cam:interview:5", at(0), 5),
+            ],
+        ),
+        ("interrogation-cam", {"audio": True, "latest_start": at(9)}, [interview()], []),
+        ("interrogation-cam", {"audio": None}, [interview()], []),  # streams not known yet
+        ("interrogation-cam", {"audio": False, "record": False}, [], []),
+        ("cell-cam", {"audio": False, "no_audio_since": at(1)}, [], []),  # cells need no sound
+    ],
+)
+def test_no_sound_in_an_interview_room(
+    layout: Layout,
+    camera: str,
+    recording: dict[str, object],
+    interviews: list[InterviewState],
+    expected: list[tuple[str, datetime, int | None]],
+) -> None:
+    state = CustodyState(
+        layout,
+        persons=[person()],
+        interviews=interviews,
+        recording={camera: rec(camera_id=camera, **recording)},
+    )
+    got = no_sound_rule(state, at(10), CFG)
+    assert [(c.key, c.since, c.interview_id) for c in got] == expected
+    assert all(c.type is AlertType.NO_SOUND and c.severity == "critical" for c in got)
+    if got:
+        assert got[0].message.startswith(
+            "Interrogation room records no sound: camera interrogation-cam of Interrogation 1"
+        )
 
 
 def test_coverage_gaps_from_segments() -> None:

@@ -3,9 +3,10 @@
 A fake camera here sends what a real one does: real footage from ../shared/data (H.264 as it
 is, or H.265 encoded like a camera's: no B-frames, a keyframe a second) with real speech from
 espeak-ng (AAC, G.711 A-law or µ-law, Opus). ``record_segments`` cuts that stream into segment
-files at keyframes the way the recorder does (the packets copied, fragmented MP4, or MOV for
-G.711), hashes them and indexes them like real segments, with the outages and the times the
-microphone was silent that the test asks for::
+files at keyframes with the recorder's own ``SegmentWriter`` (the packets copied, the container
+the recorder picks: MP4, MOV for G.711, NUT for G.726) and indexes them through
+``RecordingIndex`` (segments, their streams, hashes), with the outages (video gaps) and the
+times the microphone was silent (audio gaps) the test asks for, at fixed times::
 
     take = Take("int-cam", audio="pcm_alaw")
     rec = record_segments(db, root, take, T0, 12.0, work=tmp, outages=[(5.0, 7.0)])
@@ -20,22 +21,21 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
-import av
-import av.container
+from sqlalchemy import select
 
 from tests.conftest import shared_file
+from vms.cameras.index import Handle, RecordingIndex
+from vms.cameras.recorder import CONTAINERS, SegmentWriter, container_for, segment_relpath
+from vms.cameras.sources import OpenedSource, open_source
 from vms.db.models import Gap, Segment
 from vms.db.session import Database
+from vms.errors import CameraError
 
 FOOTAGE = "footage/one-by-one-person-detection.mp4"  # 768x432, 10 fps, H.264, 139 s
 OTHER_FOOTAGE = "footage/avenue-frames"  # 300 JPEG frames 640x360, 25 fps: a subway entrance
 SPEECH = "The interview starts now. Please state your name, your address and your date of birth."
-FMP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
-_SUFFIX = {"pcm_alaw": ".mov", "pcm_mulaw": ".mov", "adpcm_g726": ".nut"}
 
 
 def tool(name: str) -> str:
@@ -131,77 +131,37 @@ def _inside(t: float, spans: Sequence[tuple[float, float]]) -> bool:
 
 
 class _Cutter:
-    """Writes one segment after the other at keyframes, packets copied."""
+    """One segment after the other at keyframes, through the recorder's own writer and
+    index (as a camera worker writes them), at times fixed by the test."""
 
-    def __init__(self, root: Path, take: Take, start: datetime, streams: list[Any]) -> None:
-        self.root, self.take, self.start, self.streams = root, take, start, streams
-        self.out: av.container.OutputContainer | None = None
-        self.rel: Path | None = None
+    def __init__(self, root: Path, camera_id: str, start: datetime, source: OpenedSource):
+        self.root, self.camera_id, self.start, self.source = root, camera_id, start, source
+        templates = source.streams
+        self.suffix = CONTAINERS[container_for(templates)]
+        self.writer: SegmentWriter | None = None
+        self.handle: Handle | None = None
         self.seg_t = 0.0
         self.last_t = 0.0
-        self.packets = 0
-        self.bases: list[int] = []
-        self.outs: list[Any] = []
-        self.rows: list[Segment] = []
 
-    def open(self, t: float) -> None:
+    def open(self, index: RecordingIndex, t: float, first_dts: int) -> None:
         at = self.start + timedelta(seconds=t)
-        suffix = _SUFFIX.get(self.take.audio or "", ".mp4")
-        rel = Path("recordings") / self.take.camera_id / at.strftime("%Y-%m-%d")
-        rel = rel / f"{at.strftime('%H-%M-%S')}-{at.microsecond:06d}{suffix}"
-        (self.root / rel).parent.mkdir(parents=True, exist_ok=True)
-        fmt = {".mov": "mov", ".nut": "nut"}.get(suffix, "mp4")
-        options = FMP4 if fmt != "nut" else {"flush_packets": "1"}
-        self.out = av.open(str(self.root / rel), "w", format=fmt, options=options)
-        self.outs = []
-        self.bases = []
-        for st in self.streams:
-            o = self.out.add_stream_from_template(st)
-            o.time_base = st.time_base
-            self.outs.append(o)
-            self.bases.append(round(t / st.time_base))
-        self.rel, self.seg_t, self.packets = rel, t, 0
-
-    def write(self, p: av.Packet[Any], t: float, index: int) -> None:
-        assert self.out is not None
-        assert p.dts is not None
-        base = self.bases[index]
-        shift = p.dts - (p.pts if p.pts is not None else p.dts)
-        p.dts = max(0, round(t / p.time_base) - base)
-        p.pts = p.dts - shift
-        p.stream = self.outs[index]
-        self.out.mux(p)
-        self.packets += 1
-
-    def close(self, db: Database, end_t: float) -> None:
-        if self.out is None or self.rel is None:
-            return
-        self.out.close()
-        self.out = None
-        path = self.root / self.rel
-        data = path.read_bytes()
-        video = self.streams[0].codec_context
-        rate = self.streams[0].average_rate or self.streams[0].guessed_rate
-        row = Segment(
-            camera_id=self.take.camera_id,
-            start=self.start + timedelta(seconds=self.seg_t),
-            end=self.start + timedelta(seconds=end_t),
-            duration_s=round(end_t - self.seg_t, 6),
-            path=self.rel.as_posix(),
-            bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            codec=video.name,
-            width=video.width,
-            height=video.height,
-            fps=float(rate) if rate else None,
-            packets=self.packets,
-            status="complete",
+        rel = segment_relpath(self.camera_id, at, self.root, self.suffix)
+        src = self.source
+        audio = list(zip(src.audio_streams, src.tracks[1:], strict=True))
+        self.writer = SegmentWriter(
+            self.root, rel, src.stream, src.info, at, first_dts, audio=audio
         )
-        with db.session() as s:
-            s.add(row)
-            s.flush()
-            s.expunge(row)
-        self.rows.append(row)
+        self.handle = index.segment_opened(self.camera_id, rel, at, src.info, src.tracks)
+        self.seg_t = t
+
+    def close(self, index: RecordingIndex) -> None:
+        if self.writer is None or self.handle is None:
+            return
+        w = self.writer
+        rel, _end, packets = w.close()
+        end = self.start + timedelta(seconds=self.last_t)
+        index.segment_closed(self.handle, rel, w.start, end, packets, track_packets=w.track_packets)
+        self.writer = self.handle = None
 
 
 def record_segments(
@@ -217,61 +177,87 @@ def record_segments(
     silences: Sequence[tuple[float, float]] = (),
 ) -> Recorded:
     """Record ``seconds`` of ``take`` from ``start``: segments cut at the first keyframe after
-    ``segment_s``, nothing during ``outages`` (seconds from start; each one a gap row, the
-    next segment starts at the first keyframe after it), no audio packet during ``silences``
-    (the camera's microphone stopped). Returns the index rows written."""
-    src = camera_stream(take, seconds, work)
-    rec = Recorded()
-    with av.open(str(src)) as c:
-        streams = [c.streams.video[0], *c.streams.audio[:1]]
-        cutter = _Cutter(root, take, start, streams)
-        t0: float | None = None
-        in_outage = False
-        for p in c.demux(streams):
-            if p.dts is None or p.size == 0:
+    ``segment_s``, nothing during ``outages`` (seconds from start; a video gap each, the next
+    segment starting at the first keyframe after it), no audio packet during ``silences``
+    (the camera's microphone stopped: an audio gap each). Returns the index rows written."""
+    src = open_source(str(camera_stream(take, seconds, work)), native_speed=False)
+    index = RecordingIndex(db, root)
+    cutter = _Cutter(root, take.camera_id, start, src)
+    vtb = src.info.time_base
+    step = 1 / (src.info.fps or 10)
+    t0: int | None = None
+    in_outage = False
+    outage_at = 0.0
+    gap: tuple[Handle, Handle | None] | None = None
+    silent: Handle | None = None
+    try:
+        for p in src.demux():
+            if p.dts is None:
                 continue
-            t_abs = float(p.dts * p.time_base)
+            track = src.track_of[p.stream_index]
+            video = track == 0
             if t0 is None:
-                if p.stream.type != "video" or not p.is_keyframe:
+                if not video or not p.is_keyframe:
                     continue
-                t0 = t_abs
-            t = t_abs - t0
-            index = streams.index(p.stream)
-            video = index == 0
+                t0 = p.dts
+            t = float(p.dts * p.time_base) - float(t0 * vtb)
+            at = start + timedelta(seconds=t)
             if _inside(t, outages):
                 if not in_outage:
-                    cutter.close(db, cutter.last_t)
-                    in_outage = True
+                    cutter.close(index)
+                    in_outage, outage_at = True, cutter.last_t
                 continue
             if video and in_outage and not p.is_keyframe:
                 continue
-            if video and (cutter.out is None or (p.is_keyframe and t - cutter.seg_t >= segment_s)):
-                cutter.close(db, cutter.last_t if in_outage else t)
-                in_outage = False
-                cutter.open(t)
-            if cutter.out is None or t < cutter.seg_t:
+            if video and (
+                cutter.writer is None or (p.is_keyframe and t - cutter.seg_t >= segment_s)
+            ):
+                cutter.close(index)
+                if in_outage:
+                    gap = index.outage_started(
+                        take.camera_id,
+                        start + timedelta(seconds=outage_at),
+                        "camera offline: connection refused",
+                        offline_event=True,
+                    )
+                    index.outage_ended(*gap, at)
+                    in_outage = False
+                cutter.open(index, t, p.dts)
+            if cutter.writer is None or t < cutter.seg_t:
                 continue
-            if not video and _inside(t, silences):
-                continue
-            cutter.write(p, t, index)
+            if not video:
+                if _inside(t, silences):
+                    if silent is None:
+                        silent = index.outage_started(
+                            take.camera_id,
+                            at,
+                            "audio stopped: no audio packet from the camera",
+                            offline_event=False,
+                            kind="audio",
+                        )[0]
+                    continue
+                if silent is not None:
+                    index.outage_ended(silent, None, at)
+                    silent = None
+            cutter.writer.write(p, track)
             if video:
-                rate = Fraction(streams[0].average_rate or 10)
-                cutter.last_t = t + float(1 / rate)
-        cutter.close(db, cutter.last_t)
-    rec.segments = cutter.rows
+                cutter.last_t = t + step
+    except CameraError:
+        pass  # the end of the file
+    finally:
+        cutter.close(index)
+        src.close()
+        index.flush()
+        index.close()
+    rec = Recorded()
     with db.session() as s:
-        for a, b in outages:
-            at_a, at_b = start + timedelta(seconds=a), start + timedelta(seconds=b)
-            before = [g.end for g in rec.segments if g.end and g.end <= at_a]
-            after = [g.start for g in rec.segments if g.start >= at_b]
-            gap = Gap(
-                camera_id=take.camera_id,
-                start=max(before, default=at_a),
-                end=min(after, default=at_b),
-                reason="camera offline: connection refused",
-            )
-            s.add(gap)
-            s.flush()
-            s.expunge(gap)
-            rec.gaps.append(gap)
+        rows = s.scalars(
+            select(Segment).where(Segment.camera_id == take.camera_id).order_by(Segment.start)
+        ).all()
+        gaps = s.scalars(
+            select(Gap).where(Gap.camera_id == take.camera_id).order_by(Gap.start)
+        ).all()
+        for row in (*rows, *gaps):
+            s.expunge(row)
+    rec.segments, rec.gaps = list(rows), list(gaps)
     return rec

@@ -200,6 +200,11 @@ class RecordingCheckConfig(ConfigModel):
     continuity_tolerance_s: float = Field(
         1.0, ge=0, description="Holes between segments shorter than this are not gaps."
     )
+    sound_room_types: list[RoomType] = Field(
+        default_factory=lambda: _types("interrogation", "inquiry"),
+        description="Rooms whose cameras must record sound: a camera of one that sends no "
+        "audio raises 'no sound' (MPS interrogation-recording rules art. 3).",
+    )
 
 
 class CourtCopyConfig(ConfigModel):

@@ -33,13 +33,15 @@ class GapSpan:
 
 @pydantic_dataclass(frozen=True)
 class CoverageGap:
-    """A part of the range with no recording on ``camera_id`` (a pydantic dataclass: it is
-    stored as JSON in interview and alert rows and shown in reports, key ``camera``)."""
+    """A part of the range with no recording on ``camera_id`` (``kind`` video), or with the
+    picture recorded without sound (``kind`` audio). A pydantic dataclass: it is stored as JSON
+    in interview and alert rows and shown in reports, key ``camera``."""
 
     camera_id: str = Field(serialization_alias="camera")
     start: datetime = Field()
     end: datetime = Field()
     reasons: tuple[str, ...] = Field()
+    kind: str = Field(default="video", description="video: nothing recorded; audio: no sound.")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -159,4 +161,4 @@ def _sound_gap(
     if (b - a).total_seconds() < tolerance_s:
         return []
     reasons = tuple(dict.fromkeys(r for ma, mb, r in missing if ma < b and mb > a))
-    return [CoverageGap(camera_id, a, b, reasons or ("no sound recorded",))]
+    return [CoverageGap(camera_id, a, b, reasons or ("no sound recorded",), "audio")]

@@ -32,7 +32,13 @@ from vms.db.session import Database
 from vms.errors import ConfigError, NotFoundError, StorageError
 from vms.evidence.clips import SourceSegment, cut_clip
 from vms.i18n import Texts, texts_for
-from vms.recordings import gaps_in_range, segments_in_range
+from vms.recordings import (
+    audio_gaps_in_range,
+    gaps_in_range,
+    has_audio,
+    segment_streams,
+    segments_in_range,
+)
 from vms.vocab import Subsystem, View, jsonable, sha256_file
 
 DEFAULT_SEGMENT_S = 60.0
@@ -64,9 +70,10 @@ def camera_gaps(
     )
 
 
-def segment_has_audio(root: Path, seg: Segment) -> bool:
-    """Whether the segment's file holds an audio stream (a file that cannot be read counts
-    as holding one: its hash check reports it)."""
+def _probe_audio(root: Path, seg: Segment) -> bool:
+    """Whether a segment's file holds an audio stream, for segments indexed without their
+    streams (before migration 0012); a file that cannot be read counts as holding one: its
+    hash check reports it."""
     try:
         with av.open(str(root / seg.path)) as c:
             return bool(c.streams.audio)
@@ -84,13 +91,24 @@ def camera_sound_gaps(
     picture_gaps: list[CoverageGap],
     segments: list[Segment] | None = None,
 ) -> list[CoverageGap]:
-    """Times in [start, end] the camera's picture was recorded without its sound."""
+    """Times in [start, end] the camera's picture was recorded without its sound: segments
+    without an audio stream (from the index) and audio gaps (the microphone stopped)."""
     segs = segments if segments is not None else segments_in_range(db, camera_id, start, end)
+    streams = segment_streams(db, [s.id for s in segs])
     root = config.storage.root
+    spans = [
+        SoundSpan(
+            s.id,
+            s.start,
+            s.end,
+            has_audio(streams[s.id]) if streams[s.id] else _probe_audio(root, s),
+        )
+        for s in segs
+    ]
     return sound_gaps(
         camera_id,
-        [SoundSpan(s.id, s.start, s.end, segment_has_audio(root, s)) for s in segs],
-        [],
+        spans,
+        [GapSpan(g.start, g.end, g.reason) for g in audio_gaps_in_range(db, camera_id, start, end)],
         picture_gaps,
         start,
         end,
@@ -104,14 +122,17 @@ def camera_sound_gaps(
 def interview_gaps(
     db: Database, config: Config, layout: Layout, iv: Interview, now: datetime
 ) -> list[CoverageGap]:
-    """Every gap in the recording of the interview's room from its start to its end (or now)."""
+    """Every gap in the recording of the interview's room from its start to its end (or now):
+    picture gaps (nothing recorded) and audio gaps (picture without sound), camera by camera."""
     end = iv.ended_at or now
     room = layout.rooms.get(iv.room_id)
     if room is None or not room.cameras:
         return [CoverageGap("", iv.started_at, end, ("the room has no camera",))]
     out: list[CoverageGap] = []
     for cam in room.cameras:
-        out += camera_gaps(db, config, cam, iv.started_at, end, now)
+        picture = camera_gaps(db, config, cam, iv.started_at, end, now)
+        out += picture
+        out += camera_sound_gaps(db, config, cam, iv.started_at, end, now, picture)
     return out
 
 
