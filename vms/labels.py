@@ -61,6 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
         "observation_overdue": N_("Observation round overdue"),
         "room_without_video": N_("Room in use without video"),
         "recording_incomplete": N_("Interview recording incomplete"),
+        "no_sound": N_("Room records no sound"),
     },
     "risk": {"normal": N_("Normal"), "elevated": N_("Elevated"), "high": N_("High")},
     "role": {
