@@ -463,7 +463,8 @@ def demo_config(root: Path = Path("./data")) -> Config:
                     "site": "Demo custody area",
                     "room": "Interrogation room 1",
                     "room_type": "interrogation",
-                    "source": "synthetic://interrogation-1?size=640x360&fps=15",
+                    # With sound, as the law requires of interviews: a tone beeping each second.
+                    "source": "synthetic://interrogation-1?size=640x360&fps=15&audio=tone",
                     "segment_seconds": 60,
                     "analytics": _DEMO_CUSTODY,
                 },

@@ -11,7 +11,7 @@ import asyncio
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.routing import Mount, Route
 
+from tests.cameras.helpers import wait_for
 from tests.conftest import shared_file
 from tests.web.bodyworn_matrix import rows as bodyworn_rows
 from tests.web.bodyworn_matrix import setup_bodyworn
@@ -79,6 +80,8 @@ class Ctx:
     export: str = ""
     custody_alert: int = 0
     interview: int = 0
+    ended_interview: int = 0
+    court_copy: str = ""
     bw: Any = None  # body-worn records (tests/web/bodyworn_matrix.py)
     # Objects of the custody camera interview-1, outside the scope of the scoped principals:
     outside_event: int = 0
@@ -229,6 +232,18 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/interviews/{interview_id}/report"): Case(
         frozenset({AUDITOR}), url=lambda c, w: f"/api/interviews/{c.interview}/report"
     ),
+    ("POST", "/api/interviews/{interview_id}/court-copy"): Case(
+        frozenset({AUDITOR}),
+        202,
+        url=lambda c, w: f"/api/interviews/{c.ended_interview}/court-copy",
+        body=lambda c, w: {"reason": "matrix test"},
+    ),
+    ("GET", "/api/court-copies/{job_id}"): Case(
+        frozenset({AUDITOR}), url=lambda c, w: f"/api/court-copies/{c.court_copy}"
+    ),
+    ("GET", "/api/court-copies/{job_id}/download"): Case(
+        frozenset({AUDITOR}), url=lambda c, w: f"/api/court-copies/{c.court_copy}/download"
+    ),
     # pages: nobody logged in is sent to /login (303)
     ("GET", "/login"): Case(PUBLIC),
     ("GET", "/"): Case(PUBLIC, 303),
@@ -357,6 +372,28 @@ def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
     c.custody_export = Path(shutil.make_archive(str(folder / "pkg"), "zip", folder, "pkg")).name
     # A person held, an interview, and an open custody alert, made by the custody services.
     custody = CustodyService(db, config, clock)
+    # An interview that ended, and its court copy, rendered by the web app's own queue.
+    now = clock.now()
+    other = custody.enter(
+        name="Li Si",
+        reason="fraud",
+        basis="summons",
+        room="interrogation-room-1",
+        by="li",
+        at=now - timedelta(seconds=4),
+    )
+    officers = [Officer("Li Wei", "031245"), Officer("Wang Fang", "031877")]
+    done = custody.start_interview(
+        other.id, officers=officers, by="li", at=now - timedelta(seconds=3)
+    )
+    custody.end_interview(done.id, by="li", at=now - timedelta(seconds=1))
+    c.ended_interview = done.id
+    job = app.state.web.court_copies.submit(
+        done.id, Actor("auditor", "matrix"), user_id=users.ids["auditor"], cameras=("interview-1",)
+    )
+    c.court_copy = job.id
+    wait_for("the matrix court copy", lambda: job.state in ("done", "failed"), 120)
+    assert job.state == "done", job.error
     person = custody.enter(
         name="Zhang San", reason="theft", basis="summons", room="interrogation-room-1", by="li"
     )

@@ -21,6 +21,7 @@ from vms.db.session import Database
 from vms.ops.registry import JobRegistry
 from vms.web import errors, i18n
 from vms.web.alerts import AlertBroadcaster
+from vms.web.courtcopies import CourtCopyJobs
 from vms.web.deps import HealthProvider, WebState
 from vms.web.headers import SecurityHeaders
 from vms.web.limits import check_params
@@ -34,6 +35,7 @@ from vms.web.routes import (
     briefings,
     cameras,
     cases,
+    courtcopies,
     custody,
     live,
     ops,
@@ -70,6 +72,7 @@ def create_app(
     """
     cams = {c.id: c for c in config.cameras}
     clock = clock or SystemClock()
+    layout = build_layout(config)
 
     def own_reader(camera_id: str) -> PacketFeed | None:
         cam = cams.get(camera_id)
@@ -88,13 +91,14 @@ def create_app(
             db,
             config.storage.root,
             escalation=config.custody.escalation,
-            room_names={r.id: r.name for r in build_layout(config).rooms.values()},
+            room_names={r.id: r.name for r in layout.rooms.values()},
             clock=clock,
         ),
         custody=CustodyService(db, config, clock),
         jobs=jobs or JobRegistry(),
         throttle=LoginThrottler(db, config.web.login_throttle, clock),
         uploads=UploadReceiver(Ingestor(db, config, clock)),
+        court_copies=CourtCopyJobs(db, config, clock, layout),
         cameras=cams,
     )
 
@@ -118,7 +122,7 @@ def create_app(
     errors.install(app)
     routers = (
         auth, users, cameras, live, alerts, custody, search, recordings, cases, audit,
-        briefings, ops, bodyworn, bodyworn_admin, uploads, pages,
+        courtcopies, briefings, ops, bodyworn, bodyworn_admin, uploads, pages,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)

@@ -27,6 +27,7 @@ from vms.web.users import Principal, resolve_token
 
 if TYPE_CHECKING:
     from vms.web.alerts import AlertBroadcaster
+    from vms.web.courtcopies import CourtCopyJobs
     from vms.web.live import LiveHub
 
 SESSION_COOKIE = "vms_session"
@@ -50,6 +51,7 @@ class WebState:
     jobs: JobRegistry
     throttle: LoginThrottler
     uploads: UploadReceiver  # body-worn uploads in progress (vms.bodyworn.uploads)
+    court_copies: CourtCopyJobs
     cameras: dict[str, CameraConfig] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop | None = None
 
@@ -57,6 +59,7 @@ class WebState:
         """End every alert feed and live view (at shutdown, before connections drain)."""
         await self.alerts.close()
         await self.live.close()
+        self.court_copies.close()
 
     def camera(self, camera_id: str, user: Principal | None = None) -> CameraConfig:
         """The configured camera; for ``user``, only one in their camera scope."""

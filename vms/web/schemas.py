@@ -142,6 +142,7 @@ class GapOut(_Out):
     start: datetime
     end: datetime | None
     reason: str
+    kind: str = Field("video", description="video: nothing recorded; audio: picture without sound.")
 
 
 class EventOut(_Out):
@@ -353,3 +354,31 @@ class ExportOut(_Out):
     key_fingerprint: str
     files: int
     bytes: int
+
+
+# -- court copies ----------------------------------------------------------------------
+
+
+class CourtCopyIn(_In):
+    reason: str = Field(
+        "", max_length=1000, description="Why (required: custody footage; audited)."
+    )
+
+
+class CourtCopyOut(_Out):
+    """A court copy asked for: its progress, then what was made (a derived copy)."""
+
+    id: str
+    interview_id: int
+    state: str = Field(description="queued, rendering, done or failed.")
+    progress: float = Field(description="0 to 1.")
+    done_s: float
+    total_s: float
+    error: str | None = None
+    derived: bool = True
+    sha256: str | None = Field(None, description="Of the court copy MP4.")
+    seconds: float | None = None
+    complete: bool | None = Field(None, description="The interview's picture and sound.")
+    gaps: int | None = Field(None, description="Gaps shown in the copy (slates, banners).")
+    originals: int | None = Field(None, description="Original segments in the package.")
+    download: str | None = Field(None, description="The package (zip), once done.")
