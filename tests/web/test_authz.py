@@ -502,7 +502,7 @@ def test_route_answers_each_role_as_the_matrix_says(
 #: What a response to a scoped principal must never contain: the custody camera interview-1,
 #: its room, the person held there, the body-worn recorder (none of them in the scope).
 OUTSIDE_MARKERS = ("interview-1", "Interview room one", "interrogation-room-1", "Zhang San",
-                   "bw.DSJ-A1")  # fmt: skip
+                   "Li Si", "bw.DSJ-A1")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -631,6 +631,16 @@ SCOPE: dict[tuple[str, str], Scoping] = {
     ("GET", "/api/interviews"): LIST,
     ("GET", "/api/interviews/{interview_id}/report"): obj(
         lambda c, w: f"/api/interviews/{c.interview}/report", no_inside=True
+    ),
+    # court copies: of an interview in interview-1's room
+    ("POST", "/api/interviews/{interview_id}/court-copy"): obj(
+        lambda c, w: f"/api/interviews/{c.ended_interview}/court-copy", no_inside=True
+    ),
+    ("GET", "/api/court-copies/{job_id}"): obj(
+        lambda c, w: f"/api/court-copies/{c.court_copy}", no_inside=True
+    ),
+    ("GET", "/api/court-copies/{job_id}/download"): obj(
+        lambda c, w: f"/api/court-copies/{c.court_copy}/download", no_inside=True
     ),
     **{
         ("GET", p): LIST

@@ -29,12 +29,14 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import SessionDescription
 
 from vms.cameras.backoff import backoff_delay
 from vms.cameras.live import LiveChannel, LiveHeader, LiveItem, LivePacket
 from vms.cameras.sources import open_source
 from vms.config import CameraConfig
-from vms.errors import CameraError, LiveStreamError
+from vms.errors import CameraError, InvalidError, LiveStreamError
+from vms.vocab import Subsystem
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +334,34 @@ def _allow_loopback_candidates() -> None:
     aioice.ice.get_host_addresses = with_loopback
 
 
+#: What aiortc raises on an offer it cannot read (it has no error type of its own).
+_SDP_ERRORS = (
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    TypeError,
+    UnicodeError,
+    AssertionError,
+)
+
+
+def check_offer(sdp: str) -> None:
+    """InvalidError (naming ``body sdp``) unless ``sdp`` is an SDP offer with video."""
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except _SDP_ERRORS as exc:
+        raise InvalidError(
+            f"body sdp: not a valid SDP offer ({type(exc).__name__}: {exc})"[:300],
+            subsystem=Subsystem.WEB,
+        ) from exc
+    if not any(m.kind == "video" for m in parsed.media):
+        raise InvalidError(
+            "body sdp: the offer has no video section (m=video) to send the camera in",
+            subsystem=Subsystem.WEB,
+        )
+
+
 class LiveHub:
     """Answers WebRTC offers for cameras; one upstream reader per watched camera."""
 
@@ -374,7 +404,12 @@ class LiveHub:
         return track
 
     async def answer(self, camera_id: str, offer_sdp: str) -> str:
-        """Accept a browser's offer to watch ``camera_id``; return the SDP answer."""
+        """Accept a browser's offer to watch ``camera_id``; return the SDP answer.
+
+        A malformed offer is the caller's error (InvalidError naming ``body sdp``), found
+        before the camera is opened; a camera that cannot be watched now is LiveStreamError.
+        """
+        check_offer(offer_sdp)
         upstream = await self._upstream(camera_id)
         if upstream.error:
             raise LiveStreamError(f"camera {camera_id!r}: {upstream.error}")
@@ -399,9 +434,11 @@ class LiveHub:
                     transceiver.setCodecPreferences(h264)
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
-        except (ValueError, KeyError, AttributeError) as exc:
+        except _SDP_ERRORS as exc:
             await self._close(pc)
-            raise LiveStreamError(f"cannot answer this WebRTC offer: {exc}") from exc
+            raise InvalidError(
+                f"body sdp: cannot answer this WebRTC offer: {exc}", subsystem=Subsystem.WEB
+            ) from exc
         return pc.localDescription.sdp
 
     async def _close(self, pc: RTCPeerConnection) -> None:
