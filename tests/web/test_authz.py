@@ -176,6 +176,10 @@ MATRIX: dict[tuple[str, str], Case] = {
         frozenset({INVESTIGATOR, AUDITOR}),
         url=lambda c, w: f"/api/recordings/segments/{c.segment_id}/video?grant={c.grant(w)}",
     ),
+    ("GET", "/api/recordings/segments/{segment_id}/view"): Case(
+        frozenset({INVESTIGATOR, AUDITOR}),
+        url=lambda c, w: f"/api/recordings/segments/{c.segment_id}/view?grant={c.grant(w)}&hevc=0",
+    ),
     ("GET", "/api/recordings/segments/{segment_id}/download"): Case(
         frozenset({INVESTIGATOR, AUDITOR}),
         url=lambda c, w: f"/api/recordings/segments/{c.segment_id}/download",

@@ -46,6 +46,7 @@ from vms.web.routes import (
 )
 from vms.web.schemas import HealthOut
 from vms.web.security import GrantSigner
+from vms.web.viewing import ViewingCopies
 
 HERE = Path(__file__).parent
 FeedProvider = Callable[[str], PacketFeed | None]
@@ -130,6 +131,9 @@ def create_app(
         jobs=jobs or JobRegistry(),
         uploads=UploadReceiver(Ingestor(db, config, clock)),
         court_copies=CourtCopyJobs(db, config, clock, layout),
+        viewing=ViewingCopies(
+            config.storage.root / "cache" / "viewing", config.web.viewing_cache_mb << 20
+        ),
         cameras=cams,
     )
 
