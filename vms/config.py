@@ -135,6 +135,22 @@ class WorkersConfig(ConfigModel):
     health_interval_s: float = Field(1.0, gt=0, description="How often workers report health.")
 
 
+class LoginThrottleConfig(ConfigModel):
+    """Failed logins per user name and per address: a growing delay, then a lockout."""
+
+    delay_after: int = Field(
+        3, ge=1, description="Failed logins before each further try must wait (1, 2, 4 ... s)."
+    )
+    max_delay_s: float = Field(60.0, gt=0, description="Longest wait between two tries, s.")
+    lockout_after: int = Field(
+        10, ge=2, description="Failed logins that lock the user name or address out."
+    )
+    lockout_s: float = Field(900.0, gt=0, description="How long a lockout lasts, seconds.")
+    window_s: float = Field(
+        900.0, gt=0, description="Failures older than this (since the last one) are forgotten."
+    )
+
+
 class WebConfig(ConfigModel):
     """The web application (FastAPI, served by ``vms serve`` and ``vms demo``)."""
 
@@ -153,6 +169,10 @@ class WebConfig(ConfigModel):
         ge=64,
         description="Viewing copies (segments transcoded for a browser that cannot play them "
         "as recorded) are kept up to this size under <root>/cache/viewing, oldest out first.",
+    )
+    login_throttle: LoginThrottleConfig = Field(
+        default_factory=LoginThrottleConfig,
+        description="Failed logins: growing delay and temporary lockout (docs/security.md).",
     )
 
 

@@ -234,7 +234,8 @@ def decode_streams(path: Path) -> list[tuple[str, int, int]]:
             n = position[packet.stream.index]  # the flush packets at the end have no index
             packets[n] += packet.size > 0
             frames[n] += len(packet.decode())  # the last (empty) packet flushes the decoder
-    return [(str(s.type), packets[n], frames[n]) for n, s in enumerate(streams)]
+        kinds = [str(s.type) for s in streams]  # before the container (and its streams) close
+    return [(kinds[n], packets[n], frames[n]) for n in range(len(streams))]
 
 
 def segment_streams(db: Database, segment_id: int) -> list[SegmentStream]:

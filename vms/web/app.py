@@ -10,7 +10,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vms.bodyworn.ingest import Ingestor
 from vms.bodyworn.uploads import UploadReceiver
@@ -24,6 +23,7 @@ from vms.web import errors, i18n
 from vms.web.alerts import AlertBroadcaster
 from vms.web.courtcopies import CourtCopyJobs
 from vms.web.deps import HealthProvider, WebState
+from vms.web.headers import SecurityHeaders
 from vms.web.live import DirectFeed, LiveHub, PacketFeed
 from vms.web.routes import (
     alerts,
@@ -47,43 +47,10 @@ from vms.web.routes import (
 from vms.web.schemas import HealthOut
 from vms.web.security import GrantSigner
 from vms.web.viewing import ViewingCopies
+from vms.web.throttle import LoginThrottler
 
 HERE = Path(__file__).parent
 FeedProvider = Callable[[str], PacketFeed | None]
-
-_SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-]
-# Pages load only this app's own scripts and styles; /docs (Swagger UI) is left alone.
-_CSP = (
-    b"default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    b"style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
-)
-
-
-class SecurityHeaders:
-    """Adds the headers every answer should carry (pure ASGI: leaves streams streaming)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        docs = str(scope.get("path", "")).startswith(("/docs", "/redoc"))
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", [])) + _SECURITY_HEADERS
-                if not docs:
-                    headers.append((b"content-security-policy", _CSP))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 def create_app(
@@ -129,6 +96,7 @@ def create_app(
         ),
         custody=CustodyService(db, config, clock),
         jobs=jobs or JobRegistry(),
+        throttle=LoginThrottler(db, config.web.login_throttle, clock),
         uploads=UploadReceiver(Ingestor(db, config, clock)),
         court_copies=CourtCopyJobs(db, config, clock, layout),
         viewing=ViewingCopies(
@@ -165,5 +133,6 @@ def create_app(
         """Liveness for a load balancer or a monitor: no login, no data."""
         return HealthOut()
 
-    app.add_middleware(SecurityHeaders)
+    # HSTS only where the login cookie is Secure: the site is served over HTTPS.
+    app.add_middleware(SecurityHeaders, hsts=config.web.secure_cookies)
     return app

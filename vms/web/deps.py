@@ -22,6 +22,7 @@ from vms.ops.registry import JobRegistry
 from vms.vocab import Subsystem
 from vms.web.roles import Permission, Role
 from vms.web.security import GrantSigner
+from vms.web.throttle import LoginThrottler
 from vms.web.users import Principal, resolve_token
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class WebState:
     alerts: AlertBroadcaster
     custody: CustodyService
     jobs: JobRegistry
+    throttle: LoginThrottler
     uploads: UploadReceiver  # body-worn uploads in progress (vms.bodyworn.uploads)
     court_copies: CourtCopyJobs
     viewing: ViewingCopies

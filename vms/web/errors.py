@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +27,7 @@ from vms.errors import (
     PermissionDeniedError,
     ReasonRequiredError,
     StorageError,
+    TooManyAttemptsError,
     VmsError,
 )
 
@@ -41,6 +43,7 @@ STATUS: dict[type[VmsError], int] = {
     ConflictError: 409,
     LegalHoldError: 409,
     ReasonRequiredError: 428,
+    TooManyAttemptsError: 429,
     ConfigError: 400,
     LiveStreamError: 503,
     CameraError: 502,
@@ -79,6 +82,9 @@ async def vms_error_handler(request: Request, exc: Exception) -> Response:
         return error_page(request, status, str(exc))
     body: dict[str, Any] = {"message": str(exc), "error": type(exc).__name__}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyAttemptsError):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+        body["retry_after_s"] = math.ceil(exc.retry_after_s)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
