@@ -46,8 +46,8 @@ from vms.web.routes import (
 )
 from vms.web.schemas import HealthOut
 from vms.web.security import GrantSigner
-from vms.web.viewing import ViewingCopies
 from vms.web.throttle import LoginThrottler
+from vms.web.viewing import ViewingCopies
 
 HERE = Path(__file__).parent
 FeedProvider = Callable[[str], PacketFeed | None]
