@@ -48,6 +48,7 @@ from vms.web.routes import (
 from vms.web.schemas import HealthOut
 from vms.web.security import GrantSigner
 from vms.web.throttle import LoginThrottler
+from vms.web.viewing import ViewingCopies
 
 HERE = Path(__file__).parent
 FeedProvider = Callable[[str], PacketFeed | None]
@@ -99,6 +100,9 @@ def create_app(
         throttle=LoginThrottler(db, config.web.login_throttle, clock),
         uploads=UploadReceiver(Ingestor(db, config, clock)),
         court_copies=CourtCopyJobs(db, config, clock, layout),
+        viewing=ViewingCopies(
+            config.storage.root / "cache" / "viewing", config.web.viewing_cache_mb << 20
+        ),
         cameras=cams,
     )
 
