@@ -21,6 +21,7 @@ from vms.db.session import Database
 from vms.detection.startup import announce_detection
 from vms.errors import ConfigError, StorageError
 from vms.ops.jobs import register_jobs
+from vms.ops.registry import JobRegistry
 
 if TYPE_CHECKING:
     from vms.web.server import WebServer
@@ -69,6 +70,7 @@ class App:
         self.supervisor: Supervisor | None = None
         self.web: WebServer | None = None
         self.scheduler: BackgroundScheduler | None = None
+        self.jobs: JobRegistry | None = None
         self.gb28181: Gb28181Platform | None = None
 
     def start(self) -> None:
@@ -83,7 +85,8 @@ class App:
         # APScheduler logs every run at INFO: every few seconds, for nothing.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = BackgroundScheduler(timezone="UTC")
-        register_jobs(self.scheduler, self.db, self.config, SystemClock(), self.health)
+        jobs = register_jobs(self.scheduler, self.db, self.config, SystemClock(), self.health)
+        self.jobs = jobs.registry
         self.scheduler.start()
         log.info(
             "recording %d camera(s) into %s", len(self.config.cameras), self.config.storage.root
@@ -95,7 +98,7 @@ class App:
         from vms.web.server import WebServer  # FastAPI and aiortc load only when served
 
         channel = self.supervisor.live_channel if self.supervisor else (lambda _cam: None)
-        self.web = WebServer.for_service(self.config, db, self.health, channel)
+        self.web = WebServer.for_service(self.config, db, self.health, channel, self.jobs)
         try:
             self.web.start()
         except ConfigError as exc:  # recording matters more than the pages: keep recording

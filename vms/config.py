@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from vms.bodyworn.config import BodywornConfig
 from vms.cameras.gb28181.config import Gb28181Config
 from vms.custody.config import CustodyConfig
 from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_path
@@ -82,6 +83,11 @@ class CameraConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _check_kind(self) -> Self:
+        if self.kind is CameraKind.BODYWORN:
+            raise ValueError(
+                "body-worn recorders are not configured as cameras: register them with "
+                "`vms devices add SERIAL` (docs/bodyworn.md)"
+            )
         if self.kind is CameraKind.CUSTODY:
             if self.room_type is None:
                 raise ValueError(f"custody cameras need room_type (one of: {_room_types()})")
@@ -156,6 +162,10 @@ class Config(ConfigModel):
     ops: OpsConfig = Field(
         default_factory=OpsConfig,
         description="Scheduled jobs, the daily briefing, logs (docs/operations.md).",
+    )
+    bodyworn: BodywornConfig = Field(
+        default_factory=BodywornConfig,
+        description="Body-worn footage: docks, upload deadline, retention (docs/bodyworn.md).",
     )
     gb28181: Gb28181Config = Field(
         default_factory=Gb28181Config,

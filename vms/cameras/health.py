@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 
 class CameraState(StrEnum):
@@ -19,7 +18,8 @@ class CameraState(StrEnum):
 
 @dataclass
 class CameraHealth:
-    """A snapshot of one camera worker's counters."""
+    """A snapshot of one camera worker's counters; worker processes send it (pickled, as
+    is) to the supervisor every ``workers.health_interval_s``."""
 
     camera_id: str
     state: CameraState = CameraState.STARTING
@@ -47,12 +47,6 @@ class CameraHealth:
     codec: str | None = None
     width: int | None = None
     height: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["state"] = self.state.value
-        d["last_packet_at"] = self.last_packet_at.isoformat() if self.last_packet_at else None
-        return d
 
 
 @dataclass

@@ -13,7 +13,7 @@ import queue
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -88,7 +88,14 @@ def run_worker_process(
     interval = config.workers.health_interval_s
     while not stop.poll(interval) and not terminated.is_set():
         for w in workers:
-            health_queue.put(w.health().to_dict() | analysis.stats(w.camera.id))
+            stats = analysis.stats(w.camera.id)
+            health_queue.put(
+                replace(
+                    w.health(),
+                    detector_calls=stats.calls,
+                    detector_latency_ms=stats.latency_ms,
+                )
+            )
     for w in workers:
         w.stop()
     for t in threads:
@@ -97,7 +104,7 @@ def run_worker_process(
     index.flush()
     index.close()
     for w in workers:
-        health_queue.put(w.health().to_dict())
+        health_queue.put(w.health())
     db.dispose()
 
 
@@ -191,17 +198,14 @@ class Supervisor:
             except queue.Empty:
                 return
 
-    def _apply(self, item: dict[str, Any]) -> None:
-        at = item.get("last_packet_at")
-        item = dict(item, state=CameraState(item["state"]))
-        item["last_packet_at"] = datetime.fromisoformat(at) if at else None
+    def _apply(self, item: CameraHealth) -> None:
         with self._lock:
-            self._health[item["camera_id"]] = CameraHealth(**item)
+            self._health[item.camera_id] = item
 
     def health(self) -> dict[str, CameraHealth]:
         """The latest health of every camera (at most ``health_interval_s`` old)."""
         with self._lock:
-            return {k: CameraHealth(**vars(v)) for k, v in self._health.items()}
+            return {k: replace(v) for k, v in self._health.items()}
 
     def live_channel(self, camera_id: str) -> LiveChannel | None:
         """Where the camera's worker sends its packets while somebody watches it live."""

@@ -25,6 +25,7 @@ from vms.db.session import Database
 from vms.errors import SigningError
 from vms.evidence import audit, cases, export, holds, items, keys, retention, signing, trust
 from vms.evidence.audit import Actor
+from vms.vocab import jsonable
 
 out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -80,8 +81,8 @@ def _when(value: str, name: str) -> datetime:
         raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from exc
 
 
-def _emit(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False))
+def _emit(data: object) -> None:
+    print(json.dumps(jsonable(data), ensure_ascii=False))
 
 
 def _fmt(value: str | None) -> str:
@@ -430,7 +431,7 @@ def evidence_verify(
         store.add_installation(signing.keys_dir(load_config(config)))
     report = export.verify_package(package, trust=store)
     if as_json:
-        _emit(report.to_dict())
+        _emit(report)
     else:
         for p in report.problems:
             out.print(f"[red]{p.kind.upper()}[/] {escape(p.path)}: {escape(p.message)}",
@@ -656,13 +657,13 @@ def audit_verify(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     _cfg, db = _open(config)
     report = audit.verify_chain(db)
     if as_json:
-        _emit(report.to_dict())
+        _emit(report)
     else:
         for p in report.problems:
             out.print(f"[red]{p.kind.upper()}[/] {p.message}", highlight=False)
         verdict = "[green]OK[/]" if report.ok else "[red]FAILED[/]"
         out.print(
-            f"{verdict}: {report.entries} entries, head {report.head_seq} {report.head_hash}",
+            f"{verdict}: {report.entries} entries, head {report.head.seq} {report.head.hash}",
             highlight=False,
         )
     if not report.ok:
@@ -694,7 +695,7 @@ def audit_list(
         limit=limit,
     )
     if as_json:
-        _emit([audit.entry_dict(e) for e in rows])
+        _emit([audit.AuditEntryView.of(e) for e in rows])
         return
     table = Table("seq", "at (UTC)", "user", "action", "object", "case", "reason")
     for e in rows:

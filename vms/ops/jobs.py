@@ -35,7 +35,7 @@ from vms.db.models import Event, Segment
 from vms.db.session import Database
 from vms.evidence.retention import RetentionJob
 from vms.ops.briefing import briefing_root, write_briefing
-from vms.ops.registry import REGISTRY, JobRegistry
+from vms.ops.registry import JobRegistry
 from vms.vocab import EventType, Severity, sha256_file
 
 log = logging.getLogger(__name__)
@@ -331,8 +331,9 @@ def register_jobs(
     *,
     registry: JobRegistry | None = None,
 ) -> Jobs:
-    """Register every periodic job on an APScheduler scheduler (not started here)."""
-    registry = registry or REGISTRY
+    """Register every periodic job on an APScheduler scheduler (not started here); each run
+    is counted in ``registry`` (a new one if none is given: ``Jobs.registry``)."""
+    registry = registry if registry is not None else JobRegistry()
     ops = config.ops
     jobs = Jobs(
         retention=RetentionJob(db, config, clock),

@@ -17,7 +17,7 @@ from vms.errors import NotFoundError, PermissionDeniedError, ReasonRequiredError
 from vms.vocab import CameraKind, Subsystem
 from vms.web.alerts import event_out
 from vms.web.audit import record
-from vms.web.deps import SessionDep, StateDep, WebState, require
+from vms.web.deps import SessionDep, StateDep, WebState, content, require
 from vms.web.roles import Permission
 from vms.web.schemas import GapOut, PlaybackIn, PlaybackOut, SegmentOut, TimelineOut
 from vms.web.users import Principal
@@ -128,7 +128,11 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
     return PlaybackOut(segment_id=seg.id, url=url, start=seg.start, end=seg.end)
 
 
-@router.get("/recordings/segments/{segment_id}/video")
+@router.get(
+    "/recordings/segments/{segment_id}/video",
+    response_class=FileResponse,
+    responses=content("The segment (HTTP range requests).", "video/mp4"),
+)
 def segment_video(
     segment_id: int,
     state: StateDep,
@@ -147,7 +151,11 @@ def segment_video(
     return FileResponse(_file(state, seg), media_type="video/mp4")
 
 
-@router.get("/recordings/segments/{segment_id}/download")
+@router.get(
+    "/recordings/segments/{segment_id}/download",
+    response_class=FileResponse,
+    responses=content("The segment file as recorded.", "video/mp4"),
+)
 def segment_download(
     segment_id: int, state: StateDep, s: SessionDep, user: Downloader, reason: Reason = None
 ) -> FileResponse:
