@@ -61,6 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
         "observation_overdue": N_("Observation round overdue"),
         "room_without_video": N_("Room in use without video"),
         "recording_incomplete": N_("Interview recording incomplete"),
+        "no_sound": N_("Room records no sound"),
     },
     "risk": {"normal": N_("Normal"), "elevated": N_("Elevated"), "high": N_("High")},
     "role": {
@@ -95,6 +96,12 @@ LABELS: dict[str, dict[str, str]] = {
         "delete": N_("delete"),
         "deleted": N_("deleted"),
         "login": N_("log in"),
+        "reject": N_("reject"),
+        "request": N_("request"),
+        "approve": N_("approve"),
+        "refuse": N_("refuse"),
+        "revoke": N_("revoke"),
+        "deny": N_("deny"),
     },
     "audit_object": {
         "camera": N_("camera"),
@@ -105,6 +112,50 @@ LABELS: dict[str, dict[str, str]] = {
         "custody_person": N_("person held"),
         "custody_alert": N_("custody alert"),
         "user": N_("user"),
+    },
+    # body-worn footage (docs/bodyworn.md)
+    "bodyworn_category": {
+        "default": N_("Default (6 months)"),
+        "evidence": N_("Evidence"),
+        "obstruction": N_("Officers obstructed"),
+        "major_incident": N_("Major incident"),
+        "complex_case": N_("Complex case"),
+    },
+    "time_source": {
+        "metadata": N_("from the file's metadata"),
+        "file_name": N_("from the file name"),
+        "file_time": N_("from the file time"),
+    },
+    "officer_source": {
+        "assignment": N_("by the recorder's assignment"),
+        "declared": N_("as declared"),
+        "file": N_("as the file says"),
+        "none": N_("nobody"),
+    },
+    "approval_action": {"view": N_("view"), "copy": N_("copy")},
+    "approval_status": {
+        "pending": N_("pending"),
+        "granted": N_("granted"),
+        "refused": N_("refused"),
+        "revoked": N_("revoked"),
+        "expired": N_("expired"),
+    },
+    "ingest_result": {
+        "open": N_("in progress"),
+        "stored": N_("stored"),
+        "duplicate": N_("duplicate"),
+        "rejected": N_("rejected"),
+        "incomplete": N_("incomplete"),
+        "cancelled": N_("cancelled"),
+        "expired": N_("expired"),
+    },
+    "dock_status": {
+        "copying": N_("being copied"),
+        "stored": N_("stored"),
+        "duplicate": N_("duplicate"),
+        "rejected": N_("rejected"),
+        "incomplete": N_("incomplete"),
+        "error": N_("error"),
     },
 }
 

@@ -35,6 +35,8 @@ from vms.detection.events import DatabaseEventSink, EventRecord
 from vms.evidence import signing
 from vms.evidence.audit import list_entries
 from vms.evidence.export import verify_package
+from vms.web.roles import Role, allowed
+from vms.web.routes.pages import MENU
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "web"
@@ -95,9 +97,25 @@ def context_zh(browser: Browser) -> Iterator[BrowserContext]:
     ctx.close()
 
 
+#: The screenshots taken in this session (test_screenshots_were_kept checks them on disk).
+SHOTS: set[str] = set()
+LANGS = ("en", "zh-CN")
+
+
 def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    path = ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    SHOTS.add(f"{name}.png")
+
+
+def menu_of(role: Role) -> list[str]:
+    """The menu pages of a role, as the application defines them (vms.web.routes.pages)."""
+    return [p.path for p in MENU if allowed(role, p.permission)]
+
+
+def page_shot(lang: str, path: str, role: Role) -> str:
+    return f"{lang}/{path.strip('/').replace('/', '-')}-{role.value}"
 
 
 def log_in(page: Page, served: Served, username: str, next_path: str = "/") -> None:
@@ -203,10 +221,11 @@ def test_every_page_of_every_role_in_chinese_and_english(
         wrong = {"en": "wrong user name or password", "zh-CN": "用户名或密码错误"}[lang]
         page.wait_for_selector(f"#login-error:has-text('{wrong}')")
         shot(page, f"{lang}/login")
-        for username in ("admin", "supervisor", "investigator", "auditor", "officer"):
+        for role in Role:
+            username = role.value
             log_in(page, served, username)
             menu = page.eval_on_selector_all("header nav a", "els => els.map(e => e.pathname)")
-            assert menu, username
+            assert menu == menu_of(role), username  # the menu the application defines
             assert page.url.endswith(menu[0])  # "/" leads to the role's first page
             for path in menu:
                 res = page.goto(served.url + path)
@@ -217,7 +236,7 @@ def test_every_page_of_every_role_in_chinese_and_english(
                 if lang == "zh-CN":
                     words = english_words(page.evaluate(PAGE_TEXT), served)
                     assert not words, f"{path} as {username} shows untranslated text: {words}"
-                shot(page, f"{lang}/{path.strip('/').replace('/', '-')}-{username}")
+                shot(page, page_shot(lang, path, role))
             page.click("#logout")
             page.wait_for_url("**/login")
         assert not errors, errors
@@ -644,8 +663,62 @@ def test_a_cases_clip_plays_and_its_export_verifies(
     assert not errors, errors
 
 
+def test_custody_page_counts_down_and_acknowledges(served: Served, context: BrowserContext) -> None:
+    custody = CustodyService(served.db, served.config)
+    person = custody.enter(
+        name="Zhang San", reason="theft", basis="summons", room="interrogation-room-1", by="li"
+    )
+    officers = [Officer("Li Wei", "031245"), Officer("Wang Fang", "031877")]
+    interview = custody.start_interview(person.id, officers=officers, by="li")
+    with served.db.session() as s:
+        alert = CustodyAlert(
+            key=f"browser-{person.id}",
+            type="person_alone",
+            severity="critical",
+            level=2,
+            room_id="interrogation-room-1",
+            camera_id="interview-1",
+            message="Zhang San alone in Interrogation room 1",
+            data={},
+            raised_at=datetime.now(UTC),
+        )
+        s.add(alert)
+        s.flush()
+        alert_id = alert.id
+    # The analytics pipeline sees two people in the room (the ledger says one).
+    recorder = PresenceRecorder(served.db, served.config.custody.presence)
+    recorder.observe(RoomObservation("interview-1", datetime.now(UTC), person_count=2))
+    page = context.new_page()
+    log_in(page, served, "supervisor", "/custody")
+    row = f"#held tr[data-person='{person.id}']"
+    page.wait_for_selector(row)
+    first = page.inner_text(f"{row} .left")
+    assert first.startswith("11:59:")  # a summons: 12 h
+    page.wait_for_function(
+        "([sel, t]) => document.querySelector(sel).textContent !== t",
+        arg=[f"{row} .left", first],
+    )
+    assert "Li Wei (031245)" in page.inner_text("#interviews")
+    card = "[data-room='interrogation-room-1']"
+    assert "Zhang San" in page.inner_text(f"{card} .ledger")
+    assert page.inner_text(f"{card} .video") == "on video: 2 people"
+    item = f"#custody-alerts [data-alert='{alert_id}']"
+    assert "level 2" in page.inner_text(item).lower()
+    shot(page, "custody")
+    page.fill(f"{item} input[name=note]", "officer sent to the room")
+    page.click(f"{item} button[type=submit]")
+    page.wait_for_selector(f"{item} .ack-line:has-text('officer sent to the room')")
+    shot(page, "custody-acknowledged")
+    custody.end_interview(interview.id, by="li")
+    recorder.close()  # analytics stops: the count is unknown
+    page.reload()
+    page.wait_for_selector(f"{card} .video[data-video-count=unknown]")
+    assert page.inner_text(f"{card} .video").startswith("on video: unknown (last seen ")
+    custody.exit(person.id, by="li")
+
+
 def test_audit_page_reports_the_interview_and_verifies_the_chain(
-    served: Served, context_zh: BrowserContext
+    served: Served, context_zh: BrowserContext, tmp_path: Path
 ) -> None:
     custody = CustodyService(served.db, served.config)
     person = custody.enter(
@@ -661,6 +734,18 @@ def test_audit_page_reports_the_interview_and_verifies_the_chain(
     summary = page.inner_text("#report-summary")
     assert "哈希校验：" in summary
     assert "失败" not in summary  # a segment being written is not a failed hash check
+    assert "完整（图像和声音）：否" in summary  # the room's camera records no sound
+    # The court copy: asked for with a reason, rendered, downloaded as a signed package.
+    page.fill("#court-copy input[name=reason]", "检察院审查")
+    page.click("#court-copy button[type=submit]")
+    page.wait_for_selector("#court-copy-download:not([hidden])", timeout=120_000)
+    assert "派生副本" in page.inner_text("#court-copy-state")
+    with page.expect_download() as info:
+        page.click("#court-copy-download")
+    zpath = tmp_path / "court-copy.zip"
+    info.value.save_as(zpath)
+    key = signing.load_or_create_key(signing.keys_dir(served.config)).public_key()
+    assert verify_package(zpath, trusted_key=signing.public_pem(key)).ok
     page.click("#verify")
     page.wait_for_selector("#verify-result:has-text('哈希链完整')")
     shot(page, "zh-CN/audit")
@@ -708,18 +793,14 @@ def test_search_then_play_the_recording_at_that_moment(
 
 
 def test_screenshots_were_kept() -> None:
-    names = {str(p.relative_to(ARTIFACTS)) for p in ARTIFACTS.rglob("*.png")}
-    expected = {
-        "en/login.png",
-        "zh-CN/login.png",
-        "zh-CN/live-supervisor.png",
-        "en/custody-supervisor.png",
-        "zh-CN/live-wall-16.png",
-        "live-critical-alert.png",
-        "zh-CN/custody-floor.png",
-        "zh-CN/review-two-cameras.png",
-        "case-clip-playing.png",
-        "zh-CN/audit.png",
-        "search.png",
-    }
-    assert expected <= names, sorted(expected - names)
+    """Every page of the application's menu, for every role, in both languages (the pages as
+    they exist now: vms.web.routes.pages.MENU and each role's permissions), and every other
+    screenshot the tests of this file took, are kept in test-artifacts/web/ as PNG files.
+    Runs last, after the whole file (the page tour above takes the menu's shots)."""
+    expected = {f"{lang}/{name}.png" for lang in LANGS for name in ("login", "forbidden")}
+    expected |= {f"{page_shot(lang, p, r)}.png" for lang in LANGS for r in Role for p in menu_of(r)}
+    expected |= SHOTS
+    kept = {str(p.relative_to(ARTIFACTS)) for p in ARTIFACTS.rglob("*.png")}
+    assert expected <= kept, f"screenshots missing (run the whole file): {sorted(expected - kept)}"
+    for name in expected:
+        assert (ARTIFACTS / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name

@@ -141,6 +141,7 @@ def test_a_scoped_supervisor_cannot_act_in_rooms_outside_the_scope(client: TestC
         "/api/custody/people",
         json={"name": "x", "reason": "y", "basis": "summons", "room": "holding-room-1"},
     )
-    assert ok.status_code == 201  # a room without a camera of its own
+    # A room without a camera of its own is in no camera scope (docs/web.md): refused too.
+    assert ok.status_code == 403
     login(client, "investigator")
     assert client.post("/api/custody/people", json={}).status_code == 403

@@ -37,6 +37,7 @@ class AlertType(StrEnum):
     OBSERVATION_OVERDUE = "observation_overdue"
     ROOM_WITHOUT_VIDEO = "room_without_video"
     RECORDING_INCOMPLETE = "recording_incomplete"
+    NO_SOUND = "no_sound"
 
 
 SEVERITY: Mapping[AlertType, Severity] = {
@@ -50,10 +51,11 @@ SEVERITY: Mapping[AlertType, Severity] = {
     AlertType.OBSERVATION_OVERDUE: Severity.WARNING,
     AlertType.ROOM_WITHOUT_VIDEO: Severity.CRITICAL,
     AlertType.RECORDING_INCOMPLETE: Severity.CRITICAL,
+    AlertType.NO_SOUND: Severity.CRITICAL,
 }
 
 #: Rules that look only at the present: their alerts clear when no longer produced.
-CURRENT_ONLY: frozenset[AlertType] = frozenset({AlertType.ROOM_WITHOUT_VIDEO})
+CURRENT_ONLY: frozenset[AlertType] = frozenset({AlertType.ROOM_WITHOUT_VIDEO, AlertType.NO_SOUND})
 
 
 # --- the state the rules read --------------------------------------------------------------
@@ -116,6 +118,11 @@ class CameraRecording:
     latest_start: datetime | None = None
     latest_end: datetime | None = None
     open_gap_since: datetime | None = None
+    #: Whether the newest segment holds an audio stream (None: no segment, streams unknown).
+    audio: bool | None = None
+    #: Since when the camera records no audio stream: the first segment without one after
+    #: the last with one (or the camera's first segment).
+    no_audio_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -527,10 +534,11 @@ def recording_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> li
         room = state.layout.rooms.get(iv.room_id)
         for gap in state.interview_gaps.get(iv.id, ()):
             data = {"gap": jsonable(gap), "interview": iv.id}
+            what = "" if gap.kind == "video" else f"{gap.kind}:"
             out.append(
                 Condition(
                     AlertType.RECORDING_INCOMPLETE,
-                    f"recording_incomplete:{iv.id}:{gap.camera_id}:{gap.start.isoformat()}",
+                    f"recording_incomplete:{iv.id}:{gap.camera_id}:{what}{gap.start.isoformat()}",
                     gap.start,
                     gap.end if gap.end < (iv.ended_at or now) else iv.ended_at,
                     english(AlertType.RECORDING_INCOMPLETE, data, gap.start),
@@ -561,6 +569,62 @@ def _recording_now(
     return (True, None) if now - cam.latest_end <= stale else (False, cam.latest_end)
 
 
+def no_sound_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> list[Condition]:
+    """A camera of an interview room that records no audio stream at all: "interrogation
+    room records no sound", raised as soon as its recorded streams are known (when it is
+    configured), and again for every interview held there while it lasts. Both clear when
+    the camera records sound again (or the interview ends)."""
+    out: list[Condition] = []
+    types = set(cfg.recording.sound_room_types)
+    for room in state.layout.rooms.values():
+        if room.type.value not in types:
+            continue
+        for cam_id in room.cameras:
+            rec = state.recording.get(cam_id)
+            if rec is None or not rec.record or rec.audio is not False:
+                continue
+            since = rec.no_audio_since or rec.latest_start or now
+            data: dict[str, Any] = {
+                "camera": cam_id,
+                "room_name": room.name,
+                "room_type": room.type.value,
+                "since": since.isoformat(),
+            }
+            out.append(
+                Condition(
+                    AlertType.NO_SOUND,
+                    f"no_sound:{cam_id}:{since.isoformat()}",
+                    since,
+                    None,
+                    english(AlertType.NO_SOUND, data, since),
+                    site=room.site,
+                    room_id=room.id,
+                    camera_id=cam_id,
+                    data=data,
+                )
+            )
+            for iv in state.interviews:
+                if iv.room_id != room.id or iv.ended_at is not None:
+                    continue
+                iv_data = {**data, "interview": iv.id, "since": iv.started_at.isoformat()}
+                out.append(
+                    Condition(
+                        AlertType.NO_SOUND,
+                        f"no_sound:{cam_id}:interview:{iv.id}",
+                        iv.started_at,
+                        None,
+                        english(AlertType.NO_SOUND, iv_data, iv.started_at),
+                        site=room.site,
+                        room_id=room.id,
+                        person_id=iv.person_id,
+                        interview_id=iv.id,
+                        camera_id=cam_id,
+                        data=iv_data,
+                    )
+                )
+    return out
+
+
 RULES: tuple[Rule, ...] = (
     legal_clock_rule,
     two_officer_rule,
@@ -568,6 +632,7 @@ RULES: tuple[Rule, ...] = (
     video_events_rule,
     observation_rule,
     recording_rule,
+    no_sound_rule,
 )
 
 

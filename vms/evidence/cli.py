@@ -82,6 +82,14 @@ def _actor(db: Database, login: str | None, reason: str) -> Actor:
     return identify(db, login).actor(reason)
 
 
+def _members(db: Database, names: list[str]) -> None:
+    """Owners and investigators of a case are existing, active investigators."""
+    from vms.web.users import check_investigators
+
+    with db.session() as s:
+        check_investigators(s, names)
+
+
 def _when(value: str, name: str) -> datetime:
     try:
         return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
@@ -125,16 +133,18 @@ def cases_create(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Open a new case."""
+    """Open a new case; its owner and investigators must be existing investigators."""
     _cfg, db = _open(config)
+    actor = _actor(db, login, reason)
+    owner = owner or (actor.user if not actor.user.startswith("os:") else None)
+    if owner is None:
+        raise typer.BadParameter(
+            "a case's owner is a vms investigator: give --owner, or --login as one",
+            param_hint="--owner",
+        )
+    _members(db, [owner, *(investigator or ())])
     c = cases.create_case(
-        db,
-        SystemClock(),
-        _actor(db, login, reason),
-        number,
-        title,
-        owner=owner,
-        investigators=investigator or (),
+        db, SystemClock(), actor, number, title, owner=owner, investigators=investigator or ()
     )
     if as_json:
         _emit(c.to_dict())
@@ -238,6 +248,7 @@ def cases_assign(
 ) -> None:
     """Add or remove investigators, or change the owner."""
     _cfg, db = _open(config)
+    _members(db, [*(add or ()), *([owner] if owner else [])])
     c = cases.assign(
         db,
         SystemClock(),

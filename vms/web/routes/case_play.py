@@ -13,16 +13,15 @@ from starlette.concurrency import run_in_threadpool
 
 from vms.errors import NotFoundError, PermissionDeniedError
 from vms.evidence.items import get_item, view_item
-from vms.evidence.models import Case
 from vms.vocab import Subsystem
 from vms.web.audit import actor_of
-from vms.web.deps import StateDep, WebState, content, require
+from vms.web.deps import StateDep, content
 from vms.web.roles import Permission
 from vms.web.routes.recordings import check_reason
-from vms.web.users import Principal
+from vms.web.scope import CaseAccess, Scope, scoped
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
-Investigator = Annotated[Principal, Depends(require(Permission.CASES))]
+Investigator = Annotated[Scope, Depends(scoped(Permission.CASES))]
 SCOPE = "item"
 
 
@@ -42,24 +41,25 @@ class ItemPlayOut(BaseModel):
     url: str = Field(description="The clip, with a signed grant; supports HTTP range requests.")
 
 
-def _clip(state: WebState, user: Principal, case_id: int, item_id: int) -> str:
-    """The case number of an active clip of the case that the user may see."""
-    with state.db.session() as s:
-        case = s.get(Case, case_id)
-        number = case.number if case is not None else None
-    item = get_item(state.db, item_id)
-    if number is None or item.case_number != number or item.kind != "clip":
+def _clip(scope: Scope, case_id: int, item_id: int) -> str:
+    """The case number of an active clip of the case: the case's members only (404 / 403),
+    the clip's camera in the user's scope (403)."""
+    with scope.state.db.session() as s:
+        number = scope.case(s, case_id, CaseAccess.READ).number
+    item = get_item(scope.state.db, item_id)
+    if item.case_number != number or item.kind != "clip":
         raise NotFoundError(f"no clip {item_id} in case {case_id}", subsystem=Subsystem.WEB)
-    user.check_camera(item.camera_id)
+    scope.check_cameras([item.camera_id], f"clip {item_id}")
     return number
 
 
 @router.post("/{case_id}/items/{item_id}/play")
 async def play_clip(
-    case_id: int, item_id: int, body: ItemPlayIn, state: StateDep, user: Investigator
+    case_id: int, item_id: int, body: ItemPlayIn, state: StateDep, scope: Investigator
 ) -> ItemPlayOut:
     """Start playing one of the case's clips: its file is hash-checked and the view audited."""
-    _clip(state, user, case_id, item_id)
+    _clip(scope, case_id, item_id)
+    user = scope.user
     item = get_item(state.db, item_id)
     cam = state.cameras.get(item.camera_id)
     reason = check_reason(cam, body.reason, "play") if cam else (body.reason or "")
@@ -88,11 +88,12 @@ def clip_video(
     case_id: int,
     item_id: int,
     state: StateDep,
-    user: Investigator,
+    scope: Investigator,
     grant: Annotated[str, Query(max_length=200, description="From .../play.")] = "",
 ) -> FileResponse:
     """The clip's file for a video element, under the grant its (audited) start gave."""
-    _clip(state, user, case_id, item_id)
+    _clip(scope, case_id, item_id)
+    user = scope.user
     if not state.grants.check(grant, user.id, item_id, scope=SCOPE):
         raise PermissionDeniedError(
             f"no valid grant for clip {item_id}: start playing it with POST "

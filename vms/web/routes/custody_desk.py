@@ -14,18 +14,17 @@ from starlette.concurrency import run_in_threadpool
 
 from vms.custody.config import RiskLevel
 from vms.custody.layout import Room
-from vms.custody.models import Interview, Person
 from vms.custody.rules import Officer
 from vms.custody.views import CheckView, InterviewView, PersonView
-from vms.errors import NotFoundError
+from vms.errors import PermissionDeniedError
 from vms.vocab import Subsystem
 from vms.web.audit import actor_of
-from vms.web.deps import StateDep, WebState, require
+from vms.web.deps import StateDep
 from vms.web.roles import Permission
-from vms.web.users import Principal
+from vms.web.scope import Scope, scoped
 
 router = APIRouter(prefix="/api/custody", tags=["custody desk"])
-Desk = Annotated[Principal, Depends(require(Permission.CUSTODY))]
+Desk = Annotated[Scope, Depends(scoped(Permission.CUSTODY))]
 
 
 class _In(BaseModel):
@@ -73,145 +72,140 @@ class InterviewIn(_In):
     at: datetime | None = Field(None, description="Start time; default now.")
 
 
-def _sees_room(user: Principal, room: Room) -> bool:
-    return not room.cameras or any(user.sees(c) for c in room.cameras)
-
-
-def _check_room(state: WebState, user: Principal, ref: str) -> Room:
-    room = state.custody.room(ref)
-    if not _sees_room(user, room):
-        user.check_camera(room.cameras[0])  # raises: outside the user's camera scope
+def _check_room(scope: Scope, ref: str) -> Room:
+    """The room (404 if unknown), if the user's camera scope covers it (its cameras)."""
+    room = scope.state.custody.room(ref)
+    if not scope.rule.room(room.id):
+        raise PermissionDeniedError(
+            f"room {room.id!r} is outside the camera scope of user {scope.user.username!r}",
+            subsystem=Subsystem.WEB,
+        )
     return room
 
 
-def _person_room(state: WebState, user: Principal, person_id: int) -> None:
-    """The person exists and their room is one the user may see."""
-    with state.db.session() as s:
-        p = s.get(Person, person_id)
-        room = p.room_id if p is not None else None
-    if room is None:
-        raise NotFoundError(f"no person {person_id} in the custody ledger", subsystem=Subsystem.WEB)
-    _check_room(state, user, room)
+def _person_room(scope: Scope, person_id: int) -> None:
+    """The person exists, was held where the user may see, and is now in a room they see."""
+    with scope.state.db.session() as s:
+        room = scope.person(s, person_id).room_id
+    if room is not None:  # released: the ledger says so itself
+        _check_room(scope, room)
 
 
 @router.post("/people", status_code=status.HTTP_201_CREATED)
-async def register(body: EnterIn, state: StateDep, user: Desk) -> PersonView:
+async def register(body: EnterIn, state: StateDep, scope: Desk) -> PersonView:
     """Register a person brought into the custody area (``vms custody enter``)."""
-    _check_room(state, user, body.room)
+    _check_room(scope, body.room)
     p = await run_in_threadpool(
         state.custody.enter,
         name=body.name,
         reason=body.reason,
         basis=body.basis,
         room=body.room,
-        by=user.username,
+        by=scope.user.username,
         id_number=body.id_number or None,
         case_number=body.case_number or None,
         risk=body.risk,
         limit_h=body.limit_h,
         at=body.at,
-        actor=actor_of(user, f"custody desk: {body.reason}"),
+        actor=actor_of(scope.user, f"custody desk: {body.reason}"),
     )
     return PersonView.model_validate(p)
 
 
 @router.post("/people/{person_id}/move")
-async def move(person_id: int, body: MoveIn, state: StateDep, user: Desk) -> PersonView:
+async def move(person_id: int, body: MoveIn, state: StateDep, scope: Desk) -> PersonView:
     """Move a person held to another room (``vms custody move``)."""
-    _person_room(state, user, person_id)
-    _check_room(state, user, body.room)
+    _person_room(scope, person_id)
+    _check_room(scope, body.room)
     p = await run_in_threadpool(
         state.custody.move,
         person_id,
         room=body.room,
-        by=user.username,
+        by=scope.user.username,
         at=body.at,
-        actor=actor_of(user, "custody desk"),
+        actor=actor_of(scope.user, "custody desk"),
     )
     return PersonView.model_validate(p)
 
 
 @router.post("/people/{person_id}/risk")
-async def set_risk(person_id: int, body: RiskIn, state: StateDep, user: Desk) -> PersonView:
+async def set_risk(person_id: int, body: RiskIn, state: StateDep, scope: Desk) -> PersonView:
     """Change a person's risk level and so their observation interval (``vms custody risk``)."""
-    _person_room(state, user, person_id)
+    _person_room(scope, person_id)
     p = await run_in_threadpool(
         state.custody.set_risk,
         person_id,
         body.risk,
-        by=user.username,
-        actor=actor_of(user, "custody desk"),
+        by=scope.user.username,
+        actor=actor_of(scope.user, "custody desk"),
     )
     return PersonView.model_validate(p)
 
 
 @router.post("/people/{person_id}/checks", status_code=status.HTTP_201_CREATED)
-async def check(person_id: int, body: NoteIn, state: StateDep, user: Desk) -> CheckView:
+async def check(person_id: int, body: NoteIn, state: StateDep, scope: Desk) -> CheckView:
     """Record an observation round (``vms custody check``)."""
-    _person_room(state, user, person_id)
+    _person_room(scope, person_id)
     c = await run_in_threadpool(
         state.custody.record_check,
         person_id,
-        by=user.username,
+        by=scope.user.username,
         note=body.note or None,
         at=body.at,
-        actor=actor_of(user, "custody desk"),
+        actor=actor_of(scope.user, "custody desk"),
     )
     return CheckView.model_validate(c)
 
 
 @router.post("/people/{person_id}/interviews", status_code=status.HTTP_201_CREATED)
 async def start_interview(
-    person_id: int, body: InterviewIn, state: StateDep, user: Desk
+    person_id: int, body: InterviewIn, state: StateDep, scope: Desk
 ) -> InterviewView:
     """Start an interrogation or inquiry with the officers present (``interview-start``)."""
-    _person_room(state, user, person_id)
+    _person_room(scope, person_id)
     if body.room:
-        _check_room(state, user, body.room)
+        _check_room(scope, body.room)
     iv = await run_in_threadpool(
         state.custody.start_interview,
         person_id,
         officers=[Officer(o.name, o.badge) for o in body.officers],
-        by=user.username,
+        by=scope.user.username,
         room=body.room or None,
         at=body.at,
-        actor=actor_of(user, "custody desk"),
+        actor=actor_of(scope.user, "custody desk"),
     )
     return InterviewView.model_validate(iv)
 
 
 @router.post("/interviews/{interview_id}/end")
 async def end_interview(
-    interview_id: int, body: NoteIn, state: StateDep, user: Desk
+    interview_id: int, body: NoteIn, state: StateDep, scope: Desk
 ) -> InterviewView:
     """End an interview; its recording continuity is checked (``interview-end``)."""
     with state.db.session() as s:
-        iv = s.get(Interview, interview_id)
-        room = iv.room_id if iv is not None else None
-    if room is None:
-        raise NotFoundError(f"no interview {interview_id}", subsystem=Subsystem.WEB)
-    _check_room(state, user, room)
+        room = scope.interview(s, interview_id).room_id  # 404 / 403 before anything changes
+    _check_room(scope, room)
     ended = await run_in_threadpool(
         state.custody.end_interview,
         interview_id,
-        by=user.username,
+        by=scope.user.username,
         note=body.note or None,
         at=body.at,
-        actor=actor_of(user, "custody desk"),
+        actor=actor_of(scope.user, "custody desk"),
     )
     return InterviewView.model_validate(ended)
 
 
 @router.post("/people/{person_id}/exit")
-async def release(person_id: int, body: NoteIn, state: StateDep, user: Desk) -> PersonView:
+async def release(person_id: int, body: NoteIn, state: StateDep, scope: Desk) -> PersonView:
     """Register a person's release (``vms custody exit``)."""
-    _person_room(state, user, person_id)
+    _person_room(scope, person_id)
     p = await run_in_threadpool(
         state.custody.exit,
         person_id,
-        by=user.username,
+        by=scope.user.username,
         note=body.note or None,
         at=body.at,
-        actor=actor_of(user, "custody desk"),
+        actor=actor_of(scope.user, "custody desk"),
     )
     return PersonView.model_validate(p)

@@ -17,6 +17,7 @@ from vms.web.audit import record
 from vms.web.deps import StateDep, WebState, content, require
 from vms.web.roles import Permission
 from vms.web.schemas import SdpIn, SdpOut
+from vms.web.scope import Scope, scoped
 from vms.web.users import Principal
 
 router = APIRouter(prefix="/api/live", tags=["live"])
@@ -39,11 +40,12 @@ def _audit_live_start(state: WebState, user: Principal, camera_id: str) -> None:
 
 @router.post("/{camera_id}/offer")
 async def live_offer(camera_id: str, body: SdpIn, state: StateDep, user: Watcher) -> SdpOut:
-    """Answer the browser's WebRTC offer with the camera's live video (audited)."""
+    """Answer the browser's WebRTC offer with the camera's live video and, when the offer
+    asks for audio, its sound (audited)."""
     state.camera(camera_id, user)
     await run_in_threadpool(_audit_live_start, state, user, camera_id)
-    sdp = await state.live.answer(camera_id, body.sdp)
-    return SdpOut(sdp=sdp, type="answer")
+    answer = await state.live.answer(camera_id, body.sdp)
+    return SdpOut(sdp=answer.sdp, type="answer", audio=answer.audio, transcoded=answer.transcoded)
 
 
 @router.get("/viewers", response_model=dict[str, int])
@@ -67,7 +69,7 @@ KEEPALIVE_S = 15.0
 )
 async def live_overlays(
     state: StateDep,
-    user: Watcher,
+    scope: Annotated[Scope, Depends(scoped(Permission.LIVE))],
     camera: Annotated[
         list[str], Query(min_length=1, max_length=64, description="Cameras on the wall.")
     ],
@@ -75,7 +77,7 @@ async def live_overlays(
     """What the analysis sees now on each camera (boxes of tracked people, their count), for
     the live wall to draw over the video; the video itself is not touched."""
     for cam in camera:
-        state.camera(cam, user)
+        scope.camera(cam)
     slots = {cam: state.overlays(cam) for cam in dict.fromkeys(camera)}
 
     async def stream() -> AsyncIterator[str]:

@@ -10,7 +10,6 @@ const detailError = document.getElementById("detail-error");
 const approveAll = document.getElementById("flags").dataset.approve === "yes";
 let current = null;  // the file detail shown
 
-function iso(local) { return fromLocalInput(local); }  // the site's zone -> UTC
 function reason() { return document.getElementById("reason").value.trim(); }
 
 async function find(ev) {
@@ -21,7 +20,7 @@ async function find(ev) {
     if (v) params.set(name, v);
   }
   for (const name of ["start", "end"]) {
-    if (search.elements[name].value) params.set(name, iso(search.elements[name].value));
+    if (search.elements[name].value) params.set(name, fromLocalInput(search.elements[name].value));
   }
   if (search.elements.late.checked) params.set("late", "true");
   const error = document.getElementById("search-error");
@@ -34,10 +33,11 @@ async function find(ev) {
 
 function row(f) {
   const tr = el("tr", { "data-file": f.id, class: f.late ? "late" : "" });
-  const lateness = f.late ? t("late by {d}", { d: duration(f.lateness_s) }) : t("on time");
+  const lateness = f.late ? t("late by {time}", { time: duration(f.lateness_s) }) : t("on time");
   for (const v of [f.device, f.officer ? `${f.officer} ${f.officer_name}` : t("(unassigned)"),
-    f.unit || "", `${localTime(f.start)} (${f.time_source})`, duration(f.duration_s),
-    `${f.video_codec}/${f.audio_codec || "-"}`, `${localTime(f.ingested_at)} ${lateness}`, f.category,
+    f.unit || "", `${localTime(f.start)} (${label("time_source", f.time_source)})`,
+    f.duration_s.toFixed(0), `${f.video_codec}/${f.audio_codec || "-"}`,
+    `${localTime(f.ingested_at)} ${lateness}`, label("bodyworn_category", f.category),
     f.cases.join(", ")]) tr.append(el("td", {}, v));
   tr.addEventListener("click", () => show(f.id));
   return tr;
@@ -50,23 +50,20 @@ async function show(id) {
   detail.hidden = false;
   document.getElementById("detail-title").textContent = `${f.device} · ${when(f.start)}`;
   const facts = [
-    [t("Officer"), f.officer ? t("{badge} {name} ({unit}), by {source}", { badge: f.officer, name: f.officer_name, unit: f.unit, source: f.officer_source })
-      : t("nobody (unassigned recorder)")],
-    [t("Recorded"), t("{start} – {end} ({d}, from {source})", { start: localTime(f.start), end: when(f.end), d: duration(f.duration_s), source: f.time_source })],
-    [t("File"), t("{name} · {container} · {video} {w}x{h} · audio {audio} · {bytes} bytes", {
-      name: f.original_name, container: f.container, video: f.video_codec, w: f.width, h: f.height, audio: f.audio_codec || t("none"), bytes: f.bytes })],
+    [t("Officer"), f.officer ? `${f.officer} ${f.officer_name} (${f.unit}), ${label("officer_source", f.officer_source)}` : t("nobody (unassigned recorder)")],
+    [t("Recorded"), `${when(f.start)} – ${localTime(f.end)} (${duration(f.duration_s)}, ${label("time_source", f.time_source)})`],
+    [t("File"), `${f.original_name} · ${f.container} · ${f.video_codec} ${f.width}x${f.height} · ${t("audio")} ${f.audio_codec || "–"} · ${f.bytes} B`],
     ["SHA-256", f.sha256],
-    [t("Uploaded"), t("{at} by {who} ({source}), {late}", {
-      at: when(f.ingested_at), who: f.ingested_by, source: `${f.source}${f.dock_id ? " " + f.dock_id : ""}`, late: f.late ? t("LATE") : t("on time") })],
-    ["GPS", f.gps.length ? f.gps.map((p) => `${p[1].toFixed(5)},${p[2].toFixed(5)}`).slice(0, 5).join(" → ") : t("none")],
-    [t("Category"), `${f.category}${f.category_reason ? " (" + f.category_reason + ")" : ""}`],
-    [t("Cases"), current.links.map((l) => l.case_number).join(", ") || t("none")],
+    [t("Uploaded"), `${when(f.ingested_at)} · ${f.ingested_by} (${f.source}${f.dock_id ? " " + f.dock_id : ""}) · ${f.late ? t("late by {time}", { time: duration(f.lateness_s) }) : t("on time")}`],
+    ["GPS", f.gps.length ? f.gps.map((p) => `${p[1].toFixed(5)},${p[2].toFixed(5)}`).slice(0, 5).join(" → ") : "–"],
+    [t("Retention category"), `${label("bodyworn_category", f.category)}${f.category_reason ? " (" + f.category_reason + ")" : ""}`],
+    [t("Cases"), current.links.map((l) => l.case_number).join(", ") || "–"],
   ];
   document.getElementById("detail-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   const a = current.access;
   document.getElementById("access-note").textContent = a.own
     ? t("Your own file.")
-    : a.can_view ? t("Approved until {at} (approval {id}).", { at: when(a.valid_until), id: a.approval_id })
+    : a.can_view ? t("Approved until {time} (approval {id}).", { time: when(a.valid_until), id: a.approval_id })
       : t("Not your file: viewing or copying it needs a supervisor's approval.");
   document.getElementById("play").disabled = !a.can_view;
   const dl = document.getElementById("download");
@@ -114,7 +111,7 @@ document.getElementById("set-category")?.addEventListener("click", async () => {
 document.getElementById("link")?.addEventListener("click", async () => {
   try {
     await api.post(`/api/bodyworn/files/${current.file.id}/cases`, {
-      case_number: document.getElementById("link-case").value.trim(), reason: reason() || "linked from the body-worn page",
+      case_number: document.getElementById("link-case").value.trim(), reason: reason() || t("linked from the body-worn page"),
     });
     await show(current.file.id);
   } catch (e) { detailError.textContent = e.message; }
@@ -124,9 +121,9 @@ document.getElementById("clip")?.addEventListener("click", async () => {
   try {
     const item = await api.post(`/api/bodyworn/files/${current.file.id}/clips`, {
       case_number: document.getElementById("link-case").value.trim(),
-      start: iso(document.getElementById("clip-start").value),
-      end: iso(document.getElementById("clip-end").value),
-      reason: reason() || "clip from the body-worn page",
+      start: fromLocalInput(document.getElementById("clip-start").value),
+      end: fromLocalInput(document.getElementById("clip-end").value),
+      reason: reason() || t("clip from the body-worn page"),
     });
     detailError.textContent = t("Clip {id} added (SHA-256 {sha}).", { id: item.id, sha: item.sha256 });
   } catch (e) { detailError.textContent = e.message; }
@@ -137,7 +134,8 @@ async function loadApprovals() {
   const body = document.querySelector("#approvals tbody");
   body.replaceChildren(...list.map((a) => {
     const tr = el("tr", { "data-approval": a.id });
-    for (const v of [a.id, a.file_id, a.action, a.requested_by, a.reason, a.status, a.valid_until ? localTime(a.valid_until) : ""]) tr.append(el("td", {}, String(v ?? "")));
+    for (const v of [a.id, a.file_id, label("approval_action", a.action), a.requested_by, a.reason,
+      label("approval_status", a.status), localTime(a.valid_until)]) tr.append(el("td", {}, String(v ?? "")));
     const td = el("td");
     if (approveAll && a.status === "pending") {
       for (const [text, grant] of [[t("Grant"), true], [t("Refuse"), false]]) {
@@ -170,16 +168,16 @@ document.getElementById("upload")?.addEventListener("submit", async (ev) => {
   }
   bar.hidden = false;
   for (const file of form.elements.files.files) {
-    const line = el("li", {}, t("{name}: starting", { name: file.name }));
+    const line = el("li", {}, `${file.name}: ${t("starting")}`);
     log.prepend(line);
     try {
       const up = await uploads.send(file, extra, (sent, total) => {
         bar.value = sent / total;
-        line.textContent = t("{name}: {pct} of {mb} MB", { name: file.name, pct: `${(100 * sent / total).toFixed(1)} %`, mb: (total / 1e6).toFixed(1) });
+        line.textContent = `${file.name}: ${t("{percent} % of {mb} MB", { percent: (100 * sent / total).toFixed(1), mb: (total / 1e6).toFixed(1) })}`;
       });
-      line.textContent = `${file.name}: ${up.status}${up.file_id ? " as file " + up.file_id : ""} ${up.message}`;
+      line.textContent = `${file.name}: ${label("ingest_result", up.status)}${up.file_id ? " " + t("file {id}", { id: up.file_id }) : ""} ${up.message}`;
       line.className = up.status === "rejected" ? "error" : "";
-    } catch (e) { line.textContent = t("{name}: {error} (choose the file again to resume)", { name: file.name, error: e.message }); line.className = "error"; }
+    } catch (e) { line.textContent = `${file.name}: ${e.message} ${t("(choose the file again to resume)")}`; line.className = "error"; }
   }
   find();
 });

@@ -16,6 +16,9 @@ const playersBox = document.getElementById("players");
 const ZOOMS = [86400, 21600, 7200, 3600, 1800, 600, 300, 60, 30, 10];  // seconds in view
 const STEPS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800];         // axis tick choices
 const DRIFT_S = 0.25;
+// H.265 plays as recorded where the browser has a decoder; elsewhere the server makes a
+// viewing copy for this viewer (and says so).
+const HEVC = document.createElement("video").canPlayType('video/mp4; codecs="hvc1.1.6.L93.B0"') !== "";
 
 const review = {
   cams: [],            // camera ids shown
@@ -29,6 +32,7 @@ const review = {
   speed: 1,
   last: null,          // performance.now() of the last tick
   marks: { in: null, out: null },
+  listen: null,        // the camera heard (one at a time; a click on a picture chooses)
 };
 
 const ms = (iso) => (iso ? Date.parse(iso) : Date.now());
@@ -57,6 +61,10 @@ function makePlayer(cam) {
   node.dataset.camera = cam;
   node.querySelector(".name").textContent = camName(cam);
   const [a, b] = node.querySelectorAll("video");
+  node.querySelector(".screen").addEventListener("click", () => {
+    review.listen = review.listen === cam ? null : cam;
+    for (const q of Object.values(review.players)) q.silenced = false;  // a click allows sound
+  });
   return { cam, node, videos: [a, b], active: 0, seg: null, standby: null, loading: null };
 }
 
@@ -66,7 +74,7 @@ async function grant(seg, cam) {
     form.elements.reason.focus();
     throw new Error(t("This camera records a custody room: give a reason first (it is audited)."));
   }
-  return api.post("/api/playback", { segment_id: seg.id, reason: reason() || null });
+  return api.post("/api/playback", { segment_id: seg.id, reason: reason() || null, hevc: HEVC });
 }
 
 function load(video, url, offset) {
@@ -81,7 +89,10 @@ function load(video, url, offset) {
   });
 }
 
-function showSegment(p, seg) {
+function showSegment(p, seg, g) {
+  const note = p.node.querySelector(".viewing-note");
+  note.hidden = !g.viewing_copy;
+  note.textContent = g.viewing_copy ? t("transcoded for viewing; the evidence is the original") : "";
   p.node.querySelector(".segment").textContent = t("segment {id}: {start} – {end}, sha256 {sha}", {
     id: seg.id, start: localTime(seg.start), end: seg.end ? localTime(seg.end) : t("recording"),
     sha: seg.sha256 ? seg.sha256.slice(0, 16) + "…" : t("(recording)") });
@@ -108,8 +119,8 @@ async function ensure(p) {
     old.hidden = true;
     old.pause();
     p.seg = seg;
+    showSegment(p, seg, p.standby.grant);
     p.standby = null;
-    showSegment(p, seg);
     return;
   }
   p.loading = seg.id;
@@ -118,7 +129,7 @@ async function ensure(p) {
     const video = p.videos[p.active];
     await load(video, g.url, Math.max(0, (review.t - ms(seg.start)) / 1000));
     p.seg = seg;
-    showSegment(p, seg);
+    showSegment(p, seg, g);
   } catch (e) {
     errorBox.textContent = e.message;
     review.playing = false;
@@ -140,6 +151,7 @@ async function preload(p) {
     const video = p.videos[1 - p.active];
     await load(video, g.url, 0);
     video.pause();
+    standby.grant = g;
     standby.ready = true;
   } catch (e) { p.standby = null; }
 }
@@ -152,7 +164,15 @@ function sync(p) {
     video.currentTime = Math.max(0, want);
   }
   if (video.playbackRate !== review.speed) video.playbackRate = review.speed;
-  if (review.playing && video.paused && video.readyState >= 2) video.play().catch(() => {});
+  // One camera is heard; where the browser refuses sound without a click, it plays silent.
+  const heard = p.cam === review.listen;
+  for (const v of p.videos) if (v !== video || !heard) v.muted = true;
+  if (heard && video.muted && !p.silenced) video.muted = false;
+  if (review.playing && video.paused && video.readyState >= 2) {
+    video.play().catch(() => {
+      if (!video.muted) { p.silenced = true; video.muted = true; video.play().catch(() => {}); }
+    });
+  }
   if (!review.playing && !video.paused) video.pause();
 }
 
@@ -300,6 +320,7 @@ async function loadDay(cams, at) {
   review.cams = cams;
   review.players = Object.fromEntries(cams.map((cam) => [cam, makePlayer(cam)]));
   playersBox.replaceChildren(...cams.map((cam) => review.players[cam].node));
+  review.listen = cams[0] ?? null;
   playersBox.dataset.count = String(cams.length);
   const day = form.elements.day.value;
   const lanes = await Promise.all(cams.map((cam) =>
@@ -460,6 +481,10 @@ if (clipForm) {
 }
 if (wanted.length) {
   loadDay(wanted, at).then(() => {
-    if (params.get("play") === "1") { review.playing = true; showPlay(); }
+    // A link to a moment plays from it (play=0: stands there).
+    if (params.get("play") === "1" || (at !== null && params.get("play") !== "0")) {
+      review.playing = true;
+      showPlay();
+    }
   }).catch((e) => { errorBox.textContent = e.message; });
 }

@@ -39,9 +39,13 @@ const Wall = (() => {
     const pc = new RTCPeerConnection({ iceServers: [] });
     const conn = { pc, retry: null };
     conns.set(camera, conn);
+    tile.live = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });  // the camera's sound, if it sends any
+    const stream = new MediaStream();
     pc.addEventListener("track", (ev) => {
-      video.srcObject = ev.streams[0] || new MediaStream([ev.track]);
+      stream.addTrack(ev.track);
+      video.srcObject = stream;
       video.play().catch(() => {});
     });
     const retry = () => {
@@ -50,7 +54,10 @@ const Wall = (() => {
       conn.retry = setTimeout(() => { if (!tile.hidden) watch(tile); }, 3000);
     };
     pc.addEventListener("connectionstatechange", () => {
-      if (pc.connectionState === "connected") status.textContent = t("live");
+      if (pc.connectionState === "connected") {
+        status.textContent = tile.dataset.transcoded === "yes"
+          ? `${t("live")} · ${t("transcoded for viewing; the evidence is the original")}` : t("live");
+      }
       if (pc.connectionState === "failed") retry();
     });
     video.addEventListener("playing", () => tile.classList.add("playing"), { once: true });
@@ -62,6 +69,11 @@ const Wall = (() => {
       });
       if (conns.get(camera) !== conn) return;  // hidden meanwhile
       await pc.setRemoteDescription(answer);
+      tile.dataset.audio = answer.audio || "none";
+      if (answer.transcoded) {
+        tile.dataset.transcoded = "yes";
+        tile.title = t("transcoded for viewing; the evidence is the original");
+      }
     } catch (e) {
       status.textContent = e.message;
       if (e.status !== 403 && e.status !== 404) retry();
@@ -75,6 +87,7 @@ const Wall = (() => {
     conn.pc.close();
     conns.delete(camera);
     const tile = byCamera[camera];
+    delete tile.live;
     tile.classList.remove("playing");
     tile.querySelector("video").srcObject = null;
   }
@@ -218,6 +231,13 @@ const Wall = (() => {
     localStorage.setItem("vms-wall-boxes", state.boxes ? "on" : "off");
   });
   for (const tile of tiles) {
+    // The wall is silent; a click on a picture listens to that camera (and mutes the others).
+    tile.addEventListener("click", () => {
+      const video = tile.querySelector("video");
+      const listen = video.muted;
+      for (const other of tiles) other.querySelector("video").muted = true;
+      video.muted = !listen;
+    });
     tile.addEventListener("dblclick", () => {
       if (state.single) { state.single = null; render(); } else showAlone(tile.dataset.camera);
     });
