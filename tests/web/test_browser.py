@@ -528,13 +528,20 @@ READ_CLOCK = """(video) => {
 
 
 def clocks(page: Page) -> tuple[float, float, float]:
-    """(camera A's burned-in clock, camera B's, the page's clock T), in ms."""
-    a = page.locator(".player[data-camera=plaza-01] video:not([hidden])").evaluate(READ_CLOCK)
-    b = page.locator(".player[data-camera=plaza-02] video:not([hidden])").evaluate(READ_CLOCK)
-    t = float(str(page.get_attribute("body", "data-review-t")))
+    """(camera A's burned-in clock, camera B's, the page's clock T), in ms, read at one moment
+    of the page (one script run: no time passes between the three)."""
+    a, b, t = page.evaluate(
+        f"""() => {{
+          const read = {READ_CLOCK};
+          const video = (cam) =>
+            document.querySelector(`.player[data-camera=${{cam}}] video:not([hidden])`);
+          return [read(video("plaza-01")), read(video("plaza-02")),
+                  Number(document.body.dataset.reviewT)];
+        }}"""
+    )
     assert a is not None
     assert b is not None
-    return float(a), float(b), t
+    return float(a), float(b), float(t)
 
 
 def test_review_plays_two_cameras_in_sync_across_segments(
@@ -579,7 +586,7 @@ def test_review_plays_two_cameras_in_sync_across_segments(
     page.select_option("#speed", "1")
     # Mark in and out across both cameras, add both to a case in one step.
     case = page.evaluate("() => api.post('/api/cases', {number: 'R-2026-1', title: '广场巡查'})")
-    page.goto(f"{served.url}/playback?{query.removesuffix('&play=1')}")  # paused at the start
+    page.goto(f"{served.url}/playback?{query.replace('&play=1', '&play=0')}")  # paused there
     page.wait_for_selector(".player[data-camera=plaza-02]")
     page.wait_for_function("() => document.body.dataset.reviewT")
     page.click("#next-event")
@@ -738,8 +745,12 @@ def test_audit_page_reports_the_interview_and_verifies_the_chain(
     # The court copy: asked for with a reason, rendered, downloaded as a signed package.
     page.fill("#court-copy input[name=reason]", "检察院审查")
     page.click("#court-copy button[type=submit]")
-    page.wait_for_selector("#court-copy-download:not([hidden])", timeout=120_000)
-    assert "派生副本" in page.inner_text("#court-copy-state")
+    page.wait_for_selector(
+        "#court-copy-download:not([hidden]), #court-copy-state.bad", timeout=180_000
+    )
+    state = page.inner_text("#court-copy-state")
+    assert page.is_visible("#court-copy-download"), state
+    assert "派生副本" in state
     with page.expect_download() as info:
         page.click("#court-copy-download")
     zpath = tmp_path / "court-copy.zip"

@@ -249,9 +249,16 @@ class EscalationConfig(ConfigModel):
 
     after_min: float = Field(5, gt=0, description="Minutes without acknowledgement per level.")
     levels: list[str] = Field(
-        default_factory=lambda: ["duty officer", "custody supervisor", "duty commander"],
+        default_factory=lambda: [
+            N_("duty officer"),
+            N_("custody supervisor"),
+            N_("duty commander"),
+        ],
         min_length=1,
-        description="Who each level goes to; the number of entries is the top level.",
+        description=(
+            "Who each level goes to; the number of entries is the top level (the defaults are "
+            "shown in the reader's language, other names as written)."
+        ),
     )
 
 

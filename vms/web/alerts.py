@@ -110,7 +110,8 @@ def custody_message(
 
 def render_custody(message: CustodyMessage, texts: Texts, now: datetime) -> CustodyMessage:
     """The alert as one reader reads it: its sentence in their language, as of now."""
-    return message.model_copy(update={"message": alert_text(message, now, texts)})
+    to = texts.gettext(message.level_to) if message.level_to else message.level_to
+    return message.model_copy(update={"message": alert_text(message, now, texts), "level_to": to})
 
 
 _CustodyState = tuple[int, datetime | None, datetime | None, str]

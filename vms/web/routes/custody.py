@@ -34,7 +34,12 @@ def custody_status(request: Request, state: StateDep, scope: Supervisor) -> Stat
     texts, now = texts_of(state.config, request, user.language), state.clock.now()
     rooms = [r for r in status.rooms if rule.room(r.id)]
     alerts = [
-        a.model_copy(update={"message": alert_text(a, now, texts)})
+        a.model_copy(
+            update={
+                "message": alert_text(a, now, texts),
+                "level_to": texts.gettext(a.level_to) if a.level_to else a.level_to,
+            }
+        )
         for a in status.alerts
         if rule.alert(a.camera, a.room)
     ]
