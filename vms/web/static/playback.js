@@ -176,9 +176,20 @@ function sync(p) {
   if (!review.playing && !video.paused) video.pause();
 }
 
+function stalled() {
+  // A player loading its segment, seeking or out of data holds the clock (as a player
+  // buffering does): the cameras wait for each other rather than the clock running ahead.
+  return Object.values(review.players).some((p) => {
+    if (p.loading !== null) return true;
+    if (!p.seg) return false;
+    const video = p.videos[p.active];
+    return video.seeking || video.readyState < 3;
+  });
+}
+
 function tick(now) {
   if (review.t !== null) {
-    if (review.playing && review.last !== null) {
+    if (review.playing && review.last !== null && !stalled()) {
       review.t += (now - review.last) * review.speed;
       if (review.t > Date.now()) { review.t = Date.now(); }
     }
