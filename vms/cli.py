@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -15,17 +14,21 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vms.app import App, prepare
+from vms.app import App
 from vms.config import Config, demo_config, load_config
 from vms.custody.cli import custody_app
 from vms.db.migrate import upgrade
 from vms.db.session import Database
 from vms.detection.cli import register as register_analytics
 from vms.errors import ConfigError, VmsError
-from vms.evidence.cli import audit_app, cases_app, evidence_app, hold_app, retention_app
+from vms.evidence.cli.audit import audit_app
+from vms.evidence.cli.cases import cases_app
+from vms.evidence.cli.holds import hold_app
+from vms.evidence.cli.items import evidence_app
+from vms.evidence.cli.retention import retention_app
 from vms.logs import setup_logging
 from vms.ops.cli import register as register_ops
-from vms.recordings import gap_dict, gaps_in_range, segment_dict, segments_in_range, verify_segments
+from vms.recordings import GapRow, SegmentRow, gaps_in_range, segments_in_range, verify_segments
 from vms.web.cli import demo_banner, users_app
 
 app = typer.Typer(
@@ -48,7 +51,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(custody_app, name="custody")
 register_ops(app)  # vms briefing
 
-from vms.cli_common import ConfigOpt, JsonOpt, err, out  # noqa: E402
+from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, err, out  # noqa: E402
 from vms.cli_common import load_cli_config as _config  # noqa: E402
 from vms.cli_common import parse_when as _when  # noqa: E402
 
@@ -131,27 +134,33 @@ def recordings_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List the segments and gaps covering a time range."""
-    cfg = _config(config)
-    if camera is not None:
-        cfg.camera(camera)
     start, end = _when(from_, "--from"), _when(to, "--to")
-    db = prepare(cfg)
-    rows = [segment_dict(s) for s in segments_in_range(db, camera, start, end)]
-    rows += [gap_dict(g) for g in gaps_in_range(db, camera, start, end)]
-    rows.sort(key=lambda r: (r["camera"], r["start"]))
+    with cli_database(config, read_only=True) as (cfg, db):
+        if camera is not None:
+            cfg.camera(camera)
+        rows: list[SegmentRow | GapRow] = [
+            SegmentRow.model_validate(s) for s in segments_in_range(db, camera, start, end)
+        ]
+        rows += [GapRow.model_validate(g) for g in gaps_in_range(db, camera, start, end)]
+    rows.sort(key=lambda r: (r.camera, r.start))
     if as_json:
-        print(json.dumps(rows, indent=None))
+        emit_json(rows)
         return
     table = Table(
         "camera", "kind", "start (UTC)", "end (UTC)", "seconds", "path / reason", "sha256"
     )
     for r in rows:
-        dur = f"{r['duration_s']:.2f}" if r["duration_s"] is not None else "open"
-        what = r["path"] if r["kind"] == "segment" else r["reason"]
-        sha = (r.get("sha256") or "")[:16]
-        style = "red" if r["kind"] == "gap" else None
+        dur = f"{r.duration_s:.2f}" if r.duration_s is not None else "open"
+        what, sha = (r.path, (r.sha256 or "")[:16]) if isinstance(r, SegmentRow) else (r.reason, "")
         table.add_row(
-            r["camera"], r["kind"], r["start"], r["end"] or "-", dur, what, sha, style=style
+            r.camera,
+            r.kind,
+            r.start.isoformat(),
+            r.end.isoformat() if r.end else "-",
+            dur,
+            what,
+            sha,
+            style="red" if r.kind == "gap" else None,
         )
     out.print(table)
 
@@ -163,17 +172,16 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Recompute every segment's SHA-256; exit 1 if any file is altered or missing."""
-    cfg = _config(config)
-    if camera is not None:
-        cfg.camera(camera)
-    db = prepare(cfg)
-    results = verify_segments(db, cfg.storage.root, camera)
+    with cli_database(config, read_only=True) as (cfg, db):
+        if camera is not None:
+            cfg.camera(camera)
+        results = verify_segments(db, cfg.storage.root, camera)
     bad = [r for r in results if r.status in ("mismatch", "missing")]
     counts = {
         s: sum(r.status == s for r in results) for s in ("ok", "mismatch", "missing", "unhashed")
     }
     if as_json:
-        print(json.dumps({"counts": counts, "problems": [r.to_dict() for r in bad]}))
+        emit_json({"counts": counts, "problems": bad})
     else:
         for r in bad:
             out.print(

@@ -1,17 +1,19 @@
-"""Queries over the recording index: segments and gaps in a range, and hash verification."""
+"""Queries over the recording index: segments and gaps in a range (with their views), and
+hash verification."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
+from pydantic import Field, computed_field
 from sqlalchemy import or_, select
 
 from vms.db.models import Gap, Segment
 from vms.db.session import Database
-from vms.vocab import sha256_file
+from vms.vocab import View, sha256_file
 
 
 def segments_in_range(
@@ -44,35 +46,39 @@ def gaps_in_range(
         return list(s.scalars(q))
 
 
-def segment_dict(seg: Segment) -> dict[str, Any]:
-    return {
-        "kind": "segment",
-        "id": seg.id,
-        "camera": seg.camera_id,
-        "start": seg.start.isoformat(),
-        "end": seg.end.isoformat() if seg.end else None,
-        "duration_s": seg.duration_s,
-        "path": seg.path,
-        "bytes": seg.bytes,
-        "sha256": seg.sha256,
-        "codec": seg.codec,
-        "width": seg.width,
-        "height": seg.height,
-        "fps": seg.fps,
-        "status": seg.status,
-    }
+class SegmentRow(View):
+    """A recorded segment as ``vms recordings list`` shows it."""
+
+    kind: Literal["segment"] = "segment"
+    id: int
+    camera: str = Field(validation_alias="camera_id")
+    start: datetime
+    end: datetime | None
+    duration_s: float | None
+    path: str
+    bytes: int | None
+    sha256: str | None
+    codec: str | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    status: str
 
 
-def gap_dict(gap: Gap) -> dict[str, Any]:
-    return {
-        "kind": "gap",
-        "id": gap.id,
-        "camera": gap.camera_id,
-        "start": gap.start.isoformat(),
-        "end": gap.end.isoformat() if gap.end else None,
-        "duration_s": (gap.end - gap.start).total_seconds() if gap.end else None,
-        "reason": gap.reason,
-    }
+class GapRow(View):
+    """A gap in the recording (``end`` None while it lasts)."""
+
+    kind: Literal["gap"] = "gap"
+    id: int
+    camera: str = Field(validation_alias="camera_id")
+    start: datetime
+    end: datetime | None
+    reason: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_s(self) -> float | None:
+        return (self.end - self.start).total_seconds() if self.end else None
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,6 @@ class VerifyResult:
     status: str  # ok, mismatch, missing, unhashed (still recording)
     expected: str | None
     actual: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
 
 
 def verify_segments(db: Database, root: Path, camera_id: str | None = None) -> list[VerifyResult]:

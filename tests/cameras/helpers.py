@@ -16,7 +16,7 @@ import av
 import pytest
 from sqlalchemy import select
 
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.cameras.index import RecordingIndex
 from vms.cameras.worker import CameraWorker
 from vms.config import CameraConfig, Config

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.config import Config
 from vms.custody.service import CustodyService
 from vms.db.session import Database

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from tests.custody.conftest import T0
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.config import Config
 from vms.custody.config import PresenceConfig
 from vms.custody.models import Presence

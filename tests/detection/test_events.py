@@ -11,7 +11,8 @@ from sqlalchemy import inspect, text
 
 from vms.db.models import Camera
 from vms.db.session import Database
-from vms.detection.events import DatabaseEventSink, EventRecord, event_dict, search_events
+from vms.detection.events import DatabaseEventSink, EventRecord
+from vms.events import EventView, search_events
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -84,7 +85,7 @@ def test_an_event_is_written_when_it_fires_and_completed_when_it_ends(
     assert row.recording_start == T0 - timedelta(seconds=65)
     assert row.recording_end == T0 + timedelta(seconds=35)
     assert (row.track_ids, row.peak_count, row.confidence) == ([7, 9], 2, pytest.approx(0.9))
-    assert row.snapshot == event_dict(row)["snapshot"]
+    assert row.snapshot == EventView.model_validate(row).snapshot
     assert row.data["began"] == (T0 - timedelta(seconds=60)).isoformat()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.conftest import shared_file
 from vms.config import load_config
 from vms.db.session import Database
-from vms.detection.events import search_events
+from vms.events import search_events
 
 VMS = [sys.executable, "-m", "vms.cli"]
 

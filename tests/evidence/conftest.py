@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import shared_file
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.cameras.recorder import SegmentWriter, finalize
 from vms.cameras.sources import open_source
 from vms.config import Config

@@ -103,6 +103,11 @@ def test_mistakes_get_a_clear_message_and_a_non_zero_exit(tmp_path: Path) -> Non
         f"storage: {{root: {tmp_path / 'store'}}}\n"
         "cameras:\n  - {id: street-1, kind: street, site: Main St, source: 'synthetic://a'}\n"
     )
+    no_db = _vms(cfg, "audit", "list")  # reads only: never makes a database
+    assert no_db.returncode == 1
+    assert "no database at" in no_db.stderr
+    assert not (tmp_path / "store" / "vms.db").exists()
+    assert _vms(cfg, "db", "upgrade").returncode == 0
     missing = _vms(cfg, "evidence", "view", "999", "--reason", "curious")
     assert (missing.returncode, missing.stderr.strip()) == (1, "error: no evidence item 999")
     no_reason = _vms(cfg, "hold", "add", "--camera", "street-1", "--from", "2026-03-01T12:00")

@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -66,7 +66,7 @@ def test_export_writes_a_signed_manifest_that_verifies_offline(
     assert manifest["case"]["number"] == CASE
     assert manifest["case"]["investigators"] == ["bob"]
     assert (manifest["exported_by"], manifest["reason"]) == (EXPORTER.user, EXPORTER.reason)
-    assert manifest["exported_at"] == clock.now().isoformat()
+    assert datetime.fromisoformat(manifest["exported_at"]) == clock.now()
     assert [c["id"] for c in manifest["cameras"]] == ["cell-1", "street-1"]
     assert manifest["cameras"][0]["room"] == "Cell 1"
     assert [i["id"] for i in manifest["items"]] == [m.id for m in made] + [shown.id]

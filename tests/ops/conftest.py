@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.config import Config
 from vms.db.models import Segment
 from vms.db.session import Database

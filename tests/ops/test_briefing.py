@@ -129,10 +129,14 @@ def test_briefing_command(tmp_path: Path) -> None:
     config_file = tmp_path / "vms.yaml"
     config = ops_config(tmp_path / "store")
     config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-    res = CliRunner().invoke(
-        cli_app,
-        ["briefing", "--date", "2026-03-09", "--out", str(tmp_path / "b"), "-c", str(config_file)],
-    )
+    out, cfg = str(tmp_path / "b"), str(config_file)
+    args = ["briefing", "--date", "2026-03-09", "--out", out, "-c", cfg]
+    # It only reads the database: none yet is a clear error, not a new empty database.
+    missing = CliRunner().invoke(cli_app, args)
+    assert missing.exit_code == 1
+    assert "no database at" in str(missing.exception)
+    assert CliRunner().invoke(cli_app, ["db", "upgrade", "-c", str(config_file)]).exit_code == 0
+    res = CliRunner().invoke(cli_app, args)
     assert res.exit_code == 0, res.output
     assert (tmp_path / "b" / "2026-03-09" / "index.html").is_file()
     assert json.loads((tmp_path / "b" / "2026-03-09" / "briefing.json").read_text())["total"] == 0

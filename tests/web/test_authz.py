@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 
 from tests.conftest import shared_file
 from tests.web.conftest import Users, add_users, fake_health, make_config, record_file
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.clock import SystemClock
 from vms.custody.models import Alert as CustodyAlert
 from vms.custody.rules import Officer

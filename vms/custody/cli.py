@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -12,34 +9,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from vms.clock import SystemClock, utc
-from vms.config import Config, demo_config, load_config
+from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, out, parse_when
+from vms.clock import SystemClock
 from vms.custody.config import RiskLevel
 from vms.custody.job import run_custody_checks
 from vms.custody.report import export_interview, interview_report
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.custody.views import AlertView, CheckView, InterviewView, PersonView
-from vms.vocab import jsonable
 
 custody_app = typer.Typer(
     help="Custody areas: people held, interviews, observation checks, alerts.",
     no_args_is_help=True,
 )
-out = Console(width=None if sys.stdout.isatty() else 200)
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Configuration file (default: $VMS_CONFIG, else the demo configuration in ./data).",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 ByOpt = Annotated[str, typer.Option("--by", help="Who makes this entry (user name).")]
 AtOpt = Annotated[
     str | None,
@@ -48,31 +33,14 @@ AtOpt = Annotated[
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note kept with the entry.")]
 
 
-def _config(path: Path | None) -> Config:
-    if path is None and os.environ.get("VMS_CONFIG"):
-        path = Path(os.environ["VMS_CONFIG"])
-    return load_config(path) if path is not None else demo_config()
-
-
 @contextmanager
-def _service(path: Path | None) -> Iterator[CustodyService]:
-    from vms.app import prepare  # the composition root imports this package
-
-    config = _config(path)
-    db = prepare(config)
-    try:
+def _service(path: Path | None, *, read_only: bool = False) -> Iterator[CustodyService]:
+    with cli_database(path, read_only=read_only) as (config, db):
         yield CustodyService(db, config, SystemClock())
-    finally:
-        db.dispose()
 
 
 def _when(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint="--at") from exc
+    return parse_when(value, "--at")
 
 
 def _t(at: datetime | None) -> str:
@@ -90,7 +58,7 @@ def _officer(text: str) -> Officer:
 
 def _emit(data: object, as_json: bool, text: str) -> None:
     if as_json:
-        print(json.dumps(jsonable(data)))
+        emit_json(data)
     else:
         out.print(text, highlight=False)
 
@@ -267,7 +235,7 @@ def status(
         run_custody_checks(svc.db, svc.config, svc.clock, layout=svc.layout)
         report = svc.status(site)
     if as_json:
-        _emit(report, True, "")
+        emit_json(report)
         return
     people = Table("id", "name", "room", "basis", "entered", "min left", "risk", "next check")
     for p in report.held:
@@ -324,14 +292,14 @@ def interview(
 ) -> None:
     """The auditor's report of an interview: every segment, each gap, the hash check."""
     del report  # the report is always printed; the flag only says so
-    with _service(config) as svc:
+    with _service(config, read_only=True) as svc:
         now = svc.clock.now()
         if export is not None:
             result = export_interview(svc.db, svc.config, interview_id, export, now)
         else:
             result = interview_report(svc.db, svc.config, interview_id, now, layout=svc.layout)
     if as_json:
-        _emit(result, True, "")
+        emit_json(result)
     else:
         out.print(result.to_text(), highlight=False, markup=False)
     if not result.hashes_ok:
@@ -343,11 +311,4 @@ def run_checks(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Run every custody rule once now (`vms serve` does this periodically)."""
     with _service(config) as svc:
         r = run_custody_checks(svc.db, svc.config, svc.clock, layout=svc.layout)
-    data = {
-        "at": r.at.isoformat(),
-        "raised": r.raised,
-        "cleared": r.cleared,
-        "escalated": r.escalated,
-        "video_checks": r.video_checks,
-    }
-    _emit(data, as_json, f"{r.raised} raised, {r.cleared} cleared, {r.escalated} escalated")
+    _emit(r, as_json, f"{r.raised} raised, {r.cleared} cleared, {r.escalated} escalated")

@@ -1,10 +1,7 @@
 """The periodic custody checks: load the state, run the rules, raise, clear and escalate alerts.
 
-``run_custody_checks(db, config, clock)`` is the whole job; a scheduler only calls it::
-
-    scheduler = BackgroundScheduler(timezone=UTC)
-    add_custody_job(scheduler, db, config, clock)   # every custody.check_interval_s
-    scheduler.start()
+``run_custody_checks(db, config, clock)`` is the whole job; ``vms.ops.jobs.register_jobs``
+schedules it every ``custody.check_interval_s`` (``vms custody run-checks`` runs it once).
 """
 
 from __future__ import annotations
@@ -226,38 +223,3 @@ def run_custody_checks(
             report.escalated,
         )
     return report
-
-
-class CustodyJob:
-    """The checks as a scheduler job with explicit dependencies; failures are logged, never
-    raised into the scheduler, so the next run happens."""
-
-    def __init__(self, db: Database, config: Config, clock: Clock) -> None:
-        self.db = db
-        self.config = config
-        self.clock = clock
-        self.layout = build_layout(config)
-        self.last: CheckRunReport | None = None
-        self.failures = 0
-
-    def __call__(self) -> None:
-        try:
-            self.last = run_custody_checks(self.db, self.config, self.clock, layout=self.layout)
-        except Exception:
-            self.failures += 1
-            log.exception("custody checks failed")
-
-
-def add_custody_job(scheduler: Any, db: Database, config: Config, clock: Clock) -> CustodyJob:
-    """Register the custody checks on an APScheduler scheduler."""
-    job = CustodyJob(db, config, clock)
-    scheduler.add_job(
-        job,
-        "interval",
-        seconds=config.custody.check_interval_s,
-        id="custody-checks",
-        max_instances=1,
-        coalesce=True,
-        replace_existing=True,
-    )
-    return job

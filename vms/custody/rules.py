@@ -14,7 +14,6 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import partial
 from typing import Any
 
@@ -22,34 +21,11 @@ from vms.custody.config import CustodyConfig, RiskLevel
 from vms.custody.continuity import CoverageGap
 from vms.custody.layout import Layout, Room
 from vms.custody.presence import PresenceSpan, room_timeline, runs
-from vms.vocab import Severity, jsonable
+from vms.vocab import CustodyAlertType, jsonable, severity_of
 
+#: The custody alert types (the vocabulary's; their severities are there too).
+AlertType = CustodyAlertType
 
-class AlertType(StrEnum):
-    LEGAL_WARNING = "legal_clock_warning"
-    LEGAL_LIMIT = "legal_clock_limit"
-    RESUMMONS = "resummons"
-    TWO_OFFICER = "two_officer"
-    PERSON_ALONE = "person_alone"
-    PERSON_DOWN = "person_down"
-    STILLNESS = "stillness"
-    OBSERVATION_OVERDUE = "observation_overdue"
-    ROOM_WITHOUT_VIDEO = "room_without_video"
-    RECORDING_INCOMPLETE = "recording_incomplete"
-
-
-SEVERITY: Mapping[AlertType, Severity] = {
-    AlertType.LEGAL_WARNING: Severity.WARNING,
-    AlertType.LEGAL_LIMIT: Severity.CRITICAL,
-    AlertType.RESUMMONS: Severity.WARNING,
-    AlertType.TWO_OFFICER: Severity.CRITICAL,
-    AlertType.PERSON_ALONE: Severity.WARNING,
-    AlertType.PERSON_DOWN: Severity.CRITICAL,
-    AlertType.STILLNESS: Severity.WARNING,
-    AlertType.OBSERVATION_OVERDUE: Severity.WARNING,
-    AlertType.ROOM_WITHOUT_VIDEO: Severity.CRITICAL,
-    AlertType.RECORDING_INCOMPLETE: Severity.CRITICAL,
-}
 
 #: Rules that look only at the present: their alerts clear when no longer produced.
 CURRENT_ONLY: frozenset[AlertType] = frozenset({AlertType.ROOM_WITHOUT_VIDEO})
@@ -168,7 +144,7 @@ class Condition:
 
     @property
     def severity(self) -> str:
-        return SEVERITY[self.type]
+        return severity_of(self.type)
 
 
 Rule = Callable[[CustodyState, datetime, CustodyConfig], list[Condition]]

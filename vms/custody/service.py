@@ -35,6 +35,7 @@ from vms.custody.models import (
     Stay,
 )
 from vms.custody.presence import room_occupancy
+from vms.custody.report import interview_gaps
 from vms.custody.rules import (
     AlertType,
     CustodyState,
@@ -359,8 +360,6 @@ class CustodyService:
         self, interview_id: int, *, by: str, note: str | None = None, at: datetime | None = None
     ) -> Interview:
         """End an interview; its recording continuity is checked and stored with it."""
-        from vms.custody.report import interview_gaps  # report imports this module
-
         when = self._at(at)
         with self._session() as s:
             iv = s.get(Interview, interview_id)

@@ -43,3 +43,8 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def head_revisions() -> list[str]:
+    """Every head of the migration scripts, sorted (several while branches are unmerged)."""
+    return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())

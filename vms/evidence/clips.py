@@ -52,16 +52,6 @@ class SourceSegment:
     start: datetime
     end: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "segment_id": self.segment_id,
-            "path": self.path,
-            "sha256": self.sha256,
-            "bytes": self.bytes,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-        }
-
 
 @dataclass(frozen=True)
 class ClipResult:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -96,13 +95,6 @@ class HoldView:
     released_at: datetime | None
     released_by: str | None
     release_reason: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(vars(self))
-        for key in ("start", "end", "created_at", "released_at"):
-            value = out[key]
-            out[key] = value.isoformat() if value is not None else None
-        return out
 
 
 def _view(s: Session, row: Hold) -> HoldView:

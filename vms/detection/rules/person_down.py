@@ -19,6 +19,7 @@ from vms.detection.rules.base import (
     transition,
     zone_key,
 )
+from vms.vocab import EventType
 
 # COCO keypoints: shoulders 5, 6; hips 11, 12.
 _SHOULDERS, _HIPS = (5, 6), (11, 12)
@@ -91,7 +92,7 @@ class PersonDownRule:
     >>> rule = PersonDownRule(PersonDownConfig(seconds=5), zone=None, clear_s=2)
     """
 
-    type = "person_down"
+    type: str = EventType.PERSON_DOWN
 
     def __init__(self, config: PersonDownConfig, zone: str | None, clear_s: float) -> None:
         self.config, self.zone, self.clear_s = config, zone, clear_s

@@ -18,6 +18,7 @@ from vms.detection.rules.base import (
     transition,
     zone_key,
 )
+from vms.vocab import EventType
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class StillnessRule:
     >>> rule = StillnessRule(StillnessConfig(seconds=60), zone=None, clear_s=2)
     """
 
-    type = "stillness"
+    type: str = EventType.STILLNESS
 
     def __init__(self, config: StillnessConfig, zone: str | None, clear_s: float) -> None:
         self.config, self.zone, self.clear_s = config, zone, clear_s

@@ -10,11 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
 from fastapi.responses import FileResponse, StreamingResponse
-from sqlalchemy import select
 
 from vms.custody.models import Alert as CustodyAlert
 from vms.db.models import Event
 from vms.errors import NotFoundError
+from vms.events import NEWEST, WRITTEN, EventFilter, find_events
 from vms.vocab import Subsystem, jsonable
 from vms.web.alerts import (
     acked_ids,
@@ -62,10 +62,7 @@ def recent_alerts(
         )
         if m.camera_id is None or user.sees(m.camera_id)
     ]
-    q = select(Event).order_by(Event.id.desc()).limit(limit)
-    if user.camera_scope is not None:
-        q = q.where(Event.camera_id.in_(sorted(user.camera_scope)))
-    rows = list(s.scalars(q))
+    rows = find_events(s, EventFilter(cameras=user.camera_scope), order=WRITTEN, limit=limit)
     acked = acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
     alerts = [event_out(root, r, r.id in acked) for r in rows]
@@ -147,19 +144,15 @@ def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventOut]:
     """Events, newest first, by camera, type and time (the search page builds on this)."""
-    q = select(Event).order_by(Event.start.desc()).limit(limit)
     if camera_id is not None:
         state.camera(camera_id, user)
-        q = q.where(Event.camera_id == camera_id)
-    elif user.camera_scope is not None:
-        q = q.where(Event.camera_id.in_(sorted(user.camera_scope)))
-    if type is not None:
-        q = q.where(Event.type == type)
-    if since is not None:
-        q = q.where(Event.start >= since)
-    if until is not None:
-        q = q.where(Event.start < until)
-    rows = list(s.scalars(q))
+    f = EventFilter(
+        cameras=[camera_id] if camera_id is not None else user.camera_scope,
+        types=None if type is None else [type],
+        since=since,
+        until=until,
+    )
+    rows = find_events(s, f, order=NEWEST, limit=limit)
     acked = acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
     return [event_out(root, r, r.id in acked) for r in rows]

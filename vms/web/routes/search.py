@@ -15,6 +15,7 @@ from vms.custody.layout import build_layout
 from vms.custody.models import Person, Stay
 from vms.db.models import Event
 from vms.errors import NotFoundError
+from vms.events import NEWEST, EventFilter, find_events
 from vms.evidence.models import Case, EvidenceItem
 from vms.vocab import Subsystem
 from vms.web.alerts import acked_ids, event_out
@@ -90,20 +91,17 @@ def search(
     cams = camera or [c for c in state.cameras if user.sees(c)]
     for cam_id in cams:
         state.camera(cam_id, user)
-    q = select(Event).where(Event.camera_id.in_(cams))
-    if type:
-        q = q.where(Event.type.in_(type))
-    if zone:
-        q = q.where(Event.zone == zone)
-    if since is not None:
-        q = q.where(Event.start >= since)
-    if until is not None:
-        q = q.where(Event.start < until)
-    if person is not None:
-        q = q.where(_person_filter(s, state, person))
-    if case:
-        q = q.where(_case_filter(s, case))
-    rows = list(s.scalars(q.order_by(Event.start.desc(), Event.id.desc()).limit(limit)))
+    conds = [_person_filter(s, state, person)] if person is not None else []
+    conds += [_case_filter(s, case)] if case else []
+    f = EventFilter(
+        cameras=cams,
+        types=type or None,
+        zone=zone or None,
+        since=since,
+        until=until,
+        where=and_(*conds) if conds else None,
+    )
+    rows = find_events(s, f, order=NEWEST, limit=limit)
     acked = acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
     names = {c.id: c.display_name for c in state.cameras.values()}
