@@ -47,6 +47,9 @@ def jsonable(value: object) -> Any:
 class CameraKind(StrEnum):
     STREET = "street"
     CUSTODY = "custody"
+    #: A body-worn recorder (执法记录仪) in the index: registered as a device
+    #: (vms.bodyworn), never configured under ``cameras:``; its files are its segments.
+    BODYWORN = "bodyworn"
 
 
 class RoomType(StrEnum):
@@ -84,6 +87,9 @@ class EventType(StrEnum):
     SEGMENT_HASH_MISMATCH = "segment_hash_mismatch"
     STORAGE_FULL = "storage_full"
     STORAGE_FULL_HELD_ONLY = "storage_full_held_only"
+    # body-worn footage (vms.bodyworn)
+    BODYWORN_LATE_UPLOAD = "bodyworn_late_upload"
+    BODYWORN_NO_FOOTAGE = "bodyworn_no_footage"
 
 
 class CustodyAlertType(StrEnum):
@@ -123,6 +129,8 @@ _SEVERITY: dict[str, Severity] = {
     CustodyAlertType.OBSERVATION_OVERDUE: Severity.WARNING,
     CustodyAlertType.ROOM_WITHOUT_VIDEO: Severity.CRITICAL,
     CustodyAlertType.RECORDING_INCOMPLETE: Severity.CRITICAL,
+    EventType.BODYWORN_LATE_UPLOAD: Severity.WARNING,
+    EventType.BODYWORN_NO_FOOTAGE: Severity.WARNING,
 }
 
 
@@ -142,6 +150,7 @@ class Subsystem(StrEnum):
     EVIDENCE = "evidence"
     WEB = "web"
     OPS = "ops"
+    BODYWORN = "bodyworn"
 
 
 _HASH_CHUNK = 1 << 20

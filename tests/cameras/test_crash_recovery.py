@@ -16,7 +16,8 @@ import pytest
 import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
-from tests.cameras.helpers import camera, decode_all, gaps, seconds, segments, wait_for
+from tests.cameras.helpers import camera, decode_all, gaps, seconds, segments
+from tests.support.waiting import wait_for
 from vms.config import load_config
 from vms.db.models import Segment
 from vms.db.session import Database

@@ -11,7 +11,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.cameras.helpers import camera, events, gaps, make_config, seconds, segments, wait_for
+from tests.cameras.helpers import camera, events, gaps, make_config, seconds, segments
+from tests.support.waiting import wait_for
 from vms.bootstrap import prepare
 from vms.cameras.health import CameraHealth, CameraState
 from vms.cameras.supervisor import Supervisor

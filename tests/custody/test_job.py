@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.custody.conftest import T0, FakeClock
-from tests.custody.test_presence import frames
+from tests.custody.conftest import T0, frames
+from tests.support.clock import FakeClock
 from vms.custody.job import run_custody_checks
 from vms.custody.models import Alert, Check, Interview
 from vms.custody.presence import PresenceRecorder, RoomObservation

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from tests.conftest import shared_file
 from vms.config import CameraConfig
 from vms.detection.config import DetectorConfig
 from vms.detection.detector import YoloDetector
+from vms.detection.events import EventRecord
 from vms.detection.offline import FileAnalysis, analyze_file
 from vms.detection.pipeline import FrameResult
 
@@ -35,17 +36,26 @@ class MemoDetector:
 
     def __init__(self, inner: YoloDetector) -> None:
         self.inner = inner
+        self.input_hw = inner.input_hw  # the pipeline plans its crops for this size
         self.calls = 0  # calls the pipelines made
+        self.images = 0
         self._memo: dict[bytes, sv.Detections] = {}
 
     def detect(self, image: np.ndarray) -> sv.Detections:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[sv.Detections]:
         self.calls += 1
-        key = hashlib.blake2b(image.tobytes(), digest_size=16).digest() + bytes(
-            str(image.shape), "ascii"
-        )
-        if key not in self._memo:
-            self._memo[key] = self.inner.detect(image)
-        return copy.deepcopy(self._memo[key])  # the pipeline may shift boxes
+        self.images += len(images)
+        keys = [
+            hashlib.blake2b(np.ascontiguousarray(i).tobytes(), digest_size=16).digest()
+            + bytes(str(i.shape), "ascii")
+            for i in images
+        ]
+        todo = [(k, i) for k, i in zip(keys, images, strict=True) if k not in self._memo]
+        for (k, _), found in zip(todo, self.inner.detect_batch([i for _, i in todo]), strict=True):
+            self._memo[k] = found
+        return [copy.deepcopy(self._memo[k]) for k in keys]  # the pipeline may shift boxes
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +110,23 @@ def analyze(detector: MemoDetector) -> Analyze:
 def seconds(analysis: FileAnalysis) -> list[dict[str, Any]]:
     """The events as ``vms analyze --json`` prints them."""
     return [e.seconds_from(analysis.origin) for e in analysis.events]
+
+
+def record(cam: str, kind: str, zone: str | None, start: datetime, **kw: object) -> EventRecord:
+    values: dict[str, object] = {
+        "type": kind,
+        "camera_id": cam,
+        "zone": zone,
+        "start": start,
+        "end": None,
+        "track_ids": (7,),
+        "peak_count": 1,
+        "confidence": 0.9,
+        "began": start - timedelta(seconds=60),
+        "recording_start": start - timedelta(seconds=65),
+        "recording_end": None,
+        "severity": "info",
+        "data": {"seconds": 60.0},
+    }
+    values.update(kw)
+    return EventRecord(**values)  # type: ignore[arg-type]

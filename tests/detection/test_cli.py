@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared_file
-from tests.detection.test_events import record
+from tests.detection.conftest import record
 from vms.bootstrap import prepare
 from vms.config import load_config
 from vms.detection.events import DatabaseEventSink

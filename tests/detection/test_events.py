@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
+from tests.detection.conftest import record
 from vms.db.models import Camera
 from vms.db.session import Database
-from vms.detection.events import DatabaseEventSink, EventRecord
+from vms.detection.events import DatabaseEventSink
 from vms.events import EventView, search_events
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -32,26 +33,6 @@ def add_cameras(db: Database, *ids: str) -> None:
                     updated_at=T0,
                 )
             )
-
-
-def record(cam: str, kind: str, zone: str | None, start: datetime, **kw: object) -> EventRecord:
-    values: dict[str, object] = {
-        "type": kind,
-        "camera_id": cam,
-        "zone": zone,
-        "start": start,
-        "end": None,
-        "track_ids": (7,),
-        "peak_count": 1,
-        "confidence": 0.9,
-        "began": start - timedelta(seconds=60),
-        "recording_start": start - timedelta(seconds=65),
-        "recording_end": None,
-        "severity": "info",
-        "data": {"seconds": 60.0},
-    }
-    values.update(kw)
-    return EventRecord(**values)  # type: ignore[arg-type]
 
 
 def test_an_event_is_written_when_it_fires_and_completed_when_it_ends(

@@ -10,7 +10,8 @@ import av
 import pytest
 from sqlalchemy import select
 
-from tests.evidence.conftest import ALICE, T0, FakeClock, packets_between, record_segments
+from tests.evidence.conftest import ALICE, T0, packets_between, record_segments
+from tests.support.clock import FakeClock
 from vms.config import Config
 from vms.db.models import Segment
 from vms.db.session import Database

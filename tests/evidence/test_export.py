@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import shared_file
-from tests.evidence.conftest import ALICE, CASE, EXPORTER, T0, FakeClock, Recorded
+from tests.evidence.conftest import ALICE, CASE, EXPORTER, T0, Recorded
+from tests.support.clock import FakeClock
 from vms.config import Config
 from vms.db.models import Event
 from vms.db.session import Database

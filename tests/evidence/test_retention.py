@@ -10,20 +10,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.evidence.conftest import ALICE, T0, FakeClock, Recorded, make_config, record_segments
+from tests.evidence.conftest import ALICE, T0, Recorded, make_config, record_segments
+from tests.support.clock import FakeClock
 from vms.config import Config
 from vms.db.models import Event, Segment
 from vms.db.session import Database
 from vms.evidence import audit, holds
 from vms.evidence.holds import HoldSpan
 from vms.evidence.retention import (
-    DiskUsage,
     RetentionJob,
     SegmentFacts,
     plan_retention,
     retention_days,
     run_retention,
 )
+from vms.evidence.usage import DiskUsage
 from vms.vocab import EventType
 
 # --- the decision, as a pure function ------------------------------------------------------

@@ -8,12 +8,15 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from tests.ops.conftest import T0, FakeClock, add_segment, ops_config, prepared
+from tests.ops.conftest import T0, add_segment, ops_config, prepared
+from tests.support.clock import FakeClock
 from vms.cameras.health import CameraHealth, CameraState
 from vms.custody.models import Alert as CustodyAlert
 from vms.custody.service import CustodyService
 from vms.db.models import Event, Segment
 from vms.db.session import Database
+from vms.evidence.anchors import anchors_path, read_anchors
+from vms.evidence.audit import chain_head
 from vms.ops.jobs import (
     CameraHealthCheck,
     SegmentVerifier,
@@ -32,7 +35,7 @@ def test_verification_checks_a_share_oldest_verified_first_and_raises_once(
     db: Database, tmp_path: Path
 ) -> None:
     config = prepared(db, ops_config(tmp_path, verify_share_per_day=0.5, verify_interval_s=86400))
-    clock = FakeClock()
+    clock = FakeClock(T0)
     ids = [add_segment(db, config, "street-1", T0 - timedelta(hours=i), i) for i in range(4)]
     verify = SegmentVerifier(db, config, clock)
     first, second, third = verify(), verify(), verify()
@@ -75,7 +78,7 @@ def test_camera_health_raises_once_defers_to_offline_and_clears(
     db: Database, tmp_path: Path
 ) -> None:
     config = prepared(db, ops_config(tmp_path, unhealthy_after_s=60))
-    clock = FakeClock()
+    clock = FakeClock(T0)
     health = {
         "street-1": _health("street-1", connected=True, last=T0),
         "interview-1": _health("interview-1", connected=False, last=None),
@@ -103,7 +106,7 @@ def test_camera_health_raises_once_defers_to_offline_and_clears(
 
 def test_camera_health_leaves_a_worker_offline_event_alone(db: Database, tmp_path: Path) -> None:
     config = prepared(db, ops_config(tmp_path, unhealthy_after_s=10))
-    clock = FakeClock()
+    clock = FakeClock(T0)
     with db.session() as s:
         s.add(Event(type="camera_offline", camera_id="street-1", start=T0, severity="critical"))
     health = {"street-1": _health("street-1", connected=False, last=T0 - timedelta(minutes=5))}
@@ -116,17 +119,20 @@ def test_camera_health_leaves_a_worker_offline_event_alone(db: Database, tmp_pat
 
 def test_register_jobs_schedules_every_job_and_each_runs(db: Database, tmp_path: Path) -> None:
     config = prepared(db, ops_config(tmp_path, briefing_time="05:30"))
-    clock = FakeClock()
+    clock = FakeClock(T0)
     registry = JobRegistry()
     scheduler = BackgroundScheduler(timezone="UTC")
     jobs = register_jobs(scheduler, db, config, clock, dict, registry=registry)
     scheduled = {j.id: j for j in scheduler.get_jobs()}
     assert set(scheduled) == {
         "retention",
+        "audit-anchor",
         "custody-checks",
         "segment-verify",
         "camera-health",
         "daily-briefing",
+        "bodyworn-late",
+        "bodyworn-shifts",
     }
     assert str(scheduled["daily-briefing"].trigger).startswith("cron[hour='5', minute='30'")
     # Retention: street-1 keeps 1 day; a 3-day-old segment goes.
@@ -150,6 +156,9 @@ def test_register_jobs_schedules_every_job_and_each_runs(db: Database, tmp_path:
         assert s.get(Segment, kept) is not None
         types = set(s.scalars(select(CustodyAlert.type)))
     assert "legal_clock_limit" in types
+    jobs.anchor()  # the audit head (retention's deletion is on it) anchored outside the db
+    (anchor,) = read_anchors(anchors_path(config))[-1:]
+    assert (anchor.seq, anchor.hash) == chain_head(db)
     day = jobs.briefing.day()
     assert day.isoformat() == "2026-03-09"
     assert (tmp_path / "briefings" / "2026-03-09" / "briefing.json").is_file()
@@ -161,7 +170,7 @@ def test_a_failing_job_is_counted_and_never_raised() -> None:
     def broken() -> None:
         raise RuntimeError("disk on fire")
 
-    run = registry.track("broken", broken, FakeClock())
+    run = registry.track("broken", broken, FakeClock(T0))
     run()
     run()
     (stats,) = registry.snapshot()

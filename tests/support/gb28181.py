@@ -56,7 +56,8 @@ class DeviceSimulator:
             stdout=subprocess.PIPE,
             text=True,
         )
-        threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True).start()
+        self._reader = threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True)
+        self._reader.start()
         self.wait_for("started")
         return self
 
@@ -103,6 +104,9 @@ class DeviceSimulator:
         except (OSError, subprocess.TimeoutExpired):
             proc.kill()
             proc.wait(timeout=10)
+        self._reader.join(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
     def __enter__(self) -> DeviceSimulator:
         return self.start()

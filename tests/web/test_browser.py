@@ -13,12 +13,14 @@ import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import func, select
 
 from tests.conftest import ROOT, shared_file
+from tests.support.waiting import wait_for
 from tests.web.conftest import PASSWORD, Served
 from vms.custody.alerts import escalate
 from vms.custody.models import Alert as CustodyAlert
@@ -195,7 +197,7 @@ def test_alert_from_the_pipeline_shows_within_2_s_and_is_acknowledged(
     page.wait_for_selector(item, timeout=2_000)
     assert time.monotonic() - written < 2.0
     text = page.inner_text(item)
-    assert "loitering" in text
+    assert "Loitering" in text
     assert "Interview room one · table" in text
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0",
@@ -235,7 +237,7 @@ def test_custody_alert_escalates_live_on_the_wall_and_is_acknowledged_there(
     page.wait_for_selector(f"{item}[data-level='1']")
     text = page.inner_text(item)
     assert "Level 1" in text
-    assert "legal clock warning" in text
+    assert "Legal time limit approaching" in text
     assert "Interrogation room 1 · Interview room one" in text
     cfg = served.config.custody.escalation
     for level, to in [(2, "custody supervisor"), (3, "duty commander")]:
@@ -307,19 +309,24 @@ def test_playback_plays_recorded_segments_and_custody_needs_a_reason(
     shot(page, "playback-custody")
 
 
-def _wait_for_segments(served: Served, camera_id: str, count: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with served.db.session() as s:
-            done = s.scalar(
+def _complete_segments(served: Served, camera_id: str) -> int:
+    with served.db.session() as s:
+        return int(
+            s.scalar(
                 select(func.count()).where(
                     Segment.camera_id == camera_id, Segment.status == "complete"
                 )
             )
-        if done and done >= count:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"{camera_id}: fewer than {count} segments recorded in 30 s")
+            or 0
+        )
+
+
+def _wait_for_segments(served: Served, camera_id: str, count: int) -> None:
+    wait_for(
+        f"{count} recorded segments of {camera_id}",
+        lambda: _complete_segments(served, camera_id) >= count,
+        60,
+    )
 
 
 def test_clip_to_case_and_export_download_and_no_export_for_supervisors(
@@ -412,7 +419,7 @@ def test_custody_page_counts_down_and_acknowledges(served: Served, context: Brow
     row = f"#held tr[data-person='{person.id}']"
     page.wait_for_selector(row)
     first = page.inner_text(f"{row} .left")
-    assert first.startswith("11h 59m")  # a summons: 12 h
+    assert first.startswith("11:59:")  # a summons: 12 h
     page.wait_for_function(
         "([sel, t]) => document.querySelector(sel).textContent !== t",
         arg=[f"{row} .left", first],
@@ -444,7 +451,10 @@ def test_audit_page_reports_interviews_and_verifies_the_chain(
     )
     officers = [Officer("Li Wei", "031245"), Officer("Wang Fang", "031877")]
     iv = custody.start_interview(person.id, officers=officers, by="li")
-    time.sleep(2.5)
+    # The interview lasts until the room's camera has closed a segment inside it.
+    during = _complete_segments(served, "interview-1")
+    wait_for("a segment recorded in the interview", lambda: _complete_segments(
+        served, "interview-1") >= during + 1, 60)  # fmt: skip
     custody.end_interview(iv.id, by="li")
     page = context.new_page()
     log_in(page, served, "auditor", "/audit")
@@ -491,7 +501,7 @@ def test_search_then_play_the_recording_at_that_moment(
     page = context.new_page()
     log_in(page, served, "investigator", "/search")
     page.check("#search input[name=camera][value=street-1]")
-    page.fill("#search input[name=types]", "intrusion")
+    page.check("#search input[name=type][value=intrusion]")
     page.click("#search button[type=submit]")
     result = f"#results [data-event-id='{getattr(handle, 'row_id', None)}']"
     page.wait_for_selector(result)
@@ -505,8 +515,9 @@ def test_search_then_play_the_recording_at_that_moment(
     page.wait_for_url("**/playback?camera=street-1*")
     video = page.locator("#video")
     page.wait_for_function("v => v.currentTime > 0.5", arg=video.element_handle())
-    page.wait_for_function("() => document.getElementById('playing').textContent.endsWith('UTC')")
-    playing = datetime.fromisoformat(page.inner_text("#playing").removesuffix(" UTC") + "+00:00")
+    page.wait_for_function("() => document.getElementById('playing').textContent.endsWith('UTC+8')")
+    local = page.inner_text("#playing").removesuffix(" UTC+8")  # the site's zone: Asia/Shanghai
+    playing = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     assert abs((playing - moment).total_seconds()) < 2.5
     shot(page, "search-play")
 

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, out, parse_when
+from vms.cli_identity import LoginOpt, identify
 from vms.clock import SystemClock
 from vms.custody.config import RiskLevel
 from vms.custody.job import run_custody_checks
@@ -19,6 +20,7 @@ from vms.custody.report import export_interview, interview_report
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.custody.views import AlertView, CheckView, InterviewView, PersonView
+from vms.evidence.audit import append
 
 custody_app = typer.Typer(
     help="Custody areas: people held, interviews, observation checks, alerts.",
@@ -287,22 +289,56 @@ def interview(
         Path | None,
         typer.Option("--export", help="Write one MP4 per camera and the report into DIR."),
     ] = None,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help="Why (audit log); required with --export: custody-room footage."
+        ),
+    ] = "",
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The auditor's report of an interview: every segment, each gap, the hash check."""
+    """The auditor's report of an interview: every segment, each gap, the hash check.
+
+    Audited: the report as a view of the interview, ``--export`` (its footage) as an export,
+    which needs ``--reason`` like custody footage does on the web."""
     del report  # the report is always printed; the flag only says so
+    why = reason.strip()
+    if export is not None and not why:
+        raise typer.BadParameter(
+            "exporting an interview's footage (custody room) needs a reason for the audit log",
+            param_hint="--reason",
+        )
     with _service(config, read_only=True) as svc:
         now = svc.clock.now()
+        who = identify(svc.db, login)
         if export is not None:
             result = export_interview(svc.db, svc.config, interview_id, export, now)
+            files = [
+                {"camera": e.camera, "path": e.path, "sha256": e.sha256, "bytes": e.bytes}
+                for e in result.exports
+                if e.path
+            ]
+            try:
+                with svc.db.session() as s:
+                    append(s, svc.clock, who.actor(why), "export", "interview", interview_id,
+                           details={"what": "interview export", "out": str(export.resolve()),
+                                    "files": files})  # fmt: skip
+            except BaseException:
+                for f in files:  # no footage leaves without its entry
+                    Path(str(f["path"])).unlink(missing_ok=True)
+                raise
         else:
             result = interview_report(svc.db, svc.config, interview_id, now, layout=svc.layout)
+            with svc.db.session() as s:
+                append(s, svc.clock, who.actor(why or "interview continuity report"), "view",
+                       "interview", interview_id, details={"what": "interview report"})  # fmt: skip
     if as_json:
         emit_json(result)
     else:
-        out.print(result.to_text(), highlight=False, markup=False)
-    if not result.hashes_ok:
+        out.print(result.to_text(svc.config.texts()), highlight=False, markup=False)
+    if result.hash_state == "failed":  # a segment still being written is not a failure
         raise typer.Exit(1)
 
 

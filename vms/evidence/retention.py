@@ -11,13 +11,13 @@ Recording is never stopped here: it goes on while space lasts.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from vms.clock import Clock, SystemClock, utc
 from vms.config import Config
@@ -25,9 +25,10 @@ from vms.db.models import Camera, Event, Segment
 from vms.db.session import Database
 from vms.evidence import audit
 from vms.evidence.audit import Actor
+from vms.evidence.exports import expire_packages
 from vms.evidence.holds import HoldSpan, active_spans, held_by
-from vms.evidence.models import EvidenceItem
-from vms.vocab import EventType, Severity, jsonable
+from vms.evidence.usage import DiskUsage, disk_probe
+from vms.vocab import CameraKind, EventType, Severity, jsonable
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,6 @@ class SegmentFacts:
     bytes: int  # 0 when the file is already gone
     path: str
     sha256: str | None = None
-
-
-@dataclass(frozen=True)
-class DiskUsage:
-    """Capacity and use of the storage, in bytes."""
-
-    total: int
-    used: int
 
 
 @dataclass(frozen=True)
@@ -139,46 +132,20 @@ def plan_retention(
 def retention_days(config: Config, db: Database) -> dict[str, int]:
     """Days to keep each indexed camera's footage: its own setting, else its kind's.
 
-    Cameras no longer configured keep the days they were last configured with.
+    Cameras no longer configured keep the days they were last configured with. Body-worn
+    recorders are left out: their files follow their retention categories
+    (vms.bodyworn.retention), never the camera clock or disk pressure.
     """
     days: dict[str, int] = {}
     with db.session() as s:
-        for cam_id, kept_days in s.execute(select(Camera.id, Camera.retention_days)):
+        rows = select(Camera.id, Camera.retention_days).where(
+            Camera.kind != CameraKind.BODYWORN.value
+        )
+        for cam_id, kept_days in s.execute(rows):
             days[cam_id] = kept_days
     for cam in config.cameras:
         days[cam.id] = config.retention_days_of(cam)
     return days
-
-
-def disk_probe(config: Config, db: Database) -> Callable[[], DiskUsage]:
-    """The usage probe for ``config``: the indexed bytes against ``quota_bytes`` if set,
-    else the file system that holds the storage root."""
-    quota = config.evidence.quota_bytes
-    if quota is not None:
-
-        def indexed() -> DiskUsage:
-            with db.session() as s:
-                footage = s.scalar(
-                    select(func.coalesce(func.sum(Segment.bytes), 0)).where(
-                        Segment.status != "missing"
-                    )
-                )
-                evidence = s.scalar(
-                    select(func.coalesce(func.sum(EvidenceItem.bytes), 0)).where(
-                        EvidenceItem.status == "active"
-                    )
-                )
-            return DiskUsage(quota, int(footage or 0) + int(evidence or 0))
-
-        return indexed
-
-    root = config.storage.root
-
-    def filesystem() -> DiskUsage:
-        usage = shutil.disk_usage(root)
-        return DiskUsage(usage.total, usage.used)
-
-    return filesystem
 
 
 def _facts(seg: Segment) -> SegmentFacts:
@@ -250,6 +217,8 @@ class RetentionReport:
     freed_bytes: int = 0
     over_limit: bool = False
     alerts: list[str] = field(default_factory=list)  # cameras with a storage_full event
+    bodyworn: dict[str, Any] = field(default_factory=dict)  # vms.bodyworn.retention's report
+    exports: list[dict[str, Any]] = field(default_factory=list)  # export packages expired
 
 
 def run_retention(
@@ -265,8 +234,11 @@ def run_retention(
 
     ``disk_usage`` measures the storage (default: ``disk_probe(config, db)``).
     """
+
     now = utc(clock.now())
     days = retention_days(config, db)
+    # Expired export packages (copies) go before any footage is weighed against the disk.
+    expired = expire_packages(db, config, clock, dry_run=dry_run)
     usage = (disk_usage or disk_probe(config, db))()
     with db.session() as s:
         holds = active_spans(s, now)
@@ -279,6 +251,12 @@ def run_retention(
         page *= 4
     report = RetentionReport(dry_run, usage, plan.limit, over_limit=plan.over_limit)
     report.kept_held = [SegmentAction.of(k.segment, k.why, k.holds) for k in plan.kept]
+    from vms.bodyworn.retention import run_bodyworn_retention  # its files, its categories
+
+    report.bodyworn = run_bodyworn_retention(
+        db, config, clock, dry_run=dry_run, actor=actor
+    ).to_dict()
+    report.exports = expired
     if dry_run:
         report.deleted = [SegmentAction.of(d.segment, d.why) for d in plan.deletions]
         report.freed_bytes = sum(d.segment.bytes for d in plan.deletions)

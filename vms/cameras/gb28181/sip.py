@@ -351,14 +351,18 @@ def parse(data: bytes, *, stream: bool = False) -> Request | Response:
         request_uri = None
     else:
         raise SipError(f"neither a request nor a response: {start[:60]!r}")
+    problem: SipError | None = None  # the first bad line; the rest is kept to answer 400
     for line in lines:
         name, colon, value = line.partition(":")
         name = name.strip()
         if not colon or not _TOKEN_RE.fullmatch(name):
-            raise SipError(f"bad header line {line[:60]!r}", 400)
+            problem = problem or SipError(f"bad header line {line[:60]!r}", 400)
+            continue
         name = COMPACT.get(name.lower(), _CANONICAL.get(name.lower(), name))
         msg.headers.append((name, value.strip()))
     try:
+        if problem is not None:
+            raise problem
         for name in REQUIRED:
             if name in ("From", "To", "Call-ID", "CSeq") and len(msg.get_all(name)) > 1:
                 raise SipError(f"{name} appears more than once", 400)

@@ -12,7 +12,7 @@ from rich.table import Table
 from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, out
 from vms.clock import SystemClock
 from vms.evidence import cases, holds, items
-from vms.evidence.cli.actor import ReasonOpt, UserOpt, actor, viewer
+from vms.evidence.cli.actor import LoginOpt, ReasonOpt, actor, require_reason, viewer
 from vms.evidence.cli.holds import print_holds
 from vms.evidence.cli.items import print_items
 
@@ -46,17 +46,20 @@ def cases_create(
     number: Annotated[str, typer.Argument(help="Case number, e.g. 2026-000123.")],
     title: Annotated[str, typer.Option("--title", help="Short description.")],
     reason: ReasonOpt,
-    owner: Annotated[str | None, typer.Option(help="Owner (default: --user).")] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="Owner, an existing user (default: the --login user).")
+    ] = None,
     investigator: Annotated[
         list[str] | None, typer.Option("--investigator", "-i", help="Repeat for each one.")
     ] = None,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Open a new case."""
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(config, read_only=False) as (_cfg, db):
+        who = actor(db, login, reason)
         c = cases.create_case(
             db, SystemClock(), who, number, title, owner=owner, investigators=investigator or ()
         )
@@ -92,14 +95,14 @@ def cases_list(
 def cases_show(
     number: str,
     reason: Annotated[str, typer.Option("--reason", help="Why (logged as a view).")] = "",
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A case with its evidence items and holds (logged as a view)."""
     clock = SystemClock()
     with cli_database(config, read_only=True) as (_cfg, db):
-        c = cases.show_case(db, clock, viewer(user, reason), number)
+        c = cases.show_case(db, clock, viewer(db, login, reason or "case shown"), number)
         its = items.list_items(db, number)
         hs = holds.list_holds(db, clock.now(), case_number=number, include_released=True)
     if as_json:
@@ -111,10 +114,11 @@ def cases_show(
 
 
 def _set_status(
-    number: str, status: str, user: str | None, reason: str, path: Path | None
+    number: str, status: str, login: str | None, reason: str, path: Path | None
 ) -> cases.CaseView:
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(path, read_only=False) as (_cfg, db):
+        who = actor(db, login, reason)
         return cases.set_status(db, SystemClock(), who, number, status)
 
 
@@ -122,24 +126,24 @@ def _set_status(
 def cases_close(
     number: str,
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Close a case (its holds stay until released)."""
-    _emit(_set_status(number, cases.CLOSED, user, reason, config), as_json)
+    _emit(_set_status(number, cases.CLOSED, login, reason, config), as_json)
 
 
 @cases_app.command("reopen")
 def cases_reopen(
     number: str,
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Reopen a closed case."""
-    _emit(_set_status(number, cases.OPEN, user, reason, config), as_json)
+    _emit(_set_status(number, cases.OPEN, login, reason, config), as_json)
 
 
 @cases_app.command("assign")
@@ -151,13 +155,14 @@ def cases_assign(
         list[str] | None, typer.Option("--remove", help="Investigator to remove.")
     ] = None,
     owner: Annotated[str | None, typer.Option(help="New owner.")] = None,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add or remove investigators, or change the owner."""
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(config, read_only=False) as (_cfg, db):
+        who = actor(db, login, reason)
         c = cases.assign(
             db, SystemClock(), who, number, add=add or (), remove=remove or (), owner=owner
         )

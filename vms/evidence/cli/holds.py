@@ -10,7 +10,7 @@ from rich.table import Table
 from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, fmt, out, parse_time
 from vms.clock import SystemClock
 from vms.evidence import holds
-from vms.evidence.cli.actor import ReasonOpt, UserOpt, actor
+from vms.evidence.cli.actor import LoginOpt, ReasonOpt, actor, require_reason
 
 hold_app = typer.Typer(help="Legal holds on footage and evidence files.", no_args_is_help=True)
 
@@ -40,15 +40,16 @@ def hold_add(
     to: Annotated[str | None, typer.Option("--to", help="End, ISO 8601.")] = None,
     item: Annotated[int | None, typer.Option(help="Evidence item id (instead of a range).")] = None,
     case: Annotated[str | None, typer.Option(help="Case number the hold is for.")] = None,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Place a legal hold on a camera's time range or on an evidence file."""
-    who = actor(user, reason)
+    require_reason(reason)
     if item is not None and (camera or from_ or to):
         raise typer.BadParameter("give either --item or --camera/--from/--to, not both")
     with cli_database(config, read_only=False) as (_cfg, db):
+        who = actor(db, login, reason)
         if item is not None:
             h = holds.place_item_hold(db, SystemClock(), who, item)
         elif camera and from_ and to:
@@ -79,12 +80,13 @@ def hold_list(
 def hold_release(
     hold: Annotated[int, typer.Argument(help="Hold id.")],
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Release a hold; its footage falls back under retention unless another hold covers it."""
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(config, read_only=False) as (_cfg, db):
+        who = actor(db, login, reason)
         h = holds.release_hold(db, SystemClock(), who, hold)
     emit_json(h) if as_json else print_holds([h])

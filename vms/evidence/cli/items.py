@@ -24,7 +24,7 @@ from vms.cli_common import (
 from vms.clock import SystemClock
 from vms.errors import SigningError
 from vms.evidence import export, items, signing, trust
-from vms.evidence.cli.actor import ReasonOpt, UserOpt, actor
+from vms.evidence.cli.actor import LoginOpt, ReasonOpt, actor, require_reason
 from vms.evidence.cli.keys import keys_app
 
 evidence_app = typer.Typer(
@@ -80,13 +80,15 @@ def evidence_add_clip(
     refuse_gaps: Annotated[
         bool, typer.Option("--refuse-gaps", help="Fail if part of the range was not recorded.")
     ] = False,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Cut a clip (remuxed, not re-encoded) into a case; its footage and file are held."""
-    who, start, end = actor(user, reason), parse_time(from_, "--from"), parse_time(to, "--to")
+    require_reason(reason)
+    start, end = parse_time(from_, "--from"), parse_time(to, "--to")
     with cli_database(config, read_only=False) as (cfg, db):
+        who = actor(db, login, reason)
         item = items.add_clip(
             db, cfg, SystemClock(), who, case, camera, start, end,
             note=note, allow_gaps=not refuse_gaps,
@@ -100,13 +102,14 @@ def evidence_add_event(
     event: Annotated[int, typer.Argument(help="Event id.")],
     reason: ReasonOpt,
     note: Annotated[str, typer.Option(help="Free text kept with the item.")] = "",
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Link an event (and its snapshot, if any) to a case; its footage is held."""
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(config, read_only=False) as (cfg, db):
+        who = actor(db, login, reason)
         item = items.add_event(db, cfg, SystemClock(), who, case, event, note=note)
     emit_json(item) if as_json else print_item(item)
 
@@ -128,13 +131,14 @@ def evidence_list(
 def evidence_view(
     item: Annotated[int, typer.Argument(help="Evidence item id.")],
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check an item's file, log the view, and print the file's path for playback."""
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(config, read_only=True) as (cfg, db):
+        who = actor(db, login, reason)
         view, path = items.view_item(db, cfg, SystemClock(), who, item)
     if as_json:
         emit_json(items.ViewedItem(**vars(view), file=str(path) if path else None))
@@ -148,13 +152,14 @@ def evidence_view(
 def evidence_delete(
     item: Annotated[int, typer.Argument(help="Evidence item id.")],
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Delete an item's file (refused while it is under legal hold)."""
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(config, read_only=False) as (cfg, db):
+        who = actor(db, login, reason)
         view = items.delete_item(db, cfg, SystemClock(), who, item)
     if as_json:
         emit_json(view)
@@ -167,13 +172,14 @@ def evidence_export(
     case: Annotated[str, typer.Argument(help="Case number.")],
     out_dir: Annotated[Path, typer.Option("--out", help="New folder for the package.")],
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a signed package: clips, snapshots, manifest.json and its signature."""
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(config, read_only=False) as (cfg, db):
+        who = actor(db, login, reason)
         res = export.export_case(db, cfg, SystemClock(), who, case, out_dir)
     if as_json:
         emit_json(res)

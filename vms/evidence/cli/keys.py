@@ -12,7 +12,7 @@ from rich.table import Table
 from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, load_cli_config, out
 from vms.clock import SystemClock
 from vms.evidence import keys, trust
-from vms.evidence.cli.actor import ReasonOpt, UserOpt, actor
+from vms.evidence.cli.actor import LoginOpt, ReasonOpt, actor, require_reason
 
 keys_app = typer.Typer(
     help="The export signing key: show, publish the key registry, rotate, revoke.",
@@ -60,12 +60,13 @@ def keys_publish(
 
 @keys_app.command("rotate")
 def keys_rotate(
-    reason: ReasonOpt, user: UserOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
+    reason: ReasonOpt, login: LoginOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Make a new signing key; the old one is retired (its packages still verify) and its
     private key destroyed. Publish the registry again afterwards."""
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(config, read_only=False) as (cfg, db):
+        who = actor(db, login, reason)
         old, new = keys.rotate(db, cfg, SystemClock(), who)
     if as_json:
         emit_json({"retired": old, "current": new})
@@ -78,13 +79,14 @@ def keys_rotate(
 def keys_revoke(
     fingerprint: Annotated[str, typer.Argument(help="SHA-256 fingerprint of a retired key.")],
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Mark a retired key revoked (compromised): its packages no longer verify as trusted."""
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(config, read_only=False) as (cfg, db):
+        who = actor(db, login, reason)
         key = keys.revoke(db, cfg, SystemClock(), who, fingerprint)
     emit_json(key.to_dict()) if as_json else out.print(
         f"revoked {key.fingerprint}", highlight=False

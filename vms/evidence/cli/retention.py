@@ -9,7 +9,7 @@ import typer
 from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, err, out
 from vms.clock import SystemClock
 from vms.evidence import retention
-from vms.evidence.cli.actor import UserOpt, actor
+from vms.evidence.cli.actor import LoginOpt, actor, require_reason
 
 retention_app = typer.Typer(help="Deleting old footage (never held footage).", no_args_is_help=True)
 
@@ -17,14 +17,15 @@ retention_app = typer.Typer(help="Deleting old footage (never held footage).", n
 @retention_app.command("run")
 def retention_run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (audit log).")] = "retention run",
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Delete expired footage, then the oldest unheld footage while above the high-water mark."""
-    who = actor(user, reason)
+    require_reason(reason)
     with cli_database(config, read_only=dry_run) as (cfg, db):
+        who = actor(db, login, reason)
         report = retention.run_retention(db, cfg, SystemClock(), dry_run=dry_run, actor=who)
     if as_json:
         emit_json(report)
