@@ -72,6 +72,14 @@ def emit_json(value: object) -> None:
     print(json.dumps(jsonable(value), ensure_ascii=False))
 
 
+def emit(value: object, as_json: bool, text: str) -> None:
+    """``--json``: the result as JSON; else the line that says what happened."""
+    if as_json:
+        emit_json(value)
+    else:
+        out.print(text, highlight=False)
+
+
 def parse_when(value: str | None, name: str) -> datetime | None:
     """An ISO 8601 option value as aware UTC (naive = UTC); a clear error otherwise."""
     if value is None:

@@ -7,10 +7,10 @@ copying footage out is checked against that user's approvals like a download fro
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.markup import escape
@@ -26,6 +26,7 @@ from vms.bodyworn.views import FileView
 from vms.cli_common import (
     ConfigOpt,
     JsonOpt,
+    emit_json,
     err,
     load_cli_config,
     open_for_cli,
@@ -48,6 +49,7 @@ devices_app = typer.Typer(
     help="Body-worn recorders, who holds which (history) and duty shifts.", no_args_is_help=True
 )
 
+V = TypeVar("V")
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why, for the audit log (required).")]
 
 
@@ -72,7 +74,20 @@ def _required(value: str | None, name: str) -> datetime:
 
 
 def _print_json(value: object) -> None:
-    print(json.dumps(jsonable(value), ensure_ascii=False))
+    emit_json(value)
+
+
+def _print_rows(
+    views: Sequence[V], as_json: bool, head: Sequence[str], row: Callable[[V], Sequence[str]]
+) -> None:
+    """``--json``: the views; else a table of one row per view."""
+    if as_json:
+        emit_json(views)
+        return
+    table = Table(*head)
+    for v in views:
+        table.add_row(*row(v))
+    out.print(table)
 
 
 def _files_table(files: list[FileView]) -> Table:
@@ -419,16 +434,11 @@ def officer_list(
     """Officers and the recorder each holds now."""
     _cfg, db = _open(config, read_only=True)
     views = officers.list_officers(db, unit=unit)
-    if as_json:
-        _print_json(views)
-        return
-    table = Table("badge", "name", "unit", "account", "recorder", "active")
-    for v in views:
-        table.add_row(
-            v.badge, escape(v.name), escape(v.unit), v.username or "", v.device or "",
-            "yes" if v.active else "no",
-        )  # fmt: skip
-    out.print(table)
+    _print_rows(
+        views, as_json, ("badge", "name", "unit", "account", "recorder", "active"),
+        lambda v: (v.badge, escape(v.name), escape(v.unit), v.username or "", v.device or "",
+                   "yes" if v.active else "no"),
+    )  # fmt: skip
 
 
 @officers_app.command("update")
@@ -574,13 +584,9 @@ def device_shifts(
     """Duty shifts and whether each raised 'no footage'."""
     _cfg, db = _open(config, read_only=True)
     views = officers.list_shifts(db, serial=device)
-    if as_json:
-        _print_json(views)
-        return
-    table = Table("id", "name", "recorder", "officer", "from (UTC)", "to (UTC)", "no footage")
-    for v in views:
-        table.add_row(
-            str(v.id), escape(v.name), v.serial, v.badge or "", f"{v.start:%Y-%m-%d %H:%M}",
-            f"{v.end:%Y-%m-%d %H:%M}", f"alert {v.event_id}" if v.event_id else "",
-        )  # fmt: skip
-    out.print(table)
+    head = ("id", "name", "recorder", "officer", "from (UTC)", "to (UTC)", "no footage")
+    _print_rows(
+        views, as_json, head,
+        lambda v: (str(v.id), escape(v.name), v.serial, v.badge or "", f"{v.start:%Y-%m-%d %H:%M}",
+                   f"{v.end:%Y-%m-%d %H:%M}", f"alert {v.event_id}" if v.event_id else ""),
+    )  # fmt: skip

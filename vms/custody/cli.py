@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, out, parse_when
+from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit, emit_json, out, parse_when
 from vms.cli_identity import LoginOpt, identify
 from vms.clock import SystemClock
 from vms.custody.config import RiskLevel
@@ -58,13 +58,6 @@ def _officer(text: str) -> Officer:
     return Officer(name.strip(), badge.strip())
 
 
-def _emit(data: object, as_json: bool, text: str) -> None:
-    if as_json:
-        emit_json(data)
-    else:
-        out.print(text, highlight=False)
-
-
 @custody_app.command()
 def enter(
     name: Annotated[str, typer.Option(help="Full name of the person brought in.")],
@@ -99,16 +92,14 @@ def enter(
             at=_when(at),
         )
     flag = " [red]re-summons within the minimum interval[/]" if "resummons" in p.flags else ""
-    _emit(
-        PersonView.model_validate(p), as_json, f"person {p.id} {p.name} entered {p.room_id}{flag}"
-    )
+    emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} entered {p.room_id}{flag}")
 
 
 @custody_app.command()
 def move(
     person: Annotated[int, typer.Argument(help="Person id.")],
-    room: Annotated[str, typer.Option(help="Room id (or unique name).")],
     by: ByOpt,
+    room: Annotated[str, typer.Option(help="Room id (or unique name) the person goes to.")],
     at: AtOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -116,7 +107,7 @@ def move(
     """Move a person held to another room."""
     with _service(config) as svc:
         p = svc.move(person, room=room, by=by, at=_when(at))
-    _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} now in {p.room_id}")
+    emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} now in {p.room_id}")
 
 
 @custody_app.command("interview-start")
@@ -137,44 +128,7 @@ def interview_start(
     officers = [_officer(o) for o in officer]
     with _service(config) as svc:
         iv = svc.start_interview(person, officers=officers, by=by, room=room, at=_when(at))
-    _emit(InterviewView.model_validate(iv), as_json, f"interview {iv.id} started in {iv.room_id}")
-
-
-@custody_app.command("interview-end")
-def interview_end(
-    interview: Annotated[int, typer.Argument(help="Interview id.")],
-    by: ByOpt,
-    note: NoteOpt = None,
-    at: AtOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """End an interview; its recording continuity is checked."""
-    with _service(config) as svc:
-        iv = svc.end_interview(interview, by=by, note=note, at=_when(at))
-    text = f"interview {iv.id} ended; recording " + (
-        f"[red]INCOMPLETE ({len(iv.gaps)} gap(s))[/]" if iv.recording_incomplete else "continuous"
-    )
-    _emit(InterviewView.model_validate(iv), as_json, text)
-
-
-@custody_app.command()
-def check(
-    person: Annotated[int, typer.Argument(help="Person id.")],
-    by: ByOpt,
-    note: NoteOpt = None,
-    at: AtOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record an observation round of a person held."""
-    with _service(config) as svc:
-        c = svc.record_check(person, by=by, note=note, at=_when(at))
-    _emit(
-        CheckView.model_validate(c),
-        as_json,
-        f"check {c.id} of person {c.person_id} at {c.at.isoformat()}",
-    )
+    emit(InterviewView.model_validate(iv), as_json, f"interview {iv.id} started in {iv.room_id}")
 
 
 @custody_app.command()
@@ -189,41 +143,84 @@ def risk(
     """Change a person's risk level (and so the observation interval)."""
     with _service(config) as svc:
         p = svc.set_risk(person, level, by=by, at=_when(at))
-    _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name}: risk {p.risk}")
+    emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name}: risk {p.risk}")
 
 
-@custody_app.command()
-def ack(
-    alert: Annotated[int, typer.Argument(help="Alert id.")],
-    by: ByOpt,
-    note: Annotated[str, typer.Option(help="What was done (required).")],
-    at: AtOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
+# --- entries about one person or interview: by whom, a note, when ----------------------
+
+#: (service, the id given, by, note, at) -> (the view printed with --json, the line shown)
+Entry = Callable[[CustodyService, int, str, str | None, datetime | None], tuple[object, str]]
+
+
+def _entry_command(
+    name: str, doc: str, target: str, entry: Entry, *, note_required: str | None = None
 ) -> None:
-    """Acknowledge an alert (stops its escalation)."""
-    with _service(config) as svc:
-        a = svc.acknowledge(alert, by=by, note=note, at=_when(at))
-    _emit(
-        AlertView.of(a, svc.config.custody.escalation),
-        as_json,
-        f"alert {a.id} acknowledged by {a.acknowledged_by}",
+    """Register ``vms custody NAME ID --by WHO [--note ...] [--at ...]``; with
+    ``note_required`` (its help) the note must be given."""
+
+    def command(
+        target_id: int, by: ByOpt, note: NoteOpt = None, at: AtOpt = None,
+        config: ConfigOpt = None, as_json: JsonOpt = False,
+    ) -> None:  # fmt: skip
+        with _service(config) as svc:
+            view, text = entry(svc, target_id, by, note, _when(at))
+        emit(view, as_json, text)
+
+    # A real annotation object (this module's annotations are strings, resolved globally).
+    command.__annotations__["target_id"] = Annotated[
+        int, typer.Argument(help=f"{target} id.", metavar=target.upper())
+    ]
+    if note_required is not None:
+        command.__annotations__["note"] = Annotated[str, typer.Option(help=note_required)]
+        command.__defaults__ = (None, None, False)  # at, config, as_json; note is required
+    command.__doc__ = doc
+    custody_app.command(name)(command)
+
+
+def _interview_end(
+    svc: CustodyService, interview: int, by: str, note: str | None, at: datetime | None
+) -> tuple[object, str]:
+    iv = svc.end_interview(interview, by=by, note=note, at=at)
+    text = f"interview {iv.id} ended; recording " + (
+        f"[red]INCOMPLETE ({len(iv.gaps)} gap(s))[/]" if iv.recording_incomplete else "continuous"
     )
+    return InterviewView.model_validate(iv), text
 
 
-@custody_app.command("exit")
-def exit_(
-    person: Annotated[int, typer.Argument(help="Person id.")],
-    by: ByOpt,
-    note: NoteOpt = None,
-    at: AtOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Register a person's release."""
-    with _service(config) as svc:
-        p = svc.exit(person, by=by, note=note, at=_when(at))
-    _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} released")
+def _check(
+    svc: CustodyService, person: int, by: str, note: str | None, at: datetime | None
+) -> tuple[object, str]:
+    c = svc.record_check(person, by=by, note=note, at=at)
+    text = f"check {c.id} of person {c.person_id} at {c.at.isoformat()}"
+    return CheckView.model_validate(c), text
+
+
+def _exit(
+    svc: CustodyService, person: int, by: str, note: str | None, at: datetime | None
+) -> tuple[object, str]:
+    p = svc.exit(person, by=by, note=note, at=at)
+    return PersonView.model_validate(p), f"person {p.id} {p.name} released"
+
+
+def _ack(
+    svc: CustodyService, alert: int, by: str, note: str | None, at: datetime | None
+) -> tuple[object, str]:
+    a = svc.acknowledge(alert, by=by, note=note or "", at=at)
+    return AlertView.of(
+        a, svc.config.custody.escalation
+    ), f"alert {a.id} acknowledged by {a.acknowledged_by}"
+
+
+_entry_command(
+    "interview-end", "End an interview; its recording continuity is checked.", "Interview",
+    _interview_end,
+)  # fmt: skip
+_entry_command("check", "Record an observation round of a person held.", "Person", _check)
+_entry_command("exit", "Register a person's release.", "Person", _exit)
+_entry_command(
+    "ack", "Acknowledge an alert (stops its escalation).", "Alert", _ack,
+    note_required="What was done (required).",
+)  # fmt: skip
 
 
 @custody_app.command()
@@ -347,4 +344,4 @@ def run_checks(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Run every custody rule once now (`vms serve` does this periodically)."""
     with _service(config) as svc:
         r = run_custody_checks(svc.db, svc.config, svc.clock, layout=svc.layout)
-    _emit(r, as_json, f"{r.raised} raised, {r.cleared} cleared, {r.escalated} escalated")
+    emit(r, as_json, f"{r.raised} raised, {r.cleared} cleared, {r.escalated} escalated")

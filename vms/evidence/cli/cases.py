@@ -12,7 +12,7 @@ from rich.table import Table
 from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, out
 from vms.clock import SystemClock
 from vms.evidence import cases, holds, items
-from vms.evidence.cli.actor import LoginOpt, ReasonOpt, actor, require_reason, viewer
+from vms.evidence.cli.actor import LoginOpt, ReasonOpt, audited, viewer
 from vms.evidence.cli.holds import print_holds
 from vms.evidence.cli.items import print_items
 
@@ -57,9 +57,7 @@ def cases_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Open a new case."""
-    require_reason(reason)
-    with cli_database(config, read_only=False) as (_cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason) as (_cfg, db, who):
         c = cases.create_case(
             db, SystemClock(), who, number, title, owner=owner, investigators=investigator or ()
         )
@@ -116,9 +114,7 @@ def cases_show(
 def _set_status(
     number: str, status: str, login: str | None, reason: str, path: Path | None
 ) -> cases.CaseView:
-    require_reason(reason)
-    with cli_database(path, read_only=False) as (_cfg, db):
-        who = actor(db, login, reason)
+    with audited(path, login, reason) as (_cfg, db, who):
         return cases.set_status(db, SystemClock(), who, number, status)
 
 
@@ -160,9 +156,7 @@ def cases_assign(
     as_json: JsonOpt = False,
 ) -> None:
     """Add or remove investigators, or change the owner."""
-    require_reason(reason)
-    with cli_database(config, read_only=False) as (_cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason) as (_cfg, db, who):
         c = cases.assign(
             db, SystemClock(), who, number, add=add or (), remove=remove or (), owner=owner
         )

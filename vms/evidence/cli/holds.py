@@ -10,7 +10,7 @@ from rich.table import Table
 from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, fmt, out, parse_time
 from vms.clock import SystemClock
 from vms.evidence import holds
-from vms.evidence.cli.actor import LoginOpt, ReasonOpt, actor, require_reason
+from vms.evidence.cli.actor import LoginOpt, ReasonOpt, audited
 
 hold_app = typer.Typer(help="Legal holds on footage and evidence files.", no_args_is_help=True)
 
@@ -45,11 +45,9 @@ def hold_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Place a legal hold on a camera's time range or on an evidence file."""
-    require_reason(reason)
     if item is not None and (camera or from_ or to):
         raise typer.BadParameter("give either --item or --camera/--from/--to, not both")
-    with cli_database(config, read_only=False) as (_cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason) as (_cfg, db, who):
         if item is not None:
             h = holds.place_item_hold(db, SystemClock(), who, item)
         elif camera and from_ and to:
@@ -85,8 +83,6 @@ def hold_release(
     as_json: JsonOpt = False,
 ) -> None:
     """Release a hold; its footage falls back under retention unless another hold covers it."""
-    require_reason(reason)
-    with cli_database(config, read_only=False) as (_cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason) as (_cfg, db, who):
         h = holds.release_hold(db, SystemClock(), who, hold)
     emit_json(h) if as_json else print_holds([h])

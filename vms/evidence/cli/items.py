@@ -14,6 +14,7 @@ from vms.cli_common import (
     ConfigOpt,
     JsonOpt,
     cli_database,
+    emit,
     emit_json,
     err,
     fmt,
@@ -24,7 +25,7 @@ from vms.cli_common import (
 from vms.clock import SystemClock
 from vms.errors import SigningError
 from vms.evidence import export, items, signing, trust
-from vms.evidence.cli.actor import LoginOpt, ReasonOpt, actor, require_reason
+from vms.evidence.cli.actor import LoginOpt, ReasonOpt, audited
 from vms.evidence.cli.keys import keys_app
 
 evidence_app = typer.Typer(
@@ -85,10 +86,8 @@ def evidence_add_clip(
     as_json: JsonOpt = False,
 ) -> None:
     """Cut a clip (remuxed, not re-encoded) into a case; its footage and file are held."""
-    require_reason(reason)
     start, end = parse_time(from_, "--from"), parse_time(to, "--to")
-    with cli_database(config, read_only=False) as (cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason) as (cfg, db, who):
         item = items.add_clip(
             db, cfg, SystemClock(), who, case, camera, start, end,
             note=note, allow_gaps=not refuse_gaps,
@@ -107,9 +106,7 @@ def evidence_add_event(
     as_json: JsonOpt = False,
 ) -> None:
     """Link an event (and its snapshot, if any) to a case; its footage is held."""
-    require_reason(reason)
-    with cli_database(config, read_only=False) as (cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason) as (cfg, db, who):
         item = items.add_event(db, cfg, SystemClock(), who, case, event, note=note)
     emit_json(item) if as_json else print_item(item)
 
@@ -136,9 +133,7 @@ def evidence_view(
     as_json: JsonOpt = False,
 ) -> None:
     """Check an item's file, log the view, and print the file's path for playback."""
-    require_reason(reason)
-    with cli_database(config, read_only=True) as (cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason, read_only=True) as (cfg, db, who):
         view, path = items.view_item(db, cfg, SystemClock(), who, item)
     if as_json:
         emit_json(items.ViewedItem(**vars(view), file=str(path) if path else None))
@@ -157,14 +152,9 @@ def evidence_delete(
     as_json: JsonOpt = False,
 ) -> None:
     """Delete an item's file (refused while it is under legal hold)."""
-    require_reason(reason)
-    with cli_database(config, read_only=False) as (cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason) as (cfg, db, who):
         view = items.delete_item(db, cfg, SystemClock(), who, item)
-    if as_json:
-        emit_json(view)
-    else:
-        out.print(f"item {view.id} deleted ({fmt(view.path)})", highlight=False)
+    emit(view, as_json, f"item {view.id} deleted ({fmt(view.path)})")
 
 
 @evidence_app.command("export")
@@ -177,9 +167,7 @@ def evidence_export(
     as_json: JsonOpt = False,
 ) -> None:
     """Write a signed package: clips, snapshots, manifest.json and its signature."""
-    require_reason(reason)
-    with cli_database(config, read_only=False) as (cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason) as (cfg, db, who):
         res = export.export_case(db, cfg, SystemClock(), who, case, out_dir)
     if as_json:
         emit_json(res)

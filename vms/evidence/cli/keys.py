@@ -9,10 +9,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, load_cli_config, out
+from vms.cli_common import ConfigOpt, JsonOpt, emit, emit_json, load_cli_config, out
 from vms.clock import SystemClock
 from vms.evidence import keys, trust
-from vms.evidence.cli.actor import LoginOpt, ReasonOpt, actor, require_reason
+from vms.evidence.cli.actor import LoginOpt, ReasonOpt, audited
 
 keys_app = typer.Typer(
     help="The export signing key: show, publish the key registry, rotate, revoke.",
@@ -64,9 +64,7 @@ def keys_rotate(
 ) -> None:
     """Make a new signing key; the old one is retired (its packages still verify) and its
     private key destroyed. Publish the registry again afterwards."""
-    require_reason(reason)
-    with cli_database(config, read_only=False) as (cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason) as (cfg, db, who):
         old, new = keys.rotate(db, cfg, SystemClock(), who)
     if as_json:
         emit_json({"retired": old, "current": new})
@@ -83,11 +81,8 @@ def keys_revoke(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Mark a retired key revoked (compromised): its packages no longer verify as trusted."""
-    require_reason(reason)
-    with cli_database(config, read_only=False) as (cfg, db):
-        who = actor(db, login, reason)
+    """Mark a retired key revoked (compromised): its packages no longer verify as trusted.
+    Publish the registry again afterwards, so verifiers learn of it."""
+    with audited(config, login, reason) as (cfg, db, who):
         key = keys.revoke(db, cfg, SystemClock(), who, fingerprint)
-    emit_json(key.to_dict()) if as_json else out.print(
-        f"revoked {key.fingerprint}", highlight=False
-    )
+    emit(key.to_dict(), as_json, f"revoked {key.fingerprint}")

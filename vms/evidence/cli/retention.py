@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, err, out
+from vms.cli_common import ConfigOpt, JsonOpt, emit_json, err, out
 from vms.clock import SystemClock
 from vms.evidence import retention
-from vms.evidence.cli.actor import LoginOpt, actor, require_reason
+from vms.evidence.cli.actor import LoginOpt, audited
 
 retention_app = typer.Typer(help="Deleting old footage (never held footage).", no_args_is_help=True)
 
@@ -23,9 +23,7 @@ def retention_run(
     as_json: JsonOpt = False,
 ) -> None:
     """Delete expired footage, then the oldest unheld footage while above the high-water mark."""
-    require_reason(reason)
-    with cli_database(config, read_only=dry_run) as (cfg, db):
-        who = actor(db, login, reason)
+    with audited(config, login, reason, read_only=dry_run) as (cfg, db, who):
         report = retention.run_retention(db, cfg, SystemClock(), dry_run=dry_run, actor=who)
     if as_json:
         emit_json(report)
