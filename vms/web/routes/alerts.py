@@ -16,17 +16,8 @@ from vms.db.models import Event
 from vms.errors import NotFoundError
 from vms.events import NEWEST, WRITTEN, EventFilter, find_events
 from vms.vocab import Subsystem, jsonable
-from vms.web.alerts import (
-    acked_ids,
-    acknowledge,
-    acks_of,
-    event_out,
-    latest_event_id,
-    open_custody_alerts,
-    render_custody,
-    snapshot_path,
-)
-from vms.web.deps import SessionDep, StateDep, WebState, content, require
+from vms.web import alerts as feed
+from vms.web.deps import SessionDep, StateDep, WebState, content, require, served_file
 from vms.web.i18n import texts_of
 from vms.web.roles import Permission
 from vms.web.schemas import AckIn, AckMessage, AckOut, AlertsOut, EventOut, FeedMessage
@@ -57,19 +48,19 @@ def recent_alerts(
 ) -> AlertsOut:
     """The newest alerts, newest first; ``last_id`` is where the live feed takes over. With
     them the open custody alerts (``custody``, oldest first), which the feed keeps current."""
-    last = latest_event_id(s)
+    last = feed.latest_event_id(s)
     texts, now = texts_of(state.config, request, user.language), state.clock.now()
     custody = [
-        render_custody(m, texts, now)
+        feed.render_custody(m, texts, now)
         for m in map(
-            state.alerts.custody, s.scalars(open_custody_alerts().order_by(CustodyAlert.id))
+            state.alerts.custody, s.scalars(feed.open_custody_alerts().order_by(CustodyAlert.id))
         )
         if m.camera_id is None or user.sees(m.camera_id)
     ]
     rows = find_events(s, EventFilter(cameras=user.camera_scope), order=WRITTEN, limit=limit)
-    acked = acked_ids(s, [r.id for r in rows])
+    acked = feed.acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
-    alerts = [event_out(root, r, r.id in acked) for r in rows]
+    alerts = [feed.event_out(root, r, r.id in acked) for r in rows]
     return AlertsOut(last_id=last, alerts=alerts, custody=custody)
 
 
@@ -123,7 +114,7 @@ def ack_alert(
 ) -> AckOut:
     """Acknowledge an alert with a note; every open feed shows it at once."""
     event = _event(s, state, user, event_id)
-    ack = acknowledge(s, event.id, user, body.note.strip(), state.clock.now())
+    ack = feed.acknowledge(s, event.id, user, body.note.strip(), state.clock.now())
     out = AckOut(id=ack.id, event_id=event.id, username=user.username, note=ack.note, at=ack.at)
     state.alerts.publish(AckMessage(**out.model_dump(), camera_id=event.camera_id))
     return out
@@ -134,7 +125,7 @@ def alert_acks(event_id: int, s: SessionDep, state: StateDep, user: Supervisor) 
     event = _event(s, state, user, event_id)
     return [
         AckOut(id=a.id, event_id=a.event_id, username=name, note=a.note, at=a.at)
-        for a, name in acks_of(s, event.id)
+        for a, name in feed.acks_of(s, event.id)
     ]
 
 
@@ -159,22 +150,18 @@ def events(
         until=until,
     )
     rows = find_events(s, f, order=NEWEST, limit=limit)
-    acked = acked_ids(s, [r.id for r in rows])
+    acked = feed.acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
-    return [event_out(root, r, r.id in acked) for r in rows]
+    return [feed.event_out(root, r, r.id in acked) for r in rows]
 
 
-@router.get(
-    "/events/{event_id}/snapshot",
-    response_class=FileResponse,
-    responses=content("The snapshot.", "image/jpeg"),
-)
+@router.get("/events/{event_id}/snapshot", **served_file("The snapshot.", "image/jpeg"))
 def event_snapshot(
     event_id: int, s: SessionDep, state: StateDep, user: EventReader
 ) -> FileResponse:
     """The JPEG the rule saved when the event fired."""
     event = _event(s, state, user, event_id)
-    path = snapshot_path(state.config.storage.root, event)
+    path = feed.snapshot_path(state.config.storage.root, event)
     if path is None:
         raise NotFoundError(f"event {event_id} has no snapshot", subsystem=Subsystem.WEB)
     return FileResponse(path, media_type="image/jpeg")

@@ -17,11 +17,12 @@ from vms.bodyworn.files import view_of
 from vms.bodyworn.officers import is_bodyworn_camera
 from vms.config import CameraConfig
 from vms.db.models import Camera, Event, Gap, Segment
-from vms.errors import NotFoundError, PermissionDeniedError, ReasonRequiredError
+from vms.errors import NotFoundError, ReasonRequiredError
 from vms.vocab import CameraKind, Subsystem
+from vms.web import deps
 from vms.web.alerts import event_out
 from vms.web.audit import record
-from vms.web.deps import SessionDep, StateDep, WebState, content, require
+from vms.web.deps import SessionDep, StateDep, WebState, require
 from vms.web.roles import Permission
 from vms.web.routes.bodyworn import segment_access
 from vms.web.schemas import GapOut, PlaybackIn, PlaybackOut, SegmentOut, TimelineOut
@@ -166,31 +167,24 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
 
 @router.get(
     "/recordings/segments/{segment_id}/video",
-    response_class=FileResponse,
-    responses=content("The segment (HTTP range requests).", "video/mp4"),
+    **deps.served_file("The segment (HTTP range requests).", "video/mp4"),
 )
 def segment_video(
     segment_id: int,
     state: StateDep,
     s: SessionDep,
     user: Player,
-    grant: Annotated[str, Query(max_length=200, description="From POST /api/playback.")] = "",
+    grant: deps.GrantQuery = "",
 ) -> FileResponse:
     """The segment file for a video element (HTTP range requests), under a playback grant."""
     seg = _segment(s, state, user, segment_id)
-    if not state.grants.check(grant, user.id, seg.id):
-        raise PermissionDeniedError(
-            f"no valid playback grant for segment {segment_id}: start playback with "
-            "POST /api/playback (it is audited) and use the URL it returns",
-            subsystem=Subsystem.WEB,
-        )
+    deps.check_grant(state, grant, user, seg.id, f"segment {segment_id}", "POST /api/playback")
     return FileResponse(_file(state, seg), media_type="video/mp4")
 
 
 @router.get(
     "/recordings/segments/{segment_id}/download",
-    response_class=FileResponse,
-    responses=content("The segment file as recorded.", "video/mp4"),
+    **deps.served_file("The segment file as recorded.", "video/mp4"),
 )
 def segment_download(
     segment_id: int, state: StateDep, s: SessionDep, user: Downloader, reason: Reason = None
