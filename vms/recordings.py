@@ -6,44 +6,46 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, computed_field
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from vms.db.models import Gap, Segment
 from vms.db.session import Database
 from vms.vocab import View, sha256_file
 
 
+def _in_range(
+    model: type[Segment] | type[Gap],
+    camera_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> Select[Any]:
+    q = select(model).order_by(model.camera_id, model.start)
+    if camera_id:
+        q = q.where(model.camera_id == camera_id)
+    if end is not None:
+        q = q.where(model.start < end)
+    if start is not None:
+        q = q.where(or_(model.end.is_(None), model.end > start))
+    return q
+
+
 def segments_in_range(
     db: Database, camera_id: str | None, start: datetime | None, end: datetime | None
 ) -> list[Segment]:
     """Segments overlapping [start, end) (open segments count as reaching to now)."""
-    q = select(Segment).order_by(Segment.camera_id, Segment.start)
-    if camera_id:
-        q = q.where(Segment.camera_id == camera_id)
-    if end is not None:
-        q = q.where(Segment.start < end)
-    if start is not None:
-        q = q.where(or_(Segment.end.is_(None), Segment.end > start))
     with db.session() as s:
-        return list(s.scalars(q))
+        return list(s.scalars(_in_range(Segment, camera_id, start, end)))
 
 
 def gaps_in_range(
     db: Database, camera_id: str | None, start: datetime | None, end: datetime | None
 ) -> list[Gap]:
     """Gaps overlapping [start, end) (a gap still open reaches to now)."""
-    q = select(Gap).order_by(Gap.camera_id, Gap.start)
-    if camera_id:
-        q = q.where(Gap.camera_id == camera_id)
-    if end is not None:
-        q = q.where(Gap.start < end)
-    if start is not None:
-        q = q.where(or_(Gap.end.is_(None), Gap.end > start))
     with db.session() as s:
-        return list(s.scalars(q))
+        return list(s.scalars(_in_range(Gap, camera_id, start, end)))
 
 
 class SegmentRow(View):

@@ -23,6 +23,7 @@ from vms.detection.config import PersonDownConfig
 from vms.detection.rules.base import (
     IDLE,
     Observation,
+    PerTrackRule,
     Situation,
     Transition,
     advance,
@@ -124,7 +125,7 @@ def is_down(
     return head_dropped and feet_in_place
 
 
-class PersonDownRule:
+class PersonDownRule(PerTrackRule[PersonDownConfig, DownTrack]):
     """One event per person down for T. A detector often misses a person lying still, so a
     person last seen down and not seen since stays down for ``clear_s`` (which covers the
     tracker's lost timeout); seen upright again ends it.
@@ -133,12 +134,6 @@ class PersonDownRule:
     """
 
     type: str = EventType.PERSON_DOWN
-
-    def __init__(self, config: PersonDownConfig, zone: str | None, clear_s: float) -> None:
-        self.config, self.zone, self.clear_s = config, zone, clear_s
-
-    def initial(self) -> PersonDownState:
-        return {}
 
     def step(
         self, state: PersonDownState, obs: Observation, now: datetime

@@ -12,6 +12,7 @@ from vms.detection.rules.base import (
     IDLE,
     Ended,
     Observation,
+    PerTrackRule,
     Situation,
     Transition,
     advance,
@@ -33,7 +34,7 @@ class StillTrack:
 StillnessState = Mapping[int, StillTrack]
 
 
-class StillnessRule:
+class StillnessRule(PerTrackRule[StillnessConfig, StillTrack]):
     """A person is still while the bottom centre of the box stays within ``max_move`` box
     heights of where it was when stillness began; moving further ends it and starts over
     from there (so a slow walker is never still). A short loss is bridged by ``clear_s``.
@@ -42,12 +43,6 @@ class StillnessRule:
     """
 
     type: str = EventType.STILLNESS
-
-    def __init__(self, config: StillnessConfig, zone: str | None, clear_s: float) -> None:
-        self.config, self.zone, self.clear_s = config, zone, clear_s
-
-    def initial(self) -> StillnessState:
-        return {}
 
     def step(
         self, state: StillnessState, obs: Observation, now: datetime
