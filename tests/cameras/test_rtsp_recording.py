@@ -29,10 +29,10 @@ from tests.cameras.helpers import (
     seconds,
     segments,
     units_digest,
-    wait_for,
 )
 from tests.support.postgres import PostgresCluster
 from tests.support.rtsp import RtspServer
+from tests.support.waiting import wait_for
 from vms.cameras.health import CameraHealth
 from vms.db.models import Gap, Segment
 from vms.vocab import sha256_file

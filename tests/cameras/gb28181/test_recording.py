@@ -22,10 +22,10 @@ from tests.cameras.helpers import (
     read_segment,
     segments,
     units_digest,
-    wait_for,
 )
 from tests.support.gb28181 import DeviceSimulator
 from tests.support.gb28181_device import alaw_tone
+from tests.support.waiting import wait_for
 from vms.cameras.gb28181.platform import Gb28181Platform
 from vms.cameras.gb28181.source import open_gb28181
 from vms.cameras.live import LiveChannel, LiveHeader, LivePacket
