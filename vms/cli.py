@@ -30,7 +30,15 @@ from vms.evidence.cli.items import evidence_app
 from vms.evidence.cli.retention import retention_app
 from vms.logs import setup_logging
 from vms.ops.cli import register as register_ops
-from vms.recordings import GapRow, SegmentRow, gaps_in_range, segments_in_range, verify_segments
+from vms.recordings import (
+    GapRow,
+    SegmentRow,
+    gaps_in_range,
+    segment_streams,
+    segments_in_range,
+    stream_summary,
+    verify_segments,
+)
 from vms.web.cli import demo_banner, users_app
 
 app = typer.Typer(
@@ -144,29 +152,43 @@ def recordings_list(
     with cli_database(config, read_only=True) as (cfg, db):
         if camera is not None:
             cfg.camera(camera)
-        rows: list[SegmentRow | GapRow] = [
-            SegmentRow.model_validate(s) for s in segments_in_range(db, camera, start, end)
-        ]
-        rows += [GapRow.model_validate(g) for g in gaps_in_range(db, camera, start, end)]
+        segs = segments_in_range(db, camera, start, end)
+        streams = segment_streams(db, [s.id for s in segs])
+        rows: list[SegmentRow | GapRow] = [SegmentRow.of(s, streams[s.id]) for s in segs]
+        rows += [GapRow.of(g) for g in gaps_in_range(db, camera, start, end, kind=None)]
     rows.sort(key=lambda r: (r.camera, r.start))
     if as_json:
         emit_json(rows)
         return
     table = Table(
-        "camera", "kind", "start (UTC)", "end (UTC)", "seconds", "path / reason", "sha256"
+        "camera",
+        "kind",
+        "start (UTC)",
+        "end (UTC)",
+        "seconds",
+        "path / reason",
+        "streams",
+        "sha256",
     )
     for r in rows:
         dur = f"{r.duration_s:.2f}" if r.duration_s is not None else "open"
-        what, sha = (r.path, (r.sha256 or "")[:16]) if isinstance(r, SegmentRow) else (r.reason, "")
+        if isinstance(r, SegmentRow):
+            kind, what, style = "segment", r.path, None
+            summary, sha = stream_summary(streams[r.id]), (r.sha256 or "")[:16]
+        else:
+            audio = r.gap_kind == "audio"
+            kind, style = ("audio gap", "yellow") if audio else ("gap", "red")
+            what, summary, sha = r.reason, "", ""
         table.add_row(
             r.camera,
-            r.kind,
+            kind,
             r.start.isoformat(),
             r.end.isoformat() if r.end else "-",
             dur,
             what,
+            summary,
             sha,
-            style="red" if r.kind == "gap" else None,
+            style=style,
         )
     out.print(table)
 

@@ -135,6 +135,22 @@ class WorkersConfig(ConfigModel):
     health_interval_s: float = Field(1.0, gt=0, description="How often workers report health.")
 
 
+class LoginThrottleConfig(ConfigModel):
+    """Failed logins per user name and per address: a growing delay, then a lockout."""
+
+    delay_after: int = Field(
+        3, ge=1, description="Failed logins before each further try must wait (1, 2, 4 ... s)."
+    )
+    max_delay_s: float = Field(60.0, gt=0, description="Longest wait between two tries, s.")
+    lockout_after: int = Field(
+        10, ge=2, description="Failed logins that lock the user name or address out."
+    )
+    lockout_s: float = Field(900.0, gt=0, description="How long a lockout lasts, seconds.")
+    window_s: float = Field(
+        900.0, gt=0, description="Failures older than this (since the last one) are forgotten."
+    )
+
+
 class WebConfig(ConfigModel):
     """The web application (FastAPI, served by ``vms serve`` and ``vms demo``)."""
 
@@ -148,6 +164,16 @@ class WebConfig(ConfigModel):
         description="Mark the login cookie Secure (sent over HTTPS only); off only for the demo.",
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login lasts this long.")
+    viewing_cache_mb: int = Field(
+        2048,
+        ge=64,
+        description="Viewing copies (segments transcoded for a browser that cannot play them "
+        "as recorded) are kept up to this size under <root>/cache/viewing, oldest out first.",
+    )
+    login_throttle: LoginThrottleConfig = Field(
+        default_factory=LoginThrottleConfig,
+        description="Failed logins: growing delay and temporary lockout (docs/security.md).",
+    )
 
 
 class SiteConfig(ConfigModel):
@@ -443,7 +469,8 @@ def demo_config(root: Path = Path("./data")) -> Config:
                     "site": "Demo custody area",
                     "room": "Interrogation room 1",
                     "room_type": "interrogation",
-                    "source": "synthetic://interrogation-1?size=640x360&fps=15",
+                    # With sound, as the law requires of interviews: a tone beeping each second.
+                    "source": "synthetic://interrogation-1?size=640x360&fps=15&audio=tone",
                     "segment_seconds": 60,
                     "analytics": _DEMO_CUSTODY,
                 },

@@ -11,6 +11,7 @@
     │   │                         already released, room in use, taken number  (409)
     │   └── LegalHoldError        the action would delete footage or evidence under legal hold
     ├── AuthenticationError       not logged in, wrong password, expired session or token (401)
+    ├── TooManyAttemptsError      too many failed logins: wait ``retry_after_s``  (429)
     ├── PermissionDeniedError     the role or camera scope of the caller does not allow it (403)
     ├── ReasonRequiredError       custody footage: viewing or exporting it needs a reason  (428)
     ├── FileIntegrityError        a file no longer matches the SHA-256 recorded for it
@@ -102,6 +103,18 @@ class AuthenticationError(VmsError):
     """Not logged in, a wrong user name or password, an expired session or a revoked token."""
 
     default_subsystem = Subsystem.WEB
+
+
+class TooManyAttemptsError(VmsError):
+    """Too many failed logins for a user or from an address: wait ``retry_after_s``."""
+
+    default_subsystem = Subsystem.WEB
+
+    def __init__(
+        self, message: str, retry_after_s: float, *, subsystem: Subsystem | None = None
+    ) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message, subsystem=subsystem)
 
 
 class PermissionDeniedError(VmsError):

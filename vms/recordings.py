@@ -1,8 +1,16 @@
-"""Queries over the recording index: segments and gaps in a range (with their views), and
-hash verification."""
+"""Queries over the recording index: segments, their streams, video and audio gaps in a range
+(with their views), and hash verification.
+
+A video gap is a time nothing was recorded; an audio gap a time the picture was recorded but
+the camera's sound was not. ``gaps_in_range`` returns video gaps unless asked for another kind,
+so coverage checks written before audio was recorded keep their meaning;
+``audio_gaps_in_range`` returns the audio gaps of a camera (the interview report, the court
+copy), ``segment_streams`` what each segment file holds.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, computed_field
 from sqlalchemy import Select, or_, select
 
-from vms.db.models import Gap, Segment
+from vms.db.models import Gap, Segment, SegmentStream
 from vms.db.session import Database
 from vms.vocab import View, sha256_file
 
@@ -35,17 +43,87 @@ def _in_range(
 def segments_in_range(
     db: Database, camera_id: str | None, start: datetime | None, end: datetime | None
 ) -> list[Segment]:
-    """Segments overlapping [start, end) (open segments count as reaching to now)."""
+    """Segments overlapping [start, end) (open segments count as reaching to now).
+
+    Segments ``empty`` (no playable packet reached the disk) hold no footage and are left out.
+    """
+    q = _in_range(Segment, camera_id, start, end).where(Segment.status != "empty")
     with db.session() as s:
-        return list(s.scalars(_in_range(Segment, camera_id, start, end)))
+        return list(s.scalars(q))
 
 
 def gaps_in_range(
+    db: Database,
+    camera_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    kind: str | None = "video",
+) -> list[Gap]:
+    """Gaps of ``kind`` (video, audio; None: both) overlapping [start, end) (an open gap
+    reaches to now)."""
+    q = _in_range(Gap, camera_id, start, end)
+    if kind is not None:
+        q = q.where(Gap.kind == kind)
+    with db.session() as s:
+        return list(s.scalars(q))
+
+
+def audio_gaps_in_range(
     db: Database, camera_id: str | None, start: datetime | None, end: datetime | None
 ) -> list[Gap]:
-    """Gaps overlapping [start, end) (a gap still open reaches to now)."""
+    """Times in [start, end) when the camera's picture was recorded without its sound."""
+    return gaps_in_range(db, camera_id, start, end, kind="audio")
+
+
+def segment_streams(db: Database, segment_ids: Sequence[int]) -> dict[int, list[SegmentStream]]:
+    """The elementary streams of each segment, video first (segments without rows: [])."""
+    out: dict[int, list[SegmentStream]] = {i: [] for i in segment_ids}
+    if not segment_ids:
+        return out
+    q = (
+        select(SegmentStream)
+        .where(SegmentStream.segment_id.in_(list(segment_ids)))
+        .order_by(SegmentStream.segment_id, SegmentStream.index)
+    )
     with db.session() as s:
-        return list(s.scalars(_in_range(Gap, camera_id, start, end)))
+        for row in s.scalars(q):
+            out[row.segment_id].append(row)
+    return out
+
+
+def has_audio(streams: Sequence[SegmentStream]) -> bool:
+    return any(st.kind == "audio" for st in streams)
+
+
+def stream_summary(streams: Sequence[SegmentStream]) -> str:
+    """``hevc 1920x1080 + pcm_alaw 8000 Hz mono``: what a segment holds, for lists."""
+    parts = []
+    for st in streams:
+        if st.kind == "video":
+            size = f" {st.width}x{st.height}" if st.width and st.height else ""
+            parts.append(f"{st.codec}{size}")
+        else:
+            rate = f" {st.sample_rate} Hz" if st.sample_rate else ""
+            ch = {1: " mono", 2: " stereo"}.get(
+                st.channels or 0, f" {st.channels} ch" if st.channels else ""
+            )
+            parts.append(f"{st.codec}{rate}{ch}")
+    return " + ".join(parts)
+
+
+class StreamRow(View):
+    """One elementary stream of a segment file."""
+
+    index: int
+    kind: str
+    codec: str
+    sample_rate: int | None
+    channels: int | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    packets: int | None
 
 
 class SegmentRow(View):
@@ -65,17 +143,32 @@ class SegmentRow(View):
     height: int | None
     fps: float | None
     status: str
+    streams: list[StreamRow] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, seg: Segment, streams: Sequence[SegmentStream] = ()) -> SegmentRow:
+        row = cls.model_validate(seg)
+        return row.model_copy(update={"streams": [StreamRow.model_validate(st) for st in streams]})
 
 
 class GapRow(View):
-    """A gap in the recording (``end`` None while it lasts)."""
+    """A gap in the recording (``end`` None while it lasts): of the picture (``gap_kind``
+    video) or of the sound only (audio)."""
 
     kind: Literal["gap"] = "gap"
     id: int
-    camera: str = Field(validation_alias="camera_id")
+    camera: str
     start: datetime
     end: datetime | None
     reason: str
+    gap_kind: str
+
+    @classmethod
+    def of(cls, gap: Gap) -> GapRow:
+        return cls(
+            id=gap.id, camera=gap.camera_id, start=gap.start, end=gap.end, reason=gap.reason,
+            gap_kind=gap.kind,
+        )  # fmt: skip
 
     @computed_field  # type: ignore[prop-decorator]
     @property

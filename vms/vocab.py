@@ -105,6 +105,7 @@ class CustodyAlertType(StrEnum):
     OBSERVATION_OVERDUE = "observation_overdue"
     ROOM_WITHOUT_VIDEO = "room_without_video"
     RECORDING_INCOMPLETE = "recording_incomplete"
+    NO_SOUND = "no_sound"
 
 
 #: One table for both: a custody alert named like an analytics event has its severity.
@@ -129,6 +130,7 @@ _SEVERITY: dict[str, Severity] = {
     CustodyAlertType.OBSERVATION_OVERDUE: Severity.WARNING,
     CustodyAlertType.ROOM_WITHOUT_VIDEO: Severity.CRITICAL,
     CustodyAlertType.RECORDING_INCOMPLETE: Severity.CRITICAL,
+    CustodyAlertType.NO_SOUND: Severity.CRITICAL,
     EventType.BODYWORN_LATE_UPLOAD: Severity.WARNING,
     EventType.BODYWORN_NO_FOOTAGE: Severity.WARNING,
 }

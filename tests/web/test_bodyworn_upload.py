@@ -2,15 +2,15 @@
 cut mid-chunk, resumed from the offset the server gives, stored byte for byte; and the
 protocol's refusals (wrong offset, damaged bytes, hostile content)."""
 
+# ruff: noqa: F811 (fixtures imported from other modules are this module's parameters)
 from __future__ import annotations
 
 import hashlib
 import http.client
 import json
 import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,14 @@ from fastapi.testclient import TestClient
 
 from tests.bodyworn.conftest import Media, media  # noqa: F401 (the session fixture)
 from tests.conftest import shared_file
+from tests.support.clock import FakeClock
+from tests.support.waiting import wait_for
 from tests.web.conftest import add_users, fake_health, login, make_config
 from vms.bodyworn import officers
 from vms.bodyworn.files import get_file
 from vms.bodyworn.models import IngestRecord
+from vms.bodyworn.store import LocalStore
+from vms.bodyworn.uploads import expire_uploads
 from vms.bootstrap import sync_cameras
 from vms.clock import SystemClock
 from vms.config import Config
@@ -100,18 +104,9 @@ def _blocks(path: Path, start: int, length: int) -> Iterator[bytes]:
             left -= len(block)
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        threading.Event().wait(0.05)
-    return condition()
-
-
 @pytest.mark.slow
 def test_a_2_gb_upload_resumes_after_a_cut_and_is_stored_byte_for_byte(
-    media: Media,  # noqa: F811
+    media: Media,
     tmp_path: Path,
 ) -> None:
     # SQLite only: the 2 GB are about bytes; the database side runs on both backends below.
@@ -141,7 +136,7 @@ def test_a_2_gb_upload_resumes_after_a_cut_and_is_stored_byte_for_byte(
         # The first chunk breaks off after 300 MB.
         api.cut(f"{url}?offset=0", chunk, big, 0, 300 << 20)
         # The server notices the cut and records what it kept.
-        assert _wait_for(lambda: api.call("GET", url)[1]["offset"] > 0, timeout=120)
+        wait_for("a first part stored", lambda: api.call("GET", url)[1]["offset"] > 0, 120, 0.05)
         code, up = api.call("GET", url)
         offset = up["offset"]
         assert 0 < offset <= 300 << 20
@@ -177,7 +172,7 @@ def test_upload_refusals(
     client: TestClient,
     web_db: Database,
     web_config: Config,
-    media: Media,  # noqa: F811
+    media: Media,
 ) -> None:
     login(client, "supervisor")
     data = media.mp4.path.read_bytes()
@@ -217,3 +212,15 @@ def test_upload_refusals(
     assert client.get("/api/bodyworn/uploads/" + "f" * 32).status_code == 404
     assert client.get("/api/bodyworn/uploads/nonsense").status_code == 422
     assert web_config.bodyworn.upload_chunk_bytes == up["chunk_bytes"]
+    # An upload left half-done for longer than upload_expire_h is given up, its bytes deleted.
+    login(client, "supervisor")
+    left = client.post("/api/bodyworn/uploads", json={"filename": "x.mp4", "size": 100}).json()
+    client.put(f"{left['url']}?offset=0", content=b"\0" * 40)
+    store = LocalStore(web_config.storage.root)
+    staged = store.staging() / f"upload-{left['id']}.part"
+    assert staged.stat().st_size == 40
+    later = FakeClock(datetime.now(UTC) + timedelta(hours=73))
+    assert expire_uploads(web_db, store, later, timedelta(hours=72)) == [left["id"]]
+    assert not staged.exists()
+    assert client.get(left["url"]).json()["status"] == "expired"
+    assert client.put(f"{left['url']}?offset=40", content=b"\0").status_code == 409

@@ -96,10 +96,11 @@ def test_login_and_every_page_of_every_role(served: Served, context: BrowserCont
     page.wait_for_selector("#login-error:has-text('wrong user name or password')")
     shot(page, "login")
     expected = {
-        "admin": ["/cameras", "/users"],
-        "supervisor": ["/live", "/custody", "/cameras"],
-        "investigator": ["/search", "/playback", "/cases", "/cameras"],
-        "auditor": ["/playback", "/audit", "/cameras"],
+        "admin": ["/cameras", "/bodyworn/admin", "/users"],
+        "supervisor": ["/live", "/custody", "/bodyworn", "/cameras", "/bodyworn/admin"],
+        "investigator": ["/search", "/playback", "/cases", "/bodyworn", "/cameras"],
+        "auditor": ["/playback", "/bodyworn", "/audit", "/cameras"],
+        "officer": ["/bodyworn", "/cameras"],
     }
     for username, pages in expected.items():
         log_in(page, served, username)
@@ -443,7 +444,7 @@ def test_custody_page_counts_down_and_acknowledges(served: Served, context: Brow
 
 
 def test_audit_page_reports_interviews_and_verifies_the_chain(
-    served: Served, context: BrowserContext
+    served: Served, context: BrowserContext, tmp_path: Path
 ) -> None:
     custody = CustodyService(served.db, served.config)
     person = custody.enter(
@@ -462,6 +463,18 @@ def test_audit_page_reports_interviews_and_verifies_the_chain(
     page.wait_for_selector("#report:not([hidden]) .camera-report[data-camera='interview-1']")
     assert "Interview" in page.inner_text("#report-title")
     assert "hash check" in page.inner_text("#report-summary")
+    assert "complete (picture and sound): NO" in page.inner_text("#report-summary")  # no sound
+    # The court copy: asked for with a reason, rendered, downloaded as a signed package.
+    page.fill("#court-copy input[name=reason]", "procuratorate review")
+    page.click("#court-copy button[type=submit]")
+    page.wait_for_selector("#court-copy-download:not([hidden])", timeout=120_000)
+    assert "derived copy" in page.inner_text("#court-copy-state")
+    with page.expect_download() as info:
+        page.click("#court-copy-download")
+    zpath = tmp_path / "court-copy.zip"
+    info.value.save_as(zpath)
+    key = signing.load_or_create_key(signing.keys_dir(served.config)).public_key()
+    assert verify_package(zpath, trusted_key=signing.public_pem(key)).ok
     page.click("#verify")
     page.wait_for_selector("#verify-result:has-text('chain intact')")
     assert page.locator("#log tbody tr").count() > 0

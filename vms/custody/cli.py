@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit, emit_json, out, parse_when
@@ -286,10 +288,20 @@ def interview(
         Path | None,
         typer.Option("--export", help="Write one MP4 per camera and the report into DIR."),
     ] = None,
+    court_copy: Annotated[
+        Path | None,
+        typer.Option(
+            "--court-copy",
+            metavar="OUT.mp4",
+            help="Render the court copy (picture-in-picture, time burned in, H.264 + AAC) to "
+            "OUT.mp4, with the original segments and a signed manifest in OUT-package/.",
+        ),
+    ] = None,
     reason: Annotated[
         str,
         typer.Option(
-            "--reason", help="Why (audit log); required with --export: custody-room footage."
+            "--reason",
+            help="Why (audit log); required with --export and --court-copy: custody-room footage.",
         ),
     ] = "",
     login: LoginOpt = None,
@@ -301,6 +313,9 @@ def interview(
     Audited: the report as a view of the interview, ``--export`` (its footage) as an export,
     which needs ``--reason`` like custody footage does on the web."""
     del report  # the report is always printed; the flag only says so
+    if court_copy is not None:
+        _court_copy(interview_id, court_copy, reason, login, config, as_json)
+        return
     why = reason.strip()
     if export is not None and not why:
         raise typer.BadParameter(
@@ -337,6 +352,57 @@ def interview(
         out.print(result.to_text(svc.config.texts()), highlight=False, markup=False)
     if result.hash_state == "failed":  # a segment still being written is not a failure
         raise typer.Exit(1)
+
+
+def _court_copy(
+    interview_id: int,
+    out_path: Path,
+    reason: str,
+    login: str | None,
+    config: Path | None,
+    as_json: bool,
+) -> None:
+    from vms.custody.courtcopy import make_court_copy
+
+    if not reason.strip():
+        raise typer.BadParameter(
+            "a court copy is custody footage: a reason is required for the audit log",
+            param_hint="--reason",
+        )
+    progress = Progress(
+        TextColumn("court copy of interview {task.fields[iv]}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f} / {task.total:.0f} s of recording"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=as_json,
+    )
+    with _service(config) as svc, progress:
+        actor = identify(svc.db, login).actor(reason.strip())
+        task = progress.add_task("render", total=1.0, iv=interview_id)
+
+        def advance(done: float, total: float) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = make_court_copy(
+            svc.db,
+            svc.config,
+            svc.clock,
+            actor,
+            interview_id,
+            out_path,
+            progress=advance,
+            layout=svc.layout,
+        )
+    gaps = len(result.gaps)
+    emit(
+        result.to_dict(),
+        as_json,
+        f"court copy {result.path} ({result.seconds:.0f} s, {result.width}x{result.height}, "
+        f"sha256 {result.sha256}); DERIVED copy, originals and signed manifest in "
+        f"{result.package}; complete: {'yes' if result.complete else 'no'}"
+        + (f", {gaps} gap(s) shown in the copy" if gaps else ""),
+    )
 
 
 @custody_app.command("run-checks")

@@ -7,7 +7,8 @@ gives the legal source of each.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
@@ -41,6 +42,20 @@ class CustodyRoomConfig(ConfigModel):
         pattern=_ROOM_ID,
         description="Short id used on the command line; default: the name in lower case, "
         "spaces as '-'.",
+    )
+    main_camera: str | None = Field(
+        None,
+        description="Court copy: the camera shown full frame (the frontal medium shot of the "
+        "person questioned); default: the room's first camera in the configuration.",
+    )
+    inset_camera: str | None = Field(
+        None,
+        description="Court copy: the camera shown inset (the overview of the room); default: "
+        "the room's next camera, none if the room has one camera.",
+    )
+    microphone_camera: str | None = Field(
+        None,
+        description="Court copy: the camera whose sound it carries; default: the main camera.",
     )
 
 
@@ -185,6 +200,48 @@ class RecordingCheckConfig(ConfigModel):
     continuity_tolerance_s: float = Field(
         1.0, ge=0, description="Holes between segments shorter than this are not gaps."
     )
+    sound_room_types: list[RoomType] = Field(
+        default_factory=lambda: _types("interrogation", "inquiry"),
+        description="Rooms whose cameras must record sound: a camera of one that sends no "
+        "audio raises 'no sound' (MPS interrogation-recording rules art. 3).",
+    )
+
+
+class CourtCopyConfig(ConfigModel):
+    """The court copy of an interview: picture-in-picture, time burned in, H.264 + AAC."""
+
+    timezone: str = Field(
+        "Asia/Shanghai",
+        description="IANA time zone of the local time burned in beside UTC.",
+    )
+    max_height: int = Field(
+        1080, ge=240, le=2160, description="Output height at most (the main camera's, scaled)."
+    )
+    fps: float | None = Field(
+        None, gt=0, le=60, description="Output frame rate; default: the main camera's."
+    )
+    inset_width: float = Field(
+        0.32, gt=0.1, le=0.5, description="Width of the inset as a share of the frame's width."
+    )
+    inset_corner: Literal["top-right", "top-left", "bottom-right", "bottom-left"] = Field(
+        "top-right", description="Where the inset goes."
+    )
+    crf: int = Field(23, ge=0, le=51, description="libx264 quality (lower: better, larger).")
+    preset: str = Field(
+        "veryfast",
+        pattern=r"^(ultrafast|superfast|veryfast|faster|fast|medium|slow)$",
+        description="libx264 speed preset.",
+    )
+    audio_bitrate: int = Field(96_000, ge=16_000, le=320_000, description="AAC bit rate, b/s.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from exc
+        return value
 
 
 class EscalationConfig(ConfigModel):
@@ -241,6 +298,9 @@ class CustodyConfig(ConfigModel):
     recording: RecordingCheckConfig = Field(
         default_factory=RecordingCheckConfig,
         description="Rooms without video and incomplete interview recordings.",
+    )
+    court_copy: CourtCopyConfig = Field(
+        default_factory=CourtCopyConfig, description="The court copy of interviews."
     )
     escalation: EscalationConfig = Field(
         default_factory=EscalationConfig, description="Escalation of unacknowledged alerts."

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from vms.clock import Clock
 from vms.config import Config
@@ -21,9 +20,9 @@ from vms.custody.alerts import escalate, reconcile
 from vms.custody.layout import Layout, build_layout
 from vms.custody.models import Check, Interview, Person, Presence, Stay
 from vms.custody.presence import PresenceSpan
+from vms.custody.recording import camera_recordings
 from vms.custody.report import interview_gaps
 from vms.custody.rules import (
-    CameraRecording,
     CheckState,
     CustodyState,
     StayState,
@@ -32,9 +31,9 @@ from vms.custody.rules import (
     video_checks,
 )
 from vms.custody.service import interview_state, person_state, sync_rooms
-from vms.db.models import Event, Gap, Segment
+from vms.db.models import Event
 from vms.db.session import Database
-from vms.errors import ConfigError, DatabaseError
+from vms.errors import DatabaseError
 from vms.vocab import jsonable
 
 log = logging.getLogger(__name__)
@@ -49,38 +48,6 @@ class CheckRunReport:
     cleared: int
     escalated: int
     video_checks: int
-
-
-def _segment_s(config: Config, camera_id: str) -> float:
-    try:
-        return config.camera(camera_id).segment_seconds
-    except ConfigError:
-        return 60.0
-
-
-def _recording(s: Session, config: Config, layout: Layout) -> dict[str, CameraRecording]:
-    cams = sorted({c for r in layout.rooms.values() for c in r.cameras})
-    out: dict[str, CameraRecording] = {}
-    for cam in cams:
-        latest = s.scalars(
-            select(Segment).where(Segment.camera_id == cam).order_by(Segment.start.desc()).limit(1)
-        ).first()
-        gap_since = s.scalar(
-            select(func.min(Gap.start)).where(Gap.camera_id == cam, Gap.end.is_(None))
-        )
-        try:
-            record = config.camera(cam).record
-        except ConfigError:
-            record = False
-        out[cam] = CameraRecording(
-            cam,
-            record,
-            _segment_s(config, cam),
-            latest.start if latest else None,
-            latest.end if latest else None,
-            gap_since,
-        )
-    return out
 
 
 def load_state(
@@ -136,7 +103,7 @@ def load_state(
                 )
             )
         )
-        recording = _recording(s, config, layout)
+        recording = camera_recordings(s, config, layout)
     state = CustodyState(
         layout=layout,
         persons=[person_state(p) for p in persons],

@@ -29,7 +29,7 @@ AlertType = CustodyAlertType
 
 
 #: Rules that look only at the present: their alerts clear when no longer produced.
-CURRENT_ONLY: frozenset[AlertType] = frozenset({AlertType.ROOM_WITHOUT_VIDEO})
+CURRENT_ONLY: frozenset[AlertType] = frozenset({AlertType.ROOM_WITHOUT_VIDEO, AlertType.NO_SOUND})
 
 
 # --- the state the rules read --------------------------------------------------------------
@@ -92,6 +92,11 @@ class CameraRecording:
     latest_start: datetime | None = None
     latest_end: datetime | None = None
     open_gap_since: datetime | None = None
+    #: Whether the newest segment holds an audio stream (None: no segment, streams unknown).
+    audio: bool | None = None
+    #: Since when the camera records no audio stream: the first segment without one after
+    #: the last with one (or the camera's first segment).
+    no_audio_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,16 @@ class Condition:
 
 
 Rule = Callable[[CustodyState, datetime, CustodyConfig], list[Condition]]
+
+
+def _room_alert(
+    kind: AlertType, key: str, since: datetime, room: Room, data: dict[str, Any], **ids: Any
+) -> Condition:
+    """An ongoing condition of ``room`` since ``since``; its message says ``data``."""
+    return Condition(
+        kind, key, since, None, english(kind, data, since), site=room.site, room_id=room.id,
+        data=data, **ids,
+    )  # fmt: skip
 
 
 # --- the rules ------------------------------------------------------------------------------
@@ -487,26 +502,17 @@ def recording_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> li
             "room_name": room.name,
             "since": since.isoformat(),
         }
-        out.append(
-            Condition(
-                AlertType.ROOM_WITHOUT_VIDEO,
-                f"room_without_video:{room.id}:{since.isoformat()}",
-                since,
-                None,
-                english(AlertType.ROOM_WITHOUT_VIDEO, data, since),
-                site=room.site,
-                room_id=room.id,
-                data=data,
-            )
-        )
+        key = f"room_without_video:{room.id}:{since.isoformat()}"
+        out.append(_room_alert(AlertType.ROOM_WITHOUT_VIDEO, key, since, room, data))
     for iv in state.interviews:
         room = state.layout.rooms.get(iv.room_id)
         for gap in state.interview_gaps.get(iv.id, ()):
             data = {"gap": jsonable(gap), "interview": iv.id}
+            what = "" if gap.kind == "video" else f"{gap.kind}:"
             out.append(
                 Condition(
                     AlertType.RECORDING_INCOMPLETE,
-                    f"recording_incomplete:{iv.id}:{gap.camera_id}:{gap.start.isoformat()}",
+                    f"recording_incomplete:{iv.id}:{gap.camera_id}:{what}{gap.start.isoformat()}",
                     gap.start,
                     gap.end if gap.end < (iv.ended_at or now) else iv.ended_at,
                     english(AlertType.RECORDING_INCOMPLETE, data, gap.start),
@@ -537,6 +543,41 @@ def _recording_now(
     return (True, None) if now - cam.latest_end <= stale else (False, cam.latest_end)
 
 
+def no_sound_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> list[Condition]:
+    """A camera of an interview room that records no audio stream at all: "interrogation
+    room records no sound", raised as soon as its recorded streams are known (when it is
+    configured), and again for every interview held there while it lasts. Both clear when
+    the camera records sound again (or the interview ends)."""
+    out: list[Condition] = []
+    types = set(cfg.recording.sound_room_types)
+    for room in state.layout.rooms.values():
+        if room.type.value not in types:
+            continue
+        for cam_id in room.cameras:
+            rec = state.recording.get(cam_id)
+            if rec is None or not rec.record or rec.audio is not False:
+                continue
+            since = rec.no_audio_since or rec.latest_start or now
+            data: dict[str, Any] = {
+                "camera": cam_id,
+                "room_name": room.name,
+                "room_type": room.type.value,
+                "since": since.isoformat(),
+            }
+            key = f"no_sound:{cam_id}:{since.isoformat()}"
+            out.append(_room_alert(AlertType.NO_SOUND, key, since, room, data, camera_id=cam_id))
+            for iv in state.interviews:
+                if iv.room_id != room.id or iv.ended_at is not None:
+                    continue
+                iv_data = {**data, "interview": iv.id, "since": iv.started_at.isoformat()}
+                key = f"no_sound:{cam_id}:interview:{iv.id}"
+                ids = {"person_id": iv.person_id, "interview_id": iv.id, "camera_id": cam_id}
+                out.append(
+                    _room_alert(AlertType.NO_SOUND, key, iv.started_at, room, iv_data, **ids)
+                )
+    return out
+
+
 RULES: tuple[Rule, ...] = (
     legal_clock_rule,
     two_officer_rule,
@@ -544,6 +585,7 @@ RULES: tuple[Rule, ...] = (
     video_events_rule,
     observation_rule,
     recording_rule,
+    no_sound_rule,
 )
 
 

@@ -35,6 +35,7 @@ from vms.custody.models import (
     Stay,
 )
 from vms.custody.presence import room_occupancy
+from vms.custody.recording import camera_recordings
 from vms.custody.report import interview_gaps
 from vms.custody.rules import (
     AlertType,
@@ -43,6 +44,7 @@ from vms.custody.rules import (
     Officer,
     PersonState,
     next_observation_due,
+    no_sound_rule,
     observed_room,
     recording_rule,
     resummons_condition,
@@ -354,7 +356,20 @@ class CustodyService:
             )
             s.add(iv)
             s.flush()
+            self._no_sound_at_start(s, iv, target, when)
             return iv
+
+    def _no_sound_at_start(self, s: Session, iv: Interview, room: Room, when: datetime) -> None:
+        """An interview starting in a room whose camera records no sound: alert at once (the
+        periodic checks keep the alert while it lasts)."""
+        state = CustodyState(
+            layout=Layout({room.id: room}),
+            interviews=[interview_state(iv)],
+            recording=camera_recordings(s, self.config, self.layout, room.cameras),
+        )
+        found = [c for c in no_sound_rule(state, when, self.config.custody) if c.interview_id]
+        if found:
+            reconcile(s, found, when, current_only=())
 
     def end_interview(
         self, interview_id: int, *, by: str, note: str | None = None, at: datetime | None = None

@@ -170,6 +170,17 @@ def _incomplete(tx: Texts, d: Mapping[str, Any], now: datetime) -> str:
     gap = d["gap"]
     camera = gap.get("camera") or ""
     where = tx.gettext("camera %(id)s", id=camera) if camera else tx.gettext("the room")
+    if gap.get("kind") == "audio":
+        return tx.gettext(
+            "interview %(id)s: recording incomplete, %(where)s recorded no sound from "
+            "%(from)s for %(d)s (%(why)s); the interview must stop and the reason and times "
+            "be written down",
+            id=d["interview"],
+            where=where,
+            d=tx.duration(float(gap["duration_s"])),
+            why="; ".join(gap.get("reasons") or ()),
+            **{"from": _at(tx, gap["start"])},
+        )
     return tx.gettext(
         "interview %(id)s: recording incomplete, %(where)s has no footage from %(from)s for "
         "%(d)s (%(why)s); the interview must stop and the reason and times be written down",
@@ -178,6 +189,28 @@ def _incomplete(tx: Texts, d: Mapping[str, Any], now: datetime) -> str:
         d=tx.duration(float(gap["duration_s"])),
         why="; ".join(gap.get("reasons") or ()),
         **{"from": _at(tx, gap["start"])},
+    )
+
+
+@_renders("no_sound")
+def _no_sound(tx: Texts, d: Mapping[str, Any], now: datetime) -> str:
+    if "interview" in d:
+        return tx.gettext(
+            "%(type)s records no sound: camera %(camera)s of %(room)s sends no audio; "
+            "interview %(id)s started there at %(since)s is recorded without sound",
+            type=tx.label("room_type", d["room_type"]),
+            camera=d["camera"],
+            room=d["room_name"],
+            id=d["interview"],
+            since=_at(tx, d["since"]),
+        )
+    return tx.gettext(
+        "%(type)s records no sound: camera %(camera)s of %(room)s sends no audio (since "
+        "%(since)s); interviews there would be recorded without sound",
+        type=tx.label("room_type", d["room_type"]),
+        camera=d["camera"],
+        room=d["room_name"],
+        since=_at(tx, d["since"]),
     )
 
 

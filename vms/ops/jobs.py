@@ -14,6 +14,7 @@ scheduler)::
     bodyworn-docks     every bodyworn.dock_scan_interval_s   vms.bodyworn.dock (if docks)
     bodyworn-late      every bodyworn.deadline_check_interval_s   late-upload alerts
     bodyworn-shifts    every bodyworn.deadline_check_interval_s   "no footage for shift S"
+    bodyworn-uploads   hourly                                unfinished uploads given up
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy import func, select
 from vms.bodyworn.deadline import LateUploadCheck, ShiftFootageCheck
 from vms.bodyworn.dock import DockWatcher
 from vms.bodyworn.ingest import Ingestor
+from vms.bodyworn.uploads import UploadExpiry
 from vms.cameras.health import CameraHealth
 from vms.clock import Clock, utc
 from vms.config import Config
@@ -332,6 +334,7 @@ class Jobs:
     late_uploads: LateUploadCheck
     shift_footage: ShiftFootageCheck
     docks: DockWatcher
+    uploads: UploadExpiry
 
 
 def register_jobs(
@@ -359,6 +362,7 @@ def register_jobs(
         late_uploads=LateUploadCheck(db, config, clock),
         shift_footage=ShiftFootageCheck(db, config, clock),
         docks=DockWatcher(Ingestor(db, config, clock)),
+        uploads=UploadExpiry(Ingestor(db, config, clock)),
     )
     hour, minute = ops.briefing_hour_minute
     schedule: list[tuple[str, Callable[[], object], dict[str, Any]]] = [
@@ -369,6 +373,7 @@ def register_jobs(
         ("camera-health", jobs.health, {"seconds": ops.health_check_interval_s}),
         ("bodyworn-late", jobs.late_uploads, {"seconds": bw.deadline_check_interval_s}),
         ("bodyworn-shifts", jobs.shift_footage, {"seconds": bw.deadline_check_interval_s}),
+        ("bodyworn-uploads", jobs.uploads, {"seconds": 3600}),
     ]
     if bw.docks:
         schedule.append(("bodyworn-docks", jobs.docks, {"seconds": bw.dock_scan_interval_s}))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -135,11 +135,20 @@ class Listener:
     )
     #: Whether it has had every open custody alert once (then only the changes).
     custody_synced: bool = False
+    #: The user's scope rule (vms.web.scope.Visibility.alert): (camera, room) -> may see.
+    visible: Callable[[str | None, str | None], bool] | None = None
+
+    def sees(self, camera_id: str | None, room_id: str | None) -> bool:
+        if self.visible is not None:
+            return self.visible(camera_id, room_id)
+        return (camera_id is not None and self.user.sees(camera_id)) or (
+            camera_id is None and self.user.camera_scope is None
+        )
 
     def offer(self, message: FeedMessage | None) -> None:
         if message is not None:
-            camera = message.camera_id
-            if camera is not None and not self.user.sees(camera):
+            room = message.room if isinstance(message, CustodyMessage) else None
+            if not self.sees(message.camera_id, room):
                 return
             if isinstance(message, AlertMessage):
                 if message.id <= self.seen:
@@ -184,10 +193,16 @@ class AlertBroadcaster:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="alert-feed")
 
-    def subscribe(self, user: Principal, after: int, texts: Texts | None = None) -> Listener:
+    def subscribe(
+        self,
+        user: Principal,
+        after: int,
+        texts: Texts | None = None,
+        visible: Callable[[str | None, str | None], bool] | None = None,
+    ) -> Listener:
         """A feed of alerts newer than ``after`` (the newest the page already shows), with
-        custody alerts worded for ``texts``."""
-        listener = Listener(user, after, texts or texts_for(), self.clock)
+        custody alerts worded for ``texts``; only what ``visible`` (the user's scope) allows."""
+        listener = Listener(user, after, texts or texts_for(), self.clock, visible=visible)
         self._last_id = after if self._last_id is None else min(self._last_id, after)
         self._listeners.add(listener)
         self._wake.set()

@@ -10,8 +10,11 @@ from rich.table import Table
 
 from vms.bootstrap import prepare
 from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, out
+from vms.cli_identity import identify
+from vms.clock import SystemClock
 from vms.config import Config
 from vms.db.session import Database
+from vms.evidence.audit import append
 from vms.web.roles import Role
 from vms.web.schemas import UserOut
 from vms.web.users import create_user, disable_user, find_user, list_users
@@ -48,11 +51,14 @@ def users_add(
         for cam_id in camera or []:
             cfg.camera(cam_id)
         password = _password(password_stdin)
+        actor = identify(db, None).actor("user added")  # who, for the audit log: the OS user
         with db.session() as s:
             user = create_user(
                 s, username, password, role, full_name=full_name, camera_scope=camera
             )
             scope = ", ".join(user.camera_scope) if user.camera_scope is not None else "all cameras"
+            append(s, SystemClock(), actor, "create", "user", username,
+                   details={"role": user.role, "camera_scope": user.camera_scope})  # fmt: skip
     out.print(f"user {username} added: {role.value}, {scope}")
 
 
@@ -78,8 +84,12 @@ def users_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @users_app.command("disable")
 def users_disable(username: str, config: ConfigOpt = None) -> None:
     """Disable a user: their login sessions and API tokens end at once."""
-    with cli_database(config, read_only=False) as (_cfg, db), db.session() as s:
-        disable_user(s, find_user(s, username))
+    with cli_database(config, read_only=False) as (_cfg, db):
+        actor = identify(db, None).actor("user disabled")
+        with db.session() as s:
+            disable_user(s, find_user(s, username))
+            append(s, SystemClock(), actor, "update", "user", username,
+                   details={"changes": {"active": False}})  # fmt: skip
     out.print(f"user {username} disabled; their sessions and tokens are ended")
 
 

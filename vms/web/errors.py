@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError as SQLAlchemyDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vms.errors import (
@@ -29,8 +31,10 @@ from vms.errors import (
     ReasonRequiredError,
     SigningError,
     StorageError,
+    TooManyAttemptsError,
     VmsError,
 )
+from vms.web.limits import problems_of
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,7 @@ STATUS: dict[type[VmsError], int] = {
     ConflictError: 409,
     LegalHoldError: 409,
     ReasonRequiredError: 428,
+    TooManyAttemptsError: 429,
     ConfigError: 400,
     LiveStreamError: 503,
     CameraError: 502,
@@ -88,6 +93,9 @@ async def vms_error_handler(request: Request, exc: Exception) -> Response:
         return error_page(request, status, str(exc))
     body: dict[str, Any] = {"message": str(exc), "error": type(exc).__name__}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyAttemptsError):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+        body["retry_after_s"] = math.ceil(exc.retry_after_s)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -154,7 +162,30 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+async def overflow_handler(request: Request, exc: Exception) -> Response:
+    """The safety net behind vms.web.limits: a number or a time too big for the database or
+    the calendar that still got through is the request's fault if a parameter is out of
+    range (422 naming it); otherwise it is a bug (500, logged)."""
+    problems = problems_of(request)
+    if not problems:
+        log.error("%s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+        return JSONResponse(
+            {"message": "internal error", "error": type(exc).__name__}, status_code=500
+        )
+    named = [f"{where} {name}: {problem}, got {raw!r}" for where, name, problem, raw in problems]
+    return JSONResponse(
+        {
+            "message": f"the request is not valid: {'; '.join(named)}",
+            "error": "RequestValidationError",
+            "problems": named,
+        },
+        status_code=422,
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(VmsError, vms_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(OverflowError, overflow_handler)
+    app.add_exception_handler(SQLAlchemyDataError, overflow_handler)

@@ -80,3 +80,14 @@ class AlertAck(Base):
     at: Mapped[datetime]
 
     __table_args__ = (Index("ix_alert_acks_event", "event_id"),)
+
+
+class LoginThrottle(Base):
+    """Failed logins of one user name (``user:NAME``) or from one address (``addr:IP``)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

@@ -141,6 +141,12 @@ def disable_user(s: Session, user: User, now: datetime | None = None) -> User:
     when = _now(now)
     user.active = False
     user.disabled_at = when
+    end_everything(s, user, when)
+    return user
+
+
+def end_everything(s: Session, user: User, when: datetime) -> None:
+    """End every login session and API token of ``user`` (disabled, new password or role)."""
     s.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
@@ -151,7 +157,6 @@ def disable_user(s: Session, user: User, now: datetime | None = None) -> User:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=when)
     )
-    return user
 
 
 def update_user(
@@ -166,6 +171,9 @@ def update_user(
     password: str | None = None,
     now: datetime | None = None,
 ) -> User:
+    """Change a user; a new password or a new role ends every session and token of theirs
+    (whoever held one logs in again, under the new password or with the new rights)."""
+    ends = password is not None or (role is not None and Role(role).value != user.role)
     if role is not None:
         user.role = Role(role).value
     if full_name is not None:
@@ -181,6 +189,8 @@ def update_user(
         disable_user(s, user, now)
     elif active is True:
         user.active, user.disabled_at = True, None
+    if ends:
+        end_everything(s, user, _now(now))
     return user
 
 
@@ -293,3 +303,20 @@ def resolve_token(s: Session, token: str, now: datetime | None = None) -> Princi
     if user is None or not user.active:
         raise AuthenticationError("not logged in, or the session or token has ended")
     return principal_of(user, via)
+
+
+def check_investigators(s: Session, names: Iterable[str]) -> list[str]:
+    """``names`` if each is an active investigator; InvalidError naming the others."""
+    wanted = sorted({n.strip() for n in names if n.strip()})
+    if not wanted:
+        return []
+    rows = s.scalars(select(User).where(User.username.in_(wanted)))
+    ok = {u.username for u in rows if u.active and u.role == Role.INVESTIGATOR.value}
+    bad = [n for n in wanted if n not in ok]
+    if bad:
+        raise InvalidError(
+            "a case's owner and investigators must be active users with the investigator "
+            f"role; not so: {', '.join(bad)}",
+            subsystem=Subsystem.WEB,
+        )
+    return wanted

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, out
 from vms.clock import SystemClock
+from vms.db.session import Database
 from vms.evidence import cases, holds, items
 from vms.evidence.cli.actor import LoginOpt, ReasonOpt, audited, viewer
 from vms.evidence.cli.holds import print_holds
@@ -37,6 +38,14 @@ def print_case(c: cases.CaseView) -> None:
     )
 
 
+def _members(db: Database, names: list[str]) -> None:
+    """Owners and investigators of a case are existing, active investigators."""
+    from vms.web.users import check_investigators
+
+    with db.session() as s:
+        check_investigators(s, names)
+
+
 def _emit(c: cases.CaseView, as_json: bool) -> None:
     emit_json(c) if as_json else print_case(c)
 
@@ -56,8 +65,15 @@ def cases_create(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Open a new case."""
+    """Open a new case; its owner and investigators must be existing investigators."""
     with audited(config, login, reason) as (_cfg, db, who):
+        owner = owner or (who.user if not who.user.startswith("os:") else None)
+        if owner is None:
+            raise typer.BadParameter(
+                "a case's owner is a vms investigator: give --owner, or --login as one",
+                param_hint="--owner",
+            )
+        _members(db, [owner, *(investigator or ())])
         c = cases.create_case(
             db, SystemClock(), who, number, title, owner=owner, investigators=investigator or ()
         )
@@ -157,6 +173,7 @@ def cases_assign(
 ) -> None:
     """Add or remove investigators, or change the owner."""
     with audited(config, login, reason) as (_cfg, db, who):
+        _members(db, [*(add or ()), *([owner] if owner else [])])
         c = cases.assign(
             db, SystemClock(), who, number, add=add or (), remove=remove or (), owner=owner
         )

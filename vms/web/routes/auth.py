@@ -42,14 +42,18 @@ def login(
     body: LoginIn, request: Request, response: Response, s: SessionDep, state: StateDep
 ) -> MeOut:
     """Check the password and start a login session (an HTTP-only cookie). A refused login is
-    written to the audit log."""
+    written to the audit log; repeated ones are throttled per user name and per address
+    (429 with Retry-After, then a temporary lockout)."""
+    address = request.client.host if request.client else "unknown"
+    state.throttle.check(body.username, address)  # 429 + Retry-After, before the password
     try:
         user = authenticate(s, body.username, body.password)
     except AuthenticationError as exc:
-        address = request.client.host if request.client else "unknown"
-        record_login_refused(state.db, state.clock, body.username, str(exc),
-                             context={"via": "web", "address": address})  # fmt: skip
+        context = {"via": "web", "address": address}
+        record_login_refused(state.db, state.clock, body.username, str(exc), context=context)
+        state.throttle.failed(body.username, address, context)
         raise
+    state.throttle.succeeded(s, body.username)
     web = state.config.web
     token, _ = start_session(s, user, web.session_hours, request.headers.get("user-agent", ""))
     response.set_cookie(

@@ -22,7 +22,7 @@ from vms.bodyworn import access, links
 from vms.bodyworn.access import Action, Who
 from vms.bodyworn.copies import export_name
 from vms.bodyworn.files import Area, FileQuery, file_of_segment, file_row, search_files, view_of
-from vms.bodyworn.models import BodywornFile, Device
+from vms.bodyworn.models import Approval, BodywornFile, Device
 from vms.bodyworn.retention import set_category
 from vms.bodyworn.views import ApprovalView, CaseLinkView, FileView
 from vms.errors import InvalidError, NotFoundError, PermissionDeniedError
@@ -58,6 +58,7 @@ from vms.web.deps import (
 )
 from vms.web.roles import Permission, Role
 from vms.web.schemas import ItemOut
+from vms.web.scope import case_member
 from vms.web.users import Principal
 
 router = APIRouter(prefix="/api/bodyworn", tags=["body-worn"])
@@ -301,8 +302,10 @@ def category(
 def link_case(
     file_id: int, body: CaseLinkIn, state: StateDep, s: SessionDep, user: Linker
 ) -> CaseLinkView:
-    """Link the file (or part of it) to a case: it becomes evidence and is held."""
+    """Link the file (or part of it) to a case: it becomes evidence and is held (the case's
+    owner and named investigators only)."""
     visible_file(s, user, file_id)
+    case_member(state, user, body.case_number)
     return links.link_case(
         state.db, state.clock, Actor(user.username, body.reason), file_id, body.case_number,
         start=body.start, end=body.end, note=body.note,
@@ -326,6 +329,7 @@ def link_person(
 async def clip(file_id: int, body: BodywornClipIn, state: StateDep, user: Linker) -> ItemOut:
     """Cut a clip of the file into a case: remuxed and hashed like a camera clip, held;
     needs the file's copy approval (or the file is one's own)."""
+    case_member(state, user, body.case_number)
     with state.db.session() as s:
         row = visible_file(s, user, file_id)
         me = who(s, user)
@@ -362,8 +366,8 @@ async def clip(file_id: int, body: BodywornClipIn, state: StateDep, user: Linker
 def request_approval(
     file_id: int, body: ApprovalIn, state: StateDep, s: SessionDep, user: Viewer
 ) -> ApprovalView:
-    """Ask a supervisor for approval to view or copy the file."""
-    file_row(s, file_id)
+    """Ask a supervisor for approval to view or copy the file (one the caller may see)."""
+    visible_file(s, user, file_id)
     bw = state.config.bodyworn
     return access.request_approval(
         state.db, state.clock, Actor(user.username, body.reason), file_id, body.action,
@@ -382,12 +386,34 @@ def approvals(
 ) -> list[ApprovalView]:
     """Requests (supervisors: everyone's; others: their own), newest first."""
     only = user.username if mine or not user.can(Permission.BODYWORN_APPROVE) else None
-    return access.list_approvals(state.db, state.clock.now(), requested_by=only, status=status_)
+    found = access.list_approvals(state.db, state.clock.now(), requested_by=only, status=status_)
+    return [a for a in found if _file_visible(state, user, a.file_id)]
+
+
+def _file_visible(state: WebState, user: Principal, file_id: int) -> bool:
+    if user.camera_scope is None:
+        return True
+    with state.db.session() as s:
+        try:
+            visible_file(s, user, file_id)
+        except (PermissionDeniedError, NotFoundError):
+            return False
+    return True
+
+
+def _approval_file(state: WebState, user: Principal, approval_id: int) -> None:
+    """The approval's file must be one the caller may see (camera scope), else 403."""
+    with state.db.session() as s:
+        row = s.get(Approval, approval_id)
+        if row is None:
+            raise NotFoundError(f"no approval {approval_id}", subsystem=Subsystem.WEB)
+        visible_file(s, user, row.file_id)
 
 
 @router.post("/approvals/{approval_id}/decision")
 def decide(approval_id: int, body: DecisionIn, state: StateDep, user: Approver) -> ApprovalView:
-    """Grant (time-limited) or refuse a request; never one's own."""
+    """Grant (time-limited) or refuse a request; never one's own; a file in one's scope."""
+    _approval_file(state, user, approval_id)
     return access.decide(
         state.db, state.clock, Actor(user.username, body.reason), approval_id,
         grant=body.grant, hours=body.hours, max_hours=state.config.bodyworn.max_approval_hours,
@@ -397,6 +423,7 @@ def decide(approval_id: int, body: DecisionIn, state: StateDep, user: Approver) 
 @router.post("/approvals/{approval_id}/revoke")
 def revoke(approval_id: int, body: RevokeIn, state: StateDep, user: Viewer) -> ApprovalView:
     """Withdraw a request (the requester) or an approval (a supervisor)."""
+    _approval_file(state, user, approval_id)
     own = access.list_approvals(state.db, state.clock.now(), requested_by=user.username)
     mine = [a for a in own if a.id == approval_id]
     if not mine and not user.can(Permission.BODYWORN_APPROVE):

@@ -11,13 +11,14 @@ from fastapi.responses import FileResponse
 from vms.errors import NotFoundError
 from vms.ops.briefing import Briefing, briefing_root, is_day, list_briefings
 from vms.vocab import Subsystem
-from vms.web.deps import StateDep, require, served_file
+from vms.web.deps import StateDep, served_file
 from vms.web.roles import Permission
 from vms.web.schemas import BriefingLink
-from vms.web.users import Principal
+from vms.web.scope import Scope, unscoped
 
 router = APIRouter(prefix="/api/briefings", tags=["briefings"])
-Reader = Annotated[Principal, Depends(require(Permission.BRIEFINGS))]
+# The briefing counts every camera's alerts: not for a user limited to some cameras.
+Reader = Annotated[Scope, Depends(unscoped(Permission.BRIEFINGS, "the daily briefing"))]
 _FILES = {"index.html", "briefing.json", "alerts_by_type.png", "heatmap.png", "trend.png"}
 
 
@@ -45,7 +46,10 @@ def briefing(state: StateDep, user: Reader, day: str) -> Briefing:
     return Briefing.model_validate_json((_folder_of(state, day) / "briefing.json").read_bytes())
 
 
-@router.get("/{day}/files/{name}", **served_file("The page or a chart.", "text/html", "image/png"))
+@router.get(
+    "/{day}/files/{name}",
+    **served_file("The page or a chart.", "text/html", "image/png"),
+)
 def briefing_file(state: StateDep, user: Reader, day: str, name: str) -> FileResponse:
     """The briefing's HTML page (index.html, its charts load beside it) or a chart."""
     if name not in _FILES:

@@ -17,6 +17,8 @@ from vms.vocab import EventType, Subsystem
 from vms.web.deps import StateDep, WebState, get_principal, require
 from vms.web.i18n import render, texts_of
 from vms.web.roles import Permission, Role
+from vms.web.scope import CaseAccess, Scope, visibility
+from vms.web.security import same_origin_path
 from vms.web.users import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -41,8 +43,10 @@ def _playback(request: Request, state: WebState, user: Principal) -> dict[str, A
 
 def _case(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
     raw = str(request.path_params["case_id"])
-    if not raw.isdigit():
+    if not raw.isdigit() or len(raw) > 18:
         raise NotFoundError(f"no case {raw!r}", subsystem=Subsystem.WEB)
+    with state.db.session() as s:  # the case's owner and named investigators only
+        Scope(user, state, visibility(user, state)).case(s, int(raw), CaseAccess.READ)
     return _cameras(request, state, user) | {
         "case_id": int(raw),
         "can_export": user.can(Permission.EXPORT),
@@ -81,9 +85,9 @@ PAGES: tuple[Page, ...] = (
     Page("/cases", N_("Cases"), Permission.CASES, "cases.html"),
     Page("/cases/{case_id}", None, Permission.CASES, "case.html", _case),
     Page("/bodyworn", N_("Body-worn"), Permission.BODYWORN, "bodyworn.html", _bodyworn),
-    Page("/bodyworn/admin", N_("Recorders"), Permission.BODYWORN_MANAGE, "bodyworn_admin.html"),
     Page("/audit", N_("Audit"), Permission.AUDIT_LOG, "audit.html"),
     Page("/cameras", N_("Cameras"), Permission.VIEW_CAMERAS, "cameras.html"),
+    Page("/bodyworn/admin", N_("Recorders"), Permission.BODYWORN_MANAGE, "bodyworn_admin.html"),
     Page("/users", N_("Users"), Permission.MANAGE_USERS, "users.html", _users),
 )
 MENU = tuple(p for p in PAGES if p.label is not None)
@@ -118,7 +122,7 @@ def _add(page: Page) -> None:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, state: StateDep, next: str = "/") -> Response:
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    target = same_origin_path(next)  # never an open redirect
     context: dict[str, Any] = {"user": None, "nav": [], "next": target, "path": "/login"}
     return render(state.templates, request, "login.html", context, texts_of(state.config, request))
 

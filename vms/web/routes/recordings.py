@@ -16,7 +16,7 @@ from vms.bodyworn.copies import export_name
 from vms.bodyworn.files import view_of
 from vms.bodyworn.officers import is_bodyworn_camera
 from vms.config import CameraConfig
-from vms.db.models import Camera, Event, Gap, Segment
+from vms.db.models import Camera, Event, Gap, Segment, SegmentStream
 from vms.errors import NotFoundError, ReasonRequiredError
 from vms.vocab import CameraKind, Subsystem
 from vms.web import deps
@@ -27,6 +27,7 @@ from vms.web.roles import Permission
 from vms.web.routes.bodyworn import segment_access
 from vms.web.schemas import GapOut, PlaybackIn, PlaybackOut, SegmentOut, TimelineOut
 from vms.web.users import Principal
+from vms.web.viewing import NOTE, ViewingPlan, probe_streams, viewing_plan
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 Player = Annotated[Principal, Depends(require(Permission.PLAYBACK))]
@@ -144,12 +145,10 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
             s, state.clock, me, granted, "view", body.reason or "",
             {"what": "playback", "camera": seg.camera_id, "sha256": row.sha256},
         )  # fmt: skip
-        grant = state.grants.sign(user.id, seg.id)
-        url = f"/api/recordings/segments/{seg.id}/video?grant={grant}"
-        return PlaybackOut(segment_id=seg.id, url=url, start=seg.start, end=seg.end)
+        return _playback_out(state, s, user, seg, body.hevc)
     cam = state.camera(seg.camera_id)
     reason = check_reason(cam, body.reason, "play")
-    _file(state, seg)
+    plan = _plan(state, s, seg, body.hevc)
     record(
         s,
         state.clock,
@@ -158,11 +157,75 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
         "segment",
         seg.id,
         reason=reason,
-        details={"what": "playback", "camera": seg.camera_id, "path": seg.path},
+        details={
+            "what": "playback",
+            "camera": seg.camera_id,
+            "path": seg.path,
+            "viewing_copy": plan.variant if plan.needed else None,
+        },
     )
+    return _playback_out(state, s, user, seg, body.hevc)
+
+
+def _plan(state: WebState, s: Session, seg: Segment, hevc: bool) -> ViewingPlan:
+    """What this browser needs changed to play the segment (from its indexed streams, or
+    the file's for segments indexed without them)."""
+    path = _file(state, seg)
+    streams = list(
+        s.scalars(
+            select(SegmentStream)
+            .where(SegmentStream.segment_id == seg.id)
+            .order_by(SegmentStream.index)
+        )
+    ) or probe_streams(path)
+    return viewing_plan(streams, path.suffix, browser_hevc=hevc)
+
+
+def _playback_out(
+    state: WebState, s: Session, user: Principal, seg: Segment, hevc: bool
+) -> PlaybackOut:
+    plan = _plan(state, s, seg, hevc)
     grant = state.grants.sign(user.id, seg.id)
-    url = f"/api/recordings/segments/{seg.id}/video?grant={grant}"
-    return PlaybackOut(segment_id=seg.id, url=url, start=seg.start, end=seg.end)
+    base = PlaybackOut(
+        segment_id=seg.id,
+        url=f"/api/recordings/segments/{seg.id}/video?grant={grant}",
+        start=seg.start,
+        end=seg.end,
+        original_sha256=seg.sha256,
+    )
+    if not plan.needed:
+        return base
+    url = f"/api/recordings/segments/{seg.id}/view?grant={grant}&hevc={int(hevc)}"
+    return base.model_copy(update={"url": url, "viewing_copy": True, "note": NOTE})
+
+
+@router.get(
+    "/recordings/segments/{segment_id}/view",
+    **deps.served_file("A copy of the segment this browser plays (derived).", "video/mp4"),
+)
+def segment_viewing_copy(
+    segment_id: int,
+    state: StateDep,
+    s: SessionDep,
+    user: Player,
+    grant: deps.GrantQuery = "",
+    hevc: Annotated[bool, Query(description="The browser decodes H.265.")] = False,
+) -> FileResponse:
+    """The segment made playable for this browser (H.265 to H.264, G.711/G.726 to AAC, NUT
+    to MP4), under a playback grant: a viewing copy, made on demand and kept in a bounded
+    cache; it says so, and names the original's SHA-256. The evidence is the original."""
+    seg = _segment(s, state, user, segment_id)
+    deps.check_grant(state, grant, user, seg.id, f"segment {segment_id}", "POST /api/playback")
+    path = _file(state, seg)
+    plan = _plan(state, s, seg, hevc)
+    if not plan.needed:
+        return FileResponse(path, media_type="video/mp4")
+    original = seg.sha256 or "being recorded"
+    key = f"{seg.id}-{(seg.sha256 or f'open{path.stat().st_size}')[:16]}"
+    note = f"VIEWING COPY of segment {seg.id} ({NOTE}; original sha256 {original})"
+    copy = state.viewing.get(path, key, plan, note)
+    headers = {"X-Viewing-Copy": NOTE, "X-Original-SHA256": original}
+    return FileResponse(copy.path, media_type="video/mp4", headers=headers)
 
 
 @router.get(

@@ -14,16 +14,21 @@ async function showReport(id) {
   const officers = r.officers.map((o) => `${o.name} (${o.badge})`).join(", ") || t("none");
   document.getElementById("report-summary").textContent = [
     `${when(r.start)} – ${r.in_progress ? t("in progress") : when(r.end)} (${duration(r.duration_s)})`,
+    t("complete (picture and sound): {v}", { v: r.complete ? t("yes") : t("NO") }),
     t("continuous: {v}", { v: r.continuous ? t("yes") : t("NO") }),
+    t("sound: {v}", { v: r.sound ? t("yes") : t("NO") }),
     t("hash check: {v}", { v: hashWord(r) }),
     t("officers: {v}", { v: officers }),
   ].join(" · ");
   box.dataset.continuous = r.continuous ? "yes" : "no";
+  box.dataset.complete = r.complete ? "yes" : "no";
+  box.dataset.interview = r.interview.id;
+  box.dataset.ended = r.in_progress ? "no" : "yes";
   document.getElementById("report-cameras").replaceChildren(...r.cameras.map((c) => {
     const part = el("div", { class: "camera-report", "data-camera": c.camera });
     const play = el("a", { href: `/playback?camera=${encodeURIComponent(c.camera)}&t=${encodeURIComponent(r.start)}` }, t("play"));
-    part.append(el("h3", {}, t("{camera}: {n} segment(s), continuous: {v}", {
-      camera: c.camera, n: c.segments.length, v: c.continuous ? t("yes") : t("no") }) + " "), play);
+    part.append(el("h3", {}, t("{camera}: {n} segment(s), continuous: {v}, sound: {s}", {
+      camera: c.camera, n: c.segments.length, v: c.continuous ? t("yes") : t("no"), s: c.sound ? t("yes") : t("no") }) + " "), play);
     const table = el("table", { class: "grid" });
     for (const s of c.segments) {
       const tr = el("tr");
@@ -34,6 +39,11 @@ async function showReport(id) {
     for (const g of c.gaps) {
       const tr = el("tr", { class: "gap-row" });
       for (const v of [t("GAP"), localTime(g.start), localTime(g.end), duration(g.duration_s), (g.reasons || []).join("; ")]) tr.append(el("td", {}, v));
+      table.append(tr);
+    }
+    for (const g of c.audio_gaps || []) {
+      const tr = el("tr", { class: "gap-row audio-gap-row" });
+      for (const v of [t("AUDIO GAP"), localTime(g.start), localTime(g.end), duration(g.duration_s), (g.reasons || []).join("; ")]) tr.append(el("td", {}, v));
       table.append(tr);
     }
     part.append(table);
