@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.custody.conftest import T0, FakeClock
+from tests.custody.conftest import T0
 from tests.custody.test_job import OFFICERS, alerts, at, enter, record
+from tests.support.clock import FakeClock
 from vms.custody.job import run_custody_checks
 from vms.custody.report import interview_report
 from vms.custody.service import CustodyService

@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import pytest
 
-from tests.custody.conftest import FakeClock
+from tests.support.clock import FakeClock
 from tests.support.footage import Take, record_segments
 from vms.app import sync_cameras
 from vms.config import Config

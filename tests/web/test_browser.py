@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import func, select
 
 from tests.conftest import ROOT, shared_file
+from tests.support.waiting import wait_for
 from tests.web.conftest import PASSWORD, Served
 from vms.custody.alerts import escalate
 from vms.custody.models import Alert as CustodyAlert
@@ -134,19 +135,24 @@ def watch_errors(page: Page) -> list[str]:
     return errors
 
 
-def wait_for_segments(served: Served, camera_id: str, count: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with served.db.session() as s:
-            done = s.scalar(
+def complete_segments(served: Served, camera_id: str) -> int:
+    with served.db.session() as s:
+        return int(
+            s.scalar(
                 select(func.count(Segment.id)).where(
                     Segment.camera_id == camera_id, Segment.status == "complete"
                 )
             )
-        if done and done >= count:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"{camera_id}: fewer than {count} segments recorded in 60 s")
+            or 0
+        )
+
+
+def wait_for_segments(served: Served, camera_id: str, count: int) -> None:
+    wait_for(
+        f"{count} recorded segments of {camera_id}",
+        lambda: complete_segments(served, camera_id) >= count,
+        60,
+    )
 
 
 def event(
@@ -752,7 +758,14 @@ def test_audit_page_reports_the_interview_and_verifies_the_chain(
     assert "哈希校验：" in summary
     assert "失败" not in summary  # a segment being written is not a failed hash check
     assert "完整（图像和声音）：否" in summary  # the room's camera records no sound
-    # Ended, the interview's court copy can be made.
+    # Ended (once the room's camera has closed a segment inside it), the interview's court
+    # copy can be made.
+    during = complete_segments(served, "interview-1")
+    wait_for(
+        "a segment recorded in the interview",
+        lambda: complete_segments(served, "interview-1") >= during + 1,
+        60,
+    )
     custody.end_interview(iv.id, by="li")
     page.reload()
     page.click(f"#interviews tr[data-interview='{iv.id}']")

@@ -65,13 +65,14 @@ class ItemView:
     reason: str
     created_at: datetime
     created_by: str
-    sources: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[SourceSegment] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(vars(self))
-        for key in ("requested_start", "requested_end", "start", "end", "created_at"):
-            out[key] = out[key].isoformat()
-        return out
+
+@dataclass(frozen=True)
+class ViewedItem(ItemView):
+    """An item with the path of its file, as ``vms evidence view --json`` prints it."""
+
+    file: str | None = None
 
 
 def _view(s: Session, item: EvidenceItem, case: Case | None = None) -> ItemView:
@@ -104,9 +105,7 @@ def _view(s: Session, item: EvidenceItem, case: Case | None = None) -> ItemView:
         item.created_at,
         item.created_by,
         [
-            SourceSegment(
-                src.segment_id, src.path, src.sha256, src.bytes, src.start, src.end
-            ).to_dict()
+            SourceSegment(src.segment_id, src.path, src.sha256, src.bytes, src.start, src.end)
             for src in sources
         ],
     )
