@@ -16,8 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import shared_file
-from vms.config import demo_config
-from vms.demo import SCENES, announce, shared_data
+from vms.demo import SCENES, announce, demo_config, shared_data
 
 VMS = [sys.executable, "-m", "vms.cli"]
 

@@ -18,10 +18,11 @@ from rich.table import Table
 from vms.app import App
 from vms.bodyworn.cli import bodyworn_app, devices_app, officers_app
 from vms.cameras.gb28181.cli import gb_app
-from vms.config import DEMO_MODE_FILE, Config, demo_config, load_config
+from vms.config import Config, load_config
 from vms.custody.cli import custody_app
 from vms.db.migrate import upgrade
 from vms.db.session import Database
+from vms.demo import DEMO_MODE_FILE, demo_config
 from vms.detection.cli import register as register_analytics
 from vms.errors import ConfigError, VmsError
 from vms.evidence.cli.audit import audit_app

@@ -23,8 +23,9 @@ from rich.console import Console
 
 from vms.bootstrap import open_existing, prepare
 from vms.clock import utc
-from vms.config import Config, demo_config, load_config
+from vms.config import Config, load_config
 from vms.db.session import Database
+from vms.demo import demo_config
 from vms.vocab import jsonable
 
 # Wide enough for full timestamps and paths when the output is piped or logged.

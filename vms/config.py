@@ -444,24 +444,6 @@ _DEMO_STREET = {
 _DEMO_CUSTODY = {"rules": {"person_down": {"seconds": 10}, "occupancy": {"max": 4}}}
 
 
-DEMO_MODE_FILE = "demo-mode"  # written by `vms demo` in its root: "real" or "synthetic"
-
-
-def demo_config(root: Path = Path("./data"), *, synthetic: bool | None = None) -> Config:
-    """The built-in demo's configuration (also what commands use without ``--config``).
-
-    Real footage from ../shared/data when it is there (vms.demo), else two synthetic cameras.
-    ``synthetic`` None: as the demo in ``root`` last ran, else real when possible.
-    """
-    from vms.demo import real_config, shared_data
-
-    if synthetic is None:
-        mode = root / DEMO_MODE_FILE
-        synthetic = mode.is_file() and mode.read_text().strip() == "synthetic"
-    shared = None if synthetic else shared_data()
-    return real_config(root, shared) if shared is not None else synthetic_demo_config(root)
-
-
 def synthetic_demo_config(root: Path = Path("./data")) -> Config:
     """A street camera and a custody interrogation-room camera, built in: no footage needed."""
     return Config.model_validate(

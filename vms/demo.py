@@ -22,18 +22,24 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import av
 import numpy as np
 
 from vms.clock import Clock, SystemClock
-from vms.config import Config
+from vms.config import Config, synthetic_demo_config
 from vms.db.session import Database
 from vms.vocab import RoomType
 
-if TYPE_CHECKING:
-    from vms.app import App
+
+class RunningApp(Protocol):
+    """What seeding needs of the running service (``vms.app.App``, which only the CLI, the
+    next composition root up, imports)."""
+
+    config: Config
+    db: Database | None
+
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +339,7 @@ def announce(config: Config, root: Path, shared: Path | None) -> str:
     )
 
 
-def seed_when_recording(app: App, stop: threading.Event, timeout_s: float = 120.0) -> None:
+def seed_when_recording(app: RunningApp, stop: threading.Event, timeout_s: float = 120.0) -> None:
     """Seed the ledger once every demo camera records (people held before their rooms are
     on video would raise "room without video" alerts about the minutes before the demo)."""
     from sqlalchemy import func, select
@@ -355,3 +361,19 @@ def seed_when_recording(app: App, stop: threading.Event, timeout_s: float = 120.
             log.info(
                 "demo: %d people held and interview %s seeded", len(seeded.held), seeded.interview
             )
+
+
+DEMO_MODE_FILE = "demo-mode"  # written by `vms demo` in its root: "real" or "synthetic"
+
+
+def demo_config(root: Path = Path("./data"), *, synthetic: bool | None = None) -> Config:
+    """The built-in demo's configuration (also what commands use without ``--config``).
+
+    Real footage from ../shared/data when it is there , else two synthetic cameras.
+    ``synthetic`` None: as the demo in ``root`` last ran, else real when possible.
+    """
+    if synthetic is None:
+        mode = root / DEMO_MODE_FILE
+        synthetic = mode.is_file() and mode.read_text().strip() == "synthetic"
+    shared = None if synthetic else shared_data()
+    return real_config(root, shared) if shared is not None else synthetic_demo_config(root)

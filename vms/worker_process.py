@@ -30,7 +30,10 @@ from vms.db.session import Database
 from vms.logs import setup_logging
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from vms.detection.live import LiveAnalysis
+    from vms.detection.pipeline import FrameResult
 
 #: Frames waiting for analysis per camera: the newest two (older ones are dropped, counted).
 FRAME_BUFFER = 2
@@ -87,7 +90,10 @@ class WorkerProcess:
             {c: t.overlay for c, t in self.live_taps.items() if t.overlay is not None},
             self._stream_size,
         )
-        observers = [*presence_observers(config, self.db, self.camera_ids), overlays.on_frame]
+        observers: list[Callable[[FrameResult], None]] = [
+            *presence_observers(config, self.db, self.camera_ids),
+            overlays.on_frame,
+        ]
         self.analysis = LiveAnalysis(config, feeds, self.db, observers=observers)
         self.analysis.start()
 

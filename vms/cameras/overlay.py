@@ -17,10 +17,36 @@ import json
 import multiprocessing.context
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from vms.detection.pipeline import FrameResult
+
+class Tracks(Protocol):
+    """The tracked boxes of a frame (supervision's Detections)."""
+
+    @property
+    def xyxy(self) -> Any: ...
+
+    @property
+    def tracker_id(self) -> Any: ...
+
+
+class AnalysedFrame(Protocol):
+    """What the overlay needs of an analysed frame (vms.detection.pipeline.FrameResult,
+    which recording does not import: analytics sits on top of recording)."""
+
+    @property
+    def camera_id(self) -> str: ...
+
+    @property
+    def time(self) -> datetime: ...
+
+    @property
+    def tracks(self) -> Tracks: ...
+
+    @property
+    def person_count(self) -> int: ...
+
 
 CAPACITY = 8192  # bytes: about 150 boxes; more are left out (the count stays true)
 
@@ -94,7 +120,7 @@ class OverlayWriter:
         self.slots = slots
         self.size = size
 
-    def on_frame(self, result: FrameResult) -> None:
+    def on_frame(self, result: AnalysedFrame) -> None:
         slot = self.slots.get(result.camera_id)
         wh = self.size(result.camera_id)
         if slot is None or wh is None:
