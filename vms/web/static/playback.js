@@ -213,7 +213,7 @@ function seek(at) {
 }
 
 function showPlay() {
-  document.getElementById("play").textContent = review.playing ? "⏸" : "▶";
+  document.getElementById("play").textContent = review.playing ? "Ⅱ" : "▶";  // glyphs the CJK font has
 }
 
 // -- the timeline ------------------------------------------------------------------------
