@@ -245,8 +245,9 @@ def main() -> None:
         f"| the wall at {args.tiles} tiles | {watched['web'] * 100:.1f} | "
         f"{watched['workers'] * 100:.1f} | {watched['browser_cpu'] * 100:.0f} |",
         "",
-        f"Added by the wall on the server: **{web_added * 100:.1f} %** of a core in all, "
-        f"{web_added * 100 / args.tiles:.2f} % per tile.",
+        f"Added by the wall to `vms serve` (the relay to the browser): **{web_added * 100:.1f} %**"
+        f" of a core, {web_added * 100 / args.tiles:.2f} % per tile (the workers record either "
+        "way; their figure moves with the shared machine's load).",
         "",
         f"Frames per second shown per tile (camera: {FPS} fps): median "
         f"**{statistics.median(fps):.1f}** ({statistics.median(fps) / FPS:.2f} of the camera's), "
