@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from vms.bootstrap import prepare
+from vms.bootstrap import prepare, sync_cameras
 from vms.cameras.gb28181.platform import Gb28181Platform
 from vms.cameras.health import CameraHealth
 from vms.cameras.sources import redact
@@ -25,6 +25,10 @@ from vms.worker_process import run_worker_process
 
 if TYPE_CHECKING:
     from vms.web.server import WebServer
+
+#: ``prepare`` and ``sync_cameras`` live in vms.bootstrap; named here too for code written
+#: when they were App's (other branches' tests import them from here).
+__all__ = ["App", "prepare", "sync_cameras"]
 
 log = logging.getLogger(__name__)
 
