@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tests.cameras.helpers import open_database, segments, start_worker, wait_for
 from tests.conftest import shared_file
-from tests.support.rtsp import RtspServer, prepare_h264
+from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_h264, prepare_speech
 from vms.cli import app
 from vms.cli_identity import os_user
 from vms.config import Config
@@ -38,8 +38,11 @@ CAM = "int-cam"
 @pytest.fixture(scope="module")
 def camera_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspServer]:
     clip = shared_file("footage/one-by-one-person-detection.mp4")
-    path, fps = prepare_h264(clip, tmp_path_factory.mktemp("h264"), max_seconds=10)
-    with RtspServer({"/cam": (path, fps)}) as server:
+    tmp = tmp_path_factory.mktemp("h264")
+    path, fps = prepare_h264(clip, tmp, max_seconds=10)
+    # An interrogation room records sound: without it every segment is an audio gap.
+    speech = AudioTrack("aac", prepare_speech(tmp, "aac", seconds=16))
+    with RtspServer({"/cam": Mount(path, fps, speech)}) as server:
         yield server
 
 

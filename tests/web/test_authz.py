@@ -506,7 +506,7 @@ def test_route_answers_each_role_as_the_matrix_says(
 #: What a response to a scoped principal must never contain: the custody camera interview-1,
 #: its room, the person held there, the body-worn recorder (none of them in the scope).
 OUTSIDE_MARKERS = ("interview-1", "Interview room one", "interrogation-room-1", "Zhang San",
-                   "bw.DSJ-A1")  # fmt: skip
+                   "Li Si", "bw.DSJ-A1")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -24,6 +24,7 @@ from vms.web.alerts import AlertBroadcaster
 from vms.web.courtcopies import CourtCopyJobs
 from vms.web.deps import HealthProvider, WebState
 from vms.web.headers import SecurityHeaders
+from vms.web.limits import check_params
 from vms.web.live import DirectFeed, LiveHub, PacketFeed
 from vms.web.routes import (
     alerts,
@@ -117,6 +118,9 @@ def create_app(
         summary="Video surveillance and custody-area monitoring",
         version="0.1.0",
         lifespan=lifespan,
+        # Every integer and time parameter of every route within what the database and the
+        # calendar hold: a 422 naming it, never a 500 (vms.web.limits).
+        dependencies=[Depends(check_params)],
     )
     app.state.web = state
     errors.install(app)

@@ -36,12 +36,14 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import SessionDescription
 
 from vms.cameras.backoff import backoff_delay
 from vms.cameras.live import LiveChannel, LiveHeader, LiveItem, LivePacket
 from vms.cameras.sources import open_source
 from vms.config import CameraConfig
-from vms.errors import CameraError, LiveStreamError
+from vms.errors import CameraError, InvalidError, LiveStreamError
+from vms.vocab import Subsystem
 from vms.web.liveaudio import AudioConverter, CameraAudioTrack
 
 log = logging.getLogger(__name__)
@@ -444,6 +446,34 @@ def _allow_loopback_candidates() -> None:
     aioice.ice.get_host_addresses = with_loopback
 
 
+#: What aiortc raises on an offer it cannot read (it has no error type of its own).
+_SDP_ERRORS = (
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    TypeError,
+    UnicodeError,
+    AssertionError,
+)
+
+
+def check_offer(sdp: str) -> None:
+    """InvalidError (naming ``body sdp``) unless ``sdp`` is an SDP offer with video."""
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except _SDP_ERRORS as exc:
+        raise InvalidError(
+            f"body sdp: not a valid SDP offer ({type(exc).__name__}: {exc})"[:300],
+            subsystem=Subsystem.WEB,
+        ) from exc
+    if not any(m.kind == "video" for m in parsed.media):
+        raise InvalidError(
+            "body sdp: the offer has no video section (m=video) to send the camera in",
+            subsystem=Subsystem.WEB,
+        )
+
+
 class LiveHub:
     """Answers WebRTC offers for cameras; one upstream reader per watched camera."""
 
@@ -495,7 +525,12 @@ class LiveHub:
 
     async def answer(self, camera_id: str, offer_sdp: str) -> LiveAnswer:
         """Accept a browser's offer to watch ``camera_id``: the answer, with the camera's
-        sound when the offer asks for audio and the camera sends it."""
+        sound when the offer asks for audio and the camera sends it.
+
+        A malformed offer is the caller's error (InvalidError naming ``body sdp``), found
+        before the camera is opened; a camera that cannot be watched now is LiveStreamError.
+        """
+        check_offer(offer_sdp)
         upstream = await self._upstream(camera_id)
         if camera_id not in self._known:  # what the camera sends is not known yet
             await upstream.ready(HEADER_WAIT_S)  # a camera that is down: answered as H.264
@@ -528,9 +563,11 @@ class LiveHub:
                     transceiver.setCodecPreferences(_codecs("audio", sound.mime))
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
-        except (ValueError, KeyError, AttributeError) as exc:
+        except _SDP_ERRORS as exc:
             await self._close(pc)
-            raise LiveStreamError(f"cannot answer this WebRTC offer: {exc}") from exc
+            raise InvalidError(
+                f"body sdp: cannot answer this WebRTC offer: {exc}", subsystem=Subsystem.WEB
+            ) from exc
         return LiveAnswer(
             pc.localDescription.sdp,
             audio=sound.mime.removeprefix("audio/") if sound is not None else None,

@@ -8,10 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from vms.custody.views import AlertView, InterviewView
+from vms.web.limits import InModel
 from vms.web.roles import Role
 
 
-class _In(BaseModel):
+class _In(InModel):
+    """A request body: unknown fields refused; integers and times within range (limits)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
