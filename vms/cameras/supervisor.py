@@ -6,17 +6,21 @@ and gathers the health snapshots they send every ``health_interval_s``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import multiprocessing.connection
 import queue
 import signal
+import sys
 import threading
 import time
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vms.cameras.gb28181.source import Gb28181Media
 from vms.cameras.health import CameraHealth, CameraState
@@ -26,11 +30,36 @@ from vms.cameras.recovery import recover_camera
 from vms.cameras.worker import CameraWorker
 from vms.config import Config
 from vms.db.session import Database
+from vms.detection.startup import analysed
 from vms.logs import setup_logging
+
+if TYPE_CHECKING:
+    from vms.detection.live import LiveAnalysis
 
 log = logging.getLogger(__name__)
 
 _SPAWN = mp.get_context("spawn")
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """While a worker process is started, ``__main__`` is an empty module.
+
+    A spawned child first imports its parent's main module (``python -m vms.cli``, or the
+    ``vms`` script: the CLI, the web app, and everything they import) before it runs its
+    target. A worker needs none of that; without a main module to re-import, the child loads
+    only ``run_worker_process``'s own module. ``Process.start()`` reads ``__main__`` once,
+    synchronously, in this thread.
+    """
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 def run_worker_process(
@@ -78,34 +107,43 @@ def run_worker_process(
         t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
         t.start()
         threads.append(t)
-    from vms.custody.presence import presence_observers  # people per custody room
-    from vms.detection.live import LiveAnalysis  # the analytics stack loads in workers only
-
-    analysis = LiveAnalysis(
-        config, workers, db, observers=presence_observers(config, db, camera_ids)
-    )
-    analysis.start()
+    analysis = _start_analysis(config, workers, db, camera_ids)
     interval = config.workers.health_interval_s
     while not stop.poll(interval) and not terminated.is_set():
         for w in workers:
-            stats = analysis.stats(w.camera.id)
-            health_queue.put(
-                replace(
-                    w.health(),
-                    detector_calls=stats.calls,
-                    detector_latency_ms=stats.latency_ms,
-                )
-            )
+            h = w.health()
+            if analysis is not None:
+                stats = analysis.stats(w.camera.id)
+                h = replace(h, detector_calls=stats.calls, detector_latency_ms=stats.latency_ms)
+            health_queue.put(h)
     for w in workers:
         w.stop()
     for t in threads:
         t.join(timeout=15)
-    analysis.stop()  # after recording stopped: recording never waits for analysis
+    if analysis is not None:
+        analysis.stop()  # after recording stopped: recording never waits for analysis
     index.flush()
     index.close()
     for w in workers:
         health_queue.put(w.health())
     db.dispose()
+
+
+def _start_analysis(
+    config: Config, workers: list[CameraWorker], db: Database, camera_ids: list[str]
+) -> LiveAnalysis | None:
+    """Live analysis for this process's analysed cameras; None (and the analytics stack,
+    torch, Ultralytics, OpenCV, never imported) when it records only."""
+    if not any(c.id in camera_ids for c in analysed(config)):
+        return None
+    from vms.custody.presence import presence_observers  # people per custody room
+    from vms.detection.live import LiveAnalysis  # the analytics stack loads here only
+
+    analysis = LiveAnalysis(
+        config, workers, db, observers=presence_observers(config, db, camera_ids)
+    )
+    analysis.start()
+    return analysis
 
 
 @dataclass
@@ -121,9 +159,16 @@ class _Child:
 class Supervisor:
     """Owns the worker processes of every recording camera."""
 
-    def __init__(self, config: Config, *, log_level: int = logging.INFO) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        log_level: int = logging.INFO,
+        worker_main: Callable[..., None] = run_worker_process,
+    ) -> None:
         self.config = config
         self.log_level = log_level
+        self._worker_main = worker_main  # a worker process's entry point (a seam for tests)
         per = config.workers.cameras_per_process
         ids = [c.id for c in config.cameras]
         self._children = [_Child(ids[i : i + per]) for i in range(0, len(ids), per)]
@@ -144,7 +189,7 @@ class Supervisor:
 
     def _spawn(self, child: _Child) -> None:
         proc = _SPAWN.Process(
-            target=run_worker_process,
+            target=self._worker_main,
             args=(
                 self.config.model_dump_json(),
                 child.camera_ids,
@@ -156,7 +201,8 @@ class Supervisor:
             name="vms-worker-" + "+".join(child.camera_ids),
             daemon=False,
         )
-        proc.start()
+        with _bare_main():
+            proc.start()
         child.process = proc
         child.started_at = time.monotonic()
         log.info("worker %s started (pid %s)", "+".join(child.camera_ids), proc.pid)

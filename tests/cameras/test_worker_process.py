@@ -1,0 +1,56 @@
+"""A worker process as the supervisor starts it: what it loads, how it starts and stops."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from tests.cameras.helpers import camera, make_config, wait_for
+from tests.support.rtsp import RtspServer
+from tests.support.worker_probe import MODULES_FILE, record_then_list_modules
+from vms.app import prepare
+from vms.cameras.supervisor import Supervisor
+
+#: What a recording-only worker must never load: the analysis stack (and numpy under it),
+#: the web stack, the command line's stack.
+NOT_FOR_RECORDING = (
+    *("torch", "ultralytics", "cv2", "supervision", "numpy"),
+    *("fastapi", "starlette", "uvicorn", "aiortc"),
+    *("typer", "rich"),
+)
+
+
+def test_recording_only_worker_imports_no_analysis_stack(
+    rtsp_camera: RtspServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The parent runs as `python -m vms.cli serve` does: its __main__ is the CLI, which a
+    # spawned child would re-import (and with it the web app and everything else).
+    main = types.ModuleType("__main__")
+    main.__spec__ = importlib.util.find_spec("vms.cli")
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    config = make_config(
+        tmp_path,
+        [camera("rec", rtsp_camera.url("/cam1"), analysis_fps=0, segment_seconds=2)],
+        workers={"health_interval_s": 0.5},
+    )
+    prepare(config).dispose()
+    sup = Supervisor(config, worker_main=record_then_list_modules)
+    sup.start()
+    try:
+        wait_for("the camera recording", lambda: sup.health()["rec"].packets_written > 20, 90)
+    finally:
+        sup.stop()
+    listed = tmp_path / MODULES_FILE
+    assert listed.exists(), "the worker process did not stop cleanly"
+    modules = set(json.loads(listed.read_text()))
+    assert "vms.cameras.worker" in modules
+    assert "av" in modules
+    loaded = sorted(m for m in modules if m.split(".")[0] in NOT_FOR_RECORDING)
+    assert not loaded, f"a recording-only worker imported {loaded[:10]}"
+    assert "vms.cli" not in modules
+    assert "vms.detection.live" not in modules
