@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.cameras.helpers import camera, make_config, wait_for
+from tests.cameras.conftest import H264Clip
+from tests.cameras.helpers import camera, make_config, segments, wait_for
 from tests.support.rtsp import RtspServer
 from tests.support.worker_probe import MODULES_FILE, record_then_list_modules
 from vms.app import prepare
-from vms.cameras.supervisor import Supervisor
+from vms.cameras.supervisor import STOP_BASE_S, Supervisor
 
 #: What a recording-only worker must never load: the analysis stack (and numpy under it),
 #: the web stack, the command line's stack.
@@ -54,3 +55,46 @@ def test_recording_only_worker_imports_no_analysis_stack(
     assert not loaded, f"a recording-only worker imported {loaded[:10]}"
     assert "vms.cli" not in modules
     assert "vms.detection.live" not in modules
+
+
+def test_stop_budget_grows_with_the_cameras_of_a_process(tmp_path: Path) -> None:
+    def budget(per_process: int) -> float:
+        cams = [camera(f"c{i}", f"rtsp://127.0.0.1:1/c{i}") for i in range(50)]
+        config = make_config(tmp_path, cams, workers={"cameras_per_process": per_process})
+        return Supervisor(config).stop_budget_s()
+
+    assert budget(1) == STOP_BASE_S + 1.5
+    assert budget(25) == STOP_BASE_S + 25 * 1.5  # 57.5 s: 25 segments fsynced and hashed
+
+
+@pytest.mark.slow
+def test_25_cameras_in_one_process_start_together_and_stop_cleanly(
+    h264_clip: H264Clip, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = [f"cam{i:02d}" for i in range(25)]
+    with RtspServer({f"/{c}": (h264_clip.path, h264_clip.fps) for c in ids}) as server:
+        config = make_config(
+            tmp_path,
+            [camera(c, server.url(f"/{c}"), analysis_fps=0) for c in ids],
+            workers={"cameras_per_process": 25, "health_interval_s": 0.5},
+        )
+        db = prepare(config)
+        sup = Supervisor(config)
+        sup.start()
+        try:
+            wait_for(
+                "all 25 cameras recording",
+                lambda: all(h.packets_written > 0 for h in sup.health().values()),
+                240,
+            )
+        finally:
+            sup.stop()
+    try:
+        assert "did not stop" not in caplog.text  # no worker process was killed
+        for cam in ids:
+            rows = segments(db, cam)
+            assert rows, cam
+            # Every segment closed at the stop, its hash taken: nothing left to recovery.
+            assert {(r.status, r.sha256 is not None) for r in rows} == {("complete", True)}, cam
+    finally:
+        db.dispose()

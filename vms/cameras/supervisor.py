@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _SPAWN = mp.get_context("spawn")
+#: A worker process's stop budget before its cameras' share (``stop_budget_s``).
+STOP_BASE_S = 20.0
 _MAIN_LOCK = threading.Lock()
 
 
@@ -92,6 +94,7 @@ def run_worker_process(
     workers: list[CameraWorker] = []
     threads: list[threading.Thread] = []
     gb28181 = Gb28181Media.of(config.gb28181, root) if config.gb28181.enabled else None
+    slots = threading.Semaphore(config.workers.connects_at_once)
     for cam_id in camera_ids:
         cam = config.camera(cam_id)
         report = recover_camera(db, root, cam_id)
@@ -102,6 +105,7 @@ def run_worker_process(
             last_recorded_end=report.last_end,
             live=(live_taps or {}).get(cam_id),
             gb28181=gb28181,
+            connect_slots=slots,
         )
         workers.append(worker)
         t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
@@ -118,8 +122,11 @@ def run_worker_process(
             health_queue.put(h)
     for w in workers:
         w.stop()
+    # The threads close their segments in parallel; what is left of the budget goes to the
+    # index (the SHA-256 of every closed file) before the supervisor's own deadline.
+    deadline = time.monotonic() + 0.75 * stop_budget_s(config, len(camera_ids))
     for t in threads:
-        t.join(timeout=15)
+        t.join(timeout=max(0.1, deadline - time.monotonic()))
     if analysis is not None:
         analysis.stop()  # after recording stopped: recording never waits for analysis
     index.flush()
@@ -127,6 +134,15 @@ def run_worker_process(
     for w in workers:
         health_queue.put(w.health())
     db.dispose()
+
+
+def stop_budget_s(config: Config, cameras: int) -> float:
+    """How long a worker process with ``cameras`` cameras may take to stop cleanly.
+
+    Each camera closes its segment (an fsync of up to tens of MB) and its SHA-256 is taken
+    before the process exits, so the time grows with the cameras a process records.
+    """
+    return STOP_BASE_S + config.workers.stop_s_per_camera * cameras
 
 
 def _start_analysis(
@@ -262,13 +278,19 @@ class Supervisor:
             "+".join(c.camera_ids): (c.process.pid if c.process else None) for c in self._children
         }
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """Ask every child to close its segments, wait, and kill what does not stop."""
+    def stop_budget_s(self) -> float:
+        """How long ``stop()`` waits for the children: the budget of the largest one."""
+        most = max((len(c.camera_ids) for c in self._children), default=0)
+        return stop_budget_s(self.config, most)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask every child to close its segments, wait (by default ``stop_budget_s()``, the
+        children stopping in parallel), and kill what does not stop."""
         self._running.clear()
         if self._monitor is not None:
             self._monitor.join()
         self._stop_writer.close()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (self.stop_budget_s() if timeout is None else timeout)
         for child in self._children:
             if child.process is not None:
                 child.process.join(max(0.1, deadline - time.monotonic()))
