@@ -60,7 +60,7 @@ from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_speech
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 FFMPEG = "/usr/bin/ffmpeg"
-PHASES = ("vms", "ffmpeg", "ffmpeg-fmp4")
+PHASES = ("vms", "vms-base", "ffmpeg", "ffmpeg-fmp4")
 AUDIO_SECONDS = 16  # the speech loops on its own (its frames are matched, not its timing)
 INSTALL_FFMPEG = "apt-get install -y --no-install-recommends ffmpeg"
 FMP4_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
@@ -513,9 +513,15 @@ class VmsRecorder(Recorder):
     name = "vms"
 
     def __init__(
-        self, workdir: Path, urls: list[str], cameras_per_process: int, tree: Path = ROOT
+        self,
+        workdir: Path,
+        urls: list[str],
+        cameras_per_process: int,
+        tree: Path = ROOT,
+        name: str = "vms",
     ) -> None:
         super().__init__(workdir, urls)
+        self.name = name
         self.per_process = cameras_per_process
         self.tree = tree
         self.root = workdir / "data"
@@ -857,6 +863,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=ROOT,
         help="folder whose vms package runs (default: this repository; e.g. a git archive)",
     )
+    parser.add_argument(
+        "--base-tree",
+        type=Path,
+        help="the vms-base phase runs this folder's vms (e.g. a git archive of the code before "
+        "a change), so before and after are measured in one run",
+    )
     parser.add_argument("--video", choices=("h264", "h265"), default="h264")
     parser.add_argument(
         "--audio", choices=("none", "aac", "pcma", "pcmu"), default="none",
@@ -868,6 +880,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     if unknown := sorted(set(phases) - set(PHASES)):
         parser.error(f"unknown phases {unknown}; choose from {PHASES}")
+    if "vms-base" in phases and args.base_tree is None:
+        parser.error("the vms-base phase needs --base-tree")
     if any(p.startswith("ffmpeg") for p in phases) and not os.access(FFMPEG, os.X_OK):
         print(
             f"{FFMPEG} not found: the ffmpeg phases need Debian's ffmpeg ({INSTALL_FFMPEG}), "
@@ -925,6 +939,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             rec: Recorder
             if phase == "vms":
                 rec = VmsRecorder(workdir, urls, per_process, args.vms_tree.resolve())
+            elif phase == "vms-base":
+                rec = VmsRecorder(
+                    workdir, urls, per_process, args.base_tree.resolve(), name="vms (base)"
+                )
             else:
                 rec = FfmpegRecorder(
                     workdir,
