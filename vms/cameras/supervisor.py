@@ -38,7 +38,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_SPAWN = mp.get_context("spawn")
+# Worker processes fork from a fork server that has imported what recording needs (PyAV,
+# SQLAlchemy, pydantic, this package) once: they share those pages instead of each loading
+# its own copy, and start without importing anything. The server is a fresh interpreter
+# (not a fork of ``vms serve``), so no thread or web state of the parent is inherited.
+_SPAWN = mp.get_context("forkserver")
+_SPAWN.set_forkserver_preload([__name__])
 #: A worker process's stop budget before its cameras' share (``stop_budget_s``).
 STOP_BASE_S = 20.0
 _MAIN_LOCK = threading.Lock()
