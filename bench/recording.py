@@ -55,7 +55,7 @@ import cv2
 import numpy as np
 import psutil
 
-from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_speech
+from tests.support.rtsp import AudioTrack, Mount, RtspServer, check_gstreamer, prepare_speech
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -503,6 +503,24 @@ class Recorder:
         raise NotImplementedError
 
 
+def missing_prerequisites(phases: Sequence[str], ffmpeg: str | None = None) -> list[str]:
+    """What the phases need and this machine lacks, each with how to install it; checked
+    before any phase (or the source encoding) starts."""
+    missing = []
+    ffmpeg = ffmpeg or FFMPEG
+    if any(p.startswith("ffmpeg") for p in phases) and not os.access(ffmpeg, os.X_OK):
+        missing.append(
+            f"{ffmpeg} not found: the ffmpeg phases need Debian's ffmpeg "
+            f"({INSTALL_FFMPEG}, also done by scripts/setup --dev), "
+            "or leave them out with --phases vms"
+        )
+    try:
+        check_gstreamer()  # the RTSP server every phase records from
+    except RuntimeError as exc:
+        missing.append(str(exc))
+    return missing
+
+
 def _names(n: int) -> list[str]:
     return [f"cam{i:03d}" for i in range(1, n + 1)]
 
@@ -882,12 +900,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown phases {unknown}; choose from {PHASES}")
     if "vms-base" in phases and args.base_tree is None:
         parser.error("the vms-base phase needs --base-tree")
-    if any(p.startswith("ffmpeg") for p in phases) and not os.access(FFMPEG, os.X_OK):
-        print(
-            f"{FFMPEG} not found: the ffmpeg phases need Debian's ffmpeg ({INSTALL_FFMPEG}), "
-            "or leave them out with --phases vms",
-            file=sys.stderr,
-        )
+    if missing := missing_prerequisites(phases):
+        for line in missing:
+            print(line, file=sys.stderr)
         return 2
     n = args.streams
     per_process = args.cameras_per_process or min(25, max(1, math.ceil(n / 4)))
