@@ -337,8 +337,8 @@ class TreeMeter:
             cmd = " ".join(p.cmdline())
         except psutil.Error:
             return "?"
-        if "spawn_main" in cmd:
-            return "vms worker processes"
+        if "spawn_main" in cmd or "forkserver" in cmd:
+            return "vms worker processes (and their fork server)"
         if "resource_tracker" in cmd:
             return "multiprocessing resource tracker"
         if "vms.cli" in cmd:

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 # its own copy, and start without importing anything. The server is a fresh interpreter
 # (not a fork of ``vms serve``), so no thread or web state of the parent is inherited.
 _SPAWN = mp.get_context("forkserver")
-_SPAWN.set_forkserver_preload([__name__])
+_SPAWN.set_forkserver_preload(["vms.cameras.forkserver"])
 #: A worker process's stop budget before its cameras' share (``stop_budget_s``).
 STOP_BASE_S = 20.0
 _MAIN_LOCK = threading.Lock()
