@@ -21,16 +21,10 @@ import av
 import pytest
 
 from tests.cameras.conftest import CLIP, H264Clip
-from tests.cameras.helpers import (
-    camera,
-    make_config,
-    open_database,
-    read_segment,
-    segments,
-    wait_for,
-)
+from tests.cameras.helpers import camera, make_config, open_database, read_segment, segments
 from tests.conftest import shared_file
 from tests.support.rtsp import prepare_video
+from tests.support.waiting import wait_for
 from vms.cameras.decoder import AnalysisDecoder
 from vms.cameras.frames import LatestFrameBuffer
 from vms.cameras.health import CameraState

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.cameras.conftest import H264Clip
-from tests.cameras.helpers import camera, make_config, segments, wait_for
+from tests.cameras.helpers import camera, make_config, segments
 from tests.support.rtsp import RtspServer
+from tests.support.waiting import wait_for
 from tests.support.worker_probe import MODULES_FILE, record_then_list_modules
 from vms.app import prepare
 from vms.cameras.supervisor import STOP_BASE_S, Supervisor
+from vms.worker_process import run_worker_process
 
 #: What a recording-only worker must never load: the analysis stack (and numpy under it),
 #: the web stack, the command line's stack.
@@ -40,7 +42,7 @@ def test_recording_only_worker_imports_no_analysis_stack(
         workers={"health_interval_s": 0.5},
     )
     prepare(config).dispose()
-    sup = Supervisor(config, worker_main=record_then_list_modules)
+    sup = Supervisor(config, record_then_list_modules)
     sup.start()
     try:
         wait_for("the camera recording", lambda: sup.health()["rec"].packets_written > 20, 90)
@@ -61,7 +63,7 @@ def test_stop_budget_grows_with_the_cameras_of_a_process(tmp_path: Path) -> None
     def budget(per_process: int) -> float:
         cams = [camera(f"c{i}", f"rtsp://127.0.0.1:1/c{i}") for i in range(50)]
         config = make_config(tmp_path, cams, workers={"cameras_per_process": per_process})
-        return Supervisor(config).stop_budget_s()
+        return Supervisor(config, run_worker_process).stop_budget_s()
 
     assert budget(1) == STOP_BASE_S + 1.5
     assert budget(25) == STOP_BASE_S + 25 * 1.5  # 57.5 s: 25 segments fsynced and hashed
@@ -79,7 +81,7 @@ def test_25_cameras_in_one_process_start_together_and_stop_cleanly(
             workers={"cameras_per_process": 25, "health_interval_s": 0.5},
         )
         db = prepare(config)
-        sup = Supervisor(config)
+        sup = Supervisor(config, run_worker_process)
         sup.start()
         try:
             wait_for(

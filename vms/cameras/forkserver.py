@@ -1,14 +1,13 @@
-"""What the worker processes' fork server loads before it forks them (nothing else imports it).
+"""Imported by the worker processes' fork server after their entry point's module (nothing
+else imports it): ``gc.freeze()``.
 
-Everything recording needs is imported once here; the children share those pages with the
-server for as long as nobody writes to them. ``gc.freeze()`` keeps them shared: the
-children's garbage collector never walks (and so never writes to) these objects.
+The server has imported everything recording needs once; the children share those pages
+with it for as long as nobody writes to them. Frozen, the children's garbage collector never
+walks (and so never writes to) these objects.
 """
 
 from __future__ import annotations
 
 import gc
-
-import vms.cameras.supervisor  # noqa: F401  (the worker processes' entry point and its imports)
 
 gc.freeze()

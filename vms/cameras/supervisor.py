@@ -1,7 +1,8 @@
 """Worker processes: each runs a few camera workers; a crash kills one child, not the service.
 
 The supervisor (in ``vms serve``) starts the children, restarts one that dies (with backoff),
-and gathers the health snapshots they send every ``health_interval_s``.
+and gathers the health snapshots they send every ``health_interval_s``. What a child runs is
+composed by ``vms.worker_process`` and handed to the supervisor by ``vms.app``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import logging
 import multiprocessing as mp
 import multiprocessing.connection
 import queue
-import signal
 import sys
 import threading
 import time
@@ -20,30 +20,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from vms.cameras.gb28181.source import Gb28181Media
 from vms.cameras.health import CameraHealth, CameraState
-from vms.cameras.index import RecordingIndex
 from vms.cameras.live import LiveChannel, LiveTap
-from vms.cameras.recovery import recover_camera
-from vms.cameras.worker import CameraWorker
 from vms.config import Config
-from vms.db.session import Database
-from vms.detection.startup import analysed
-from vms.logs import setup_logging
-
-if TYPE_CHECKING:
-    from vms.detection.live import LiveAnalysis
 
 log = logging.getLogger(__name__)
 
-# Worker processes fork from a fork server that has imported what recording needs (PyAV,
-# SQLAlchemy, pydantic, this package) once: they share those pages instead of each loading
-# its own copy, and start without importing anything. The server is a fresh interpreter
-# (not a fork of ``vms serve``), so no thread or web state of the parent is inherited.
+# Worker processes fork from a fork server, a fresh interpreter (not a fork of ``vms serve``,
+# so no thread or web state of the parent is inherited) that has imported the worker's entry
+# point and what it needs (PyAV, SQLAlchemy, pydantic) once: the children share those pages
+# instead of each loading its own copy, and start without importing anything.
 _SPAWN = mp.get_context("forkserver")
-_SPAWN.set_forkserver_preload(["vms.cameras.forkserver"])
+#: Imported by the fork server after the entry point's module: ``gc.freeze()``.
+_FREEZE = "vms.cameras.forkserver"
 #: A worker process's stop budget before its cameras' share (``stop_budget_s``).
 STOP_BASE_S = 20.0
 _MAIN_LOCK = threading.Lock()
@@ -53,11 +44,11 @@ _MAIN_LOCK = threading.Lock()
 def _bare_main() -> Iterator[None]:
     """While a worker process is started, ``__main__`` is an empty module.
 
-    A spawned child first imports its parent's main module (``python -m vms.cli``, or the
-    ``vms`` script: the CLI, the web app, and everything they import) before it runs its
-    target. A worker needs none of that; without a main module to re-import, the child loads
-    only ``run_worker_process``'s own module. ``Process.start()`` reads ``__main__`` once,
-    synchronously, in this thread.
+    A child first imports its parent's main module (``python -m vms.cli``, or the ``vms``
+    script: the CLI, the web app, and everything they import) before it runs its target. A
+    worker needs none of that; without a main module to re-import, the child loads only its
+    entry point's module. ``Process.start()`` reads ``__main__`` once, synchronously, in this
+    thread.
     """
     with _MAIN_LOCK:
         main = sys.modules.get("__main__")
@@ -69,78 +60,6 @@ def _bare_main() -> Iterator[None]:
                 sys.modules["__main__"] = main
 
 
-def run_worker_process(
-    config_json: str,
-    camera_ids: list[str],
-    health_queue: Any,
-    stop: multiprocessing.connection.Connection,
-    log_level: int = logging.INFO,
-    live_taps: dict[str, LiveTap] | None = None,
-) -> None:
-    """Entry point of a worker process: record ``camera_ids`` until ``stop`` is readable.
-
-    ``stop`` is the read end of a pipe whose write end only the supervisor holds: closing it
-    (or the supervisor dying) stops every child. Not a ``multiprocessing.Event``: a child
-    killed while in ``Event.wait`` is still counted as a sleeper, and ``Event.set`` then waits
-    forever for it to wake, hanging the supervisor's shutdown.
-
-    Ctrl-C reaches the whole process group: the child ignores SIGINT and lets the supervisor
-    stop it through ``stop``, so segments are closed cleanly. A SIGTERM sent to the child
-    itself (or its group) also closes its segments before it exits.
-    """
-    setup_logging(log_level)
-    terminated = threading.Event()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda _sig, _frame: terminated.set())
-    config = Config.model_validate_json(config_json)
-    db = Database(config.database_url)
-    root = config.storage.root
-    index = RecordingIndex(db, root)
-    workers: list[CameraWorker] = []
-    threads: list[threading.Thread] = []
-    gb28181 = Gb28181Media.of(config.gb28181, root) if config.gb28181.enabled else None
-    slots = threading.Semaphore(config.workers.connects_at_once)
-    for cam_id in camera_ids:
-        cam = config.camera(cam_id)
-        report = recover_camera(db, root, cam_id)
-        worker = CameraWorker(
-            cam,
-            root,
-            index,
-            last_recorded_end=report.last_end,
-            live=(live_taps or {}).get(cam_id),
-            gb28181=gb28181,
-            connect_slots=slots,
-        )
-        workers.append(worker)
-        t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
-        t.start()
-        threads.append(t)
-    analysis = _start_analysis(config, workers, db, camera_ids)
-    interval = config.workers.health_interval_s
-    while not stop.poll(interval) and not terminated.is_set():
-        for w in workers:
-            h = w.health()
-            if analysis is not None:
-                stats = analysis.stats(w.camera.id)
-                h = replace(h, detector_calls=stats.calls, detector_latency_ms=stats.latency_ms)
-            health_queue.put(h)
-    for w in workers:
-        w.stop()
-    # The threads close their segments in parallel; what is left of the budget goes to the
-    # index (the SHA-256 of every closed file) before the supervisor's own deadline.
-    deadline = time.monotonic() + 0.75 * stop_budget_s(config, len(camera_ids))
-    for t in threads:
-        t.join(timeout=max(0.1, deadline - time.monotonic()))
-    if analysis is not None:
-        analysis.stop()  # after recording stopped: recording never waits for analysis
-    index.flush()
-    index.close()
-    for w in workers:
-        health_queue.put(w.health())
-    db.dispose()
-
-
 def stop_budget_s(config: Config, cameras: int) -> float:
     """How long a worker process with ``cameras`` cameras may take to stop cleanly.
 
@@ -150,21 +69,28 @@ def stop_budget_s(config: Config, cameras: int) -> float:
     return STOP_BASE_S + config.workers.stop_s_per_camera * cameras
 
 
-def _start_analysis(
-    config: Config, workers: list[CameraWorker], db: Database, camera_ids: list[str]
-) -> LiveAnalysis | None:
-    """Live analysis for this process's analysed cameras; None (and the analytics stack,
-    torch, Ultralytics, OpenCV, never imported) when it records only."""
-    if not any(c.id in camera_ids for c in analysed(config)):
-        return None
-    from vms.custody.presence import presence_observers  # people per custody room
-    from vms.detection.live import LiveAnalysis  # the analytics stack loads here only
+@dataclass
+class WorkerArgs:
+    """What a worker process is started with (pickled into the spawned child).
 
-    analysis = LiveAnalysis(
-        config, workers, db, observers=presence_observers(config, db, camera_ids)
-    )
-    analysis.start()
-    return analysis
+    ``stop`` is the read end of a pipe whose write end only the supervisor holds: closing it
+    (or the supervisor dying) stops every child. Not a ``multiprocessing.Event``: a child
+    killed while in ``Event.wait`` is still counted as a sleeper, and ``Event.set`` then waits
+    forever for it to wake, hanging the supervisor's shutdown. ``health`` is the queue the
+    child puts a ``CameraHealth`` per camera on, every ``workers.health_interval_s``.
+    """
+
+    config_json: str
+    camera_ids: list[str]
+    health: Any  # multiprocessing.Queue[CameraHealth]
+    stop: multiprocessing.connection.Connection
+    log_level: int = logging.INFO
+    live_taps: dict[str, LiveTap] = field(default_factory=dict)
+
+
+#: The entry point of a worker process (``vms.worker_process.run_worker_process``): a
+#: module-level function, so the spawned child can import it.
+WorkerMain = Callable[[WorkerArgs], None]
 
 
 @dataclass
@@ -178,24 +104,19 @@ class _Child:
 
 
 class Supervisor:
-    """Owns the worker processes of every recording camera."""
+    """Owns the worker processes of every recording camera; ``main`` is what each runs
+    (composed by ``vms.worker_process``: the supervisor knows nothing of what is inside)."""
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        log_level: int = logging.INFO,
-        worker_main: Callable[..., None] = run_worker_process,
-    ) -> None:
+    def __init__(self, config: Config, main: WorkerMain, *, log_level: int = logging.INFO) -> None:
         self.config = config
+        self.main = main
         self.log_level = log_level
-        self._worker_main = worker_main  # a worker process's entry point (a seam for tests)
         per = config.workers.cameras_per_process
         ids = [c.id for c in config.cameras]
         self._children = [_Child(ids[i : i + per]) for i in range(0, len(ids), per)]
         self._health: dict[str, CameraHealth] = {c.id: CameraHealth(c.id) for c in config.cameras}
         self._queue: Any = _SPAWN.Queue()
-        self._stop, self._stop_writer = _SPAWN.Pipe(duplex=False)  # see run_worker_process
+        self._stop, self._stop_writer = _SPAWN.Pipe(duplex=False)  # see WorkerArgs
         self._live = {c.id: LiveChannel(_SPAWN) for c in config.cameras}
         self._lock = threading.Lock()
         self._monitor: threading.Thread | None = None
@@ -209,19 +130,22 @@ class Supervisor:
         self._monitor.start()
 
     def _spawn(self, child: _Child) -> None:
+        args = WorkerArgs(
+            self.config.model_dump_json(),
+            child.camera_ids,
+            self._queue,
+            self._stop,
+            self.log_level,
+            {cam_id: self._live[cam_id].tap() for cam_id in child.camera_ids},
+        )
         proc = _SPAWN.Process(
-            target=self._worker_main,
-            args=(
-                self.config.model_dump_json(),
-                child.camera_ids,
-                self._queue,
-                self._stop,
-                self.log_level,
-                {cam_id: self._live[cam_id].tap() for cam_id in child.camera_ids},
-            ),
+            target=self.main,
+            args=(args,),
             name="vms-worker-" + "+".join(child.camera_ids),
             daemon=False,
         )
+        # Only the first start launches the fork server; later calls change nothing.
+        _SPAWN.set_forkserver_preload([self.main.__module__, _FREEZE])
         with _bare_main():
             proc.start()
         child.process = proc
