@@ -90,15 +90,18 @@ class App:
         return self.supervisor.health() if self.supervisor else {}
 
     def stop(self) -> None:
+        # The recorders first: their stop budget is for closing segments, and it must not be
+        # spent waiting for a web server or jobs backed up under load (bench.recording, 100
+        # streams). The platform stays up until its channels' workers are gone.
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
         if self.web is not None:
             self.web.stop()
             self.web = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
-        if self.supervisor is not None:
-            self.supervisor.stop()
-            self.supervisor = None
         if self.gb28181 is not None:
             self.gb28181.stop()
             self.gb28181 = None
