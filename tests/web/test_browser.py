@@ -758,6 +758,9 @@ def test_audit_page_reports_the_interview_and_verifies_the_chain(
     assert "哈希校验：" in summary
     assert "失败" not in summary  # a segment being written is not a failed hash check
     assert "完整（图像和声音）：否" in summary  # the room's camera records no sound
+    # ... and the report says why: an audio gap (the recording holds no audio stream).
+    audio_gap = "#report .camera-report[data-camera='interview-1'] .audio-gap-row"
+    assert page.locator(audio_gap).count() >= 1
     # Ended (once the room's camera has closed a segment inside it), the interview's court
     # copy can be made.
     during = complete_segments(served, "interview-1")

@@ -81,7 +81,7 @@ class Overlay:
 class OverlaySlot:
     """Made by the supervisor per camera; the worker writes, the web process reads."""
 
-    def __init__(self, ctx: multiprocessing.context.SpawnContext) -> None:
+    def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
         self._buf: Any = ctx.RawArray(ctypes.c_char, CAPACITY)
         self._len: Any = ctx.RawValue(ctypes.c_int, 0)
         self._seq: Any = ctx.RawValue(ctypes.c_ulong, 0)  # odd while a write is in progress

@@ -266,9 +266,14 @@ function drawLanes() {
       const b = block("seg", ms(s.start), segEnd(s), `${localTime(s.start)} – ${s.end ? localTime(s.end) : t("now")}`);
       if (b) track.append(b);
     }
+    // A picture gap: nothing recorded. An audio gap: the picture was recorded without its
+    // sound, drawn as a band under the recorded range, never as missing footage.
     for (const g of lane?.gaps || []) {
-      const b = block("gap", ms(g.start), g.end ? ms(g.end) : Date.now(),
-        t("gap: {reason}", { reason: g.reason }) + ` (${duration(((g.end ? ms(g.end) : Date.now()) - ms(g.start)) / 1000)})`);
+      const end = g.end ? ms(g.end) : Date.now();
+      const span_ = ` (${duration((end - ms(g.start)) / 1000)})`;
+      const b = g.kind === "audio"
+        ? block("audio-gap", ms(g.start), end, t("audio gap (picture without sound): {reason}", { reason: g.reason }) + span_)
+        : block("gap", ms(g.start), end, t("gap: {reason}", { reason: g.reason }) + span_);
       if (b) track.append(b);
     }
     for (const e of lane?.events || []) {
