@@ -233,6 +233,16 @@ class CrowdingConfig(ConfigModel):
 
     people: int = Field(3, ge=2, description="Crowd size (N).")
     seconds: float = Field(10.0, ge=0, description="How long the crowd must last (T).")
+    window_s: float = Field(
+        3.0,
+        ge=0,
+        le=600,
+        description=(
+            "Count smoothing: once the event is open, it holds while the largest count of "
+            "the last window_s seconds is enough, so people the detector misses for a "
+            "moment or re-finds under a new id do not end it (0: per frame)."
+        ),
+    )
 
 
 class OccupancyConfig(ConfigModel):
@@ -241,6 +251,16 @@ class OccupancyConfig(ConfigModel):
     min: int | None = Field(None, ge=0, description="Fewest persons allowed (MIN); null: none.")
     max: int | None = Field(None, ge=0, description="Most persons allowed (MAX); null: none.")
     seconds: float = Field(10.0, ge=0, description="How long it must last (T).")
+    window_s: float = Field(
+        3.0,
+        ge=0,
+        le=600,
+        description=(
+            "Count smoothing: once an 'above' event is open, it holds while the largest count of "
+            "the last window_s seconds is above max, so people the detector misses for a "
+            "moment or re-finds under a new id do not end it (0: per frame)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
