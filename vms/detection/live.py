@@ -1,6 +1,9 @@
-"""Live analysis inside a worker process: one thread per camera, one detector per process.
+"""Live analysis inside a worker process: one analysis thread and one detector for all its
+cameras, their frames batched into one detector call.
 
-    CameraWorker.frames (LatestFrameBuffer) --> Pipeline --> DatabaseEventSink --> events
+    CameraWorker.frames (LatestFrameBuffer) -+
+    CameraWorker.frames (LatestFrameBuffer) -+-> CameraBatch (Pipeline per camera,
+    ...                                      -+   one detect_batch) --> DatabaseEventSink
 
 Analysis never slows recording: it takes the newest decoded frames and the buffer drops
 (and counts) what analysis could not keep up with.
@@ -14,9 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from vms.cameras.frames import Frame, LatestFrameBuffer
 from vms.cameras.worker import CameraWorker
 from vms.config import Config
 from vms.db.session import Database
+from vms.detection.batch import CameraBatch
 from vms.detection.detector import Detector, YoloDetector
 from vms.detection.events import DatabaseEventSink
 from vms.detection.pipeline import FrameResult, Pipeline, pipeline_for
@@ -65,7 +70,7 @@ class LiveAnalysis:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Load the detector (off the recording path) and start a thread per camera."""
+        """Load the detector (off the recording path) and start the analysis thread."""
         if not self.workers:
             return
         # Not joined at stop: loading a model cannot be interrupted, and shutdown must not
@@ -88,33 +93,45 @@ class LiveAnalysis:
                 self.detector = YoloDetector(self.config.detector)
             except Exception as exc:  # never a dead thread: say it, and analyse without
                 log.error("detection is OFF in this worker: %s", exc)
+        feeds: list[tuple[Pipeline, LatestFrameBuffer]] = []
         for w in self.workers:
             found = self.pipelines.get(w.camera.id)
-            if found is None or self._stop.is_set():
+            if found is None:
                 continue
             found.detector = self.detector
-            t = threading.Thread(
-                target=self._run, args=(w, found), name=f"analysis-{w.camera.id}", daemon=True
-            )
-            with self._lock:
-                if self._stop.is_set():
-                    return
-                t.start()
-                self._threads.append(t)
+            feeds.append((found, w.frames))
+        t = threading.Thread(target=self._run, args=(feeds,), name="analysis", daemon=True)
+        with self._lock:
+            if self._stop.is_set() or not feeds:
+                return
+            t.start()
+            self._threads.append(t)
 
-    def _run(self, worker: CameraWorker, pipe: Pipeline) -> None:
-        cam = worker.camera.id
+    def _run(self, feeds: list[tuple[Pipeline, LatestFrameBuffer]]) -> None:
+        """Take the frame waiting at each camera (waiting a little when none is), analyse
+        them together, until stopped; then end the events still open."""
+        batch = CameraBatch(self.detector)
+        turn = 0
         while not self._stop.is_set():
-            frame = worker.frames.get(timeout=0.5)
-            if frame is None or pipe.idle:
-                continue
-            try:
-                pipe.process(frame.image, frame.time)
-                self._last[cam] = frame.time
-            except Exception:  # a bug in one frame must not end the camera's analysis
-                log.exception("%s: analysis failed on frame %d", cam, frame.index)
-        if cam in self._last:
-            pipe.close(self._last[cam], why="analysis stopped")
+            ready: list[tuple[Pipeline, Frame]] = []
+            for pipe, frames in feeds:
+                frame = frames.get(timeout=0)
+                if frame is not None and not pipe.idle:
+                    ready.append((pipe, frame))
+            if not ready:
+                pipe, frames = feeds[turn % len(feeds)]
+                turn += 1
+                frame = frames.get(timeout=0.5 / len(feeds))
+                if frame is None or pipe.idle:
+                    continue
+                ready.append((pipe, frame))
+            results = batch.step([(p, f.image, f.time) for p, f in ready])
+            for (pipe, frame), result in zip(ready, results, strict=True):
+                if result is not None:
+                    self._last[pipe.camera_id] = frame.time
+        for pipe, _frames in feeds:
+            if pipe.camera_id in self._last:
+                pipe.close(self._last[pipe.camera_id], why="analysis stopped")
 
     def stats(self, camera_id: str) -> DetectorStats:
         """The camera's detector figures for its health report (none when not analysed)."""
