@@ -14,10 +14,19 @@ after the other for the same measured window, and are measured the same way:
   between is a lost packet. expected = recorded + lost, counted from each stream's first
   recorded keyframe to its last packet (a span that contains the whole measured window).
 
+With ``--video h265`` the streams are H.265, with ``--audio aac|pcma|pcmu`` each carries
+real speech too (prepare_speech, espeak-ng): the cost per stream of recording sound and of
+H.265, against ffmpeg on the same streams (ffmpeg writes G.711 into MOV segments, as vms
+does: its MP4 muxer refuses G.711). Audio packets are checked like the video's: every one
+recorded must be one the camera sent, in order.
+
+Needs an ``ffmpeg`` binary for the ffmpeg phases: checked before anything starts.
+
 Usage, from the repository root (the source clip is encoded once into bench/out/)::
 
     .venv/bin/python -m bench.recording --streams 100 --seconds 60
     .venv/bin/python -m bench.recording --streams 10 --seconds 30 --phases vms
+    .venv/bin/python -m bench.recording --streams 10 --seconds 30 --video h265 --audio pcma
 """
 
 from __future__ import annotations
@@ -46,12 +55,14 @@ import cv2
 import numpy as np
 import psutil
 
-from tests.support.rtsp import RtspServer
+from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_speech
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 FFMPEG = "/usr/bin/ffmpeg"
 PHASES = ("vms", "ffmpeg", "ffmpeg-fmp4")
+AUDIO_SECONDS = 16  # the speech loops on its own (its frames are matched, not its timing)
+INSTALL_FFMPEG = "apt-get install -y --no-install-recommends ffmpeg"
 FMP4_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
 
 # --- the source clip ---------------------------------------------------------------------
@@ -65,6 +76,7 @@ class SourceSpec:
     seconds: int = 20
     bitrate: int = 4_000_000
     gop: int = 25
+    codec: str = "h264"  # or h265
 
     @property
     def frames(self) -> int:
@@ -74,7 +86,7 @@ class SourceSpec:
     def path(self) -> Path:
         return OUT / (
             f"source-{self.width}x{self.height}p{self.fps}-{self.bitrate // 1000}k"
-            f"-g{self.gop}-{self.seconds}s.h264"
+            f"-g{self.gop}-{self.seconds}s.{self.codec}"
         )
 
 
@@ -106,18 +118,24 @@ def encode_source(spec: SourceSpec) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = spec.path.with_suffix(".tmp")
     kbps = spec.bitrate // 1000
-    with av.open(str(tmp), "w", format="h264") as out:
-        stream = out.add_stream("libx264", rate=spec.fps)
+    params = (
+        f"bframes=0:keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0"
+        f":vbv-maxrate={kbps}:vbv-bufsize={kbps}"
+    )
+    h264 = spec.codec == "h264"
+    with av.open(str(tmp), "w", format="h264" if h264 else "hevc") as out:
+        stream = out.add_stream("libx264" if h264 else "libx265", rate=spec.fps)
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
         stream.codec_context.bit_rate = spec.bitrate
         stream.codec_context.gop_size = spec.gop
-        stream.options = {
-            "preset": "veryfast",
-            "x264-params": (
-                f"bframes=0:keyint={spec.gop}:min-keyint={spec.gop}:scenecut=0"
-                f":vbv-maxrate={kbps}:vbv-bufsize={kbps}"
-            ),
-        }
+        stream.options = (
+            {"preset": "veryfast", "x264-params": params}
+            if h264
+            else {
+                "preset": "ultrafast",
+                "x265-params": f"{params}:repeat-headers=1:log-level=error",
+            }
+        )
         for i, image in enumerate(_render(spec)):
             frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
             frame.pts, frame.time_base = i, Fraction(1, spec.fps)
@@ -154,10 +172,13 @@ def _nal_units(data: bytes) -> list[bytes]:
     return units
 
 
-def fingerprint(data: bytes) -> bytes | None:
-    """A hash of the first slice (VCL NAL unit, type 1 or 5) of an access unit."""
+def fingerprint(data: bytes, hevc: bool = False) -> bytes | None:
+    """A hash of the first slice (VCL NAL unit) of an access unit."""
     for nal in _nal_units(data):
-        if nal and (nal[0] & 0x1F) in (1, 5):
+        if not nal:
+            continue
+        vcl = ((nal[0] >> 1) & 0x3F) < 32 if hevc else (nal[0] & 0x1F) in (1, 5)
+        if vcl:
             return hashlib.blake2b(nal.rstrip(b"\x00"), digest_size=16).digest()
     return None
 
@@ -166,11 +187,12 @@ def source_fingerprints(path: Path) -> tuple[dict[bytes, int], set[int]]:
     """Frame index of every source frame's fingerprint, and the indices of its keyframes."""
     table: dict[bytes, int] = {}
     keys: set[int] = set()
-    with av.open(str(path), format="h264") as c:
+    hevc = path.suffix == ".h265"
+    with av.open(str(path), format="hevc" if hevc else "h264") as c:
         for i, packet in enumerate(c.demux(c.streams.video[0])):
             if packet.size == 0:
                 continue
-            fp = fingerprint(bytes(packet))
+            fp = fingerprint(bytes(packet), hevc)
             if fp is None or fp in table:
                 raise RuntimeError(f"{path}: frame {i} has no slice or repeats another frame")
             table[fp] = i
@@ -188,16 +210,26 @@ class StreamCount:
     duplicated: int = 0
     unknown: int = 0  # packets that match no source frame (damaged payload)
     before_key: int = 0  # leading packets before the first keyframe (not counted)
+    audio_recorded: int = 0
+    audio_lost: int = 0  # speech frames missing between consecutive recorded ones
+    audio_unknown: int = 0  # audio packets that match no frame the camera sent
 
     @property
     def expected(self) -> int:
         return self.recorded + self.lost
 
 
-def count_stream(files: Sequence[Path], table: dict[bytes, int], keys: set[int]) -> StreamCount:
+def count_stream(
+    files: Sequence[Path],
+    table: dict[bytes, int],
+    keys: set[int],
+    hevc: bool = False,
+    audio: dict[bytes, int] | None = None,
+) -> StreamCount:
     n = len(table)
     out = StreamCount(files=len(files))
     last: int | None = None
+    last_audio: int | None = None
     started = False
     for path in files:
         first_in_file = True
@@ -205,10 +237,28 @@ def count_stream(files: Sequence[Path], table: dict[bytes, int], keys: set[int])
             with av.open(str(path)) as c:
                 if not c.streams.video:
                     continue
-                for packet in c.demux(c.streams.video[0]):
+                streams = [c.streams.video[0], *c.streams.audio[:1]]
+                for packet in c.demux(streams):
                     if packet.size == 0:
                         continue
-                    fp = fingerprint(bytes(packet))
+                    if packet.stream.type == "audio":
+                        if audio is None or not started:
+                            continue
+                        data = bytes(packet)
+                        # G.711 samples are bytes: MOV readers hand them out in chunks of
+                        # several 20 ms frames; match them frame by frame.
+                        pcm = packet.stream.codec_context.name.startswith("pcm_")
+                        step = 160 if pcm else len(data)
+                        for k in range(0, len(data), step):
+                            out.audio_recorded += 1
+                            j = audio.get(data[k : k + step], -1)
+                            if j < 0:
+                                out.audio_unknown += 1
+                            elif last_audio is not None:
+                                out.audio_lost += (j - last_audio - 1) % len(audio)
+                            last_audio = j if j >= 0 else last_audio
+                        continue
+                    fp = fingerprint(bytes(packet), hevc)
                     idx = table.get(fp, -1) if fp is not None else -1
                     if not started:
                         if idx not in keys:
@@ -236,8 +286,26 @@ def count_stream(files: Sequence[Path], table: dict[bytes, int], keys: set[int])
     return out
 
 
-def _count_job(args: tuple[list[Path], dict[bytes, int], set[int]]) -> StreamCount:
+def _count_job(
+    args: tuple[list[Path], dict[bytes, int], set[int], bool, dict[bytes, int] | None],
+) -> StreamCount:
     return count_stream(*args)
+
+
+def speech_frames(codec: str) -> tuple[Path, dict[bytes, int]]:
+    """The speech file a mount sends, and the position of each frame the camera sends."""
+    path = prepare_speech(OUT, codec, seconds=AUDIO_SECONDS)
+    data = path.read_bytes()
+    frames: list[bytes] = []
+    if codec == "aac":
+        i = 0
+        while i < len(data):  # ADTS: RTP carries the frame without its header
+            length = ((data[i + 3] & 0x03) << 11) | (data[i + 4] << 3) | (data[i + 5] >> 5)
+            frames.append(data[i + (7 if data[i + 1] & 0x01 else 9) : i + length])
+            i += length
+    else:
+        frames = [data[i : i + 160] for i in range(0, len(data), 160)]
+    return path, {f: j for j, f in enumerate(frames)}
 
 
 # --- measuring a process tree --------------------------------------------------------------
@@ -492,7 +560,10 @@ class VmsRecorder(Recorder):
         result = []
         for cam in _names(len(self.urls)):
             cam_dir = self.root / "recordings" / cam
-            files = sorted(cam_dir.glob("*/*.mp4"), key=lambda p: (p.parent.name, p.name))
+            files = sorted(
+                (p for p in cam_dir.glob("*/*") if p.suffix in (".mp4", ".mov", ".nut")),
+                key=lambda p: (p.parent.name, p.name),
+            )
             result.append(files)
         return result
 
@@ -516,9 +587,12 @@ class FfmpegRecorder(Recorder):
 
     name = "ffmpeg"
 
-    def __init__(self, workdir: Path, urls: list[str], *, fragmented: bool = False) -> None:
+    def __init__(
+        self, workdir: Path, urls: list[str], *, fragmented: bool = False, container: str = "mp4"
+    ) -> None:
         super().__init__(workdir, urls)
         self.fragmented = fragmented
+        self.container = container  # mov for G.711: ffmpeg's mp4 muxer refuses it
         if fragmented:
             self.name = "ffmpeg-fmp4"
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -526,10 +600,10 @@ class FfmpegRecorder(Recorder):
     def command(self, url: str, out_dir: Path) -> list[str]:
         cmd = [FFMPEG, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning"]
         cmd += ["-rtsp_transport", "tcp", "-i", url, "-c", "copy", "-f", "segment"]
-        cmd += ["-segment_time", "60", "-segment_format", "mp4"]
+        cmd += ["-segment_time", "60", "-segment_format", self.container]
         if self.fragmented:
             cmd += ["-segment_format_options", f"movflags={FMP4_FLAGS}:flush_packets=1"]
-        return [*cmd, str(out_dir / "out_%03d.mp4")]
+        return [*cmd, str(out_dir / f"out_%03d.{self.container}")]
 
     def start(self) -> None:
         for cam, url in zip(_names(len(self.urls)), self.urls, strict=True):
@@ -551,7 +625,10 @@ class FfmpegRecorder(Recorder):
         return [p.pid for p in self.procs]
 
     def outputs(self) -> list[list[Path]]:
-        return [sorted((self.workdir / cam).glob("out_*.mp4")) for cam in _names(len(self.urls))]
+        return [
+            sorted((self.workdir / cam).glob(f"out_*.{self.container}"))
+            for cam in _names(len(self.urls))
+        ]
 
     def warnings(self) -> int:
         # Every ffmpeg says these two once at its start (RTSP's first packet has no timestamp).
@@ -608,6 +685,8 @@ def run_phase(
     sample_s: float,
     table: dict[bytes, int],
     keys: set[int],
+    hevc: bool = False,
+    audio: dict[bytes, int] | None = None,
 ) -> PhaseResult:
     streams = len(rec.urls)
     meter = TreeMeter(rec.pids)
@@ -650,7 +729,7 @@ def run_phase(
     rec.stop()
     stop_s = time.monotonic() - t_stop
     print(f"  {rec.name}: stopped in {stop_s:.1f} s; reading the recordings back", flush=True)
-    jobs = [(files, table, keys) for files in rec.outputs()]
+    jobs = [(files, table, keys, hevc, audio) for files in rec.outputs()]
     with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1) as pool:
         counts = pool.map(_count_job, jobs)
     # Frames the server delivered per second of recording: each stream's recording ran from
@@ -724,13 +803,17 @@ def details(results: list[PhaseResult]) -> str:
         lossy = sum(1 for c in r.counts if c.lost or c.unknown)
         at_start = sum(c.lost_at_file_start for c in r.counts)
         empty = sum(1 for c in r.counts if c.recorded == 0)
+        a_rec = sum(c.audio_recorded for c in r.counts)
+        a_lost = sum(c.audio_lost + c.audio_unknown for c in r.counts)
+        sound = f"audio packets recorded {a_rec}, lost or damaged {a_lost}; " if a_rec else ""
         lines.append(
             f"- {r.recorder}: {r.ready_streams}/{r.streams} streams recording "
             f"{r.ready_s:.1f} s after launch (startup CPU {r.startup_cpu_s:.1f} s), window "
             f"{r.window_s:.1f} s, {r.processes} processes, stop took {r.stop_s:.1f} s; "
             f"streams with loss {lossy} (lost at a new file's start, e.g. across a reconnect: "
             f"{at_start}), without any recording {empty}; damaged packets "
-            f"{damaged}, duplicated {dup}; server pace {r.delivered_fps:.2f} frames/s per stream; "
+            f"{damaged}, duplicated {dup}; {sound}server pace {r.delivered_fps:.2f} frames/s "
+            "per stream; "
             f"{r.warnings} log warnings; bench's own CPU {100 * r.bench_cpu_s / r.window_s:.1f} %; "
             + ", ".join(
                 f"{role} {100 * cpu / r.window_s:.1f} %" for role, cpu in r.cpu_by_role.items()
@@ -774,21 +857,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=ROOT,
         help="folder whose vms package runs (default: this repository; e.g. a git archive)",
     )
+    parser.add_argument("--video", choices=("h264", "h265"), default="h264")
+    parser.add_argument(
+        "--audio", choices=("none", "aac", "pcma", "pcmu"), default="none",
+        help="an audio track on every stream: real speech, AAC or G.711",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the recorded files")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     if unknown := sorted(set(phases) - set(PHASES)):
         parser.error(f"unknown phases {unknown}; choose from {PHASES}")
+    if any(p.startswith("ffmpeg") for p in phases) and not os.access(FFMPEG, os.X_OK):
+        print(
+            f"{FFMPEG} not found: the ffmpeg phases need Debian's ffmpeg ({INSTALL_FFMPEG}), "
+            "or leave them out with --phases vms",
+            file=sys.stderr,
+        )
+        return 2
     n = args.streams
     per_process = args.cameras_per_process or min(25, max(1, math.ceil(n / 4)))
 
-    spec = SourceSpec()
+    spec = SourceSpec(codec=args.video)
+    audio_track: AudioTrack | None = None
+    audio_table: dict[bytes, int] | None = None
+    if args.audio != "none":
+        speech, audio_table = speech_frames(args.audio)
+        audio_track = AudioTrack(args.audio, speech)
     began = time.monotonic()
     source = encode_source(spec)
     table, keys = source_fingerprints(source)
     size = source.stat().st_size
     frame_bytes = size / len(table)
+    if audio_track is not None:  # "packets" stay video packets; the sound's bytes ride along
+        frame_bytes += audio_track.path.stat().st_size / AUDIO_SECONDS / spec.fps
     print(
         f"source {source.name}: {len(table)} frames, {8 * size / spec.seconds / 1e6:.2f} Mb/s "
         f"(encoded/checked in {time.monotonic() - began:.1f} s)",
@@ -807,7 +909,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         server_pids: list[int] = []
         for group in groups:
             server = RtspServer(
-                {f"/{cam}": (source, float(spec.fps)) for cam in group}, ready_timeout=60
+                {f"/{cam}": Mount(source, float(spec.fps), audio_track) for cam in group},
+                ready_timeout=60,
             )
             stack.enter_context(server)
             assert server._proc is not None
@@ -823,7 +926,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if phase == "vms":
                 rec = VmsRecorder(workdir, urls, per_process, args.vms_tree.resolve())
             else:
-                rec = FfmpegRecorder(workdir, urls, fragmented=phase == "ffmpeg-fmp4")
+                rec = FfmpegRecorder(
+                    workdir,
+                    urls,
+                    fragmented=phase == "ffmpeg-fmp4",
+                    container="mov" if args.audio in ("pcma", "pcmu") else "mp4",
+                )
             print(f"phase {phase}: {n} streams", flush=True)
             wait_for_quiet(args.quiet_wait, server_pids)
             result = run_phase(
@@ -835,6 +943,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sample_s=args.sample,
                 table=table,
                 keys=keys,
+                hevc=spec.codec == "h265",
+                audio=audio_table,
             )
             results.append(result)
             if not args.keep:
@@ -845,8 +955,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(markdown([result], spec.fps, frame_bytes), flush=True)
 
     cpu = platform.processor() or platform.machine()
+    sound = "" if args.audio == "none" else f" + {args.audio} speech"
     print(
-        f"\n{n} streams of 1080p{spec.fps} H.264 {8 * size / spec.seconds / 1e6:.1f} Mb/s, "
+        f"\n{n} streams of 1080p{spec.fps} {spec.codec.upper()}{sound} "
+        f"{8 * size / spec.seconds / 1e6:.1f} Mb/s, "
         f"{args.seconds:g} s per phase, {os.cpu_count()} cores ({cpu}), {k} RTSP server "
         f"process(es), vms cameras_per_process={per_process}, "
         f"total {time.monotonic() - began:.0f} s\n"

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vms.app import App, prepare
+from vms.bodyworn.cli import bodyworn_app, devices_app, officers_app
 from vms.cameras.gb28181.cli import gb_app
 from vms.config import Config, demo_config, load_config
 from vms.custody.cli import custody_app
@@ -26,7 +27,15 @@ from vms.errors import ConfigError, VmsError
 from vms.evidence.cli import audit_app, cases_app, evidence_app, hold_app, retention_app
 from vms.logs import setup_logging
 from vms.ops.cli import register as register_ops
-from vms.recordings import gap_dict, gaps_in_range, segment_dict, segments_in_range, verify_segments
+from vms.recordings import (
+    gap_dict,
+    gaps_in_range,
+    segment_dict,
+    segment_streams,
+    segments_in_range,
+    stream_summary,
+    verify_segments,
+)
 from vms.web.cli import demo_banner, users_app
 
 app = typer.Typer(
@@ -47,6 +56,9 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(custody_app, name="custody")
+app.add_typer(bodyworn_app, name="bodyworn")
+app.add_typer(officers_app, name="officers")
+app.add_typer(devices_app, name="devices")
 app.add_typer(gb_app, name="gb28181")
 register_ops(app)  # vms briefing
 
@@ -138,22 +150,41 @@ def recordings_list(
         cfg.camera(camera)
     start, end = _when(from_, "--from"), _when(to, "--to")
     db = prepare(cfg)
-    rows = [segment_dict(s) for s in segments_in_range(db, camera, start, end)]
-    rows += [gap_dict(g) for g in gaps_in_range(db, camera, start, end)]
+    segs = segments_in_range(db, camera, start, end)
+    streams = segment_streams(db, [s.id for s in segs])
+    rows = [segment_dict(s, streams[s.id]) for s in segs]
+    rows += [gap_dict(g) for g in gaps_in_range(db, camera, start, end, kind=None)]
     rows.sort(key=lambda r: (r["camera"], r["start"]))
     if as_json:
         print(json.dumps(rows, indent=None))
         return
     table = Table(
-        "camera", "kind", "start (UTC)", "end (UTC)", "seconds", "path / reason", "sha256"
+        "camera",
+        "kind",
+        "start (UTC)",
+        "end (UTC)",
+        "seconds",
+        "path / reason",
+        "streams",
+        "sha256",
     )
     for r in rows:
         dur = f"{r['duration_s']:.2f}" if r["duration_s"] is not None else "open"
-        what = r["path"] if r["kind"] == "segment" else r["reason"]
+        seg = r["kind"] == "segment"
+        what = r["path"] if seg else r["reason"]
+        kind = "segment" if seg else ("audio gap" if r["gap_kind"] == "audio" else "gap")
         sha = (r.get("sha256") or "")[:16]
-        style = "red" if r["kind"] == "gap" else None
+        style = None if seg else ("yellow" if r["gap_kind"] == "audio" else "red")
         table.add_row(
-            r["camera"], r["kind"], r["start"], r["end"] or "-", dur, what, sha, style=style
+            r["camera"],
+            kind,
+            r["start"],
+            r["end"] or "-",
+            dur,
+            what,
+            stream_summary(streams[r["id"]]) if seg else "",
+            sha,
+            style=style,
         )
     out.print(table)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from vms.bodyworn.config import BodywornConfig
 from vms.cameras.gb28181.config import Gb28181Config
@@ -17,6 +17,14 @@ from vms.custody.config import CustodyConfig
 from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_path
 from vms.errors import ConfigError
 from vms.evidence.config import EvidenceConfig
+from vms.i18n import (
+    DEFAULT_LANGUAGE,
+    DEFAULT_TIMEZONE,
+    Texts,
+    check_language,
+    check_timezone,
+    texts_for,
+)
 from vms.ops.config import OpsConfig
 from vms.safe_yaml import LIMITS, load_yaml
 from vms.vocab import CameraKind, ConfigModel, RoomType
@@ -127,6 +135,22 @@ class WorkersConfig(ConfigModel):
     health_interval_s: float = Field(1.0, gt=0, description="How often workers report health.")
 
 
+class LoginThrottleConfig(ConfigModel):
+    """Failed logins per user name and per address: a growing delay, then a lockout."""
+
+    delay_after: int = Field(
+        3, ge=1, description="Failed logins before each further try must wait (1, 2, 4 ... s)."
+    )
+    max_delay_s: float = Field(60.0, gt=0, description="Longest wait between two tries, s.")
+    lockout_after: int = Field(
+        10, ge=2, description="Failed logins that lock the user name or address out."
+    )
+    lockout_s: float = Field(900.0, gt=0, description="How long a lockout lasts, seconds.")
+    window_s: float = Field(
+        900.0, gt=0, description="Failures older than this (since the last one) are forgotten."
+    )
+
+
 class WebConfig(ConfigModel):
     """The web application (FastAPI, served by ``vms serve`` and ``vms demo``)."""
 
@@ -140,11 +164,48 @@ class WebConfig(ConfigModel):
         description="Mark the login cookie Secure (sent over HTTPS only); off only for the demo.",
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login lasts this long.")
+    viewing_cache_mb: int = Field(
+        2048,
+        ge=64,
+        description="Viewing copies (segments transcoded for a browser that cannot play them "
+        "as recorded) are kept up to this size under <root>/cache/viewing, oldest out first.",
+    )
+    login_throttle: LoginThrottleConfig = Field(
+        default_factory=LoginThrottleConfig,
+        description="Failed logins: growing delay and temporary lockout (docs/security.md).",
+    )
+
+
+class SiteConfig(ConfigModel):
+    """Where vms runs: the time zone its people read times in and their default language."""
+
+    timezone: str = Field(
+        DEFAULT_TIMEZONE,
+        description="IANA time zone times are shown in (stored in UTC): Asia/Shanghai.",
+    )
+    language: str = Field(
+        DEFAULT_LANGUAGE,
+        description=(
+            "Language of documents (briefing, interview report) and of pages for a user who "
+            "chose none and whose browser asks for neither: zh-CN or en."
+        ),
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return check_language(value)
 
 
 class Config(ConfigModel):
     """The whole vms configuration file."""
 
+    site: SiteConfig = Field(default_factory=SiteConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
@@ -186,6 +247,10 @@ class Config(ConfigModel):
         if self.database.url:
             return self.database.url
         return f"sqlite:///{(self.storage.root / 'vms.db').resolve()}"
+
+    def texts(self, language: str | None = None) -> Texts:
+        """Messages in ``language`` (default: the site's), times in the site's zone."""
+        return texts_for(language or self.site.language, self.site.timezone)
 
     @property
     def recordings_dir(self) -> Path:
@@ -404,7 +469,8 @@ def demo_config(root: Path = Path("./data")) -> Config:
                     "site": "Demo custody area",
                     "room": "Interrogation room 1",
                     "room_type": "interrogation",
-                    "source": "synthetic://interrogation-1?size=640x360&fps=15",
+                    # With sound, as the law requires of interviews: a tone beeping each second.
+                    "source": "synthetic://interrogation-1?size=640x360&fps=15&audio=tone",
                     "segment_seconds": 60,
                     "analytics": _DEMO_CUSTODY,
                 },

@@ -11,11 +11,14 @@
     │   │                         already released, room in use, taken number  (409)
     │   └── LegalHoldError        the action would delete footage or evidence under legal hold
     ├── AuthenticationError       not logged in, wrong password, expired session or token (401)
+    ├── TooManyAttemptsError      too many failed logins: wait ``retry_after_s``  (429)
     ├── PermissionDeniedError     the role or camera scope of the caller does not allow it (403)
     ├── ReasonRequiredError       custody footage: viewing or exporting it needs a reason  (428)
     ├── FileIntegrityError        a file no longer matches the SHA-256 recorded for it
     ├── SigningError              the signing key is missing, unreadable or invalid
     ├── StorageError              the recordings folder cannot be written or read  (503)
+    │   └── InsufficientStorageError  the storage has no room for this without deleting
+    │                             unheld footage (an export above the high-water mark)  (507)
     ├── DatabaseError             the index database cannot be reached or migrated  (503)
     ├── CameraError               a camera stream failed  (502)
     │   ├── SourceOpenError       the source could not be opened (connect error, bad URL)
@@ -102,6 +105,18 @@ class AuthenticationError(VmsError):
     default_subsystem = Subsystem.WEB
 
 
+class TooManyAttemptsError(VmsError):
+    """Too many failed logins for a user or from an address: wait ``retry_after_s``."""
+
+    default_subsystem = Subsystem.WEB
+
+    def __init__(
+        self, message: str, retry_after_s: float, *, subsystem: Subsystem | None = None
+    ) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message, subsystem=subsystem)
+
+
 class PermissionDeniedError(VmsError):
     """The caller's role or camera scope does not allow this."""
 
@@ -126,6 +141,12 @@ class StorageError(VmsError):
     """The recordings folder cannot be written or read."""
 
     default_subsystem = Subsystem.RECORDING
+
+
+class InsufficientStorageError(StorageError):
+    """The storage has no room for this without pushing it over the high-water mark."""
+
+    default_subsystem = Subsystem.EVIDENCE
 
 
 class DatabaseError(VmsError):

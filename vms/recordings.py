@@ -1,7 +1,16 @@
-"""Queries over the recording index: segments and gaps in a range, and hash verification."""
+"""Queries over the recording index: segments, their streams, video and audio gaps in a range,
+and hash verification.
+
+A video gap is a time nothing was recorded; an audio gap a time the picture was recorded but
+the camera's sound was not. ``gaps_in_range`` returns video gaps unless asked for another kind,
+so coverage checks written before audio was recorded keep their meaning;
+``audio_gaps_in_range`` returns the audio gaps of a camera (the interview report, the court
+copy), ``segment_streams`` what each segment file holds.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -9,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from vms.db.models import Gap, Segment
+from vms.db.models import Gap, Segment, SegmentStream
 from vms.db.session import Database
 from vms.vocab import sha256_file
 
@@ -17,8 +26,11 @@ from vms.vocab import sha256_file
 def segments_in_range(
     db: Database, camera_id: str | None, start: datetime | None, end: datetime | None
 ) -> list[Segment]:
-    """Segments overlapping [start, end) (open segments count as reaching to now)."""
-    q = select(Segment).order_by(Segment.camera_id, Segment.start)
+    """Segments overlapping [start, end) (open segments count as reaching to now).
+
+    Segments ``empty`` (no playable packet reached the disk) hold no footage and are left out.
+    """
+    q = select(Segment).where(Segment.status != "empty").order_by(Segment.camera_id, Segment.start)
     if camera_id:
         q = q.where(Segment.camera_id == camera_id)
     if end is not None:
@@ -30,10 +42,18 @@ def segments_in_range(
 
 
 def gaps_in_range(
-    db: Database, camera_id: str | None, start: datetime | None, end: datetime | None
+    db: Database,
+    camera_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    kind: str | None = "video",
 ) -> list[Gap]:
-    """Gaps overlapping [start, end) (a gap still open reaches to now)."""
+    """Gaps of ``kind`` (video, audio; None: both) overlapping [start, end) (an open gap
+    reaches to now)."""
     q = select(Gap).order_by(Gap.camera_id, Gap.start)
+    if kind is not None:
+        q = q.where(Gap.kind == kind)
     if camera_id:
         q = q.where(Gap.camera_id == camera_id)
     if end is not None:
@@ -44,7 +64,50 @@ def gaps_in_range(
         return list(s.scalars(q))
 
 
-def segment_dict(seg: Segment) -> dict[str, Any]:
+def audio_gaps_in_range(
+    db: Database, camera_id: str | None, start: datetime | None, end: datetime | None
+) -> list[Gap]:
+    """Times in [start, end) when the camera's picture was recorded without its sound."""
+    return gaps_in_range(db, camera_id, start, end, kind="audio")
+
+
+def segment_streams(db: Database, segment_ids: Sequence[int]) -> dict[int, list[SegmentStream]]:
+    """The elementary streams of each segment, video first (segments without rows: [])."""
+    out: dict[int, list[SegmentStream]] = {i: [] for i in segment_ids}
+    if not segment_ids:
+        return out
+    q = (
+        select(SegmentStream)
+        .where(SegmentStream.segment_id.in_(list(segment_ids)))
+        .order_by(SegmentStream.segment_id, SegmentStream.index)
+    )
+    with db.session() as s:
+        for row in s.scalars(q):
+            out[row.segment_id].append(row)
+    return out
+
+
+def has_audio(streams: Sequence[SegmentStream]) -> bool:
+    return any(st.kind == "audio" for st in streams)
+
+
+def stream_summary(streams: Sequence[SegmentStream]) -> str:
+    """``hevc 1920x1080 + pcm_alaw 8000 Hz mono``: what a segment holds, for lists."""
+    parts = []
+    for st in streams:
+        if st.kind == "video":
+            size = f" {st.width}x{st.height}" if st.width and st.height else ""
+            parts.append(f"{st.codec}{size}")
+        else:
+            rate = f" {st.sample_rate} Hz" if st.sample_rate else ""
+            ch = {1: " mono", 2: " stereo"}.get(
+                st.channels or 0, f" {st.channels} ch" if st.channels else ""
+            )
+            parts.append(f"{st.codec}{rate}{ch}")
+    return " + ".join(parts)
+
+
+def segment_dict(seg: Segment, streams: Sequence[SegmentStream] = ()) -> dict[str, Any]:
     return {
         "kind": "segment",
         "id": seg.id,
@@ -60,6 +123,20 @@ def segment_dict(seg: Segment) -> dict[str, Any]:
         "height": seg.height,
         "fps": seg.fps,
         "status": seg.status,
+        "streams": [
+            {
+                "index": st.index,
+                "kind": st.kind,
+                "codec": st.codec,
+                "sample_rate": st.sample_rate,
+                "channels": st.channels,
+                "width": st.width,
+                "height": st.height,
+                "fps": st.fps,
+                "packets": st.packets,
+            }
+            for st in streams
+        ],
     }
 
 
@@ -72,6 +149,7 @@ def gap_dict(gap: Gap) -> dict[str, Any]:
         "end": gap.end.isoformat() if gap.end else None,
         "duration_s": (gap.end - gap.start).total_seconds() if gap.end else None,
         "reason": gap.reason,
+        "gap_kind": gap.kind,
     }
 
 

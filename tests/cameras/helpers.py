@@ -21,7 +21,7 @@ from vms.cameras.index import RecordingIndex
 from vms.cameras.worker import CameraWorker
 from vms.config import CameraConfig, Config
 from vms.db.migrate import upgrade
-from vms.db.models import Event, Gap, Segment
+from vms.db.models import Event, Gap, Segment, SegmentStream
 from vms.db.session import Database
 
 T = TypeVar("T")
@@ -219,11 +219,26 @@ def read_segment(path: Path) -> SegmentFile:
 
 
 def decode_all(path: Path) -> tuple[int, int]:
-    """(packets, frames) of a segment, decoding every frame; any decode error raises."""
-    packets = frames = 0
+    """(packets, frames) of a segment's video, decoding every frame; any decode error raises."""
+    return decode_streams(path)[0][1:]
+
+
+def decode_streams(path: Path) -> list[tuple[str, int, int]]:
+    """(kind, packets, frames) of every stream of a segment, video first, decoding all of it;
+    any decode error raises."""
     with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        for packet in container.demux(stream):
-            packets += packet.size > 0
-            frames += len(packet.decode())  # the last (empty) packet flushes the decoder
-    return packets, frames
+        streams = [container.streams.video[0], *container.streams.audio]
+        position = {s.index: n for n, s in enumerate(streams)}
+        packets, frames = [0] * len(streams), [0] * len(streams)
+        for packet in container.demux(streams):
+            n = position[packet.stream.index]  # the flush packets at the end have no index
+            packets[n] += packet.size > 0
+            frames[n] += len(packet.decode())  # the last (empty) packet flushes the decoder
+        kinds = [str(s.type) for s in streams]  # before the container (and its streams) close
+    return [(kinds[n], packets[n], frames[n]) for n in range(len(streams))]
+
+
+def segment_streams(db: Database, segment_id: int) -> list[SegmentStream]:
+    with db.session() as s:
+        q = select(SegmentStream).where(SegmentStream.segment_id == segment_id)
+        return list(s.scalars(q.order_by(SegmentStream.index)))

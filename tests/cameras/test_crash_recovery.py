@@ -1,4 +1,5 @@
-"""``vms serve`` killed with SIGKILL mid-segment: the partial file plays and is recovered."""
+"""``vms serve`` killed with SIGKILL mid-segment: the partial file plays, picture and sound,
+and is recovered."""
 
 from __future__ import annotations
 
@@ -16,7 +17,16 @@ import pytest
 import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
-from tests.cameras.helpers import camera, decode_all, gaps, seconds, segments, wait_for
+from tests.cameras.helpers import (
+    camera,
+    decode_streams,
+    gaps,
+    seconds,
+    segment_streams,
+    segments,
+    wait_for,
+)
+from vms.cameras.synthetic import AUDIO_RATE
 from vms.config import load_config
 from vms.db.models import Segment
 from vms.db.session import Database
@@ -53,7 +63,7 @@ def serve(config_file: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
 
 def test_kill9_mid_segment_loses_at_most_one_fragment(tmp_path: Path) -> None:
     config_file = tmp_path / "vms.yaml"
-    source = f"synthetic://{CAM}?size=640x360&fps={FPS}&gop={GOP}"
+    source = f"synthetic://{CAM}?size=640x360&fps={FPS}&gop={GOP}&audio=tone"
     config_file.write_text(
         yaml.safe_dump(
             {
@@ -90,9 +100,13 @@ def test_kill9_mid_segment_loses_at_most_one_fragment(tmp_path: Path) -> None:
         assert (row.status, row.end, row.sha256) == ("recording", None, None)
         path = config.storage.root / row.path
         assert path.is_file()
-        # The partial file plays: every frame decodes, nothing is torn.
-        packets, frames = decode_all(path)
+        # The partial file plays: every picture and all the sound decode, nothing is torn.
+        (vkind, packets, frames), (akind, a_packets, a_frames) = decode_streams(path)
+        assert (vkind, akind) == ("video", "audio")
         assert frames == packets > 0
+        assert a_frames == a_packets > 0
+        # Sound and picture reach the disk together: fragments cut at each keyframe hold both.
+        assert abs(a_packets * 1024 / AUDIO_RATE - packets / FPS) <= 1.0
         recorded_s = seconds(row.start, killed)  # the timeline starts at the first keyframe
 
         # 2. Start again: the crash scan indexes the partial segment, recording goes on.
@@ -105,6 +119,7 @@ def test_kill9_mid_segment_loses_at_most_one_fragment(tmp_path: Path) -> None:
             assert proc.wait(timeout=120) == 0, log.read_text()
         old, new, *more = rows()
         gap_rows = gaps(db, CAM)
+        streams = segment_streams(db, old.id)
     finally:
         db.dispose()
 
@@ -113,16 +128,21 @@ def test_kill9_mid_segment_loses_at_most_one_fragment(tmp_path: Path) -> None:
     assert old.status == "recovered"
     assert old.end is not None
     assert (old.sha256, old.bytes) == sha256_file(path)
-    assert old.packets == packets
+    assert old.packets == packets + a_packets
     assert old.duration_s == pytest.approx(packets / FPS, abs=1e-6)
+    assert [(st.kind, st.codec, st.packets) for st in streams] == [
+        ("video", "h264", packets),
+        ("audio", "aac", a_packets),
+    ]
+    assert (streams[1].sample_rate, streams[1].channels) == (AUDIO_RATE, 1)
     # Fragments are flushed at each keyframe (one GOP = 1 s), so the kill loses at most the
     # fragment being filled. The worker's timeline starts at the arrival of its first
     # keyframe (row.start), so by the kill it had received at least recorded_s of video,
     # give or take delivery jitter (0.5 s). It may have received a little more: the
     # synthetic camera's first keyframe arrives late, behind the stream probe, so the index
     # clock runs a few hundred ms behind the camera's (2 s bounds that from above).
-    assert (recorded_s - 1.0 - 0.5) * FPS <= old.packets, (old.packets, recorded_s)
-    assert old.packets <= (recorded_s + 2.0) * FPS, (old.packets, recorded_s)
+    assert (recorded_s - 1.0 - 0.5) * FPS <= packets, (packets, recorded_s)
+    assert packets <= (recorded_s + 2.0) * FPS, (packets, recorded_s)
 
     assert new.status == "complete"
     assert new.end is not None
@@ -139,3 +159,4 @@ def test_kill9_mid_segment_loses_at_most_one_fragment(tmp_path: Path) -> None:
     assert "crashed" in gap.reason
     # Stopping with SIGTERM leaves the one open gap of a stopped recorder.
     assert [(g.start, g.end) for g in gap_rows if g is not gap] == [(new.end, None)]
+    assert all(g.kind == "video" for g in gap_rows)  # the tone never stopped

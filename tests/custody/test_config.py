@@ -132,6 +132,38 @@ def test_layout_conflicts_are_config_errors(
         build_layout(config)
 
 
+def test_court_copy_views_default_and_are_checked() -> None:
+    cams = [
+        _cam("wide", "S", "Int 1", "interrogation"),
+        _cam("front", "S", "Int 1", "interrogation"),
+    ]
+    room = build_layout(Config.model_validate({"cameras": cams})).rooms["int-1"]
+    assert (room.main, room.inset, room.microphone) == ("wide", "front", "wide")
+    sites = [
+        {
+            "name": "S",
+            "rooms": [
+                {
+                    "name": "Int 1",
+                    "type": "interrogation",
+                    "main_camera": "front",
+                    "microphone_camera": "front",
+                }
+            ],
+        }
+    ]
+    room = build_layout(
+        Config.model_validate({"cameras": cams, "custody": {"sites": sites}})
+    ).rooms["int-1"]
+    assert (room.main, room.inset, room.microphone) == ("front", "wide", "front")
+    sites[0]["rooms"][0]["inset_camera"] = "hall-cam"  # type: ignore[index]
+    with pytest.raises(ConfigError) as info:
+        build_layout(Config.model_validate({"cameras": cams, "custody": {"sites": sites}}))
+    assert "custody.sites[0].rooms[0].inset_camera: 'hall-cam' is not a camera of 'Int 1'" in str(
+        info.value.problems
+    )
+
+
 def test_same_room_name_in_two_sites_with_ids(tmp_path: Path) -> None:
     config = Config.model_validate(
         {

@@ -332,6 +332,7 @@ def test_interview_with_a_gap_is_recording_incomplete(
             "end": jsonable(at(320)),
             "duration_s": 20.0,
             "reasons": ["camera offline: stream ended"],
+            "kind": "video",
         }
     ]
     # A second interview after the gap: continuous.

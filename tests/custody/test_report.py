@@ -17,14 +17,16 @@ from typer.testing import CliRunner
 
 from tests.cameras.helpers import open_database, segments, start_worker, wait_for
 from tests.conftest import shared_file
-from tests.support.rtsp import RtspServer, prepare_h264
+from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_h264, prepare_speech
 from vms.cli import app
+from vms.cli_identity import os_user
 from vms.config import Config
 from vms.custody.models import Alert
 from vms.custody.report import export_interview, interview_report
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.db.session import Database
+from vms.evidence.audit import list_entries
 from vms.vocab import jsonable
 
 pytestmark = pytest.mark.slow
@@ -36,8 +38,11 @@ CAM = "int-cam"
 @pytest.fixture(scope="module")
 def camera_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspServer]:
     clip = shared_file("footage/one-by-one-person-detection.mp4")
-    path, fps = prepare_h264(clip, tmp_path_factory.mktemp("h264"), max_seconds=10)
-    with RtspServer({"/cam": (path, fps)}) as server:
+    tmp = tmp_path_factory.mktemp("h264")
+    path, fps = prepare_h264(clip, tmp, max_seconds=10)
+    # An interrogation room records sound: without it every segment is an audio gap.
+    speech = AudioTrack("aac", prepare_speech(tmp, "aac", seconds=16))
+    with RtspServer({"/cam": Mount(path, fps, speech)}) as server:
         yield server
 
 
@@ -102,14 +107,21 @@ def test_interview_report_and_export_with_a_real_gap(
             running.stop()
     assert ended.ended_at is not None
     assert ended.recording_incomplete is True
-    assert len(ended.gaps) == 1
+    # The outage is the one picture gap; this camera sends no sound at all, so the rest of
+    # the interview is audio gaps (picture without sound), each listed too.
+    (video_gap,) = [g for g in ended.gaps if g["kind"] == "video"]
+    audio = [g for g in ended.gaps if g["kind"] == "audio"]
+    assert audio
+    assert {r for g in audio for r in g["reasons"]} == {"the recording holds no audio stream"}
     with db.session() as s:
-        alert = s.scalars(select(Alert).where(Alert.type == "recording_incomplete")).one()
+        alerts = s.scalars(select(Alert).where(Alert.type == "recording_incomplete")).all()
+    (alert,) = [a for a in alerts if a.data["gap"]["kind"] == "video"]
     assert (alert.interview_id, alert.severity, alert.camera_id) == (iv.id, "critical", CAM)
-    assert alert.data["gap"] == ended.gaps[0]
+    assert alert.data["gap"] == video_gap
 
     report = interview_report(db, config, iv.id, ended.ended_at)
     assert report.continuous is False
+    assert report.sound is False
     assert report.hashes_ok is True
     (cam,) = report.cameras
     (gap,) = cam.gaps
@@ -141,7 +153,10 @@ def test_interview_report_and_export_with_a_real_gap(
     mp4 = Path(item.path)
     assert mp4.parent == out
     assert (out / f"interview-{iv.id}-report.json").exists()
-    assert "Continuous: no" in (out / f"interview-{iv.id}-report.txt").read_text()
+    # The exported report is in the site's language (zh-CN by default) and local time.
+    written = (out / f"interview-{iv.id}-report.txt").read_text()
+    assert "连续：否" in written
+    assert "UTC+8" in written
     # Remuxed, not re-encoded: every exported packet is byte for byte a recorded one, and the
     # outage is still a jump in the export's timeline.
     recorded: set[bytes] = set()
@@ -170,4 +185,23 @@ def test_interview_report_and_export_with_a_real_gap(
     cli = json.loads(res.stdout)
     assert cli["continuous"] is False
     assert [g["duration_s"] for g in cli["cameras"][0]["gaps"]] == [round(gap.duration_s, 3)]
+    # Exporting the footage from the command line needs a reason, like the web, and is audited
+    # with who really ran it (the OS user: no vms login given).
+    to = tmp_path / "cli-export"
+    base = ["custody", "interview", str(iv.id), "--export", str(to), "-c", str(cfg_file)]
+    refused = CliRunner().invoke(app, base)
+    assert refused.exit_code == 2
+    assert "needs a reason" in refused.output
+    assert not to.exists()
+    res = CliRunner().invoke(app, [*base, "--reason", "complaint 2026/31", "--json"])
+    assert res.exit_code == 0, res.output
+    (mp4,) = json.loads(res.stdout)["exports"]
+    views = list_entries(db, object_type="interview")
+    assert [(e.action, e.actor, e.reason) for e in views] == [
+        ("view", f"os:{os_user()}", "interview continuity report"),
+        ("export", f"os:{os_user()}", "complaint 2026/31"),
+    ]
+    details = json.loads(views[1].details)
+    assert (details["via"], details["os_user"], details["auth"]) == ("cli", os_user(), "os")
+    assert [(f["path"], f["sha256"]) for f in details["files"]] == [(mp4["path"], mp4["sha256"])]
     db.dispose()

@@ -11,7 +11,14 @@ import pytest
 from tests.custody.conftest import T0, custody_config
 from vms.custody.alerts import escalation_level
 from vms.custody.config import CustodyConfig, EscalationConfig, RiskLevel
-from vms.custody.continuity import CoverageGap, GapSpan, SegmentSpan, coverage_gaps
+from vms.custody.continuity import (
+    CoverageGap,
+    GapSpan,
+    SegmentSpan,
+    SoundSpan,
+    coverage_gaps,
+    sound_gaps,
+)
 from vms.custody.layout import Layout, build_layout
 from vms.custody.presence import PresenceSpan
 from vms.custody.rules import (
@@ -25,6 +32,7 @@ from vms.custody.rules import (
     StayState,
     VideoEvent,
     legal_clock_rule,
+    no_sound_rule,
     observation_rule,
     person_alone_rule,
     recording_rule,
@@ -385,6 +393,54 @@ def test_recording_incomplete_lists_each_gap(layout: Layout) -> None:
     assert recording_rule(state, at(10), CFG) == []
 
 
+@pytest.mark.parametrize(
+    ("camera", "recording", "interviews", "expected"),
+    [
+        # The interrogation room's camera sends no audio: at once, without an interview...
+        (
+            "interrogation-cam",
+            {"audio": False, "no_audio_since": at(1), "latest_start": at(9)},
+            [],
+            [("no_sound:interrogation-cam:" + at(1).isoformat(), at(1), None)],
+        ),
+        # ...and for the interview held there (not for one that ended).
+        (
+            "interrogation-cam",
+            {"audio": False, "no_audio_since": at(1), "latest_start": at(9)},
+            [interview(), InterviewState(6, 1, "int-1", at(-30), at(-20), TWO)],
+            [
+                ("no_sound:interrogation-cam:" + at(1).isoformat(), at(1), None),
+                ("no_sound:interrogation-cam:interview:5", at(0), 5),
+            ],
+        ),
+        ("interrogation-cam", {"audio": True, "latest_start": at(9)}, [interview()], []),
+        ("interrogation-cam", {"audio": None}, [interview()], []),  # streams not known yet
+        ("interrogation-cam", {"audio": False, "record": False}, [], []),
+        ("cell-cam", {"audio": False, "no_audio_since": at(1)}, [], []),  # cells need no sound
+    ],
+)
+def test_no_sound_in_an_interview_room(
+    layout: Layout,
+    camera: str,
+    recording: dict[str, object],
+    interviews: list[InterviewState],
+    expected: list[tuple[str, datetime, int | None]],
+) -> None:
+    state = CustodyState(
+        layout,
+        persons=[person()],
+        interviews=interviews,
+        recording={camera: rec(camera_id=camera, **recording)},
+    )
+    got = no_sound_rule(state, at(10), CFG)
+    assert [(c.key, c.since, c.interview_id) for c in got] == expected
+    assert all(c.type is AlertType.NO_SOUND and c.severity == "critical" for c in got)
+    if got:
+        assert got[0].message.startswith(
+            "Interrogation room records no sound: camera interrogation-cam of Interrogation 1"
+        )
+
+
 def test_coverage_gaps_from_segments() -> None:
     segs = [SegmentSpan(at(0), at(1)), SegmentSpan(at(1), at(2)), SegmentSpan(at(2, 30), None)]
     gaps = [GapSpan(at(2), at(2, 30), "camera offline: stream ended")]
@@ -402,6 +458,32 @@ def test_coverage_gaps_from_segments() -> None:
         )
         == []
     )
+
+
+def test_sound_gaps_are_picture_without_sound_never_the_picture_gaps() -> None:
+    segs = [
+        SoundSpan(1, at(0), at(1), True),
+        SoundSpan(2, at(1), at(2), False),  # recorded without an audio stream
+        SoundSpan(3, at(2, 30), at(4), True),
+    ]
+    audio = [GapSpan(at(3), at(3, 20), "audio stopped: no audio packet for 5 s")]
+    picture = [CoverageGap("c", at(2), at(2, 30), ("camera offline",))]
+    got = sound_gaps(
+        "c", segs, audio, picture, at(0, 30), at(3, 10),
+        now=at(5), segment_s=60, stale_s=30, tolerance_s=1,
+    )  # fmt: skip
+    assert [(g.start, g.end, g.reasons) for g in got] == [
+        (at(1), at(2), ("the recording holds no audio stream",)),
+        (at(3), at(3, 10), ("audio stopped: no audio packet for 5 s",)),
+    ]
+    # A silence inside a picture gap is that picture gap, listed once; one under the
+    # tolerance is no gap.
+    inside = [GapSpan(at(2, 5), at(2, 20), "audio stopped"), GapSpan(at(3), at(3, 0.5), "x")]
+    got = sound_gaps(
+        "c", segs[2:], inside, picture, at(2), at(4),
+        now=at(5), segment_s=60, stale_s=30, tolerance_s=1,
+    )  # fmt: skip
+    assert got == []
 
 
 # --- escalation ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Test helpers for a real RTSP camera: encode a clip to raw H.264, serve it with GStreamer.
+"""Test helpers for a real RTSP camera: encode a clip to raw H.264 / H.265 and real speech to
+AAC / G.711, serve them with GStreamer.
 
 Usage::
 
@@ -7,6 +8,10 @@ Usage::
         url = server.url("/cam1")   # rtsp://127.0.0.1:<port>/cam1
         server.stop()               # camera outage...
         server.start()              # ...and back, on the same port
+
+    video, fps = prepare_video(FOOTAGE / "...", tmp_dir, codec="h265", max_seconds=16)
+    speech = prepare_speech(tmp_dir, "pcma", seconds=16)   # espeak-ng, 8 kHz A-law
+    mounts = {"/room": Mount(video, fps, AudioTrack("pcma", speech, pause=(40, 6)))}
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -27,6 +34,7 @@ from types import TracebackType
 from typing import IO
 
 import av
+import numpy as np
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
@@ -41,7 +49,9 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import Gst, GstRtspServer
 Gst.init(None)
-missing = [e for e in ("multifilesrc", "h264parse", "capsfilter", "identity", "rtph264pay")
+missing = [e for e in ("multifilesrc", "h264parse", "capsfilter", "identity", "rtph264pay",
+                       "h265parse", "rtph265pay", "appsrc", "rtpmp4gpay", "rtppcmapay",
+                       "rtppcmupay")
            if Gst.ElementFactory.find(e) is None]
 if missing:
     raise SystemExit("missing GStreamer elements: " + ", ".join(missing))
@@ -72,31 +82,54 @@ def prepare_h264(
 
     Returns ``(path, fps)``. The result is cached in ``dst_dir`` by source name and parameters.
     """
+    return prepare_video(src, dst_dir, codec="h264", max_seconds=max_seconds, gop=gop)
+
+
+def prepare_video(
+    src: Path,
+    dst_dir: Path,
+    *,
+    codec: str = "h264",
+    max_seconds: float | None = None,
+    gop: int | None = None,
+) -> tuple[Path, float]:
+    """``src`` as a raw Annex-B H.264 (``.h264``) or H.265 (``.h265``) stream like a camera's.
+
+    No B-frames, a keyframe every ``gop`` frames (default: about one second), parameter sets
+    repeated before every keyframe. Cached in ``dst_dir`` by source name and parameters.
+    """
     with av.open(str(src)) as probe:
         rate = probe.streams.video[0].average_rate or probe.streams.video[0].guessed_rate
     fps = Fraction(rate or 10).limit_denominator(1001)
     gop = gop or max(1, round(fps))
     limit = "full" if max_seconds is None else f"{max_seconds:g}s"
-    dst = dst_dir / f"{src.stem}-{limit}-g{gop}.h264"
+    suffix = {"h264": ".h264", "h265": ".h265"}[codec]
+    dst = dst_dir / f"{src.stem}-{limit}-g{gop}{suffix}"
     if dst.exists():
         return dst, float(fps)
 
     dst_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(suffix=".h264", dir=dst_dir)
+    fd, tmp_name = tempfile.mkstemp(suffix=suffix, dir=dst_dir)
     os.close(fd)
     max_frames = None if max_seconds is None else round(max_seconds * fps)
+    params = f"bframes=0:keyint={gop}:min-keyint={gop}:scenecut=0"
     try:
-        with av.open(str(src)) as inp, av.open(tmp_name, "w", format="h264") as out:
+        fmt = "h264" if codec == "h264" else "hevc"
+        with av.open(str(src)) as inp, av.open(tmp_name, "w", format=fmt) as out:
             in_stream = inp.streams.video[0]
-            stream = out.add_stream("libx264", rate=fps)
+            stream = out.add_stream("libx264" if codec == "h264" else "libx265", rate=fps)
             stream.width = in_stream.codec_context.width
             stream.height = in_stream.codec_context.height
             stream.pix_fmt = "yuv420p"
             stream.codec_context.gop_size = gop
-            stream.options = {
-                "preset": "veryfast",
-                "x264-params": f"bframes=0:keyint={gop}:min-keyint={gop}:scenecut=0",
-            }
+            stream.options = (
+                {"preset": "veryfast", "x264-params": params}
+                if codec == "h264"
+                else {
+                    "preset": "ultrafast",
+                    "x265-params": f"{params}:repeat-headers=1:log-level=error",
+                }
+            )
             for index, frame in enumerate(inp.decode(in_stream)):
                 if max_frames is not None and index >= max_frames:
                     break
@@ -111,6 +144,102 @@ def prepare_h264(
     return dst, float(fps)
 
 
+SPEECH = (
+    "This is interview room two of the city custody area. The time is ten fifteen. "
+    "Please state your full name for the record. Do you understand why you are here today? "
+    "You may ask for a break at any time. The interview is recorded with sound and picture."
+)
+#: Audio codecs the server sends: (FFmpeg encoder, raw format or ADTS, sample rate).
+SPEECH_CODECS = {"aac": ("aac", "adts", 16000), "pcma": ("pcm_alaw", "alaw", 8000),
+                 "pcmu": ("pcm_mulaw", "mulaw", 8000)}  # fmt: skip
+
+
+def check_espeak() -> str:
+    """The espeak-ng binary, or RuntimeError naming the Debian package to install."""
+    path = shutil.which("espeak-ng")
+    if path is None:
+        raise RuntimeError(
+            "espeak-ng (real speech for the audio tests) is missing: "
+            "apt-get install -y --no-install-recommends espeak-ng (scripts/setup --dev does)"
+        )
+    return path
+
+
+def prepare_speech(dst_dir: Path, codec: str, *, seconds: int) -> Path:
+    """Real synthetic speech (espeak-ng), ``seconds`` long, encoded as a camera sends it.
+
+    ``aac``: an ADTS file of exactly ``seconds * 16000 / 1024`` frames (16 kHz mono);
+    ``pcma`` / ``pcmu``: raw G.711 bytes, 8 kHz mono. A faint seeded noise under the speech
+    makes every frame different from every other, so a recording can be matched frame by frame.
+    """
+    encoder, fmt, rate = SPEECH_CODECS[codec]
+    frame = 1024 if codec == "aac" else 160
+    if (seconds * rate) % frame:
+        raise ValueError(f"{seconds} s of {codec} is not a whole number of frames")
+    dst = dst_dir / f"speech-{seconds}s.{codec}"
+    if dst.exists():
+        return dst
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    wav = dst_dir / "speech.wav"
+    if not wav.exists():
+        subprocess.run([check_espeak(), "-w", str(wav), SPEECH], check=True, timeout=60)
+    chunks = []
+    with av.open(str(wav)) as c:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        for f in c.decode(audio=0):
+            chunks += [g.to_ndarray()[0] for g in resampler.resample(f)]
+        chunks += [g.to_ndarray()[0] for g in resampler.resample(None)]
+    speech = np.concatenate(chunks)
+    total = seconds * rate
+    pcm = np.resize(speech, total).astype(np.int32)  # repeated to fill the clip
+    pcm += np.random.default_rng(20261201).integers(-48, 48, total)
+    pcm16 = np.clip(pcm, -32768, 32767).astype(np.int16)
+    fd, tmp_name = tempfile.mkstemp(suffix=f".{codec}", dir=dst_dir)
+    os.close(fd)
+    try:
+        with av.open(tmp_name, "w", format=fmt) as out:
+            stream = out.add_stream(encoder, rate=rate)
+            stream.layout = "mono"
+            written = 0
+            for i in range(0, total, frame):
+                af = av.AudioFrame.from_ndarray(
+                    pcm16[None, i : i + frame], format="s16", layout="mono"
+                )
+                af.sample_rate, af.pts = rate, i
+                for packet in stream.encode(af):
+                    if written < total // frame:  # the encoder's tail would break the loop
+                        out.mux(packet)
+                        written += 1
+            for packet in stream.encode(None):
+                if written < total // frame:
+                    out.mux(packet)
+                    written += 1
+        os.replace(tmp_name, dst)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return dst
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """An audio track of a mount: ``codec`` aac / pcma / pcmu (prepare_speech's files);
+    ``pause``: (stream second, seconds) with no audio sent, as a microphone dropping out."""
+
+    codec: str
+    path: Path
+    pause: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Mount:
+    """What a mount serves: a raw video file at ``fps``, and optionally an audio track."""
+
+    video: Path
+    fps: float
+    audio: AudioTrack | None = None
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -120,13 +249,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 class RtspServer:
     """Runs ``rtsp_server.py`` under Debian's python3 as a subprocess (own process group).
 
-    ``mounts`` maps a mount path (``"/cam1"``) to ``(h264_path, fps)``. The port is picked on
-    the first ``start()`` and kept, so ``stop()`` + ``start()`` simulates a camera outage.
+    ``mounts`` maps a mount path (``"/cam1"``) to ``(video_path, fps)`` or a ``Mount`` (with
+    audio). The port is picked on the first ``start()`` and kept, so ``stop()`` + ``start()``
+    simulates a camera outage.
     """
 
     def __init__(
         self,
-        mounts: Mapping[str, tuple[Path, float]],
+        mounts: Mapping[str, tuple[Path, float] | Mount],
         *,
         port: int | None = None,
         host: str = "127.0.0.1",
@@ -134,7 +264,10 @@ class RtspServer:
     ) -> None:
         if not mounts:
             raise ValueError("at least one mount is required")
-        self.mounts = {("/" + m.lstrip("/")): (Path(p), fps) for m, (p, fps) in mounts.items()}
+        self.mounts = {
+            ("/" + m.lstrip("/")): v if isinstance(v, Mount) else Mount(Path(v[0]), v[1])
+            for m, v in mounts.items()
+        }
         self.host = host
         self.port = port
         self.ready_timeout = ready_timeout
@@ -159,11 +292,16 @@ class RtspServer:
         if self.port is None:
             self.port = free_port(self.host)
         cmd = [SYSTEM_PYTHON, str(SERVER_SCRIPT), "--host", self.host, "--port", str(self.port)]
-        for mount, (path, fps) in self.mounts.items():
-            if not path.is_file():
-                raise FileNotFoundError(path)
-            rate = Fraction(fps).limit_denominator(1001)
-            cmd += ["--mount", f"{mount}={path}@{rate}"]
+        for mount, m in self.mounts.items():
+            if not m.video.is_file():
+                raise FileNotFoundError(m.video)
+            rate = Fraction(m.fps).limit_denominator(1001)
+            cmd += ["--mount", f"{mount}={m.video}@{rate}"]
+            if m.audio is not None:
+                if not m.audio.path.is_file():
+                    raise FileNotFoundError(m.audio.path)
+                pause = f"@{m.audio.pause[0]:g}+{m.audio.pause[1]:g}" if m.audio.pause else ""
+                cmd += ["--audio", f"{mount}={m.audio.codec}:{m.audio.path}{pause}"]
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by stop()
         began = time.monotonic()
         self._proc = subprocess.Popen(

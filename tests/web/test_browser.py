@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
@@ -94,10 +95,11 @@ def test_login_and_every_page_of_every_role(served: Served, context: BrowserCont
     page.wait_for_selector("#login-error:has-text('wrong user name or password')")
     shot(page, "login")
     expected = {
-        "admin": ["/cameras", "/users"],
-        "supervisor": ["/live", "/custody", "/cameras"],
-        "investigator": ["/search", "/playback", "/cases", "/cameras"],
-        "auditor": ["/playback", "/audit", "/cameras"],
+        "admin": ["/cameras", "/bodyworn/admin", "/users"],
+        "supervisor": ["/live", "/custody", "/bodyworn", "/cameras", "/bodyworn/admin"],
+        "investigator": ["/search", "/playback", "/cases", "/bodyworn", "/cameras"],
+        "auditor": ["/playback", "/bodyworn", "/audit", "/cameras"],
+        "officer": ["/bodyworn", "/cameras"],
     }
     for username, pages in expected.items():
         log_in(page, served, username)
@@ -195,7 +197,7 @@ def test_alert_from_the_pipeline_shows_within_2_s_and_is_acknowledged(
     page.wait_for_selector(item, timeout=2_000)
     assert time.monotonic() - written < 2.0
     text = page.inner_text(item)
-    assert "loitering" in text
+    assert "Loitering" in text
     assert "Interview room one · table" in text
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0",
@@ -235,7 +237,7 @@ def test_custody_alert_escalates_live_on_the_wall_and_is_acknowledged_there(
     page.wait_for_selector(f"{item}[data-level='1']")
     text = page.inner_text(item)
     assert "Level 1" in text
-    assert "legal clock warning" in text
+    assert "Legal time limit approaching" in text
     assert "Interrogation room 1 · Interview room one" in text
     cfg = served.config.custody.escalation
     for level, to in [(2, "custody supervisor"), (3, "duty commander")]:
@@ -412,7 +414,7 @@ def test_custody_page_counts_down_and_acknowledges(served: Served, context: Brow
     row = f"#held tr[data-person='{person.id}']"
     page.wait_for_selector(row)
     first = page.inner_text(f"{row} .left")
-    assert first.startswith("11h 59m")  # a summons: 12 h
+    assert first.startswith("11:59:")  # a summons: 12 h
     page.wait_for_function(
         "([sel, t]) => document.querySelector(sel).textContent !== t",
         arg=[f"{row} .left", first],
@@ -436,7 +438,7 @@ def test_custody_page_counts_down_and_acknowledges(served: Served, context: Brow
 
 
 def test_audit_page_reports_interviews_and_verifies_the_chain(
-    served: Served, context: BrowserContext
+    served: Served, context: BrowserContext, tmp_path: Path
 ) -> None:
     custody = CustodyService(served.db, served.config)
     person = custody.enter(
@@ -452,6 +454,18 @@ def test_audit_page_reports_interviews_and_verifies_the_chain(
     page.wait_for_selector("#report:not([hidden]) .camera-report[data-camera='interview-1']")
     assert "Interview" in page.inner_text("#report-title")
     assert "hash check" in page.inner_text("#report-summary")
+    assert "complete (picture and sound): NO" in page.inner_text("#report-summary")  # no sound
+    # The court copy: asked for with a reason, rendered, downloaded as a signed package.
+    page.fill("#court-copy input[name=reason]", "procuratorate review")
+    page.click("#court-copy button[type=submit]")
+    page.wait_for_selector("#court-copy-download:not([hidden])", timeout=120_000)
+    assert "derived copy" in page.inner_text("#court-copy-state")
+    with page.expect_download() as info:
+        page.click("#court-copy-download")
+    zpath = tmp_path / "court-copy.zip"
+    info.value.save_as(zpath)
+    key = signing.load_or_create_key(signing.keys_dir(served.config)).public_key()
+    assert verify_package(zpath, trusted_key=signing.public_pem(key)).ok
     page.click("#verify")
     page.wait_for_selector("#verify-result:has-text('chain intact')")
     assert page.locator("#log tbody tr").count() > 0
@@ -491,7 +505,7 @@ def test_search_then_play_the_recording_at_that_moment(
     page = context.new_page()
     log_in(page, served, "investigator", "/search")
     page.check("#search input[name=camera][value=street-1]")
-    page.fill("#search input[name=types]", "intrusion")
+    page.check("#search input[name=type][value=intrusion]")
     page.click("#search button[type=submit]")
     result = f"#results [data-event-id='{getattr(handle, 'row_id', None)}']"
     page.wait_for_selector(result)
@@ -505,8 +519,9 @@ def test_search_then_play_the_recording_at_that_moment(
     page.wait_for_url("**/playback?camera=street-1*")
     video = page.locator("#video")
     page.wait_for_function("v => v.currentTime > 0.5", arg=video.element_handle())
-    page.wait_for_function("() => document.getElementById('playing').textContent.endsWith('UTC')")
-    playing = datetime.fromisoformat(page.inner_text("#playing").removesuffix(" UTC") + "+00:00")
+    page.wait_for_function("() => document.getElementById('playing').textContent.endsWith('UTC+8')")
+    local = page.inner_text("#playing").removesuffix(" UTC+8")  # the site's zone: Asia/Shanghai
+    playing = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     assert abs((playing - moment).total_seconds()) < 2.5
     shot(page, "search-play")
 

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import queue
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -17,7 +17,7 @@ from vms.cameras.frames import Frame, LatestFrameBuffer
 
 log = logging.getLogger(__name__)
 
-_Item = tuple[bytes, int | None, int, bool, datetime] | None
+_Item = tuple[bytes, int | None, int, bool, float] | None
 
 
 class AnalysisDecoder:
@@ -43,6 +43,7 @@ class AnalysisDecoder:
         self.dropped = 0
         self.decoded = 0
         self._tb = time_base
+        self._tb_num, self._tb_den = time_base.numerator, time_base.denominator
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=backlog)
         self._skip_to_key = False
         self._next_due: float | None = None
@@ -55,8 +56,8 @@ class AnalysisDecoder:
         self._thread = threading.Thread(target=self._run, name=f"decode-{camera_id}", daemon=True)
         self._thread.start()
 
-    def offer(self, packet: av.Packet[Any], when: datetime) -> None:
-        """Queue a copy of ``packet`` (called before it is muxed)."""
+    def offer(self, packet: av.Packet[Any], when: float) -> None:
+        """Queue a copy of ``packet`` (called before it is muxed); ``when``: its wall time."""
         if self._skip_to_key and not packet.is_keyframe:
             self.dropped += 1
             return
@@ -80,14 +81,16 @@ class AnalysisDecoder:
                 continue
             for frame in frames:
                 self.decoded += 1
+                t = when
                 if frame.pts is not None:
-                    when = when + timedelta(seconds=float((frame.pts - dts) * self._tb))
-                t = when.timestamp()
+                    t += (frame.pts - dts) * self._tb_num / self._tb_den
                 if self._next_due is not None and t < self._next_due:
                     continue
                 self._next_due = max(t, self._next_due or t) + 1.0 / self.fps
                 image = frame.to_ndarray(format="bgr24")
-                self.out.put(Frame(self.camera_id, when, self.decoded, image))
+                self.out.put(
+                    Frame(self.camera_id, datetime.fromtimestamp(t, UTC), self.decoded, image)
+                )
 
     def close(self) -> None:
         with contextlib.suppress(queue.Full):

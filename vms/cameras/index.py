@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from vms.cameras.recorder import finalize
 from vms.cameras.sources import StreamInfo
-from vms.db.models import Event, Gap, Segment
+from vms.db.models import Event, Gap, Segment, SegmentStream
 from vms.db.session import Database
-from vms.vocab import EventType, Severity
+from vms.vocab import EventType, severity_of
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,16 @@ class RecordingIndex:
     # -- operations the camera worker queues -------------------------------------------
 
     def segment_opened(
-        self, camera_id: str, relpath: Path, start: datetime, info: StreamInfo
+        self,
+        camera_id: str,
+        relpath: Path,
+        start: datetime,
+        info: StreamInfo,
+        tracks: Sequence[StreamInfo] = (),
     ) -> Handle:
+        """A segment file was created: its row (status recording) and one row per stream."""
         handle = Handle()
+        streams = list(tracks) or [info]
 
         def op(s: Session) -> None:
             row = Segment(
@@ -70,16 +77,31 @@ class RecordingIndex:
             s.add(row)
             s.flush()
             handle.row_id = row.id
+            s.add_all(_stream_row(row.id, i, t) for i, t in enumerate(streams))
 
         self._queue.put(op)
         return handle
 
     def segment_closed(
-        self, handle: Handle, relpath: Path, start: datetime, end: datetime, packets: int
+        self,
+        handle: Handle,
+        relpath: Path,
+        start: datetime,
+        end: datetime,
+        packets: int,
+        *,
+        track_packets: Sequence[int] = (),
+        empty: bool = False,
     ) -> None:
+        """The segment is closed: hash it and complete its row.
+
+        ``empty``: no playable packet reached the disk (the disk was full). The row then
+        covers no time (end = start) and has status ``empty``, never ``complete``.
+        """
+
         def op(s: Session) -> None:
             try:
-                res = finalize(self.root, relpath, start, end, packets)
+                res = finalize(self.root, relpath, start, start if empty else end, packets)
             except OSError as exc:
                 # The file vanished or cannot be read: say so in the index, never retry forever.
                 log.error("cannot hash segment %s: %s", relpath, exc)
@@ -97,39 +119,58 @@ class RecordingIndex:
                     duration_s=res.duration_s,
                     bytes=res.bytes,
                     sha256=res.sha256,
-                    packets=res.packets,
-                    status="complete",
+                    packets=0 if empty else res.packets,
+                    status="empty" if empty else "complete",
                 )
             )
+            for index, n in enumerate(track_packets):
+                s.execute(
+                    update(SegmentStream)
+                    .where(SegmentStream.segment_id == handle.row_id, SegmentStream.index == index)
+                    .values(packets=0 if empty else n)
+                )
 
         self._queue.put(op)
 
     def outage_started(
-        self, camera_id: str, start: datetime, reason: str, *, offline_event: bool
+        self,
+        camera_id: str,
+        start: datetime,
+        reason: str,
+        *,
+        offline_event: bool,
+        kind: str = "video",
+        event: EventType | None = None,
     ) -> tuple[Handle, Handle | None]:
-        """Open a gap row (and a camera-offline event) that ``outage_ended`` closes."""
+        """Open a gap row (and an event) that ``outage_ended`` closes.
+
+        ``kind`` video: nothing recorded; audio: the picture goes on, the sound stopped.
+        ``offline_event`` raises camera_offline; ``event`` another type (storage_full).
+        """
         gap = Handle()
-        event = Handle() if offline_event else None
+        event_type = EventType.CAMERA_OFFLINE if offline_event else event
+        ev_handle = Handle() if event_type is not None else None
 
         def op(s: Session) -> None:
-            row = Gap(camera_id=camera_id, start=start, end=None, reason=reason)
+            row = Gap(camera_id=camera_id, start=start, end=None, reason=reason, kind=kind)
             s.add(row)
-            if event is not None:
+            ev: Event | None = None
+            if event_type is not None:
                 ev = Event(
-                    type=EventType.CAMERA_OFFLINE,
+                    type=event_type,
                     camera_id=camera_id,
                     start=start,
-                    severity=Severity.CRITICAL,
+                    severity=severity_of(event_type),
                     data={"reason": reason},
                 )
                 s.add(ev)
             s.flush()
             gap.row_id = row.id
-            if event is not None:
-                event.row_id = ev.id
+            if ev_handle is not None and ev is not None:
+                ev_handle.row_id = ev.id
 
         self._queue.put(op)
-        return gap, event
+        return gap, ev_handle
 
     def outage_ended(self, gap: Handle, event: Handle | None, end: datetime) -> None:
         def op(s: Session) -> None:
@@ -140,15 +181,47 @@ class RecordingIndex:
         self._queue.put(op)
 
     def resume_open_gap(self, camera_id: str) -> Handle | None:
-        """The camera's gap left open by a previous run, if any (synchronous)."""
+        """The camera's (video) gap left open by a previous run, if any (synchronous)."""
         with self.db.session() as s:
             row_id = s.scalar(
                 select(Gap.id)
-                .where(Gap.camera_id == camera_id, Gap.end.is_(None))
+                .where(Gap.camera_id == camera_id, Gap.end.is_(None), Gap.kind == "video")
                 .order_by(Gap.start.desc())
                 .limit(1)
             )
         return None if row_id is None else Handle(row_id)
+
+    def camera_had_audio(self, camera_id: str) -> bool:
+        """Did the camera's newest segment record sound? (synchronous; at start-up)"""
+        with self.db.session() as s:
+            newest = s.scalar(
+                select(Segment.id)
+                .where(Segment.camera_id == camera_id)
+                .order_by(Segment.start.desc())
+                .limit(1)
+            )
+            if newest is None:
+                return False
+            audio = s.scalar(
+                select(SegmentStream.index).where(
+                    SegmentStream.segment_id == newest, SegmentStream.kind == "audio"
+                )
+            )
+        return audio is not None
+
+    def end_open_audio_gaps(self, camera_id: str, end: datetime | None) -> None:
+        """Audio gaps a previous run left open end where its footage ended (or began)."""
+
+        def op(s: Session) -> None:
+            rows = s.scalars(
+                select(Gap).where(
+                    Gap.camera_id == camera_id, Gap.end.is_(None), Gap.kind == "audio"
+                )
+            ).all()
+            for row in rows:
+                row.end = max(end, row.start) if end is not None else row.start
+
+        self._queue.put(op)
 
     # -- the writer thread ---------------------------------------------------------------
 
@@ -181,3 +254,18 @@ class RecordingIndex:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join()
+
+
+def _stream_row(segment_id: int, index: int, t: StreamInfo) -> SegmentStream:
+    return SegmentStream(
+        segment_id=segment_id,
+        index=index,
+        kind=t.kind,
+        codec=t.codec,
+        sample_rate=t.sample_rate,
+        channels=t.channels,
+        width=t.width,
+        height=t.height,
+        fps=t.fps,
+        bit_rate=t.bit_rate,
+    )

@@ -1,4 +1,9 @@
-"""Start-up recovery: index the segments a crash left unfinished, with their hashes."""
+"""Start-up recovery: index the segments a crash left unfinished, with their hashes.
+
+What a file really holds decides its row: the probe's span and packets, per stream. A file
+with no playable packet (a crash right after it was created, or a full disk) is indexed
+``empty`` and covers no time: never ``recovered`` footage that is not there.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from vms.cameras.recorder import probe_segment
-from vms.db.models import Segment
+from vms.cameras.recorder import CONTAINERS, probe_segment
+from vms.db.models import Segment, SegmentStream
 from vms.db.session import Database
 from vms.vocab import sha256_file
 
 log = logging.getLogger(__name__)
+
+SUFFIXES = frozenset(CONTAINERS.values())
 
 
 @dataclass
@@ -53,7 +61,7 @@ def recover_camera(db: Database, root: Path, camera_id: str) -> RecoveryReport:
                 report.missing.append(row.path)
                 log.error("%s: unfinished segment %s is missing", camera_id, row.path)
                 continue
-            _finish(row, path)
+            _finish(s, row, path)
             report.recovered.append(row.path)
         s.flush()
         known = set(s.scalars(select(Segment.path).where(Segment.camera_id == camera_id)))
@@ -64,8 +72,8 @@ def recover_camera(db: Database, root: Path, camera_id: str) -> RecoveryReport:
             if rel in known or start is None:
                 continue
             row = Segment(camera_id=camera_id, start=start, path=rel, codec="", status="")
-            _finish(row, path)
             s.add(row)
+            _finish(s, row, path)
             report.recovered.append(rel)
         s.flush()
         report.last_end = s.scalar(
@@ -76,19 +84,34 @@ def recover_camera(db: Database, root: Path, camera_id: str) -> RecoveryReport:
     return report
 
 
-def _finish(row: Segment, path: Path) -> None:
+def _finish(s: Session, row: Segment, path: Path) -> None:
+    """Index what the file really holds; a file with no playable packet is ``empty``."""
     probe = probe_segment(path)
     digest, size = sha256_file(path)
-    row.end = row.start + timedelta(seconds=probe.seconds)
-    row.duration_s = probe.seconds
-    row.packets = probe.packets
+    seconds = probe.seconds if probe.playable else 0.0
+    row.end = row.start + timedelta(seconds=seconds)
+    row.duration_s = seconds
+    row.packets = probe.packets if probe.playable else 0
     row.codec = probe.codec or row.codec or "unknown"
     row.width = row.width or probe.width
     row.height = row.height or probe.height
     row.fps = row.fps or probe.fps
     row.bytes = size
     row.sha256 = digest
-    row.status = "recovered"
+    row.status = "recovered" if probe.playable else "empty"
+    s.flush()  # a new row gets its id
+    known = {
+        st.index: st
+        for st in s.scalars(select(SegmentStream).where(SegmentStream.segment_id == row.id))
+    }
+    for i, p in enumerate(probe.streams):
+        st = known.get(i)
+        if st is None:
+            st = SegmentStream(segment_id=row.id, index=i, kind=p.kind, codec=p.codec)
+            st.sample_rate, st.channels, st.bit_rate = p.sample_rate, p.channels, p.bit_rate
+            st.width, st.height, st.fps = p.width, p.height, p.fps
+            s.add(st)
+        st.packets = p.packets if probe.playable else 0
 
 
 def _candidate_files(root: Path, camera_id: str, since: datetime | None) -> list[Path]:
@@ -99,5 +122,5 @@ def _candidate_files(root: Path, camera_id: str, since: datetime | None) -> list
     first_day = (since - timedelta(days=1)).strftime("%Y-%m-%d") if since else ""
     files: list[Path] = []
     for day in sorted(p for p in cam_dir.iterdir() if p.is_dir() and p.name >= first_day):
-        files.extend(sorted(day.glob("*.mp4")))
+        files.extend(sorted(p for p in day.iterdir() if p.suffix in SUFFIXES))
     return files

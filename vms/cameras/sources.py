@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import av
+import av.audio.stream
 import av.container
 import av.stream
 import av.video.stream
 
 from vms.cameras.synthetic import SyntheticEncoder, SyntheticSpec
+from vms.cameras.timeline import PacketTimeline, Verdict
 from vms.errors import SourceEndedError, SourceOpenError, SourceStalledError
 
 if TYPE_CHECKING:
@@ -57,20 +59,58 @@ def source_kind(url: str) -> str:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    """What the recorder and the index need to know about a video stream."""
+    """What the recorder and the index need to know about one stream (video or audio)."""
 
     codec: str
     width: int | None
     height: int | None
     fps: float | None
     time_base: Fraction
+    kind: str = "video"  # or "audio"
+    sample_rate: int | None = None
+    channels: int | None = None
+    bit_rate: int | None = None
+    extradata: bytes | None = None
+
+
+def _video_info(stream: av.video.stream.VideoStream) -> StreamInfo:
+    ctx = stream.codec_context
+    rate = stream.average_rate or stream.guessed_rate
+    tb = stream.time_base or Fraction(1, 90000)
+    return StreamInfo(
+        codec=ctx.name,
+        width=ctx.width or None,
+        height=ctx.height or None,
+        fps=float(rate) if rate else None,
+        time_base=Fraction(tb.numerator, tb.denominator),
+        extradata=ctx.extradata,
+    )
+
+
+def _audio_info(stream: av.audio.stream.AudioStream) -> StreamInfo:
+    ctx = stream.codec_context
+    rate = ctx.sample_rate or None
+    tb = stream.time_base or (Fraction(1, rate) if rate else Fraction(1, 90000))
+    return StreamInfo(
+        codec=ctx.name,
+        width=None,
+        height=None,
+        fps=None,
+        time_base=Fraction(tb.numerator, tb.denominator),
+        kind="audio",
+        sample_rate=rate,
+        channels=ctx.channels or None,
+        bit_rate=ctx.bit_rate or None,
+        extradata=ctx.extradata,
+    )
 
 
 class OpenedSource:
-    """A connected source: one video stream and an iterator over its packets.
+    """A connected source: its video stream and audio streams, and their packets.
 
     Packets are the camera's own: never decoded here, never changed. ``native_speed`` paces a
-    file at its own frame rate, as a live camera would deliver it.
+    file at its own frame rate, as a live camera would deliver it. ``tracks`` lists what is
+    recorded: the (first) video stream, then every audio stream with a known codec.
     """
 
     def __init__(
@@ -91,44 +131,31 @@ class OpenedSource:
             self.close()
             raise SourceOpenError(f"{redact(url)}: no video stream")
         self.stream: av.video.stream.VideoStream = container.streams.video[0]
-        ctx = self.stream.codec_context
-        rate = self.stream.average_rate or self.stream.guessed_rate
-        tb = self.stream.time_base or Fraction(1, 90000)
-        self.info = StreamInfo(
-            codec=ctx.name,
-            width=ctx.width or None,
-            height=ctx.height or None,
-            fps=float(rate) if rate else None,
-            time_base=Fraction(tb.numerator, tb.denominator),
-        )
+        self.info = _video_info(self.stream)
+        self.audio_streams = [
+            a for a in container.streams.audio if a.codec_context.name not in ("", "none")
+        ]
+        self.streams: list[av.stream.Stream] = [self.stream, *self.audio_streams]
+        self.tracks: list[StreamInfo] = [self.info, *map(_audio_info, self.audio_streams)]
+        #: The track of each container stream index (-1: not recorded).
+        self.track_of = [-1] * len(container.streams)
+        for track, stream in enumerate(self.streams):
+            self.track_of[stream.index] = track
 
-    def packets(self) -> Iterator[av.Packet[Any]]:
-        """Packets of the video stream with a timestamp; raises CameraError subclasses.
+    def demux(self) -> Iterator[av.Packet[Any]]:
+        """Every packet of the recorded tracks, as it comes; raises CameraError subclasses.
 
-        RTSP readers hand out the first packet of a connection (its keyframe) without a
-        timestamp. It is held back and given the one before its successor's, rather than
-        dropped: dropping it would lose the whole first GOP of every connection.
+        Timestamps are the camera's, possibly missing (see ``vms.cameras.timeline``).
         """
         t0: float | None = None
         dts0 = 0
         tb = self.info.time_base
-        step = round(1 / (self.info.fps * tb)) if self.info.fps else 0
-        held: av.Packet[Any] | None = None
+        video = self.stream.index
         try:
-            for packet in self.container.demux(self.stream):
+            for packet in self.container.demux(self.streams):
                 if packet.size == 0:
                     continue
-                if packet.dts is None:
-                    if held is None and packet.is_keyframe:
-                        held = packet
-                    continue
-                if held is not None:
-                    before = packet.dts - (packet.duration or step)
-                    if step or packet.duration:
-                        held.dts = held.pts = before
-                        yield held
-                    held = None
-                if self._native_speed:
+                if self._native_speed and packet.dts is not None and packet.stream_index == video:
                     if t0 is None:
                         t0, dts0 = time.monotonic(), packet.dts
                     delay = t0 + float((packet.dts - dts0) * tb) - time.monotonic()
@@ -140,6 +167,34 @@ class OpenedSource:
         except (av.FFmpegError, OSError) as exc:
             raise SourceEndedError(f"{redact(self.url)}: stream error: {exc}") from exc
         raise SourceEndedError(f"{redact(self.url)}: end of stream")
+
+    def packets(self) -> Iterator[av.Packet[Any]]:
+        """The video packets from the first keyframe on, every one with a timestamp.
+
+        For readers that want the picture only (live view, tests): the recorder's timeline
+        places them (it dates the first keyframe of a connection, which RTSP readers hand out
+        without a timestamp) and each packet carries the timeline's DTS and PTS.
+        """
+        timeline: PacketTimeline[av.Packet[Any]] = PacketTimeline(
+            [self.info.time_base], fps=self.info.fps, segment_s=None
+        )
+        video = self.stream.index
+        for packet in self.demux():
+            if packet.stream_index != video:
+                continue
+            dts = packet.dts
+            verdict = timeline.feed(packet, 0, dts, packet.is_keyframe, packet.duration or 0, 0.0)
+            for r in timeline.released:
+                if r.verdict is Verdict.WRITE:
+                    r.item.pts = r.item.dts = r.tick
+                    yield r.item
+            if verdict is Verdict.WRITE:
+                if dts is not None and packet.pts is not None:
+                    packet.pts += timeline.tick - dts
+                else:
+                    packet.pts = timeline.tick
+                packet.dts = timeline.tick
+                yield packet
 
     def media_stats(self) -> dict[str, int]:
         """Transport counters of this connection (RTP loss for GB/T 28181), if it has any."""

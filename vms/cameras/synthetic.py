@@ -1,7 +1,10 @@
-"""A built-in camera: a moving test scene with a burned-in UTC clock, encoded to H.264.
+"""A built-in camera: a moving test scene with a burned-in UTC clock, encoded to H.264,
+optionally with sound: a tone that beeps at every full second of the clock (AAC).
 
 The encoder writes MPEG-TS into a pipe that the worker demuxes exactly like a network camera,
-so the demo and the tests exercise the same recording path as a real RTSP camera.
+so the demo and the tests exercise the same recording path as a real RTSP camera. The beep
+starts on the frame whose burned-in time crosses a second, so picture and sound can be
+checked for sync by eye and ear (a clapperboard).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from vms.errors import SourceOpenError
 
 @dataclass(frozen=True)
 class SyntheticSpec:
-    """What ``synthetic://NAME?size=WxH&fps=N&gop=N&bitrate=N`` asks for."""
+    """What ``synthetic://NAME?size=WxH&fps=N&gop=N&bitrate=N&audio=tone`` asks for."""
 
     name: str
     width: int = 640
@@ -32,6 +35,7 @@ class SyntheticSpec:
     fps: int = 15
     gop: int = 15
     bitrate: int = 500_000
+    audio: str = "none"  # or "tone": an AAC track beeping once a second
 
     @classmethod
     def parse(cls, url: str) -> SyntheticSpec:
@@ -49,9 +53,12 @@ class SyntheticSpec:
                 fps=fps,
                 gop=int(q.get("gop", str(fps))),
                 bitrate=int(q.get("bitrate", "500000")),
+                audio=q.get("audio", "none"),
             )
         except ValueError as exc:
             raise SourceOpenError(f"bad synthetic source options in {url!r}: {exc}") from exc
+        if spec.audio not in ("none", "tone"):
+            raise SourceOpenError(f"synthetic audio must be none or tone: {url!r}")
         if spec.width % 2 or spec.height % 2 or not 0 < spec.fps <= 60:
             raise SourceOpenError(f"synthetic size must be even and fps in 1..60: {url!r}")
         return spec
@@ -78,6 +85,21 @@ def draw_frame(spec: SyntheticSpec, index: int, when: datetime) -> np.ndarray:
     return img
 
 
+AUDIO_RATE = 16000
+BEEP_S = 0.1  # the beep at each full second
+TONE_HZ = 1000.0
+
+
+def tone(start_sample: int, count: int, rate: int = AUDIO_RATE) -> np.ndarray:
+    """``count`` samples (s16, mono) of the synthetic sound from sample ``start_sample``:
+    a quiet 250 Hz hum with a 1 kHz beep in the first 100 ms of every second."""
+    n = np.arange(start_sample, start_sample + count)
+    t = n / rate
+    hum = 0.05 * np.sin(2 * np.pi * 250.0 * t)
+    beep = np.where((n % rate) < BEEP_S * rate, 0.5 * np.sin(2 * np.pi * TONE_HZ * t), 0.0)
+    return ((hum + beep) * 32767).astype(np.int16)[None, :]
+
+
 class SyntheticEncoder:
     """Encodes the test scene in real time into a pipe; ``reader`` is the pipe's read end."""
 
@@ -95,7 +117,10 @@ class SyntheticEncoder:
     def _run(self) -> None:
         spec = self.spec
         try:
-            with av.open(self._writer, "w", format="mpegts") as out:
+            # Every audio frame in its own PES packet: nothing waits in the muxer.
+            with av.open(
+                self._writer, "w", format="mpegts", options={"pes_payload_size": "0"}
+            ) as out:
                 stream = out.add_stream("libx264", rate=spec.fps)
                 stream.width, stream.height = spec.width, spec.height
                 stream.pix_fmt = "yuv420p"
@@ -108,8 +133,13 @@ class SyntheticEncoder:
                     "keyint_min": str(spec.gop),
                     "sc_threshold": "0",
                 }
+                sound = None
+                if spec.audio == "tone":
+                    sound = out.add_stream("aac", rate=AUDIO_RATE)
+                    sound.layout = "mono"
+                    sound.bit_rate = 32000
                 t0 = time.monotonic()
-                index = 0
+                index = samples = 0
                 while not self._stop.is_set():
                     due = t0 + index / spec.fps
                     delay = due - time.monotonic()
@@ -121,6 +151,15 @@ class SyntheticEncoder:
                     for packet in stream.encode(frame):
                         out.mux(packet)
                     index += 1
+                    if sound is not None:
+                        upto = index * AUDIO_RATE // spec.fps
+                        chunk = av.AudioFrame.from_ndarray(
+                            tone(samples, upto - samples), format="s16", layout="mono"
+                        )
+                        chunk.sample_rate, chunk.pts = AUDIO_RATE, samples
+                        samples = upto
+                        for packet in sound.encode(chunk):
+                            out.mux(packet)
         except (OSError, ValueError, av.FFmpegError):
             pass  # the reader went away: the worker closed this source
         finally:

@@ -13,8 +13,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from vms.cli_identity import LoginOpt, identify
 from vms.clock import SystemClock, utc
 from vms.config import Config, demo_config, load_config
 from vms.custody.config import RiskLevel
@@ -23,6 +25,7 @@ from vms.custody.report import export_interview, interview_report
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.custody.views import AlertView, CheckView, InterviewView, PersonView
+from vms.evidence.audit import append
 from vms.vocab import jsonable
 
 custody_app = typer.Typer(
@@ -319,23 +322,121 @@ def interview(
         Path | None,
         typer.Option("--export", help="Write one MP4 per camera and the report into DIR."),
     ] = None,
+    court_copy: Annotated[
+        Path | None,
+        typer.Option(
+            "--court-copy",
+            metavar="OUT.mp4",
+            help="Render the court copy (picture-in-picture, time burned in, H.264 + AAC) to "
+            "OUT.mp4, with the original segments and a signed manifest in OUT-package/.",
+        ),
+    ] = None,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="Why (audit log); required with --export and --court-copy: custody-room footage.",
+        ),
+    ] = "",
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The auditor's report of an interview: every segment, each gap, the hash check."""
+    """The auditor's report of an interview: every segment, each gap, the hash check.
+
+    Audited: the report as a view of the interview, ``--export`` (its footage) as an export,
+    which needs ``--reason`` like custody footage does on the web."""
     del report  # the report is always printed; the flag only says so
+    if court_copy is not None:
+        _court_copy(interview_id, court_copy, reason, login, config, as_json)
+        return
+    why = reason.strip()
+    if export is not None and not why:
+        raise typer.BadParameter(
+            "exporting an interview's footage (custody room) needs a reason for the audit log",
+            param_hint="--reason",
+        )
     with _service(config) as svc:
         now = svc.clock.now()
+        who = identify(svc.db, login)
         if export is not None:
             result = export_interview(svc.db, svc.config, interview_id, export, now)
+            files = [
+                {"camera": e.camera, "path": e.path, "sha256": e.sha256, "bytes": e.bytes}
+                for e in result.exports
+                if e.path
+            ]
+            try:
+                with svc.db.session() as s:
+                    append(s, svc.clock, who.actor(why), "export", "interview", interview_id,
+                           details={"what": "interview export", "out": str(export.resolve()),
+                                    "files": files})  # fmt: skip
+            except BaseException:
+                for f in files:  # no footage leaves without its entry
+                    Path(str(f["path"])).unlink(missing_ok=True)
+                raise
         else:
             result = interview_report(svc.db, svc.config, interview_id, now, layout=svc.layout)
+            with svc.db.session() as s:
+                append(s, svc.clock, who.actor(why or "interview continuity report"), "view",
+                       "interview", interview_id, details={"what": "interview report"})  # fmt: skip
     if as_json:
         _emit(result, True, "")
     else:
-        out.print(result.to_text(), highlight=False, markup=False)
-    if not result.hashes_ok:
+        out.print(result.to_text(svc.config.texts()), highlight=False, markup=False)
+    if result.hash_state == "failed":  # a segment still being written is not a failure
         raise typer.Exit(1)
+
+
+def _court_copy(
+    interview_id: int,
+    out_path: Path,
+    reason: str,
+    login: str | None,
+    config: Path | None,
+    as_json: bool,
+) -> None:
+    from vms.custody.courtcopy import make_court_copy
+
+    if not reason.strip():
+        raise typer.BadParameter(
+            "a court copy is custody footage: a reason is required for the audit log",
+            param_hint="--reason",
+        )
+    progress = Progress(
+        TextColumn("court copy of interview {task.fields[iv]}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f} / {task.total:.0f} s of recording"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=as_json,
+    )
+    with _service(config) as svc, progress:
+        actor = identify(svc.db, login).actor(reason.strip())
+        task = progress.add_task("render", total=1.0, iv=interview_id)
+
+        def advance(done: float, total: float) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = make_court_copy(
+            svc.db,
+            svc.config,
+            svc.clock,
+            actor,
+            interview_id,
+            out_path,
+            progress=advance,
+            layout=svc.layout,
+        )
+    gaps = len(result.gaps)
+    _emit(
+        result.to_dict(),
+        as_json,
+        f"court copy {result.path} ({result.seconds:.0f} s, {result.width}x{result.height}, "
+        f"sha256 {result.sha256}); DERIVED copy, originals and signed manifest in "
+        f"{result.package}; complete: {'yes' if result.complete else 'no'}"
+        + (f", {gaps} gap(s) shown in the copy" if gaps else ""),
+    )
 
 
 @custody_app.command("run-checks")

@@ -7,10 +7,12 @@ gives the legal source of each.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from vms.i18n import N_
 from vms.vocab import ConfigModel, RoomType
 
 _ROOM_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -41,6 +43,20 @@ class CustodyRoomConfig(ConfigModel):
         description="Short id used on the command line; default: the name in lower case, "
         "spaces as '-'.",
     )
+    main_camera: str | None = Field(
+        None,
+        description="Court copy: the camera shown full frame (the frontal medium shot of the "
+        "person questioned); default: the room's first camera in the configuration.",
+    )
+    inset_camera: str | None = Field(
+        None,
+        description="Court copy: the camera shown inset (the overview of the room); default: "
+        "the room's next camera, none if the room has one camera.",
+    )
+    microphone_camera: str | None = Field(
+        None,
+        description="Court copy: the camera whose sound it carries; default: the main camera.",
+    )
 
 
 class CustodySiteConfig(ConfigModel):
@@ -65,31 +81,31 @@ class LegalBasisConfig(ConfigModel):
 def default_legal_bases() -> dict[str, LegalBasisConfig]:
     b = LegalBasisConfig
     return {
-        "summons": b(title="Summons", limit_h=12, source="CPL art. 119"),
+        "summons": b(title=N_("Summons"), limit_h=12, source="CPL art. 119"),
         "summons_serious": b(
-            title="Summons, serious case (detention or arrest needed)",
+            title=N_("Summons, serious case (detention or arrest needed)"),
             limit_h=24,
             source="CPL art. 119",
         ),
         "admin_questioning": b(
-            title="Questioning after administrative summons",
+            title=N_("Questioning after administrative summons"),
             limit_h=8,
             source="Public Security Administration Punishment Law art. 83",
         ),
         "admin_questioning_detention": b(
-            title="Administrative questioning, detention may follow",
+            title=N_("Administrative questioning, detention may follow"),
             limit_h=24,
             source="Public Security Administration Punishment Law art. 83",
         ),
         "continued_questioning": b(
-            title="Continued questioning", limit_h=24, source="People's Police Law art. 9"
+            title=N_("Continued questioning"), limit_h=24, source="People's Police Law art. 9"
         ),
         "continued_questioning_extended": b(
-            title="Continued questioning, extended with approval",
+            title=N_("Continued questioning, extended with approval"),
             limit_h=48,
             source="People's Police Law art. 9",
         ),
-        "custom": b(title="Other (limit given at entry)", limit_h=None, source=""),
+        "custom": b(title=N_("Other (limit given at entry)"), limit_h=None, source=""),
     }
 
 
@@ -184,6 +200,48 @@ class RecordingCheckConfig(ConfigModel):
     continuity_tolerance_s: float = Field(
         1.0, ge=0, description="Holes between segments shorter than this are not gaps."
     )
+    sound_room_types: list[RoomType] = Field(
+        default_factory=lambda: _types("interrogation", "inquiry"),
+        description="Rooms whose cameras must record sound: a camera of one that sends no "
+        "audio raises 'no sound' (MPS interrogation-recording rules art. 3).",
+    )
+
+
+class CourtCopyConfig(ConfigModel):
+    """The court copy of an interview: picture-in-picture, time burned in, H.264 + AAC."""
+
+    timezone: str = Field(
+        "Asia/Shanghai",
+        description="IANA time zone of the local time burned in beside UTC.",
+    )
+    max_height: int = Field(
+        1080, ge=240, le=2160, description="Output height at most (the main camera's, scaled)."
+    )
+    fps: float | None = Field(
+        None, gt=0, le=60, description="Output frame rate; default: the main camera's."
+    )
+    inset_width: float = Field(
+        0.32, gt=0.1, le=0.5, description="Width of the inset as a share of the frame's width."
+    )
+    inset_corner: Literal["top-right", "top-left", "bottom-right", "bottom-left"] = Field(
+        "top-right", description="Where the inset goes."
+    )
+    crf: int = Field(23, ge=0, le=51, description="libx264 quality (lower: better, larger).")
+    preset: str = Field(
+        "veryfast",
+        pattern=r"^(ultrafast|superfast|veryfast|faster|fast|medium|slow)$",
+        description="libx264 speed preset.",
+    )
+    audio_bitrate: int = Field(96_000, ge=16_000, le=320_000, description="AAC bit rate, b/s.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from exc
+        return value
 
 
 class EscalationConfig(ConfigModel):
@@ -240,6 +298,9 @@ class CustodyConfig(ConfigModel):
     recording: RecordingCheckConfig = Field(
         default_factory=RecordingCheckConfig,
         description="Rooms without video and incomplete interview recordings.",
+    )
+    court_copy: CourtCopyConfig = Field(
+        default_factory=CourtCopyConfig, description="The court copy of interviews."
     )
     escalation: EscalationConfig = Field(
         default_factory=EscalationConfig, description="Escalation of unacknowledged alerts."

@@ -33,13 +33,15 @@ class GapSpan:
 
 @pydantic_dataclass(frozen=True)
 class CoverageGap:
-    """A part of the range with no recording on ``camera_id`` (a pydantic dataclass: it is
-    stored as JSON in interview and alert rows and shown in reports, key ``camera``)."""
+    """A part of the range with no recording on ``camera_id`` (``kind`` video), or with the
+    picture recorded without sound (``kind`` audio). A pydantic dataclass: it is stored as JSON
+    in interview and alert rows and shown in reports, key ``camera``."""
 
     camera_id: str = Field(serialization_alias="camera")
     start: datetime = Field()
     end: datetime = Field()
     reasons: tuple[str, ...] = Field()
+    kind: str = Field(default="video", description="video: nothing recorded; audio: no sound.")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -93,3 +95,70 @@ def coverage_gaps(
         )
         out.append(CoverageGap(camera_id, a, b, reasons or ("no segment recorded",)))
     return out
+
+
+@dataclass(frozen=True)
+class SoundSpan:
+    """A recorded segment's time range and whether its file holds the camera's sound."""
+
+    segment_id: int
+    start: datetime
+    end: datetime | None
+    has_audio: bool
+
+
+def sound_gaps(
+    camera_id: str,
+    segments: Sequence[SoundSpan],
+    audio_gaps: Sequence[GapSpan],
+    picture_gaps: Sequence[CoverageGap],
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+    segment_s: float,
+    stale_s: float,
+    tolerance_s: float,
+) -> list[CoverageGap]:
+    """The times in [start, end] the camera's picture was recorded without its sound: its
+    segments without an audio stream and its audio gap rows, less its picture gaps (a time
+    with no recording at all is a picture gap, listed once)."""
+    missing: list[tuple[datetime, datetime, str]] = []
+    for seg in segments:
+        if not seg.has_audio:
+            reach = segment_reach(SegmentSpan(seg.start, seg.end), now, segment_s, stale_s)
+            missing.append((seg.start, reach, "the recording holds no audio stream"))
+    for g in audio_gaps:
+        missing.append((g.start, g.end or now, g.reason))
+    spans = sorted((max(a, start), min(b, end)) for a, b, _r in missing if a < end and b > start)
+    merged: list[tuple[datetime, datetime]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    holes = sorted((g.start, g.end) for g in picture_gaps)
+    out: list[CoverageGap] = []
+    for a, b in merged:
+        for pa, pb in holes:  # take the picture gaps out
+            if pb <= a or pa >= b:
+                continue
+            if pa > a:
+                out += _sound_gap(camera_id, a, pa, missing, tolerance_s)
+            a = max(a, pb)
+        if a < b:
+            out += _sound_gap(camera_id, a, b, missing, tolerance_s)
+    return out
+
+
+def _sound_gap(
+    camera_id: str,
+    a: datetime,
+    b: datetime,
+    missing: Sequence[tuple[datetime, datetime, str]],
+    tolerance_s: float,
+) -> list[CoverageGap]:
+    if (b - a).total_seconds() < tolerance_s:
+        return []
+    reasons = tuple(dict.fromkeys(r for ma, mb, r in missing if ma < b and mb > a))
+    return [CoverageGap(camera_id, a, b, reasons or ("no sound recorded",), "audio")]

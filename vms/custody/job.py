@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +36,7 @@ from vms.custody.rules import (
     video_checks,
 )
 from vms.custody.service import interview_state, person_state, sync_rooms
-from vms.db.models import Event, Gap, Segment
+from vms.db.models import Event, Gap, Segment, SegmentStream
 from vms.db.session import Database
 from vms.errors import ConfigError, DatabaseError
 from vms.vocab import jsonable
@@ -61,20 +62,51 @@ def _segment_s(config: Config, camera_id: str) -> float:
         return 60.0
 
 
-def _recording(s: Session, config: Config, layout: Layout) -> dict[str, CameraRecording]:
-    cams = sorted({c for r in layout.rooms.values() for c in r.cameras})
+def _sound(
+    s: Session, camera_id: str, latest: Segment | None
+) -> tuple[bool | None, datetime | None]:
+    """(whether the newest segment holds an audio stream (None: unknown), since when the
+    camera records none: the first segment without one after the last with one)."""
+    if latest is None:
+        return None, None
+    kinds = set(s.scalars(select(SegmentStream.kind).where(SegmentStream.segment_id == latest.id)))
+    if not kinds:
+        return None, None  # indexed without its streams (before migration 0012)
+    if "audio" in kinds:
+        return True, None
+    last_heard = s.scalar(
+        select(func.max(Segment.start))
+        .join(SegmentStream, SegmentStream.segment_id == Segment.id)
+        .where(Segment.camera_id == camera_id, SegmentStream.kind == "audio")
+    )
+    q = select(func.min(Segment.start)).where(Segment.camera_id == camera_id)
+    if last_heard is not None:
+        q = q.where(Segment.start > last_heard)
+    return False, s.scalar(q)
+
+
+def camera_recordings(
+    s: Session, config: Config, layout: Layout, cameras: Iterable[str] | None = None
+) -> dict[str, CameraRecording]:
+    """What the index says of each camera of the custody rooms (or of ``cameras``)."""
+    cams = sorted(
+        cameras if cameras is not None else {c for r in layout.rooms.values() for c in r.cameras}
+    )
     out: dict[str, CameraRecording] = {}
     for cam in cams:
         latest = s.scalars(
             select(Segment).where(Segment.camera_id == cam).order_by(Segment.start.desc()).limit(1)
         ).first()
         gap_since = s.scalar(
-            select(func.min(Gap.start)).where(Gap.camera_id == cam, Gap.end.is_(None))
+            select(func.min(Gap.start)).where(
+                Gap.camera_id == cam, Gap.end.is_(None), Gap.kind == "video"
+            )
         )
         try:
             record = config.camera(cam).record
         except ConfigError:
             record = False
+        audio, no_audio_since = _sound(s, cam, latest)
         out[cam] = CameraRecording(
             cam,
             record,
@@ -82,6 +114,8 @@ def _recording(s: Session, config: Config, layout: Layout) -> dict[str, CameraRe
             latest.start if latest else None,
             latest.end if latest else None,
             gap_since,
+            audio=audio,
+            no_audio_since=no_audio_since,
         )
     return out
 
@@ -139,7 +173,7 @@ def load_state(
                 )
             )
         )
-        recording = _recording(s, config, layout)
+        recording = camera_recordings(s, config, layout)
     state = CustodyState(
         layout=layout,
         persons=[person_state(p) for p in persons],

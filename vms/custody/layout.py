@@ -11,7 +11,7 @@ Rooms come from the custody cameras (``site``, ``room``, ``room_type``) and from
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vms.config import Config
 from vms.errors import ConfigError, InvalidError, NotFoundError
@@ -27,6 +27,26 @@ class Room:
     name: str
     type: RoomType
     cameras: tuple[str, ...] = ()
+    main_camera: str | None = None
+    inset_camera: str | None = None
+    microphone_camera: str | None = None
+
+    @property
+    def main(self) -> str | None:
+        """The camera a court copy shows full frame (configured, else the first)."""
+        return self.main_camera or (self.cameras[0] if self.cameras else None)
+
+    @property
+    def inset(self) -> str | None:
+        """The camera a court copy shows inset (configured, else the next one, if any)."""
+        if self.inset_camera:
+            return self.inset_camera
+        return next((c for c in self.cameras if c != self.main), None)
+
+    @property
+    def microphone(self) -> str | None:
+        """The camera whose sound a court copy carries (configured, else the main one)."""
+        return self.microphone_camera or self.main
 
 
 @dataclass(frozen=True)
@@ -76,7 +96,15 @@ def build_layout(config: Config) -> Layout:
     for site in config.custody.sites:
         for rc in site.rooms:
             key = (site.name.casefold(), rc.name.casefold())
-            rooms[key] = Room(rc.id or slug(rc.name), site.name, rc.name, RoomType(rc.type))
+            rooms[key] = Room(
+                rc.id or slug(rc.name),
+                site.name,
+                rc.name,
+                RoomType(rc.type),
+                main_camera=rc.main_camera,
+                inset_camera=rc.inset_camera,
+                microphone_camera=rc.microphone_camera,
+            )
     for c_index, cam in enumerate(config.cameras):
         if cam.kind is not CameraKind.CUSTODY or cam.room is None or cam.room_type is None:
             continue
@@ -88,7 +116,8 @@ def build_layout(config: Config) -> Layout:
                 f"{room.type.value!r} elsewhere in the configuration, got {cam.room_type.value!r}"
             )
             continue
-        rooms[key] = Room(room.id, room.site, room.name, room.type, (*room.cameras, cam.id))
+        rooms[key] = replace(room, cameras=(*room.cameras, cam.id))
+    problems += _court_views(config, rooms)
     by_id: dict[str, Room] = {}
     for room in rooms.values():
         other = by_id.get(room.id)
@@ -103,3 +132,29 @@ def build_layout(config: Config) -> Layout:
     if problems:
         raise ConfigError(f"custody layout: {len(problems)} problem(s)", problems)
     return Layout(dict(sorted(by_id.items())))
+
+
+def _court_views(config: Config, rooms: dict[tuple[str, str], Room]) -> list[str]:
+    """Each room's configured main, inset and microphone cameras must be cameras of it."""
+    problems = []
+    for s_index, site in enumerate(config.custody.sites):
+        for r_index, rc in enumerate(site.rooms):
+            room = rooms[(site.name.casefold(), rc.name.casefold())]
+            views = {
+                "main_camera": rc.main_camera,
+                "inset_camera": rc.inset_camera,
+                "microphone_camera": rc.microphone_camera,
+            }
+            for name, cam in views.items():
+                if cam is not None and cam not in room.cameras:
+                    problems.append(
+                        f"custody.sites[{s_index}].rooms[{r_index}].{name}: {cam!r} is not a "
+                        f"camera of {room.name!r} (its cameras: "
+                        f"{', '.join(room.cameras) or 'none'})"
+                    )
+            if rc.inset_camera is not None and rc.inset_camera == room.main:
+                problems.append(
+                    f"custody.sites[{s_index}].rooms[{r_index}].inset_camera: "
+                    f"{rc.inset_camera!r} is also the main camera"
+                )
+    return problems

@@ -42,6 +42,7 @@ from vms.custody.rules import (
     Officer,
     PersonState,
     next_observation_due,
+    no_sound_rule,
     observed_room,
     recording_rule,
     resummons_condition,
@@ -353,7 +354,22 @@ class CustodyService:
             )
             s.add(iv)
             s.flush()
+            self._no_sound_at_start(s, iv, target, when)
             return iv
+
+    def _no_sound_at_start(self, s: Session, iv: Interview, room: Room, when: datetime) -> None:
+        """An interview starting in a room whose camera records no sound: alert at once (the
+        periodic checks keep the alert while it lasts)."""
+        from vms.custody.job import camera_recordings  # the job imports this module
+
+        state = CustodyState(
+            layout=Layout({room.id: room}),
+            interviews=[interview_state(iv)],
+            recording=camera_recordings(s, self.config, self.layout, room.cameras),
+        )
+        found = [c for c in no_sound_rule(state, when, self.config.custody) if c.interview_id]
+        if found:
+            reconcile(s, found, when, current_only=())
 
     def end_interview(
         self, interview_id: int, *, by: str, note: str | None = None, at: datetime | None = None

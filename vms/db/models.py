@@ -72,7 +72,12 @@ class Segment(Base):
     fps: Mapped[float | None] = mapped_column(Float)
     packets: Mapped[int | None]
     status: Mapped[str] = mapped_column(
-        String(16), doc="recording (open), complete, or recovered (closed by the crash scan)."
+        String(16),
+        doc=(
+            "recording (open), complete, recovered (closed by the crash scan), empty (no "
+            "playable packet reached the disk, e.g. the disk was full: covers no time), "
+            "unreadable or missing."
+        ),
     )
 
     __table_args__ = (
@@ -82,8 +87,34 @@ class Segment(Base):
     )
 
 
+class SegmentStream(Base):
+    """One elementary stream of a segment file, as the camera sent it (0: the video)."""
+
+    __tablename__ = "segment_streams"
+
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, doc="Position in the file.")
+    kind: Mapped[str] = mapped_column(String(8), doc="video or audio.")
+    codec: Mapped[str] = mapped_column(String(32), doc="FFmpeg codec name: h264, hevc, aac ...")
+    sample_rate: Mapped[int | None]
+    channels: Mapped[int | None]
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    fps: Mapped[float | None] = mapped_column(Float)
+    bit_rate: Mapped[int | None] = mapped_column(
+        BigInteger, doc="As the camera declared it (G.726: the code size is bit_rate / 8000)."
+    )
+    packets: Mapped[int | None] = mapped_column(Integer, doc="Packets of this stream in the file.")
+
+
 class Gap(Base):
-    """A time when a camera was not recorded, with why. ``end`` is NULL while it lasts."""
+    """A time when a camera was not recorded, with why. ``end`` is NULL while it lasts.
+
+    ``kind`` video: nothing was recorded (the whole outage); audio: the picture was recorded
+    but the camera's sound was not (its microphone or audio stream stopped).
+    """
 
     __tablename__ = "gaps"
 
@@ -92,8 +123,12 @@ class Gap(Base):
     start: Mapped[datetime]
     end: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(8), default="video", server_default="video")
 
-    __table_args__ = (Index("ix_gaps_camera_start", "camera_id", "start"),)
+    __table_args__ = (
+        Index("ix_gaps_camera_start", "camera_id", "start"),
+        Index("ix_gaps_kind_camera_start", "kind", "camera_id", "start"),
+    )
 
 
 class Event(Base):

@@ -151,6 +151,7 @@ def plan_clip(db: Database, camera_id: str, start: datetime, end: datetime) -> C
             s.scalars(
                 select(Gap).where(
                     Gap.camera_id == camera_id,
+                    Gap.kind == "video",  # a hole in the picture; audio gaps are listed apart
                     Gap.start < end,
                     or_(Gap.end.is_(None), Gap.end > start),
                 )

@@ -6,10 +6,15 @@ wrapped by the job registry (timed, logged, failures counted, never raised into 
 scheduler)::
 
     retention          every evidence.retention_interval_s   vms.evidence.retention
+    audit-anchor       every evidence.anchor_interval_s      vms.evidence.anchors
     custody-checks     every custody.check_interval_s        vms.custody.job
     segment-verify     every ops.verify_interval_s           SegmentVerifier
     camera-health      every ops.health_check_interval_s     CameraHealthCheck
     daily-briefing     daily at ops.briefing_time (UTC)      BriefingJob
+    bodyworn-docks     every bodyworn.dock_scan_interval_s   vms.bodyworn.dock (if docks)
+    bodyworn-late      every bodyworn.deadline_check_interval_s   late-upload alerts
+    bodyworn-shifts    every bodyworn.deadline_check_interval_s   "no footage for shift S"
+    bodyworn-uploads   hourly                                unfinished uploads given up
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from vms.bodyworn.deadline import LateUploadCheck, ShiftFootageCheck
+from vms.bodyworn.dock import DockWatcher
+from vms.bodyworn.ingest import Ingestor
+from vms.bodyworn.uploads import UploadExpiry
 from vms.cameras.health import CameraHealth
 from vms.clock import Clock, utc
 from vms.config import Config
@@ -33,6 +42,7 @@ from vms.custody.job import run_custody_checks
 from vms.custody.layout import build_layout
 from vms.db.models import Event, Segment
 from vms.db.session import Database
+from vms.evidence.anchors import AnchorJob
 from vms.evidence.retention import RetentionJob
 from vms.ops.briefing import briefing_root, write_briefing
 from vms.ops.registry import JobRegistry
@@ -320,6 +330,11 @@ class Jobs:
     health: CameraHealthCheck
     briefing: BriefingJob
     registry: JobRegistry
+    anchor: AnchorJob
+    late_uploads: LateUploadCheck
+    shift_footage: ShiftFootageCheck
+    docks: DockWatcher
+    uploads: UploadExpiry
 
 
 def register_jobs(
@@ -335,6 +350,7 @@ def register_jobs(
     is counted in ``registry`` (a new one if none is given: ``Jobs.registry``)."""
     registry = registry if registry is not None else JobRegistry()
     ops = config.ops
+    bw = config.bodyworn
     jobs = Jobs(
         retention=RetentionJob(db, config, clock),
         custody=CustodyChecks(db, config, clock),
@@ -342,14 +358,25 @@ def register_jobs(
         health=CameraHealthCheck(db, config, clock, health_provider),
         briefing=BriefingJob(db, config, clock),
         registry=registry,
+        anchor=AnchorJob(db, config, clock),
+        late_uploads=LateUploadCheck(db, config, clock),
+        shift_footage=ShiftFootageCheck(db, config, clock),
+        docks=DockWatcher(Ingestor(db, config, clock)),
+        uploads=UploadExpiry(Ingestor(db, config, clock)),
     )
     hour, minute = ops.briefing_hour_minute
     schedule: list[tuple[str, Callable[[], object], dict[str, Any]]] = [
         ("retention", jobs.retention, {"seconds": config.evidence.retention_interval_s}),
+        ("audit-anchor", jobs.anchor, {"seconds": config.evidence.anchor_interval_s}),
         ("custody-checks", jobs.custody, {"seconds": config.custody.check_interval_s}),
         ("segment-verify", jobs.verify, {"seconds": ops.verify_interval_s}),
         ("camera-health", jobs.health, {"seconds": ops.health_check_interval_s}),
+        ("bodyworn-late", jobs.late_uploads, {"seconds": bw.deadline_check_interval_s}),
+        ("bodyworn-shifts", jobs.shift_footage, {"seconds": bw.deadline_check_interval_s}),
+        ("bodyworn-uploads", jobs.uploads, {"seconds": 3600}),
     ]
+    if bw.docks:
+        schedule.append(("bodyworn-docks", jobs.docks, {"seconds": bw.dock_scan_interval_s}))
     for name, fn, every in schedule:
         scheduler.add_job(
             registry.track(name, fn, clock),

@@ -128,6 +128,7 @@ class VmsCollector(Collector):
         with self.db.session() as s:
             for cam, n, still in s.execute(
                 select(Gap.camera_id, func.count(Gap.id), func.count(Gap.id) - func.count(Gap.end))
+                .where(Gap.kind == "video")  # outages; audio gaps are not counted here
                 .group_by(Gap.camera_id)
                 .order_by(Gap.camera_id)
             ):

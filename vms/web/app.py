@@ -7,75 +7,51 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vms.bodyworn.ingest import Ingestor
+from vms.bodyworn.uploads import UploadReceiver
 from vms.clock import Clock, SystemClock
 from vms.config import Config
 from vms.custody.layout import build_layout
 from vms.custody.service import CustodyService
 from vms.db.session import Database
 from vms.ops.registry import JobRegistry
-from vms.web import errors
+from vms.web import errors, i18n
 from vms.web.alerts import AlertBroadcaster
+from vms.web.courtcopies import CourtCopyJobs
 from vms.web.deps import HealthProvider, WebState
+from vms.web.headers import SecurityHeaders
+from vms.web.limits import check_params
 from vms.web.live import DirectFeed, LiveHub, PacketFeed
 from vms.web.routes import (
     alerts,
     audit,
     auth,
+    bodyworn,
+    bodyworn_admin,
     briefings,
     cameras,
     cases,
+    courtcopies,
     custody,
     live,
     ops,
     pages,
     recordings,
     search,
+    uploads,
     users,
 )
 from vms.web.schemas import HealthOut
 from vms.web.security import GrantSigner
+from vms.web.throttle import LoginThrottler
+from vms.web.viewing import ViewingCopies
 
 HERE = Path(__file__).parent
 FeedProvider = Callable[[str], PacketFeed | None]
-
-_SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-]
-# Pages load only this app's own scripts and styles; /docs (Swagger UI) is left alone.
-_CSP = (
-    b"default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    b"style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
-)
-
-
-class SecurityHeaders:
-    """Adds the headers every answer should carry (pure ASGI: leaves streams streaming)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        docs = str(scope.get("path", "")).startswith(("/docs", "/redoc"))
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", [])) + _SECURITY_HEADERS
-                if not docs:
-                    headers.append((b"content-security-policy", _CSP))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 def create_app(
@@ -97,16 +73,18 @@ def create_app(
     """
     cams = {c.id: c for c in config.cameras}
     clock = clock or SystemClock()
+    layout = build_layout(config)
 
     def own_reader(camera_id: str) -> PacketFeed | None:
         cam = cams.get(camera_id)
         return DirectFeed(cam) if cam is not None else None
 
+    clock = clock or SystemClock()
     state = WebState(
         config=config,
         db=db,
         health=health_provider,
-        templates=Jinja2Templates(directory=HERE / "templates"),
+        templates=i18n.install(Jinja2Templates(directory=HERE / "templates")),
         grants=grants or GrantSigner(),
         clock=clock,
         live=LiveHub(live_feeds or own_reader, web_host=config.web.host),
@@ -114,10 +92,17 @@ def create_app(
             db,
             config.storage.root,
             escalation=config.custody.escalation,
-            room_names={r.id: r.name for r in build_layout(config).rooms.values()},
+            room_names={r.id: r.name for r in layout.rooms.values()},
+            clock=clock,
         ),
         custody=CustodyService(db, config, clock),
         jobs=jobs or JobRegistry(),
+        throttle=LoginThrottler(db, config.web.login_throttle, clock),
+        uploads=UploadReceiver(Ingestor(db, config, clock)),
+        court_copies=CourtCopyJobs(db, config, clock, layout),
+        viewing=ViewingCopies(
+            config.storage.root / "cache" / "viewing", config.web.viewing_cache_mb << 20
+        ),
         cameras=cams,
     )
 
@@ -133,12 +118,15 @@ def create_app(
         summary="Video surveillance and custody-area monitoring",
         version="0.1.0",
         lifespan=lifespan,
+        # Every integer and time parameter of every route within what the database and the
+        # calendar hold: a 422 naming it, never a 500 (vms.web.limits).
+        dependencies=[Depends(check_params)],
     )
     app.state.web = state
     errors.install(app)
     routers = (
         auth, users, cameras, live, alerts, custody, search, recordings, cases, audit,
-        briefings, ops, pages,
+        courtcopies, briefings, ops, bodyworn, bodyworn_admin, uploads, pages,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
@@ -149,5 +137,6 @@ def create_app(
         """Liveness for a load balancer or a monitor: no login, no data."""
         return HealthOut()
 
-    app.add_middleware(SecurityHeaders)
+    # HSTS only where the login cookie is Secure: the site is served over HTTPS.
+    app.add_middleware(SecurityHeaders, hsts=config.web.secure_cookies)
     return app

@@ -11,8 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vms.cli_identity import identify
+from vms.clock import SystemClock
 from vms.config import Config
 from vms.db.session import Database
+from vms.evidence.audit import append
 from vms.web.roles import Role
 from vms.web.users import create_user, disable_user, find_user, list_users
 
@@ -67,9 +70,12 @@ def users_add(
         for cam_id in camera:
             cfg.camera(cam_id)
     password = _password(password_stdin)
+    actor = identify(db, None).actor("user added")  # who, for the audit log: the OS user
     with db.session() as s:
         user = create_user(s, username, password, role, full_name=full_name, camera_scope=camera)
         scope = ", ".join(user.camera_scope) if user.camera_scope is not None else "all cameras"
+        append(s, SystemClock(), actor, "create", "user", username,
+               details={"role": user.role, "camera_scope": user.camera_scope})  # fmt: skip
     out.print(f"user {username} added: {role.value}, {scope}")
 
 
@@ -108,8 +114,11 @@ def users_list(
 def users_disable(username: str, config: ConfigOpt = None) -> None:
     """Disable a user: their login sessions and API tokens end at once."""
     _cfg, db = _database(config)
+    actor = identify(db, None).actor("user disabled")
     with db.session() as s:
         disable_user(s, find_user(s, username))
+        append(s, SystemClock(), actor, "update", "user", username,
+               details={"changes": {"active": False}})  # fmt: skip
     out.print(f"user {username} disabled; their sessions and tokens are ended")
 
 

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from vms.bodyworn.uploads import UploadReceiver
 from vms.cameras.health import CameraHealth
 from vms.clock import Clock
 from vms.config import CameraConfig, Config
@@ -21,11 +22,14 @@ from vms.ops.registry import JobRegistry
 from vms.vocab import Subsystem
 from vms.web.roles import Permission, Role
 from vms.web.security import GrantSigner
+from vms.web.throttle import LoginThrottler
 from vms.web.users import Principal, resolve_token
 
 if TYPE_CHECKING:
     from vms.web.alerts import AlertBroadcaster
+    from vms.web.courtcopies import CourtCopyJobs
     from vms.web.live import LiveHub
+    from vms.web.viewing import ViewingCopies
 
 SESSION_COOKIE = "vms_session"
 CSRF_HEADER = "X-Requested-With"
@@ -46,6 +50,10 @@ class WebState:
     alerts: AlertBroadcaster
     custody: CustodyService
     jobs: JobRegistry
+    throttle: LoginThrottler
+    uploads: UploadReceiver  # body-worn uploads in progress (vms.bodyworn.uploads)
+    court_copies: CourtCopyJobs
+    viewing: ViewingCopies
     cameras: dict[str, CameraConfig] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop | None = None
 
@@ -53,6 +61,7 @@ class WebState:
         """End every alert feed and live view (at shutdown, before connections drain)."""
         await self.alerts.close()
         await self.live.close()
+        self.court_copies.close()
 
     def camera(self, camera_id: str, user: Principal | None = None) -> CameraConfig:
         """The configured camera; for ``user``, only one in their camera scope."""

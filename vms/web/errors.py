@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError as SQLAlchemyDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vms.errors import (
@@ -18,6 +20,7 @@ from vms.errors import (
     ConfigError,
     ConflictError,
     DatabaseError,
+    InsufficientStorageError,
     InvalidError,
     LegalHoldError,
     LiveStreamError,
@@ -25,8 +28,10 @@ from vms.errors import (
     PermissionDeniedError,
     ReasonRequiredError,
     StorageError,
+    TooManyAttemptsError,
     VmsError,
 )
+from vms.web.limits import problems_of
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +45,12 @@ STATUS: dict[type[VmsError], int] = {
     ConflictError: 409,
     LegalHoldError: 409,
     ReasonRequiredError: 428,
+    TooManyAttemptsError: 429,
     ConfigError: 400,
     LiveStreamError: 503,
     CameraError: 502,
     StorageError: 503,
+    InsufficientStorageError: 507,
     DatabaseError: 503,
 }
 
@@ -74,17 +81,38 @@ async def vms_error_handler(request: Request, exc: Exception) -> Response:
             query = f"?{request.url.query}" if request.url.query else ""
             target = quote(request.url.path + query)
             return RedirectResponse(f"/login?next={target}", status_code=303)
-        templates: Jinja2Templates = request.app.state.web.templates
-        page: Response = templates.TemplateResponse(
-            request,
-            "error.html",
-            {"status": status, "message": str(exc), "user": None, "nav": [], "path": ""},
-            status_code=status,
-        )
-        return page
+        return error_page(request, status, str(exc))
     body: dict[str, Any] = {"message": str(exc), "error": type(exc).__name__}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyAttemptsError):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+        body["retry_after_s"] = math.ceil(exc.retry_after_s)
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """The HTML error page, in the reader's language, with their menu when logged in."""
+    from vms.web.deps import get_principal
+    from vms.web.i18n import render, texts_of
+    from vms.web.routes.pages import nav_of
+
+    state = request.app.state.web
+    user = None
+    if status != 401:
+        try:
+            user = get_principal(request, state)
+        except VmsError:
+            user = None
+    texts = texts_of(state.config, request, user.language if user else None)
+    context = {
+        "status": status,
+        "message": message,
+        "user": user,
+        "nav": nav_of(user, texts),
+        "path": "",
+    }
+    templates: Jinja2Templates = state.templates
+    return render(templates, request, "error.html", context, texts, status_code=status)
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -125,7 +153,30 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+async def overflow_handler(request: Request, exc: Exception) -> Response:
+    """The safety net behind vms.web.limits: a number or a time too big for the database or
+    the calendar that still got through is the request's fault if a parameter is out of
+    range (422 naming it); otherwise it is a bug (500, logged)."""
+    problems = problems_of(request)
+    if not problems:
+        log.error("%s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+        return JSONResponse(
+            {"message": "internal error", "error": type(exc).__name__}, status_code=500
+        )
+    named = [f"{where} {name}: {problem}, got {raw!r}" for where, name, problem, raw in problems]
+    return JSONResponse(
+        {
+            "message": f"the request is not valid: {'; '.join(named)}",
+            "error": "RequestValidationError",
+            "problems": named,
+        },
+        status_code=422,
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(VmsError, vms_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(OverflowError, overflow_handler)
+    app.add_exception_handler(SQLAlchemyDataError, overflow_handler)

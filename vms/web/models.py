@@ -26,6 +26,9 @@ class User(Base):
     )
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(
+        String(16), doc="zh-CN or en; NULL: the browser's language, else site.language."
+    )
 
 
 class LoginSession(Base):
@@ -77,3 +80,14 @@ class AlertAck(Base):
     at: Mapped[datetime]
 
     __table_args__ = (Index("ix_alert_acks_event", "event_id"),)
+
+
+class LoginThrottle(Base):
+    """Failed logins of one user name (``user:NAME``) or from one address (``addr:IP``)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

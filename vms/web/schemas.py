@@ -8,10 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from vms.custody.views import AlertView, InterviewView
+from vms.web.limits import InModel
 from vms.web.roles import Role
 
 
-class _In(BaseModel):
+class _In(InModel):
+    """A request body: unknown fields refused; integers and times within range (limits)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -40,6 +43,7 @@ class UserOut(_Out):
     camera_scope: list[str] | None
     created_at: datetime
     disabled_at: datetime | None
+    language: str | None = Field(None, description="zh-CN or en; null: the browser's.")
 
 
 class MeOut(_Out):
@@ -48,6 +52,13 @@ class MeOut(_Out):
     role: Role
     camera_scope: list[str] | None
     permissions: list[str]
+    language: str | None = Field(None, description="zh-CN or en; null: the browser's.")
+
+
+class MeIn(_In):
+    language: str | None = Field(
+        description="The language of the pages: zh-CN or en; null: the browser's language."
+    )
 
 
 class TokenIn(_In):
@@ -131,6 +142,7 @@ class GapOut(_Out):
     start: datetime
     end: datetime | None
     reason: str
+    kind: str = Field("video", description="video: nothing recorded; audio: picture without sound.")
 
 
 class EventOut(_Out):
@@ -149,6 +161,13 @@ class EventOut(_Out):
 class TimelineOut(_Out):
     camera_id: str
     custody: bool = Field(description="Playing this camera's footage needs a reason.")
+    bodyworn: bool = Field(
+        False,
+        description=(
+            "A body-worn recorder (bw.<serial>): each segment is one of its files; playing or "
+            "downloading one needs the file's approval unless it is the caller's own."
+        ),
+    )
     day_start: datetime
     day_end: datetime
     segments: list[SegmentOut]
@@ -161,6 +180,9 @@ class PlaybackIn(_In):
     reason: str | None = Field(
         None, max_length=1000, description="Why: required for custody-room cameras."
     )
+    hevc: bool = Field(
+        False, description="The browser decodes H.265 in MP4 (canPlayType): served as recorded."
+    )
 
 
 class PlaybackOut(_Out):
@@ -168,6 +190,13 @@ class PlaybackOut(_Out):
     url: str = Field(description="The video, with a signed grant; supports HTTP range requests.")
     start: datetime
     end: datetime | None
+    viewing_copy: bool = Field(
+        False,
+        description="The URL serves a copy made for this browser (transcoded for viewing), "
+        "not the recorded file; the evidence is the original.",
+    )
+    note: str | None = Field(None, description="What to tell the viewer about the copy.")
+    original_sha256: str | None = Field(None, description="SHA-256 of the recorded segment.")
 
 
 # -- live ------------------------------------------------------------------------------
@@ -181,6 +210,12 @@ class SdpIn(_In):
 class SdpOut(_Out):
     sdp: str
     type: str
+    audio: str | None = Field(
+        None, description="The camera's sound: PCMA / PCMU (as sent), opus (transcoded), none."
+    )
+    transcoded: str | None = Field(
+        None, description="Why the picture is not the camera's own packets (H.265 cameras)."
+    )
 
 
 # -- alerts ----------------------------------------------------------------------------
@@ -335,3 +370,31 @@ class ExportOut(_Out):
     key_fingerprint: str
     files: int
     bytes: int
+
+
+# -- court copies ----------------------------------------------------------------------
+
+
+class CourtCopyIn(_In):
+    reason: str = Field(
+        "", max_length=1000, description="Why (required: custody footage; audited)."
+    )
+
+
+class CourtCopyOut(_Out):
+    """A court copy asked for: its progress, then what was made (a derived copy)."""
+
+    id: str
+    interview_id: int
+    state: str = Field(description="queued, rendering, done or failed.")
+    progress: float = Field(description="0 to 1.")
+    done_s: float
+    total_s: float
+    error: str | None = None
+    derived: bool = True
+    sha256: str | None = Field(None, description="Of the court copy MP4.")
+    seconds: float | None = None
+    complete: bool | None = Field(None, description="The interview's picture and sound.")
+    gaps: int | None = Field(None, description="Gaps shown in the copy (slates, banners).")
+    originals: int | None = Field(None, description="Original segments in the package.")
+    download: str | None = Field(None, description="The package (zip), once done.")

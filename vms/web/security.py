@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -81,3 +82,22 @@ class GrantSigner:
             )
         except ValueError:
             return False
+
+
+def same_origin_path(target: str | None, default: str = "/") -> str:
+    """``target`` if it is a path on this site (``/cases/3?x=1``), else ``default``.
+
+    Refused: anything with a scheme or host (``https://x``), protocol-relative (``//x``),
+    backslashes (browsers read ``/\\x`` as ``//x``), control characters and spaces (stripped
+    by browsers, so ``/\t/x`` is ``//x``), and anything longer than 2000 characters.
+    """
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return default
+    if target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target

@@ -17,6 +17,7 @@ from vms.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from vms.i18n import check_language
 from vms.vocab import Subsystem
 from vms.web.models import ApiToken, LoginSession, User
 from vms.web.roles import Permission, Role, allowed
@@ -43,6 +44,7 @@ class Principal:
     role: Role
     camera_scope: frozenset[str] | None
     via: str  # "session" or "token"
+    language: str | None = None  # chosen by the user; None: the browser's, else the site's
 
     def can(self, permission: Permission) -> bool:
         return allowed(self.role, permission)
@@ -64,7 +66,7 @@ def _now(now: datetime | None) -> datetime:
 
 def principal_of(user: User, via: str) -> Principal:
     scope = None if user.camera_scope is None else frozenset(user.camera_scope)
-    return Principal(user.id, user.username, Role(user.role), scope, via)
+    return Principal(user.id, user.username, Role(user.role), scope, via, user.language)
 
 
 def check_password_rules(password: str) -> None:
@@ -139,6 +141,12 @@ def disable_user(s: Session, user: User, now: datetime | None = None) -> User:
     when = _now(now)
     user.active = False
     user.disabled_at = when
+    end_everything(s, user, when)
+    return user
+
+
+def end_everything(s: Session, user: User, when: datetime) -> None:
+    """End every login session and API token of ``user`` (disabled, new password or role)."""
     s.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
@@ -149,7 +157,6 @@ def disable_user(s: Session, user: User, now: datetime | None = None) -> User:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=when)
     )
-    return user
 
 
 def update_user(
@@ -164,6 +171,9 @@ def update_user(
     password: str | None = None,
     now: datetime | None = None,
 ) -> User:
+    """Change a user; a new password or a new role ends every session and token of theirs
+    (whoever held one logs in again, under the new password or with the new rights)."""
+    ends = password is not None or (role is not None and Role(role).value != user.role)
     if role is not None:
         user.role = Role(role).value
     if full_name is not None:
@@ -179,6 +189,20 @@ def update_user(
         disable_user(s, user, now)
     elif active is True:
         user.active, user.disabled_at = True, None
+    if ends:
+        end_everything(s, user, _now(now))
+    return user
+
+
+def set_language(s: Session, user_id: int, language: str | None) -> User:
+    """A user's own choice of language (None: follow the browser)."""
+    user = get_user(s, user_id)
+    if language is not None:
+        try:
+            language = check_language(language)
+        except ValueError as exc:
+            raise InvalidError(str(exc), subsystem=Subsystem.WEB) from exc
+    user.language = language
     return user
 
 
@@ -279,3 +303,20 @@ def resolve_token(s: Session, token: str, now: datetime | None = None) -> Princi
     if user is None or not user.active:
         raise AuthenticationError("not logged in, or the session or token has ended")
     return principal_of(user, via)
+
+
+def check_investigators(s: Session, names: Iterable[str]) -> list[str]:
+    """``names`` if each is an active investigator; InvalidError naming the others."""
+    wanted = sorted({n.strip() for n in names if n.strip()})
+    if not wanted:
+        return []
+    rows = s.scalars(select(User).where(User.username.in_(wanted)))
+    ok = {u.username for u in rows if u.active and u.role == Role.INVESTIGATOR.value}
+    bad = [n for n in wanted if n not in ok]
+    if bad:
+        raise InvalidError(
+            "a case's owner and investigators must be active users with the investigator "
+            f"role; not so: {', '.join(bad)}",
+            subsystem=Subsystem.WEB,
+        )
+    return wanted

@@ -259,9 +259,9 @@ class Gb28181Source(OpenedSource):
 
     session: Gb28181Session
 
-    def packets(self) -> Iterator[av.Packet[Any]]:
+    def demux(self) -> Iterator[av.Packet[Any]]:
         try:
-            yield from super().packets()
+            yield from super().demux()
         except (SourceEndedError, SourceStalledError) as exc:
             pipe = self.session.pipe
             reason = pipe.end_reason or str(exc)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy import select
 
@@ -23,44 +23,41 @@ from vms.web.alerts import (
     event_out,
     latest_event_id,
     open_custody_alerts,
+    render_custody,
     snapshot_path,
 )
-from vms.web.deps import SessionDep, StateDep, WebState, content, require
+from vms.web.deps import SessionDep, StateDep, content
+from vms.web.i18n import texts_of
 from vms.web.roles import Permission
 from vms.web.schemas import AckIn, AckMessage, AckOut, AlertsOut, EventOut, FeedMessage
-from vms.web.users import Principal
+from vms.web.scope import Scope, scoped
 
 router = APIRouter(prefix="/api", tags=["alerts"])
-Supervisor = Annotated[Principal, Depends(require(Permission.ALERTS))]
-EventReader = Annotated[Principal, Depends(require(Permission.EVENTS))]
+Supervisor = Annotated[Scope, Depends(scoped(Permission.ALERTS))]
+EventReader = Annotated[Scope, Depends(scoped(Permission.EVENTS))]
 
 KEEPALIVE_S = 15.0
 
 
-def _event(s: SessionDep, state: WebState, user: Principal, event_id: int) -> Event:
-    event = s.get(Event, event_id)
-    if event is None:
-        raise NotFoundError(f"no event {event_id}", subsystem=Subsystem.WEB)
-    state.camera(event.camera_id, user)
-    return event
-
-
 @router.get("/alerts")
 def recent_alerts(
+    request: Request,
     s: SessionDep,
     state: StateDep,
-    user: Supervisor,
+    scope: Supervisor,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AlertsOut:
     """The newest alerts, newest first; ``last_id`` is where the live feed takes over. With
     them the open custody alerts (``custody``, oldest first), which the feed keeps current."""
+    user = scope.user
     last = latest_event_id(s)
+    texts, now = texts_of(state.config, request, user.language), state.clock.now()
     custody = [
-        m
+        render_custody(m, texts, now)
         for m in map(
             state.alerts.custody, s.scalars(open_custody_alerts().order_by(CustodyAlert.id))
         )
-        if m.camera_id is None or user.sees(m.camera_id)
+        if scope.rule.alert(m.camera_id, m.room)
     ]
     q = select(Event).order_by(Event.id.desc()).limit(limit)
     if user.camera_scope is not None:
@@ -84,8 +81,9 @@ def _sse(message: FeedMessage) -> str:
     responses=content("Server-sent events: alert, ack, custody.", "text/event-stream"),
 )
 async def alert_stream(
+    request: Request,
     state: StateDep,
-    user: Supervisor,
+    scope: Supervisor,
     after: Annotated[int, Query(ge=0, description="Newest alert id the page has.")] = 0,
     last_event_id: Annotated[int | None, Header()] = None,
 ) -> StreamingResponse:
@@ -93,7 +91,8 @@ async def alert_stream(
     ``custody`` for each custody alert raised, escalated, acknowledged or cleared (the whole
     alert; a new stream first gets every open one)."""
     start = max(after, last_event_id or 0)
-    listener = state.alerts.subscribe(user, start)
+    texts = texts_of(state.config, request, scope.user.language)
+    listener = state.alerts.subscribe(scope.user, start, texts, visible=scope.rule.alert)
 
     async def stream() -> AsyncIterator[str]:
         try:
@@ -116,10 +115,11 @@ async def alert_stream(
 
 @router.post("/alerts/{event_id}/ack", status_code=status.HTTP_201_CREATED)
 def ack_alert(
-    event_id: int, body: AckIn, s: SessionDep, state: StateDep, user: Supervisor
+    event_id: int, body: AckIn, s: SessionDep, state: StateDep, scope: Supervisor
 ) -> AckOut:
     """Acknowledge an alert with a note; every open feed shows it at once."""
-    event = _event(s, state, user, event_id)
+    user = scope.user
+    event = scope.event(s, event_id)
     ack = acknowledge(s, event.id, user, body.note.strip(), state.clock.now())
     out = AckOut(id=ack.id, event_id=event.id, username=user.username, note=ack.note, at=ack.at)
     state.alerts.publish(AckMessage(**out.model_dump(), camera_id=event.camera_id))
@@ -127,8 +127,8 @@ def ack_alert(
 
 
 @router.get("/alerts/{event_id}/acks")
-def alert_acks(event_id: int, s: SessionDep, state: StateDep, user: Supervisor) -> list[AckOut]:
-    event = _event(s, state, user, event_id)
+def alert_acks(event_id: int, s: SessionDep, scope: Supervisor) -> list[AckOut]:
+    event = scope.event(s, event_id)
     return [
         AckOut(id=a.id, event_id=a.event_id, username=name, note=a.note, at=a.at)
         for a, name in acks_of(s, event.id)
@@ -139,7 +139,7 @@ def alert_acks(event_id: int, s: SessionDep, state: StateDep, user: Supervisor) 
 def events(
     s: SessionDep,
     state: StateDep,
-    user: EventReader,
+    scope: EventReader,
     camera_id: str | None = None,
     type: str | None = None,
     since: datetime | None = None,
@@ -149,10 +149,10 @@ def events(
     """Events, newest first, by camera, type and time (the search page builds on this)."""
     q = select(Event).order_by(Event.start.desc()).limit(limit)
     if camera_id is not None:
-        state.camera(camera_id, user)
+        scope.camera(camera_id)
         q = q.where(Event.camera_id == camera_id)
-    elif user.camera_scope is not None:
-        q = q.where(Event.camera_id.in_(sorted(user.camera_scope)))
+    elif scope.user.camera_scope is not None:
+        q = q.where(Event.camera_id.in_(sorted(scope.user.camera_scope)))
     if type is not None:
         q = q.where(Event.type == type)
     if since is not None:
@@ -171,10 +171,10 @@ def events(
     responses=content("The snapshot.", "image/jpeg"),
 )
 def event_snapshot(
-    event_id: int, s: SessionDep, state: StateDep, user: EventReader
+    event_id: int, s: SessionDep, state: StateDep, scope: EventReader
 ) -> FileResponse:
     """The JPEG the rule saved when the event fired."""
-    event = _event(s, state, user, event_id)
+    event = scope.event(s, event_id)
     path = snapshot_path(state.config.storage.root, event)
     if path is None:
         raise NotFoundError(f"event {event_id} has no snapshot", subsystem=Subsystem.WEB)

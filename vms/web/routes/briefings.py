@@ -11,13 +11,14 @@ from fastapi.responses import FileResponse
 from vms.errors import NotFoundError
 from vms.ops.briefing import Briefing, briefing_root, is_day, list_briefings
 from vms.vocab import Subsystem
-from vms.web.deps import StateDep, content, require
+from vms.web.deps import StateDep, content
 from vms.web.roles import Permission
 from vms.web.schemas import BriefingLink
-from vms.web.users import Principal
+from vms.web.scope import Scope, unscoped
 
 router = APIRouter(prefix="/api/briefings", tags=["briefings"])
-Reader = Annotated[Principal, Depends(require(Permission.BRIEFINGS))]
+# The briefing counts every camera's alerts: not for a user limited to some cameras.
+Reader = Annotated[Scope, Depends(unscoped(Permission.BRIEFINGS, "the daily briefing"))]
 _FILES = {"index.html", "briefing.json", "alerts_by_type.png", "heatmap.png", "trend.png"}
 
 

@@ -13,12 +13,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from vms.ops.metrics import VmsCollector, render_metrics
 from vms.ops.registry import JobStats
-from vms.web.deps import StateDep, content, require
+from vms.web.deps import StateDep, content
 from vms.web.roles import Permission
-from vms.web.users import Principal
+from vms.web.scope import Scope, unscoped
 
 router = APIRouter(tags=["ops"])
-Operator = Annotated[Principal, Depends(require(Permission.OPS))]
+# Metrics and jobs describe every camera: not for a user limited to some cameras.
+Operator = Annotated[Scope, Depends(unscoped(Permission.OPS, "operations data"))]
 
 
 @router.get(

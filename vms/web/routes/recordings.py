@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -11,16 +11,22 @@ from fastapi.responses import FileResponse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from vms.bodyworn.access import Action, record_access
+from vms.bodyworn.copies import export_name
+from vms.bodyworn.files import view_of
+from vms.bodyworn.officers import is_bodyworn_camera
 from vms.config import CameraConfig
-from vms.db.models import Event, Gap, Segment
+from vms.db.models import Camera, Event, Gap, Segment, SegmentStream
 from vms.errors import NotFoundError, PermissionDeniedError, ReasonRequiredError
 from vms.vocab import CameraKind, Subsystem
 from vms.web.alerts import event_out
 from vms.web.audit import record
 from vms.web.deps import SessionDep, StateDep, WebState, content, require
 from vms.web.roles import Permission
+from vms.web.routes.bodyworn import segment_access
 from vms.web.schemas import GapOut, PlaybackIn, PlaybackOut, SegmentOut, TimelineOut
 from vms.web.users import Principal
+from vms.web.viewing import NOTE, ViewingPlan, probe_streams, viewing_plan
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 Player = Annotated[Principal, Depends(require(Permission.PLAYBACK))]
@@ -51,8 +57,18 @@ def _segment(s: Session, state: WebState, user: Principal, segment_id: int) -> S
     seg = s.get(Segment, segment_id)
     if seg is None:
         raise NotFoundError(f"no recorded segment {segment_id}", subsystem=Subsystem.WEB)
-    state.camera(seg.camera_id, user)
+    if is_bodyworn_camera(seg.camera_id):
+        user.check_camera(seg.camera_id)  # the file's own rule applies on top (segment_access)
+    else:
+        state.camera(seg.camera_id, user)
     return seg
+
+
+def _bodyworn_camera(s: Session, user: Principal, camera_id: str) -> None:
+    user.check_camera(camera_id)
+    row = s.get(Camera, camera_id)
+    if row is None or row.kind != CameraKind.BODYWORN.value:
+        raise NotFoundError(f"no camera {camera_id!r}", subsystem=Subsystem.WEB)
 
 
 def _file(state: WebState, seg: Segment) -> Path:
@@ -70,12 +86,22 @@ def timeline(
     state: StateDep,
     s: SessionDep,
     user: Player,
-    day: Annotated[date | None, Query(description="UTC day, YYYY-MM-DD; default today.")] = None,
+    day: Annotated[
+        date | None,
+        Query(
+            description="Day in the site's time zone (site.timezone), YYYY-MM-DD; default today."
+        ),
+    ] = None,
 ) -> TimelineOut:
-    """Recorded segments, gaps and events of one camera over one UTC day."""
-    cam = state.camera(camera_id, user)
-    start = datetime.combine(day or state.clock.now().date(), time(), tzinfo=UTC)
-    end = start + timedelta(days=1)
+    """Recorded segments, gaps and events of one camera over one local day of the site; a
+    body-worn recorder's (``bw.<serial>``) segments are its files, at their real times."""
+    bodyworn = is_bodyworn_camera(camera_id)
+    if bodyworn:
+        _bodyworn_camera(s, user, camera_id)
+    else:
+        cam = state.camera(camera_id, user)
+    texts = state.config.texts()
+    start, end = texts.day_bounds(day or texts.local(state.clock.now()).date())
 
     def overlapping(model: type[Segment] | type[Gap]):  # type: ignore[no-untyped-def]
         return (
@@ -97,7 +123,8 @@ def timeline(
     root = state.config.storage.root
     return TimelineOut(
         camera_id=camera_id,
-        custody=is_custody(cam),
+        custody=not bodyworn and is_custody(cam),
+        bodyworn=bodyworn,
         day_start=start,
         day_end=end,
         segments=[SegmentOut.model_validate(x) for x in segments],
@@ -110,9 +137,17 @@ def timeline(
 def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Player) -> PlaybackOut:
     """Start playing a segment: audited here, once; the returned URL serves the video."""
     seg = _segment(s, state, user, body.segment_id)
+    if is_bodyworn_camera(seg.camera_id):
+        me, granted, row = segment_access(state, s, user, seg.id, Action.VIEW)
+        _file(state, seg)
+        record_access(
+            s, state.clock, me, granted, "view", body.reason or "",
+            {"what": "playback", "camera": seg.camera_id, "sha256": row.sha256},
+        )  # fmt: skip
+        return _playback_out(state, s, user, seg, body.hevc)
     cam = state.camera(seg.camera_id)
     reason = check_reason(cam, body.reason, "play")
-    _file(state, seg)
+    plan = _plan(state, s, seg, body.hevc)
     record(
         s,
         state.clock,
@@ -121,11 +156,81 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
         "segment",
         seg.id,
         reason=reason,
-        details={"what": "playback", "camera": seg.camera_id, "path": seg.path},
+        details={
+            "what": "playback",
+            "camera": seg.camera_id,
+            "path": seg.path,
+            "viewing_copy": plan.variant if plan.needed else None,
+        },
     )
+    return _playback_out(state, s, user, seg, body.hevc)
+
+
+def _plan(state: WebState, s: Session, seg: Segment, hevc: bool) -> ViewingPlan:
+    """What this browser needs changed to play the segment (from its indexed streams, or
+    the file's for segments indexed without them)."""
+    path = _file(state, seg)
+    streams = list(
+        s.scalars(
+            select(SegmentStream)
+            .where(SegmentStream.segment_id == seg.id)
+            .order_by(SegmentStream.index)
+        )
+    ) or probe_streams(path)
+    return viewing_plan(streams, path.suffix, browser_hevc=hevc)
+
+
+def _playback_out(
+    state: WebState, s: Session, user: Principal, seg: Segment, hevc: bool
+) -> PlaybackOut:
+    plan = _plan(state, s, seg, hevc)
     grant = state.grants.sign(user.id, seg.id)
-    url = f"/api/recordings/segments/{seg.id}/video?grant={grant}"
-    return PlaybackOut(segment_id=seg.id, url=url, start=seg.start, end=seg.end)
+    base = PlaybackOut(
+        segment_id=seg.id,
+        url=f"/api/recordings/segments/{seg.id}/video?grant={grant}",
+        start=seg.start,
+        end=seg.end,
+        original_sha256=seg.sha256,
+    )
+    if not plan.needed:
+        return base
+    url = f"/api/recordings/segments/{seg.id}/view?grant={grant}&hevc={int(hevc)}"
+    return base.model_copy(update={"url": url, "viewing_copy": True, "note": NOTE})
+
+
+@router.get(
+    "/recordings/segments/{segment_id}/view",
+    response_class=FileResponse,
+    responses=content("A copy of the segment this browser plays (derived).", "video/mp4"),
+)
+def segment_viewing_copy(
+    segment_id: int,
+    state: StateDep,
+    s: SessionDep,
+    user: Player,
+    grant: Annotated[str, Query(max_length=200, description="From POST /api/playback.")] = "",
+    hevc: Annotated[bool, Query(description="The browser decodes H.265.")] = False,
+) -> FileResponse:
+    """The segment made playable for this browser (H.265 to H.264, G.711/G.726 to AAC, NUT
+    to MP4), under a playback grant: a viewing copy, made on demand and kept in a bounded
+    cache; it says so, and names the original's SHA-256. The evidence is the original."""
+    seg = _segment(s, state, user, segment_id)
+    if not state.grants.check(grant, user.id, seg.id):
+        raise PermissionDeniedError(
+            f"no valid playback grant for segment {segment_id}: start playback with "
+            "POST /api/playback (it is audited) and use the URL it returns",
+            subsystem=Subsystem.WEB,
+        )
+    path = _file(state, seg)
+    plan = _plan(state, s, seg, hevc)
+    if not plan.needed:
+        return FileResponse(path, media_type="video/mp4")
+    original = seg.sha256 or "being recorded"
+    key = f"{seg.id}-{(seg.sha256 or f'open{path.stat().st_size}')[:16]}"
+    note = f"VIEWING COPY of segment {seg.id} ({NOTE}; original sha256 {original})"
+    copy = state.viewing.get(path, key, plan, note)
+    headers = {"X-Viewing-Copy": NOTE, "X-Original-SHA256": original}
+    return FileResponse(copy.path, media_type="video/mp4", headers=headers)
 
 
 @router.get(
@@ -161,6 +266,17 @@ def segment_download(
 ) -> FileResponse:
     """The segment file as recorded, as an attachment; audited as an export."""
     seg = _segment(s, state, user, segment_id)
+    if is_bodyworn_camera(seg.camera_id):
+        me, granted, row = segment_access(state, s, user, seg.id, Action.COPY)
+        path = _file(state, seg)
+        record_access(
+            s, state.clock, me, granted, "export", reason or "",
+            {"what": "download", "camera": seg.camera_id, "sha256": row.sha256},
+        )  # fmt: skip
+        return FileResponse(
+            path, media_type="application/octet-stream", filename=export_name(view_of(s, row)),
+            headers={"X-Content-SHA256": row.sha256},
+        )  # fmt: skip
     cam = state.camera(seg.camera_id)
     why = check_reason(cam, reason, "download")
     path = _file(state, seg)

@@ -14,17 +14,15 @@ from sqlalchemy.orm import Session
 from vms.custody.layout import build_layout
 from vms.custody.models import Person, Stay
 from vms.db.models import Event
-from vms.errors import NotFoundError
 from vms.evidence.models import Case, EvidenceItem
-from vms.vocab import Subsystem
 from vms.web.alerts import acked_ids, event_out
-from vms.web.deps import SessionDep, StateDep, WebState, require
+from vms.web.deps import SessionDep, StateDep, WebState
 from vms.web.roles import Permission
 from vms.web.schemas import PersonBriefOut, SearchHitOut
-from vms.web.users import Principal
+from vms.web.scope import Scope, scoped
 
 router = APIRouter(prefix="/api/search", tags=["search"])
-Searcher = Annotated[Principal, Depends(require(Permission.SEARCH))]
+Searcher = Annotated[Scope, Depends(scoped(Permission.SEARCH))]
 Many = Annotated[list[str] | None, Query()]
 
 
@@ -35,8 +33,6 @@ def _window(camera_ids: list[str], start: datetime, end: datetime | None) -> Col
 
 def _person_filter(s: Session, state: WebState, person_id: int) -> ColumnElement[bool]:
     """Events on the cameras of each room the person was in, while they were there."""
-    if s.get(Person, person_id) is None:
-        raise NotFoundError(f"no person {person_id} in the custody ledger", subsystem=Subsystem.WEB)
     rooms = build_layout(state.config).rooms
     windows = []
     for stay in s.scalars(select(Stay).where(Stay.person_id == person_id)):
@@ -46,11 +42,8 @@ def _person_filter(s: Session, state: WebState, person_id: int) -> ColumnElement
     return or_(*windows) if windows else false()
 
 
-def _case_filter(s: Session, number: str) -> ColumnElement[bool]:
+def _case_filter(s: Session, case: Case) -> ColumnElement[bool]:
     """Events that are evidence of the case, or fall in one of its clips' ranges."""
-    case = s.scalar(select(Case).where(Case.number == number))
-    if case is None:
-        raise NotFoundError(f"no case {number!r}", subsystem=Subsystem.WEB)
     items = list(
         s.scalars(
             select(EvidenceItem).where(
@@ -76,7 +69,7 @@ def play_url(event: Event) -> str:
 def search(
     s: SessionDep,
     state: StateDep,
-    user: Searcher,
+    scope: Searcher,
     camera: Many = None,
     type: Many = None,
     zone: str | None = None,
@@ -87,9 +80,9 @@ def search(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[SearchHitOut]:
     """Matching events, newest first, each with the link that plays its recording."""
-    cams = camera or [c for c in state.cameras if user.sees(c)]
+    cams = camera or [c.id for c in scope.cameras()]
     for cam_id in cams:
-        state.camera(cam_id, user)
+        scope.camera(cam_id)
     q = select(Event).where(Event.camera_id.in_(cams))
     if type:
         q = q.where(Event.type.in_(type))
@@ -100,9 +93,10 @@ def search(
     if until is not None:
         q = q.where(Event.start < until)
     if person is not None:
+        scope.person(s, person)  # 404, or 403 if held only outside the scope
         q = q.where(_person_filter(s, state, person))
     if case:
-        q = q.where(_case_filter(s, case))
+        q = q.where(_case_filter(s, scope.case_by_number(s, case)))  # members only
     rows = list(s.scalars(q.order_by(Event.start.desc(), Event.id.desc()).limit(limit)))
     acked = acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
@@ -119,7 +113,8 @@ def search(
 
 
 @router.get("/people")
-def people(s: SessionDep, user: Searcher) -> list[PersonBriefOut]:
-    """People in the custody ledger, newest first: the "person held" filter."""
+def people(s: SessionDep, scope: Searcher) -> list[PersonBriefOut]:
+    """People in the custody ledger, newest first: the "person held" filter (only people
+    held in a room of the user's camera scope)."""
     q = select(Person).order_by(Person.entered_at.desc()).limit(500)
-    return [PersonBriefOut.model_validate(p) for p in s.scalars(q)]
+    return [PersonBriefOut.model_validate(p) for p in s.scalars(q) if scope.person_visible(s, p)]

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, status
 
 from vms.errors import ConflictError
 from vms.vocab import Subsystem
+from vms.web.audit import record
 from vms.web.deps import CurrentUser, SessionDep, StateDep, require
 from vms.web.roles import Permission
 from vms.web.schemas import UserIn, UserOut, UserPatch
@@ -30,7 +31,8 @@ def users(s: SessionDep) -> list[UserOut]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def add_user(body: UserIn, s: SessionDep, state: StateDep) -> UserOut:
+def add_user(body: UserIn, s: SessionDep, state: StateDep, me: CurrentUser) -> UserOut:
+    """Add a user (audited: who may see footage is on the record)."""
     _known_cameras(state, body.camera_scope)
     user = create_user(
         s,
@@ -40,6 +42,8 @@ def add_user(body: UserIn, s: SessionDep, state: StateDep) -> UserOut:
         full_name=body.full_name,
         camera_scope=body.camera_scope,
     )
+    record(s, state.clock, me, "create", "user", user.username, reason="user added",
+           details={"role": user.role, "camera_scope": user.camera_scope})  # fmt: skip
     return UserOut.model_validate(user)
 
 
@@ -52,8 +56,8 @@ def one_user(user_id: int, s: SessionDep) -> UserOut:
 def change_user(
     user_id: int, body: UserPatch, s: SessionDep, state: StateDep, me: CurrentUser
 ) -> UserOut:
-    """Change role, name, camera scope or password; ``active: false`` disables the user and
-    ends their sessions and tokens at once."""
+    """Change role, name, camera scope or password; ``active: false`` disables the user. A
+    new password, a new role or disabling ends their sessions and tokens at once. Audited."""
     user = get_user(s, user_id)
     if user.id == me.id and (body.active is False or (body.role and body.role != me.role)):
         raise ConflictError(
@@ -70,4 +74,9 @@ def change_user(
         active=body.active,
         password=body.password,
     )
+    changed = body.model_dump(exclude_unset=True, exclude={"password"})
+    if body.password is not None:
+        changed["password"] = "reset"  # noqa: S105 (what happened, not the password)
+    record(s, state.clock, me, "update", "user", user.username, reason="user changed",
+           details={"changes": changed})  # fmt: skip
     return UserOut.model_validate(user)

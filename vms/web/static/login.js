@@ -8,8 +8,11 @@ form.addEventListener("submit", async (ev) => {
   error.textContent = "";
   try {
     await api.post("/api/auth/login", { username: data.username, password: data.password });
-    location.href = form.dataset.next || "/";
+    // The server sent a same-origin path; check again before leaving for it.
+    const next = form.dataset.next || "/";
+    const local = next.startsWith("/") && !next.startsWith("//") && !/[\\\s]/.test(next);
+    location.href = local ? next : "/";
   } catch (e) {
-    error.textContent = e.message;
+    error.textContent = e.status === 401 ? t("wrong user name or password") : e.message;
   }
 });
