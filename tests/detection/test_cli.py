@@ -150,6 +150,7 @@ def test_models_bench_measures_each_model_on_the_cameras_newest_recording(
     import shutil
 
     from vms.app import sync_cameras
+    from vms.cli_identity import os_user
     from vms.db.models import Segment
     from vms.evidence.audit import list_entries
 
@@ -190,11 +191,17 @@ def test_models_bench_measures_each_model_on_the_cameras_newest_recording(
         assert all(m["frames"] == 3 and m["whole_ms"] > 0 for m in by_source.values())
         assert by_source["classroom.gif"]["whole_persons"] == [4, 4, 4]  # four seated
         assert by_source["road"]["whole_persons"] == [0, 0, 0]  # cars only, 0-1.5 s
-    # Reading recordings is audited, with who and why.
+    # Reading recordings is audited, with who (the OS user: no --login or $VMS_TOKEN) and why.
     (view,) = list_entries(db, object_type="segment", action="view")
-    assert json.loads(view.details) == {"camera": "road", "path": rel, "frames": 3}
+    details = json.loads(view.details)
+    assert {k: details[k] for k in ("camera", "path", "frames")} == {
+        "camera": "road",
+        "path": rel,
+        "frames": 3,
+    }
+    assert (details["via"], details["auth"], details["os_user"]) == ("cli", "os", os_user())
     assert view.reason == "detector benchmark (vms models bench)"
-    assert view.actor
+    assert view.actor == f"os:{os_user()}"
     db.dispose()
 
 

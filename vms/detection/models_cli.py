@@ -12,6 +12,7 @@ from rich.table import Table
 
 from vms.cli_common import ConfigOpt, JsonOpt, err, out
 from vms.cli_common import load_cli_config as _config
+from vms.cli_identity import LoginOpt
 
 models_app = typer.Typer(help="Detector models: compare them on real frames.", no_args_is_help=True)
 
@@ -20,20 +21,22 @@ _READABLE = ("complete", "recovered")
 
 
 def _recent_sources(
-    cfg: Any, cameras: list[str] | None, frames: int, reason: str
+    cfg: Any, cameras: list[str] | None, frames: int, reason: str, login: str | None
 ) -> tuple[list[Any], list[str]]:
     """The newest recorded segment of each analysed camera, ``frames`` frames at its
-    analysis rate; the reading is in the audit log. Returns sources and notes."""
+    analysis rate; the reading is in the audit log under the caller's identity (the OS
+    user, and the vms user of --login / $VMS_TOKEN). Returns sources and notes."""
     from sqlalchemy import select
 
     from vms.app import prepare
+    from vms.cli_identity import identify
     from vms.clock import SystemClock
     from vms.db.models import Segment
     from vms.detection.modelbench import Source
     from vms.detection.startup import analysed
     from vms.detection.video import read_frames
     from vms.errors import VmsError
-    from vms.evidence.audit import Actor, append, default_user
+    from vms.evidence.audit import append
 
     chosen = [c for c in analysed(cfg) if not cameras or c.id in cameras]
     if cameras:
@@ -45,6 +48,7 @@ def _recent_sources(
         return sources, notes
     db = prepare(cfg)
     try:
+        actor = identify(db, login).actor(reason)
         for cam in chosen:
             q = (
                 select(Segment)
@@ -71,7 +75,7 @@ def _recent_sources(
                 append(
                     s,
                     SystemClock(),
-                    Actor(default_user(), reason),
+                    actor,
                     "view",
                     "segment",
                     seg.id,
@@ -104,6 +108,7 @@ def bench(
     reason: Annotated[
         str, typer.Option(help="Why the recordings are read, for the audit log.")
     ] = "detector benchmark (vms models bench)",
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -119,7 +124,7 @@ def bench(
     for o in options:
         if not o.model.exists():
             raise ModelError(f"{o.model.resolve()} does not exist; {HOW_TO_SUPPLY}")
-    sources, notes = _recent_sources(cfg, camera, frames, reason)
+    sources, notes = _recent_sources(cfg, camera, frames, reason, login)
     for v in video or []:
         images = [img for _t, img in read_frames(v, fps)][:frames]
         sources.append(Source(v.name, images))
