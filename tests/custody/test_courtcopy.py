@@ -21,9 +21,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tests.custody.conftest import FakeClock
+from tests.support.clock import FakeClock
 from tests.support.footage import OTHER_FOOTAGE, Recorded, Take, record_segments
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.cli import app
 from vms.cli_identity import os_user
 from vms.config import Config

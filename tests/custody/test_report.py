@@ -15,9 +15,10 @@ import yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.cameras.helpers import open_database, segments, start_worker, wait_for
+from tests.cameras.helpers import open_database, segments, start_worker
 from tests.conftest import shared_file
 from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_h264, prepare_speech
+from tests.support.waiting import wait_for
 from vms.cli import app
 from vms.cli_identity import os_user
 from vms.config import Config
@@ -100,7 +101,13 @@ def test_interview_report_and_export_with_a_real_gap(
         camera_server.start()  # ...and comes back
         wait_for("two segments after the outage", lambda: closed(db) >= before + 2, 60)
         ended = svc.end_interview(iv.id, by="li", note="signed")
-        time.sleep(1.5)  # footage beyond the end, so the last segment covers it
+        assert ended.ended_at is not None
+        end = ended.ended_at
+        wait_for(  # footage beyond the end, so the last segment covers it
+            "a segment recorded past the interview's end",
+            lambda: any(s.start > end for s in segments(db, CAM)),
+            60,
+        )
         running.stop()
     finally:
         if running.thread.is_alive():

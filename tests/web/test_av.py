@@ -21,9 +21,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 from sqlalchemy import select
 
-from tests.cameras.helpers import wait_for
 from tests.conftest import shared_file
 from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_speech, prepare_video
+from tests.support.waiting import wait_for
 from tests.support.webrtc import LiveViewer
 from tests.web.conftest import Served, add_users
 from tests.web.test_browser import CHROMIUM, FLAGS, VIDEO_STATE, log_in, shot

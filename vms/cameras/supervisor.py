@@ -1,7 +1,8 @@
 """Worker processes: each runs a few camera workers; a crash kills one child, not the service.
 
 The supervisor (in ``vms serve``) starts the children, restarts one that dies (with backoff),
-and gathers the health snapshots they send every ``health_interval_s``.
+and gathers the health snapshots they send every ``health_interval_s``. What a child runs is
+composed by ``vms.worker_process`` and handed to the supervisor by ``vms.app``.
 """
 
 from __future__ import annotations
@@ -10,102 +11,45 @@ import logging
 import multiprocessing as mp
 import multiprocessing.connection
 import queue
-import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from vms.cameras.gb28181.source import Gb28181Media
 from vms.cameras.health import CameraHealth, CameraState
-from vms.cameras.index import RecordingIndex
 from vms.cameras.live import LiveChannel, LiveTap
-from vms.cameras.recovery import recover_camera
-from vms.cameras.worker import CameraWorker
 from vms.config import Config
-from vms.db.session import Database
-from vms.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
 _SPAWN = mp.get_context("spawn")
 
 
-def run_worker_process(
-    config_json: str,
-    camera_ids: list[str],
-    health_queue: Any,
-    stop: multiprocessing.connection.Connection,
-    log_level: int = logging.INFO,
-    live_taps: dict[str, LiveTap] | None = None,
-) -> None:
-    """Entry point of a worker process: record ``camera_ids`` until ``stop`` is readable.
+@dataclass
+class WorkerArgs:
+    """What a worker process is started with (pickled into the spawned child).
 
     ``stop`` is the read end of a pipe whose write end only the supervisor holds: closing it
     (or the supervisor dying) stops every child. Not a ``multiprocessing.Event``: a child
     killed while in ``Event.wait`` is still counted as a sleeper, and ``Event.set`` then waits
-    forever for it to wake, hanging the supervisor's shutdown.
-
-    Ctrl-C reaches the whole process group: the child ignores SIGINT and lets the supervisor
-    stop it through ``stop``, so segments are closed cleanly. A SIGTERM sent to the child
-    itself (or its group) also closes its segments before it exits.
+    forever for it to wake, hanging the supervisor's shutdown. ``health`` is the queue the
+    child puts a ``CameraHealth`` per camera on, every ``workers.health_interval_s``.
     """
-    setup_logging(log_level)
-    terminated = threading.Event()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda _sig, _frame: terminated.set())
-    config = Config.model_validate_json(config_json)
-    db = Database(config.database_url)
-    root = config.storage.root
-    index = RecordingIndex(db, root)
-    workers: list[CameraWorker] = []
-    threads: list[threading.Thread] = []
-    gb28181 = Gb28181Media.of(config.gb28181, root) if config.gb28181.enabled else None
-    for cam_id in camera_ids:
-        cam = config.camera(cam_id)
-        report = recover_camera(db, root, cam_id)
-        worker = CameraWorker(
-            cam,
-            root,
-            index,
-            last_recorded_end=report.last_end,
-            live=(live_taps or {}).get(cam_id),
-            gb28181=gb28181,
-        )
-        workers.append(worker)
-        t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
-        t.start()
-        threads.append(t)
-    from vms.custody.presence import presence_observers  # people per custody room
-    from vms.detection.live import LiveAnalysis  # the analytics stack loads in workers only
 
-    analysis = LiveAnalysis(
-        config, workers, db, observers=presence_observers(config, db, camera_ids)
-    )
-    analysis.start()
-    interval = config.workers.health_interval_s
-    while not stop.poll(interval) and not terminated.is_set():
-        for w in workers:
-            stats = analysis.stats(w.camera.id)
-            health_queue.put(
-                replace(
-                    w.health(),
-                    detector_calls=stats.calls,
-                    detector_latency_ms=stats.latency_ms,
-                )
-            )
-    for w in workers:
-        w.stop()
-    for t in threads:
-        t.join(timeout=15)
-    analysis.stop()  # after recording stopped: recording never waits for analysis
-    index.flush()
-    index.close()
-    for w in workers:
-        health_queue.put(w.health())
-    db.dispose()
+    config_json: str
+    camera_ids: list[str]
+    health: Any  # multiprocessing.Queue[CameraHealth]
+    stop: multiprocessing.connection.Connection
+    log_level: int = logging.INFO
+    live_taps: dict[str, LiveTap] = field(default_factory=dict)
+
+
+#: The entry point of a worker process (``vms.worker_process.run_worker_process``): a
+#: module-level function, so the spawned child can import it.
+WorkerMain = Callable[[WorkerArgs], None]
 
 
 @dataclass
@@ -119,17 +63,19 @@ class _Child:
 
 
 class Supervisor:
-    """Owns the worker processes of every recording camera."""
+    """Owns the worker processes of every recording camera; ``main`` is what each runs
+    (composed by ``vms.worker_process``: the supervisor knows nothing of what is inside)."""
 
-    def __init__(self, config: Config, *, log_level: int = logging.INFO) -> None:
+    def __init__(self, config: Config, main: WorkerMain, *, log_level: int = logging.INFO) -> None:
         self.config = config
+        self.main = main
         self.log_level = log_level
         per = config.workers.cameras_per_process
         ids = [c.id for c in config.cameras]
         self._children = [_Child(ids[i : i + per]) for i in range(0, len(ids), per)]
         self._health: dict[str, CameraHealth] = {c.id: CameraHealth(c.id) for c in config.cameras}
         self._queue: Any = _SPAWN.Queue()
-        self._stop, self._stop_writer = _SPAWN.Pipe(duplex=False)  # see run_worker_process
+        self._stop, self._stop_writer = _SPAWN.Pipe(duplex=False)  # see WorkerArgs
         self._live = {c.id: LiveChannel(_SPAWN) for c in config.cameras}
         self._lock = threading.Lock()
         self._monitor: threading.Thread | None = None
@@ -143,16 +89,17 @@ class Supervisor:
         self._monitor.start()
 
     def _spawn(self, child: _Child) -> None:
+        args = WorkerArgs(
+            self.config.model_dump_json(),
+            child.camera_ids,
+            self._queue,
+            self._stop,
+            self.log_level,
+            {cam_id: self._live[cam_id].tap() for cam_id in child.camera_ids},
+        )
         proc = _SPAWN.Process(
-            target=run_worker_process,
-            args=(
-                self.config.model_dump_json(),
-                child.camera_ids,
-                self._queue,
-                self._stop,
-                self.log_level,
-                {cam_id: self._live[cam_id].tap() for cam_id in child.camera_ids},
-            ),
+            target=self.main,
+            args=(args,),
             name="vms-worker-" + "+".join(child.camera_ids),
             daemon=False,
         )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from vms.i18n import N_
-from vms.vocab import ConfigModel, RoomType
+from vms.vocab import ConfigModel, EventType, RoomType
 
 _ROOM_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -179,11 +179,11 @@ class VideoEventsConfig(ConfigModel):
         default_factory=lambda: _types("cell", "holding"), description="Rooms it applies to."
     )
     person_down: list[str] = Field(
-        default_factory=lambda: ["person_down"],
+        default_factory=lambda: [EventType.PERSON_DOWN.value],
         description="Analytics event types that mean a person is down (critical).",
     )
     stillness: list[str] = Field(
-        default_factory=lambda: ["stillness"],
+        default_factory=lambda: [EventType.STILLNESS.value],
         description="Analytics event types that mean a person is lying or sitting still.",
     )
 

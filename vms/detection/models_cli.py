@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from vms.cli_common import ConfigOpt, JsonOpt, err, out
+from vms.cli_common import ConfigOpt, JsonOpt, err, open_for_cli, out
 from vms.cli_common import load_cli_config as _config
 from vms.cli_identity import LoginOpt
 
@@ -28,7 +28,6 @@ def _recent_sources(
     user, and the vms user of --login / $VMS_TOKEN). Returns sources and notes."""
     from sqlalchemy import select
 
-    from vms.app import prepare
     from vms.cli_identity import identify
     from vms.clock import SystemClock
     from vms.db.models import Segment
@@ -46,7 +45,7 @@ def _recent_sources(
     notes: list[str] = []
     if not chosen:
         return sources, notes
-    db = prepare(cfg)
+    db = open_for_cli(cfg, read_only=True)  # reads footage; writes only the audit entry
     try:
         actor = identify(db, login).actor(reason)
         for cam in chosen:

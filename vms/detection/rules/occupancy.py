@@ -18,6 +18,7 @@ from vms.detection.rules.base import (
     zone_key,
 )
 from vms.detection.rules.crowding import HeldCount
+from vms.vocab import EventType
 
 #: (below MIN, above MAX with its count window)
 OccupancyState = tuple[Situation, HeldCount]
@@ -32,7 +33,7 @@ class OccupancyRule:
     >>> rule = OccupancyRule(OccupancyConfig(min=2, seconds=30), zone="cell", clear_s=2)
     """
 
-    type = "occupancy"
+    type: str = EventType.OCCUPANCY
 
     def __init__(self, config: OccupancyConfig, zone: str | None, clear_s: float) -> None:
         self.config, self.zone, self.clear_s = config, zone, clear_s

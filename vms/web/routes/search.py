@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from vms.custody.layout import build_layout
 from vms.custody.models import Person, Stay
 from vms.db.models import Event
+from vms.events import NEWEST, EventFilter, find_events
 from vms.evidence.models import Case, EvidenceItem
 from vms.web.alerts import acked_ids, event_out
 from vms.web.deps import SessionDep, StateDep, WebState
@@ -83,21 +84,21 @@ def search(
     cams = camera or [c.id for c in scope.cameras()]
     for cam_id in cams:
         scope.camera(cam_id)
-    q = select(Event).where(Event.camera_id.in_(cams))
-    if type:
-        q = q.where(Event.type.in_(type))
-    if zone:
-        q = q.where(Event.zone == zone)
-    if since is not None:
-        q = q.where(Event.start >= since)
-    if until is not None:
-        q = q.where(Event.start < until)
+    conds: list[ColumnElement[bool]] = []
     if person is not None:
         scope.person(s, person)  # 404, or 403 if held only outside the scope
-        q = q.where(_person_filter(s, state, person))
+        conds.append(_person_filter(s, state, person))
     if case:
-        q = q.where(_case_filter(s, scope.case_by_number(s, case)))  # members only
-    rows = list(s.scalars(q.order_by(Event.start.desc(), Event.id.desc()).limit(limit)))
+        conds.append(_case_filter(s, scope.case_by_number(s, case)))  # members only
+    f = EventFilter(
+        cameras=cams,
+        types=type or None,
+        zone=zone or None,
+        since=since,
+        until=until,
+        where=and_(*conds) if conds else None,
+    )
+    rows = find_events(s, f, order=NEWEST, limit=limit)
     acked = acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
     names = {c.id: c.display_name for c in state.cameras.values()}
