@@ -301,6 +301,7 @@ def test_court_copy_has_both_pictures_the_time_the_sound_and_the_gap(
         "main": "int-main", "inset": "int-wide", "microphone": "int-main",
         "inset_corner": "top-right",
     }  # fmt: skip
+    assert derived["time_burned_in"] == {"utc": True, "local": "Asia/Shanghai"}  # the site's
     assert (pkg / "court-copy" / out.name).read_bytes() == out.read_bytes()
     used = [
         s

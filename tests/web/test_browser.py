@@ -463,7 +463,15 @@ def test_audit_page_reports_interviews_and_verifies_the_chain(
     page.wait_for_selector("#report:not([hidden]) .camera-report[data-camera='interview-1']")
     assert "Interview" in page.inner_text("#report-title")
     assert "hash check" in page.inner_text("#report-summary")
-    assert "complete (picture and sound): NO" in page.inner_text("#report-summary")  # no sound
+    # The room's camera sends no sound: the interview is incomplete for that alone, and the
+    # report says why (an audio gap: the recording holds no audio stream).
+    summary = page.inner_text("#report-summary")
+    assert "complete (picture and sound): NO" in summary
+    assert "sound: NO" in summary
+    audio_gap = "#report .camera-report[data-camera='interview-1'] .audio-gap-row"
+    assert page.locator(audio_gap).count() >= 1
+    assert "AUDIO GAP" in page.inner_text(f"{audio_gap} >> nth=0")
+    assert "holds no audio stream" in page.inner_text(f"{audio_gap} >> nth=0")
     # The court copy: asked for with a reason, rendered, downloaded as a signed package.
     page.fill("#court-copy input[name=reason]", "procuratorate review")
     page.click("#court-copy button[type=submit]")

@@ -210,9 +210,10 @@ class RecordingCheckConfig(ConfigModel):
 class CourtCopyConfig(ConfigModel):
     """The court copy of an interview: picture-in-picture, time burned in, H.264 + AAC."""
 
-    timezone: str = Field(
-        "Asia/Shanghai",
-        description="IANA time zone of the local time burned in beside UTC.",
+    timezone: str | None = Field(
+        None,
+        description="IANA time zone of the local time burned in beside UTC; default: the "
+        "site's (site.timezone, Asia/Shanghai unless set).",
     )
     max_height: int = Field(
         1080, ge=240, le=2160, description="Output height at most (the main camera's, scaled)."
@@ -236,7 +237,9 @@ class CourtCopyConfig(ConfigModel):
 
     @field_validator("timezone")
     @classmethod
-    def _zone(cls, value: str) -> str:
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:

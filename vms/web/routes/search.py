@@ -3,7 +3,7 @@ were in, while they were there) or a case (its evidence items and clip ranges)."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,6 +16,7 @@ from vms.custody.models import Person, Stay
 from vms.db.models import Event
 from vms.events import NEWEST, EventFilter, find_events
 from vms.evidence.models import Case, EvidenceItem
+from vms.i18n import Texts
 from vms.web.alerts import acked_ids, event_out
 from vms.web.deps import SessionDep, StateDep, WebState
 from vms.web.roles import Permission
@@ -60,9 +61,16 @@ def _case_filter(s: Session, case: Case) -> ColumnElement[bool]:
     return or_(*conds) if conds else false()
 
 
-def play_url(event: Event) -> str:
-    at = event.recording_start or event.start
-    query = {"camera": event.camera_id, "day": at.date().isoformat(), "t": at.isoformat()}
+def play_url(event: Event, texts: Texts) -> str:
+    """The playback page at the event's recording: ``t`` the UTC instant, ``day`` the site's
+    local calendar day it falls on (the timeline's day; not the UTC date, which differs from
+    it for eight hours of every day in Asia/Shanghai)."""
+    at = texts.local(event.recording_start or event.start)
+    query = {
+        "camera": event.camera_id,
+        "day": at.date().isoformat(),
+        "t": at.astimezone(UTC).isoformat(),
+    }
     return f"/playback?{urlencode(query)}"
 
 
@@ -102,12 +110,13 @@ def search(
     acked = acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
     names = {c.id: c.display_name for c in state.cameras.values()}
+    texts = state.config.texts()
     return [
         SearchHitOut(
             **event_out(root, r, r.id in acked).model_dump(),
             camera_name=names.get(r.camera_id, r.camera_id),
             recording_start=r.recording_start,
-            play_url=play_url(r),
+            play_url=play_url(r, texts),
         )
         for r in rows
     ]
