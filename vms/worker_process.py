@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -23,10 +24,11 @@ from vms.cameras.health import CameraHealth
 from vms.cameras.index import RecordingIndex
 from vms.cameras.live import LiveTap
 from vms.cameras.recovery import recover_camera
-from vms.cameras.supervisor import WorkerArgs
+from vms.cameras.supervisor import WorkerArgs, stop_budget_s
 from vms.cameras.worker import CameraWorker
 from vms.config import Config
 from vms.db.session import Database
+from vms.detection.startup import analysed
 from vms.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -57,6 +59,8 @@ class WorkerProcess:
     def start(self) -> None:
         config, root = self.config, self.config.storage.root
         gb28181 = Gb28181Media.of(config.gb28181, root) if config.gb28181.enabled else None
+        # Shared by the cameras of this process: at most so many connect at once (staggered).
+        slots = threading.Semaphore(config.workers.connects_at_once)
         feeds = []
         for cam_id in self.camera_ids:
             cam = config.camera(cam_id)
@@ -70,12 +74,15 @@ class WorkerProcess:
                 last_recorded_end=report.last_end,
                 live=self.live_taps.get(cam_id),
                 gb28181=gb28181,
+                connect_slots=slots,
             )
             self.workers.append(worker)
             feeds.append((cam, frames))
             t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
             t.start()
             self._threads.append(t)
+        if not any(c.id in self.camera_ids for c in analysed(config)):
+            return  # recording only: the analytics stack (torch, Ultralytics, OpenCV) never loads
         # The analytics stack (OpenCV, supervision, the detector) loads in worker processes
         # only, not in the supervisor, which imports this module for its entry point.
         from vms.custody.presence import presence_observers
@@ -99,8 +106,11 @@ class WorkerProcess:
     def stop(self) -> None:
         for w in self.workers:
             w.stop()
+        # The threads close their segments in parallel; what is left of the budget goes to
+        # the index (the SHA-256 of every closed file) before the supervisor's own deadline.
+        deadline = time.monotonic() + 0.75 * stop_budget_s(self.config, len(self.camera_ids))
         for t in self._threads:
-            t.join(timeout=15)
+            t.join(timeout=max(0.1, deadline - time.monotonic()))
         if self.analysis is not None:
             self.analysis.stop()  # after recording stopped: recording never waits for it
         self.index.flush()

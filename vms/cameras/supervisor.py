@@ -7,13 +7,16 @@ composed by ``vms.worker_process`` and handed to the supervisor by ``vms.app``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import multiprocessing.connection
 import queue
+import sys
 import threading
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
@@ -25,7 +28,45 @@ from vms.config import Config
 
 log = logging.getLogger(__name__)
 
-_SPAWN = mp.get_context("spawn")
+# Worker processes fork from a fork server, a fresh interpreter (not a fork of ``vms serve``,
+# so no thread or web state of the parent is inherited) that has imported the worker's entry
+# point and what it needs (PyAV, SQLAlchemy, pydantic) once: the children share those pages
+# instead of each loading its own copy, and start without importing anything.
+_SPAWN = mp.get_context("forkserver")
+#: Imported by the fork server after the entry point's module: ``gc.freeze()``.
+_FREEZE = "vms.cameras.forkserver"
+#: A worker process's stop budget before its cameras' share (``stop_budget_s``).
+STOP_BASE_S = 20.0
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """While a worker process is started, ``__main__`` is an empty module.
+
+    A child first imports its parent's main module (``python -m vms.cli``, or the ``vms``
+    script: the CLI, the web app, and everything they import) before it runs its target. A
+    worker needs none of that; without a main module to re-import, the child loads only its
+    entry point's module. ``Process.start()`` reads ``__main__`` once, synchronously, in this
+    thread.
+    """
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
+def stop_budget_s(config: Config, cameras: int) -> float:
+    """How long a worker process with ``cameras`` cameras may take to stop cleanly.
+
+    Each camera closes its segment (an fsync of up to tens of MB) and its SHA-256 is taken
+    before the process exits, so the time grows with the cameras a process records.
+    """
+    return STOP_BASE_S + config.workers.stop_s_per_camera * cameras
 
 
 @dataclass
@@ -103,7 +144,10 @@ class Supervisor:
             name="vms-worker-" + "+".join(child.camera_ids),
             daemon=False,
         )
-        proc.start()
+        # Only the first start launches the fork server; later calls change nothing.
+        _SPAWN.set_forkserver_preload([self.main.__module__, _FREEZE])
+        with _bare_main():
+            proc.start()
         child.process = proc
         child.started_at = time.monotonic()
         log.info("worker %s started (pid %s)", "+".join(child.camera_ids), proc.pid)
@@ -163,13 +207,19 @@ class Supervisor:
             "+".join(c.camera_ids): (c.process.pid if c.process else None) for c in self._children
         }
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """Ask every child to close its segments, wait, and kill what does not stop."""
+    def stop_budget_s(self) -> float:
+        """How long ``stop()`` waits for the children: the budget of the largest one."""
+        most = max((len(c.camera_ids) for c in self._children), default=0)
+        return stop_budget_s(self.config, most)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask every child to close its segments, wait (by default ``stop_budget_s()``, the
+        children stopping in parallel), and kill what does not stop."""
         self._running.clear()
         if self._monitor is not None:
             self._monitor.join()
         self._stop_writer.close()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (self.stop_budget_s() if timeout is None else timeout)
         for child in self._children:
             if child.process is not None:
                 child.process.join(max(0.1, deadline - time.monotonic()))
