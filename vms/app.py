@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from vms.bootstrap import prepare
+from vms.bootstrap import prepare, sync_cameras
 from vms.cameras.gb28181.platform import Gb28181Platform
 from vms.cameras.health import CameraHealth
 from vms.cameras.sources import redact
@@ -25,6 +25,10 @@ from vms.worker_process import run_worker_process
 
 if TYPE_CHECKING:
     from vms.web.server import WebServer
+
+#: ``prepare`` and ``sync_cameras`` live in vms.bootstrap; named here too for code written
+#: when they were App's (other branches' tests import them from here).
+__all__ = ["App", "prepare", "sync_cameras"]
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +90,18 @@ class App:
         return self.supervisor.health() if self.supervisor else {}
 
     def stop(self) -> None:
+        # The recorders first: their stop budget is for closing segments, and it must not be
+        # spent waiting for a web server or jobs backed up under load (bench.recording, 100
+        # streams). The platform stays up until its channels' workers are gone.
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
         if self.web is not None:
             self.web.stop()
             self.web = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
-        if self.supervisor is not None:
-            self.supervisor.stop()
-            self.supervisor = None
         if self.gb28181 is not None:
             self.gb28181.stop()
             self.gb28181 = None

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.clock import FakeClock
 from tests.support.footage import Take, record_segments
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.config import Config
 from vms.db.session import Database
 from vms.evidence import cases, items
