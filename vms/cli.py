@@ -25,6 +25,7 @@ from vms.evidence.cli import audit_app, cases_app, evidence_app, hold_app, reten
 from vms.logs import setup_logging
 from vms.ops.cli import register as register_ops
 from vms.recordings import gap_dict, gaps_in_range, segment_dict, segments_in_range, verify_segments
+from vms.storage import storage_for
 from vms.web.cli import demo_banner, users_app
 
 app = typer.Typer(
@@ -166,7 +167,7 @@ def verify(
     if camera is not None:
         cfg.camera(camera)
     db = prepare(cfg)
-    results = verify_segments(db, cfg.storage.root, camera)
+    results = verify_segments(db, storage_for(cfg), camera)
     bad = [r for r in results if r.status in ("mismatch", "missing")]
     counts = {
         s: sum(r.status == s for r in results) for s in ("ok", "mismatch", "missing", "unhashed")

@@ -16,6 +16,7 @@ from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_pat
 from vms.errors import ConfigError
 from vms.evidence.config import EvidenceConfig
 from vms.ops.config import OpsConfig
+from vms.storage.config import ObjectStoreConfig
 from vms.vocab import CameraKind, ConfigModel, RoomType
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -99,6 +100,13 @@ def _room_types() -> str:
 
 class StorageConfig(ConfigModel):
     root: Path = Field(Path("./data"), description="Folder for recordings and the SQLite index.")
+    object_store: ObjectStoreConfig | None = Field(
+        None,
+        description=(
+            "An S3 bucket finished segments, clips and exports move to (docs/scale-out.md); "
+            "null: everything stays under root."
+        ),
+    )
 
 
 class DatabaseConfig(ConfigModel):
@@ -133,12 +141,52 @@ class WebConfig(ConfigModel):
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login lasts this long.")
 
 
+class NodeConfig(ConfigModel):
+    """This ``vms serve`` as a node of a cluster sharing one PostgreSQL (docs/scale-out.md)."""
+
+    id: str | None = Field(
+        None,
+        pattern=_CAMERA_ID,
+        description="Node id (lower case, digits, '-', '_'); default: the host name.",
+    )
+    max_cameras: int | None = Field(
+        None, ge=0, description="Most cameras this node records at once; null: no limit."
+    )
+    heartbeat_s: float = Field(
+        5.0, gt=0, le=60, description="How often the node renews its heartbeat and leases."
+    )
+    lease_s: float = Field(
+        15.0,
+        gt=0,
+        le=600,
+        description="A lease not renewed for this long is lost; live nodes take it over.",
+    )
+
+    @model_validator(mode="after")
+    def _lease_longer(self) -> Self:
+        if self.lease_s < 2 * self.heartbeat_s:
+            raise ValueError("lease_s must be at least twice heartbeat_s")
+        return self
+
+
+def default_node_id() -> str:
+    """The host name, folded to a valid node id."""
+    import socket
+
+    name = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-_")
+    return (name or "node")[:63]
+
+
 class Config(ConfigModel):
     """The whole vms configuration file."""
 
     storage: StorageConfig = Field(default_factory=StorageConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
+    node: NodeConfig = Field(
+        default_factory=NodeConfig,
+        description="This process as a node of a cluster (id, capacity, heartbeat, leases).",
+    )
     web: WebConfig = Field(default_factory=WebConfig)
     cameras: Annotated[list[CameraConfig], Field(default_factory=list)]
     detector: DetectorConfig = Field(
@@ -169,6 +217,11 @@ class Config(ConfigModel):
         if self.database.url:
             return self.database.url
         return f"sqlite:///{(self.storage.root / 'vms.db').resolve()}"
+
+    @property
+    def node_id(self) -> str:
+        """This node's id: ``node.id``, else the host name."""
+        return self.node.id or default_node_id()
 
     @property
     def recordings_dir(self) -> Path:
@@ -224,6 +277,19 @@ def _expand_env(value: Any, loc: _Loc, problems: list[tuple[_Loc, str]]) -> Any:
 
 def _literal_secrets(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
     """Refuse passwords written into the YAML: they belong in environment variables."""
+    store = raw.get("storage", {}) if isinstance(raw, dict) else {}
+    store = store.get("object_store") if isinstance(store, dict) else None
+    if isinstance(store, dict):
+        for name in ("access_key", "secret_key"):
+            value = store.get(name)
+            if isinstance(value, str) and not _ENV_REF.fullmatch(value):
+                problems.append(
+                    (
+                        ("storage", "object_store", name),
+                        "the bucket's credentials come from the environment: write "
+                        f"${{VMS_S3_{name.upper()}}}, not the key itself",
+                    )
+                )
     for loc, text in _strings(raw, ()):
         if "://" not in text:
             continue
@@ -310,7 +376,7 @@ def parse_config(text: str, source: str = "<config>", *, base_dir: Path | None =
         raise ConfigError(f"{source}: {len(problems)} problem(s)", lines)
     assert config is not None
     if base_dir is not None and not config.storage.root.is_absolute():
-        storage = StorageConfig(root=(base_dir / config.storage.root))
+        storage = config.storage.model_copy(update={"root": base_dir / config.storage.root})
         config = config.model_copy(update={"storage": storage})
     return config
 

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 
 from vms.db.models import Gap, Segment
 from vms.db.session import Database
-from vms.vocab import sha256_file
+from vms.storage import Storage, as_storage
 
 
 def segments_in_range(
@@ -60,6 +60,7 @@ def segment_dict(seg: Segment) -> dict[str, Any]:
         "height": seg.height,
         "fps": seg.fps,
         "status": seg.status,
+        "location": seg.location,
     }
 
 
@@ -83,13 +84,18 @@ class VerifyResult:
     status: str  # ok, mismatch, missing, unhashed (still recording)
     expected: str | None
     actual: str | None
+    location: str = "local"
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
 
-def verify_segments(db: Database, root: Path, camera_id: str | None = None) -> list[VerifyResult]:
-    """Recompute the SHA-256 of every indexed segment and compare it with the index."""
+def verify_segments(
+    db: Database, storage: Storage | Path, camera_id: str | None = None
+) -> list[VerifyResult]:
+    """Recompute the SHA-256 of every indexed segment, wherever it lives (node disk or
+    bucket), and compare it with the index."""
+    store = as_storage(storage)
     q = select(Segment).order_by(Segment.camera_id, Segment.start)
     if camera_id:
         q = q.where(Segment.camera_id == camera_id)
@@ -97,13 +103,15 @@ def verify_segments(db: Database, root: Path, camera_id: str | None = None) -> l
         rows = list(s.scalars(q))
     out: list[VerifyResult] = []
     for seg in rows:
-        path = root / seg.path
-        if seg.sha256 is None:
-            status, actual = ("missing" if not path.exists() else "unhashed"), None
-        elif not path.exists():
+        found = store.sha256(seg.location, seg.path)
+        if found is None:
             status, actual = "missing", None
+        elif seg.sha256 is None:
+            status, actual = "unhashed", None
         else:
-            actual, _size = sha256_file(path)
+            actual = found[0]
             status = "ok" if actual == seg.sha256 else "mismatch"
-        out.append(VerifyResult(seg.id, seg.camera_id, seg.path, status, seg.sha256, actual))
+        out.append(
+            VerifyResult(seg.id, seg.camera_id, seg.path, status, seg.sha256, actual, seg.location)
+        )
     return out

@@ -100,6 +100,8 @@ class Subsystem(StrEnum):
     EVIDENCE = "evidence"
     WEB = "web"
     OPS = "ops"
+    STORAGE = "storage"
+    CLUSTER = "cluster"
 
 
 _HASH_CHUNK = 1 << 20

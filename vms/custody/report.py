@@ -24,7 +24,8 @@ from vms.db.session import Database
 from vms.errors import ConfigError, NotFoundError, StorageError
 from vms.evidence.clips import SourceSegment, cut_clip
 from vms.recordings import gaps_in_range, segments_in_range
-from vms.vocab import Subsystem, sha256_file
+from vms.storage import LOCAL, Storage, as_storage, storage_for
+from vms.vocab import Subsystem
 
 DEFAULT_SEGMENT_S = 60.0
 
@@ -69,14 +70,14 @@ def interview_gaps(
     return out
 
 
-def hash_status(root: Path, seg: Segment) -> tuple[str, str | None]:
-    """(ok | mismatch | missing | unhashed, the hash computed now)."""
-    path = root / seg.path
-    if not path.exists():
+def hash_status(storage: Storage | Path, seg: Segment) -> tuple[str, str | None]:
+    """(ok | mismatch | missing | unhashed, the hash computed now), wherever the file is."""
+    found = as_storage(storage).sha256(seg.location, seg.path)
+    if found is None:
         return "missing", None
     if seg.sha256 is None:
         return "unhashed", None
-    actual, _size = sha256_file(path)
+    actual = found[0]
     return ("ok" if actual == seg.sha256 else "mismatch"), actual
 
 
@@ -210,7 +211,7 @@ def interview_report(
         segs = segments_in_range(db, cam, iv.started_at, end)
         rows = []
         for seg in segs:
-            status, _actual = hash_status(config.storage.root, seg)
+            status, _actual = hash_status(storage_for(config), seg)
             rows.append(
                 {
                     "id": seg.id,
@@ -221,6 +222,7 @@ def interview_report(
                     "bytes": seg.bytes,
                     "sha256": seg.sha256,
                     "status": seg.status,
+                    "location": seg.location,
                     "hash_check": status,
                 }
             )
@@ -248,6 +250,7 @@ def export_interview(
                 s["bytes"] or 0,
                 datetime.fromisoformat(s["start"]),
                 datetime.fromisoformat(s["end"]),
+                s.get("location", LOCAL),
             )
             for s in cam.segments
             if s["sha256"] is not None and s["end"] is not None
@@ -256,7 +259,7 @@ def export_interview(
             report.exports.append({"camera": cam.camera_id, "path": None, "error": "no footage"})
             continue
         path = out_dir / f"interview-{interview_id}-{cam.camera_id}.mp4"
-        clip = cut_clip(config.storage.root, sources, report.start, report.end, path)
+        clip = cut_clip(storage_for(config), sources, report.start, report.end, path)
         report.exports.append(
             {
                 "camera": cam.camera_id,

@@ -74,11 +74,16 @@ class Segment(Base):
     status: Mapped[str] = mapped_column(
         String(16), doc="recording (open), complete, or recovered (closed by the crash scan)."
     )
+    location: Mapped[str] = mapped_column(
+        String(16), default="local", server_default="local", doc="local (node disk) or bucket."
+    )
+    node: Mapped[str | None] = mapped_column(String(64), doc="Node whose disk holds it (local).")
 
     __table_args__ = (
         Index("ix_segments_camera_start", "camera_id", "start"),
         Index("ix_segments_camera_end", "camera_id", "end"),
         Index("ix_segments_status", "status"),
+        Index("ix_segments_location_end", "location", "end"),
     )
 
 

@@ -10,6 +10,7 @@ scheduler)::
     segment-verify     every ops.verify_interval_s           SegmentVerifier
     camera-health      every ops.health_check_interval_s     CameraHealthCheck
     daily-briefing     daily at ops.briefing_time (UTC)      BriefingJob
+    tiering            every object_store.interval_s         vms.storage.tiering (with a bucket)
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from vms.db.session import Database
 from vms.evidence.retention import RetentionJob
 from vms.ops.briefing import briefing_root, write_briefing
 from vms.ops.registry import REGISTRY, JobRegistry
-from vms.vocab import EventType, Severity, sha256_file
+from vms.storage import storage_for
+from vms.vocab import EventType, Severity
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +114,17 @@ class SegmentVerifier:
                     select(Segment).where(*closed).order_by(Segment.id).limit(n - len(rows))
                 )
                 rows += [r for r in more if r.id not in seen]
-            facts = [(r.id, r.camera_id, r.path, r.sha256, r.start) for r in rows]
+            facts = [(r.id, r.camera_id, r.path, r.sha256, r.start, r.location) for r in rows]
         report = VerifyReport()
-        root = self.config.storage.root
-        for seg_id, cam, rel, expected, start in facts:
-            path = root / rel
+        storage = storage_for(self.config)
+        for seg_id, cam, rel, expected, start, location in facts:
             report.checked += 1
-            if not path.exists():
+            got = storage.sha256(location, rel)
+            if got is None:
                 report.missing.append(seg_id)
                 found: tuple[str, str | None] | None = ("missing", None)
             else:
-                actual, _size = sha256_file(path)
+                actual = got[0]
                 found = None if actual == expected else ("mismatch", actual)
                 if found is None:
                     report.ok += 1
@@ -133,6 +135,7 @@ class SegmentVerifier:
                 data = {
                     "segment_id": seg_id,
                     "path": rel,
+                    "location": location,
                     "status": status,
                     "expected_sha256": expected,
                     "actual_sha256": actual_hash,
@@ -349,6 +352,11 @@ def register_jobs(
         ("segment-verify", jobs.verify, {"seconds": ops.verify_interval_s}),
         ("camera-health", jobs.health, {"seconds": ops.health_check_interval_s}),
     ]
+    if config.storage.object_store is not None:
+        from vms.storage.tiering import TieringJob
+
+        tiering = TieringJob(db, config, storage_for(config), clock)
+        schedule.append(("tiering", tiering, {"seconds": config.storage.object_store.interval_s}))
     for name, fn, every in schedule:
         scheduler.add_job(
             registry.track(name, fn, clock),
