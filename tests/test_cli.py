@@ -101,3 +101,13 @@ def test_demo_records_lists_and_verifies(tmp_path: Path) -> None:
     assert bad.returncode == 1
     problems = json.loads(bad.stdout)["problems"]
     assert [(p["path"], p["status"]) for p in problems] == [(segments[0]["path"], "mismatch")]
+
+
+def test_a_config_error_prints_the_camera_id_pattern_as_it_is(tmp_path: Path) -> None:
+    """Rich markup must not eat the character classes of the pattern ("[a-z0-9]")."""
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("cameras:\n  - {id: Bad Id, kind: street, site: s, source: synthetic://a}\n")
+    res = run("check-config", str(cfg))
+    assert res.returncode == 2
+    assert "cameras[0].id (line 2)" in res.stderr
+    assert "'^[a-z0-9][a-z0-9_-]{0,62}$'" in res.stderr

@@ -152,3 +152,55 @@ def test_unreadable_yaml(text: str, expected: str) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the configuration file"):
         load_config(tmp_path / "nope.yaml")
+
+
+# --- hostile YAML (vms/safe_yaml.py) ---------------------------------------------------
+
+
+def _alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """The "billion laughs": each level repeats the one before ``width`` times (9**9 values)."""
+    lines = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    for n in range(1, levels):
+        lines.append(f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_alias_bomb())
+    assert path.stat().st_size < 500
+    with pytest.raises(ConfigError, match=r"would expand to more than 2,000,000 values"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: &a [*a]\n", "a recursive alias"),
+        ("x: " + "[" * 200 + "]" * 200 + "\n", "nested more than 100 deep"),
+        ("x: &x 1\ny: [" + ", ".join(["*x"] * 10_001) + "]\n", "more than 10,000 YAML aliases"),
+    ],
+)
+def test_hostile_yaml_is_refused_with_a_clear_message(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        parse_config(text)
+
+
+def test_an_oversized_file_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    with path.open("wb") as f:
+        f.truncate(64 << 20)  # sparse: 64 MiB of nothing on disk
+    with pytest.raises(ConfigError, match="more than the 16,777,216 bytes"):
+        load_config(path)
+
+
+def test_aliases_in_a_real_configuration_still_work() -> None:
+    text = (
+        "cameras:\n"
+        "  - &cam {id: a, kind: street, site: Main St, source: synthetic://a}\n"
+        "  - {<<: *cam, id: b, source: synthetic://b}\n"
+        "  - {<<: *cam, id: c, source: synthetic://c}\n"
+    )
+    config = parse_config(text)
+    assert [(c.id, c.site) for c in config.cameras] == [("a", "Main St"), ("b", "Main St"),
+                                                        ("c", "Main St")]  # fmt: skip

@@ -9,10 +9,15 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
+from vms.cameras.gb28181.platform import Gb28181Platform
 from vms.cameras.health import CameraHealth
+from vms.cameras.recovery import recover_node
 from vms.cameras.sources import redact
 from vms.cameras.supervisor import Supervisor
 from vms.clock import SystemClock
+from vms.cluster.locks import JobLocks
+from vms.cluster.node import NodeAgent
+from vms.cluster.notify import is_postgres
 from vms.config import Config
 from vms.db.migrate import upgrade
 from vms.db.models import Camera
@@ -20,6 +25,7 @@ from vms.db.session import Database
 from vms.detection.startup import announce_detection
 from vms.errors import ConfigError, StorageError
 from vms.ops.jobs import register_jobs
+from vms.ops.registry import JobRegistry
 
 if TYPE_CHECKING:
     from vms.web.server import WebServer
@@ -68,17 +74,42 @@ class App:
         self.supervisor: Supervisor | None = None
         self.web: WebServer | None = None
         self.scheduler: BackgroundScheduler | None = None
+        self.jobs: JobRegistry | None = None
+        self.gb28181: Gb28181Platform | None = None
+        #: On PostgreSQL this process is a node of a cluster (docs/scale-out.md).
+        self.cluster = is_postgres(config.database_url)
+        self.agent: NodeAgent | None = None
+        self.locks: JobLocks | None = None
 
     def start(self) -> None:
         self.db = prepare(self.config)
         log.info("database ready: %s", redact(self.config.database_url))
         announce_detection(self.config)  # a configured model that is missing stops us here
-        self.supervisor = Supervisor(self.config, log_level=self.log_level)
+        if self.config.gb28181.enabled:  # before the workers, which ask it for their streams
+            self.gb28181 = Gb28181Platform.for_service(self.config, self.db)
+            self.gb28181.start()
+        self.supervisor = Supervisor(self.config, log_level=self.log_level, dynamic=self.cluster)
         self.supervisor.start()
+        if self.cluster:
+            # A node: its own segments left by a crash first, then leases decide what it
+            # records; once-only jobs run where their advisory lock is.
+            recover_node(self.db, self.config.storage.root, self.config.node_id)
+            self.locks = JobLocks(self.config.database_url, self.config.node_id)
+            web = self.config.web
+            self.agent = NodeAgent(
+                self.db,
+                self.config,
+                self.supervisor,
+                web_url=f"http://{web.host}:{web.port}" if web.enabled else None,
+            )
+            self.agent.start()
         # APScheduler logs every run at INFO: every few seconds, for nothing.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = BackgroundScheduler(timezone="UTC")
-        register_jobs(self.scheduler, self.db, self.config, SystemClock(), self.health)
+        jobs = register_jobs(
+            self.scheduler, self.db, self.config, SystemClock(), self.health, locks=self.locks
+        )
+        self.jobs = jobs.registry
         self.scheduler.start()
         log.info(
             "recording %d camera(s) into %s", len(self.config.cameras), self.config.storage.root
@@ -90,7 +121,7 @@ class App:
         from vms.web.server import WebServer  # FastAPI and aiortc load only when served
 
         channel = self.supervisor.live_channel if self.supervisor else (lambda _cam: None)
-        self.web = WebServer.for_service(self.config, db, self.health, channel)
+        self.web = WebServer.for_service(self.config, db, self.health, channel, self.jobs)
         try:
             self.web.start()
         except ConfigError as exc:  # recording matters more than the pages: keep recording
@@ -107,9 +138,20 @@ class App:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        if self.agent is not None:
+            self.agent.stop()
         if self.supervisor is not None:
             self.supervisor.stop()
             self.supervisor = None
+        if self.agent is not None:
+            self.agent.leave()  # after the workers closed their segments
+            self.agent = None
+        if self.locks is not None:
+            self.locks.release_all()
+            self.locks = None
+        if self.gb28181 is not None:
+            self.gb28181.stop()
+            self.gb28181 = None
         if self.db is not None:
             self.db.dispose()
             self.db = None

@@ -12,9 +12,12 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vms.app import App, prepare
+from vms.cameras.gb28181.cli import gb_app
+from vms.cluster.status import cluster_view
 from vms.config import Config, demo_config, load_config
 from vms.custody.cli import custody_app
 from vms.db.migrate import upgrade
@@ -26,6 +29,7 @@ from vms.logs import setup_logging
 from vms.ops.cli import register as register_ops
 from vms.recordings import gap_dict, gaps_in_range, segment_dict, segments_in_range, verify_segments
 from vms.storage import storage_for
+from vms.vocab import jsonable
 from vms.web.cli import demo_banner, users_app
 
 app = typer.Typer(
@@ -46,6 +50,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(custody_app, name="custody")
+app.add_typer(gb_app, name="gb28181")
 register_ops(app)  # vms briefing
 
 from vms.cli_common import ConfigOpt, JsonOpt, err, out  # noqa: E402
@@ -57,7 +62,7 @@ from vms.cli_common import parse_when as _when  # noqa: E402
 def check_config(file: Path) -> None:
     """Validate a configuration file; print every problem with its YAML path."""
     config = load_config(file)
-    out.print(f"{file}: OK ({len(config.cameras)} camera(s))")
+    out.print(f"{file}: OK ({len(config.cameras)} camera(s))", markup=False)
 
 
 def _run_until_signal(config: Config, duration: float | None, verbose: bool) -> None:
@@ -167,7 +172,8 @@ def verify(
     if camera is not None:
         cfg.camera(camera)
     db = prepare(cfg)
-    results = verify_segments(db, storage_for(cfg), camera)
+    node = cfg.node_id if cfg.database_url.startswith("postgresql") else None
+    results = verify_segments(db, storage_for(cfg), camera, node=node)
     bad = [r for r in results if r.status in ("mismatch", "missing")]
     counts = {
         s: sum(r.status == s for r in results) for s in ("ok", "mismatch", "missing", "unhashed")
@@ -188,14 +194,45 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command()
+def nodes(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """The recorder nodes sharing this index: heartbeats, cameras held, load."""
+    cfg = _config(config)
+    db = prepare(cfg)
+    view = cluster_view(db, cfg.node.lease_s)
+    if as_json:
+        print(json.dumps(jsonable(view)))
+        return
+    if not view.cluster:
+        out.print("single node (SQLite index): no leases; this node records every camera")
+        return
+    table = Table("node", "state", "host", "heartbeat", "cameras", "max", "web")
+    for n in view.nodes:
+        style = None if n.state == "up" else "red"
+        table.add_row(
+            n.id,
+            n.state,
+            f"{n.host} (pid {n.pid})",
+            f"{n.heartbeat_age_s:.1f} s ago",
+            f"{len(n.cameras)}: {', '.join(n.cameras)}" if n.cameras else "0",
+            "-" if n.max_cameras is None else str(n.max_cameras),
+            n.web_url or "-",
+            style=style,
+        )
+    out.print(table)
+    if view.unassigned:
+        out.print(f"[red]not recorded by any live node:[/] {', '.join(view.unassigned)}")
+
+
 def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        err.print(f"[red]configuration error[/]: {exc}", highlight=False)
+        # The message is plain text: Rich must not read "[a-z0-9]" in a pattern as markup.
+        err.print(f"[red]configuration error[/]: {escape(str(exc))}", highlight=False)
         sys.exit(2)
     except VmsError as exc:
-        err.print(f"[red]error[/]: {exc}", highlight=False)
+        err.print(f"[red]error[/]: {escape(str(exc))}", highlight=False)
         sys.exit(1)
 
 

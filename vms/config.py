@@ -11,11 +11,14 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from vms.bodyworn.config import BodywornConfig
+from vms.cameras.gb28181.config import Gb28181Config
 from vms.custody.config import CustodyConfig
 from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_path
 from vms.errors import ConfigError
 from vms.evidence.config import EvidenceConfig
 from vms.ops.config import OpsConfig
+from vms.safe_yaml import LIMITS, load_yaml
 from vms.storage.config import ObjectStoreConfig
 from vms.vocab import CameraKind, ConfigModel, RoomType
 
@@ -51,11 +54,17 @@ class CameraConfig(ConfigModel):
     )
     source: str = Field(
         description=(
-            "rtsp://, http(s)://, a local file path (or file://), or synthetic://NAME. "
+            "rtsp://, http(s)://, a local file path (or file://), synthetic://NAME, or "
+            "gb28181://DEVICE_ID/CHANNEL_ID (a channel of a registered GB/T 28181 device). "
             "Credentials come from environment variables: rtsp://${CAM_USER}:${CAM_PASS}@host/..."
         )
     )
     record: bool = Field(True, description="Record this camera's stream to segment files.")
+    node: str | None = Field(
+        None,
+        pattern=_CAMERA_ID,
+        description="Cluster: the node that records this camera while it is alive (pinning).",
+    )
     segment_seconds: float = Field(
         60.0, ge=1, le=3600, description="Target segment length; each segment starts at a keyframe."
     )
@@ -80,6 +89,11 @@ class CameraConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _check_kind(self) -> Self:
+        if self.kind is CameraKind.BODYWORN:
+            raise ValueError(
+                "body-worn recorders are not configured as cameras: register them with "
+                "`vms devices add SERIAL` (docs/bodyworn.md)"
+            )
         if self.kind is CameraKind.CUSTODY:
             if self.room_type is None:
                 raise ValueError(f"custody cameras need room_type (one of: {_room_types()})")
@@ -202,6 +216,26 @@ class Config(ConfigModel):
         default_factory=OpsConfig,
         description="Scheduled jobs, the daily briefing, logs (docs/operations.md).",
     )
+    bodyworn: BodywornConfig = Field(
+        default_factory=BodywornConfig,
+        description="Body-worn footage: docks, upload deadline, retention (docs/bodyworn.md).",
+    )
+    gb28181: Gb28181Config = Field(
+        default_factory=Gb28181Config,
+        description="The GB/T 28181 platform devices register with (docs/gb28181.md).",
+    )
+
+    @model_validator(mode="after")
+    def _cluster_needs_postgres(self) -> Self:
+        pinned = [c.id for c in self.cameras if c.node is not None]
+        if self.database_url.startswith("sqlite") and (pinned or self.node.max_cameras):
+            what = f"cameras[].node ({', '.join(pinned)})" if pinned else "node.max_cameras"
+            raise ValueError(
+                f"{what} describes several recorder nodes, which share one PostgreSQL index; "
+                "SQLite is the single-node index. Set database.url to PostgreSQL "
+                "(postgresql+psycopg://...) or remove the node settings"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
@@ -307,6 +341,24 @@ def _literal_secrets(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
             )
 
 
+def _literal_gb_passwords(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
+    """GB/T 28181 device passwords must be ${ENV} references too."""
+    section = raw.get("gb28181") if isinstance(raw, dict) else None
+    if not isinstance(section, dict):
+        return
+    found: list[tuple[_Loc, Any]] = [(("gb28181", "password"), section.get("password"))]
+    devices = section.get("devices")
+    if isinstance(devices, dict):
+        for dev_id, dev in devices.items():
+            if isinstance(dev, dict):
+                found.append((("gb28181", "devices", str(dev_id), "password"), dev.get("password")))
+    for loc, value in found:
+        if isinstance(value, str) and not _ENV_REF.fullmatch(value.strip()):
+            problems.append(
+                (loc, "a password is written in the file; use an environment variable: ${GB_PW}")
+            )
+
+
 def _strings(value: Any, loc: tuple[int | str, ...]) -> list[tuple[tuple[int | str, ...], str]]:
     if isinstance(value, dict):
         return [x for k, v in value.items() for x in _strings(v, (*loc, k))]
@@ -343,17 +395,14 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 def parse_config(text: str, source: str = "<config>", *, base_dir: Path | None = None) -> Config:
     """Validate YAML text; raise ConfigError listing every problem with its YAML path."""
-    try:
-        raw = yaml.safe_load(text)
-        tree = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    raw, tree = load_yaml(text, source)  # refuses alias bombs, bad YAML: ConfigError
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping, got {type(raw).__name__}")
     problems: list[tuple[_Loc, str]] = []
     _literal_secrets(raw, problems)
+    _literal_gb_passwords(raw, problems)
     data = _expand_env(raw, (), problems)
     config: Config | None = None
     try:
@@ -385,9 +434,18 @@ def load_config(path: Path | str) -> Config:
     """Read and validate a configuration file. Relative storage roots are taken from the CWD."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = f.read(LIMITS.max_bytes + 1)  # never more than a configuration may be
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from exc
+    if len(data) > LIMITS.max_bytes:
+        raise ConfigError(
+            f"{path}: refused: more than the {LIMITS.max_bytes:,} bytes a configuration may have"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     return parse_config(text, str(path))
 
 

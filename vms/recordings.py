@@ -91,10 +91,15 @@ class VerifyResult:
 
 
 def verify_segments(
-    db: Database, storage: Storage | Path, camera_id: str | None = None
+    db: Database,
+    storage: Storage | Path,
+    camera_id: str | None = None,
+    *,
+    node: str | None = None,
 ) -> list[VerifyResult]:
     """Recompute the SHA-256 of every indexed segment, wherever it lives (node disk or
-    bucket), and compare it with the index."""
+    bucket), and compare it with the index. With ``node`` (a cluster node), a file on
+    another node's disk is reported ``elsewhere``: that node checks it."""
     store = as_storage(storage)
     q = select(Segment).order_by(Segment.camera_id, Segment.start)
     if camera_id:
@@ -103,6 +108,13 @@ def verify_segments(
         rows = list(s.scalars(q))
     out: list[VerifyResult] = []
     for seg in rows:
+        if node is not None and seg.location == "local" and seg.node not in (None, node):
+            out.append(
+                VerifyResult(
+                    seg.id, seg.camera_id, seg.path, "elsewhere", seg.sha256, None, seg.location
+                )
+            )
+            continue
         found = store.sha256(seg.location, seg.path)
         if found is None:
             status, actual = "missing", None

@@ -1,6 +1,7 @@
 """The shared vocabulary: names every subsystem uses, in one leaf module that imports no vms code.
 
 - ``ConfigModel``: the base of every configuration section (``extra="forbid"``, frozen).
+- ``View`` and ``jsonable``: the base of every typed result view, and its one serialiser.
 - ``CameraKind``, ``RoomType``: what a camera is and which custody space it covers.
 - ``EventType``, ``Severity`` and ``severity_of``: the rows of the ``events`` table.
 - ``Subsystem``: the context an error carries (``errors.NotFoundError(..., subsystem=...)``).
@@ -14,8 +15,10 @@ from __future__ import annotations
 import hashlib
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
 
 
 class ConfigModel(BaseModel):
@@ -24,9 +27,28 @@ class ConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class View(BaseModel):
+    """Base of every typed view of a result (a row as the CLI, the web and the feeds show it).
+
+    Built from an ORM row or a dataclass with ``View.model_validate(obj)``; serialised one way
+    everywhere: by FastAPI (``response_model``) on the web, by :func:`jsonable` elsewhere.
+    """
+
+    model_config = ConfigDict(from_attributes=True, frozen=True, populate_by_name=True)
+
+
+def jsonable(value: object) -> Any:
+    """Any result (a ``View``, a dataclass, lists and dicts of them, datetimes, enums) as
+    JSON-ready data, exactly as the web API serialises it: the CLI's ``--json`` uses it."""
+    return to_jsonable_python(value, by_alias=True)
+
+
 class CameraKind(StrEnum):
     STREET = "street"
     CUSTODY = "custody"
+    #: A body-worn recorder (执法记录仪) in the index: registered as a device
+    #: (vms.bodyworn), never configured under ``cameras:``; its files are its segments.
+    BODYWORN = "bodyworn"
 
 
 class RoomType(StrEnum):
@@ -64,6 +86,9 @@ class EventType(StrEnum):
     SEGMENT_HASH_MISMATCH = "segment_hash_mismatch"
     STORAGE_FULL = "storage_full"
     STORAGE_FULL_HELD_ONLY = "storage_full_held_only"
+    # body-worn footage (vms.bodyworn)
+    BODYWORN_LATE_UPLOAD = "bodyworn_late_upload"
+    BODYWORN_NO_FOOTAGE = "bodyworn_no_footage"
 
 
 _SEVERITY: dict[EventType, Severity] = {
@@ -79,6 +104,8 @@ _SEVERITY: dict[EventType, Severity] = {
     EventType.SEGMENT_HASH_MISMATCH: Severity.CRITICAL,
     EventType.STORAGE_FULL: Severity.CRITICAL,
     EventType.STORAGE_FULL_HELD_ONLY: Severity.CRITICAL,
+    EventType.BODYWORN_LATE_UPLOAD: Severity.WARNING,
+    EventType.BODYWORN_NO_FOOTAGE: Severity.WARNING,
 }
 
 
@@ -100,6 +127,7 @@ class Subsystem(StrEnum):
     EVIDENCE = "evidence"
     WEB = "web"
     OPS = "ops"
+    BODYWORN = "bodyworn"
     STORAGE = "storage"
     CLUSTER = "cluster"
 

@@ -14,8 +14,9 @@ from vms.cluster.locks import JobLocks
 from vms.db.migrate import upgrade
 from vms.db.models import Camera, Event
 from vms.db.session import Database
-from vms.web.alerts import AlertBroadcaster
+from vms.web.alerts import AlertBroadcaster, Listener
 from vms.web.roles import Role
+from vms.web.schemas import AlertMessage
 from vms.web.users import Principal
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -51,7 +52,7 @@ def test_an_event_committed_on_another_node_wakes_the_feed_and_late_commits_are_
             )
         )
 
-    async def scenario() -> list[dict[str, object]]:
+    async def scenario() -> list[AlertMessage]:
         # Polling every minute: anything seen within the deadline came by NOTIFY.
         feed = AlertBroadcaster(web_node, tmp_path, interval_s=60, fallback_s=60)
         feed.start()
@@ -59,33 +60,41 @@ def test_an_event_committed_on_another_node_wakes_the_feed_and_late_commits_are_
             await asyncio.wait_for(_until(lambda: feed.listening), 30)
             listener = feed.subscribe(WATCHER, after=0)
             await asyncio.sleep(0)  # the feed's first poll (nothing there yet)
-            got: list[dict[str, object]] = []
+            got: list[AlertMessage] = []
 
             def commit_one() -> int:
                 with recorder.session() as s:
                     return _event(s)
 
             first = await asyncio.to_thread(commit_one)
-            got.append(await asyncio.wait_for(listener.queue.get(), 30) or {})
+            got.append(await _next_alert(listener))
             # Two writers: the lower id commits after the higher one was sent.
             slow = recorder.engine.connect()
             tx = slow.begin()
             with Session(bind=slow) as s_slow:
                 early = _event(s_slow, "person_down")
                 later = await asyncio.to_thread(commit_one)
-                got.append(await asyncio.wait_for(listener.queue.get(), 30) or {})
+                got.append(await _next_alert(listener))
                 tx.commit()
             slow.close()
-            got.append(await asyncio.wait_for(listener.queue.get(), 30) or {})
-            assert [g["id"] for g in got] == [first, later, early]
+            got.append(await _next_alert(listener))
+            assert [g.id for g in got] == [first, later, early]
             return got
         finally:
             await feed.close()
 
     got = asyncio.run(scenario())
-    assert got[2]["type"] == "person_down"
+    assert got[2].type == "person_down"
+    assert got[2].late
     web_node.dispose()
     recorder.dispose()
+
+
+async def _next_alert(listener: Listener) -> AlertMessage:
+    while True:
+        message = await asyncio.wait_for(listener.queue.get(), 30)
+        if isinstance(message, AlertMessage):
+            return message
 
 
 async def _until(cond: object) -> None:

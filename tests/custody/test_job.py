@@ -16,6 +16,7 @@ from vms.custody.presence import PresenceRecorder, RoomObservation
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.db.models import Event, Gap, Segment
+from vms.vocab import jsonable
 
 OFFICERS = [Officer("Li Wei", "031245"), Officer("Wang Fang", "031877")]
 
@@ -327,8 +328,8 @@ def test_interview_with_a_gap_is_recording_incomplete(
     assert ended.gaps == [
         {
             "camera": "interrogation-cam",
-            "start": at(300).isoformat(),
-            "end": at(320).isoformat(),
+            "start": jsonable(at(300)),
+            "end": jsonable(at(320)),
             "duration_s": 20.0,
             "reasons": ["camera offline: stream ended"],
         }

@@ -7,7 +7,6 @@ import itertools
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import av
@@ -26,6 +25,7 @@ from vms.custody.report import export_interview, interview_report
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.db.session import Database
+from vms.vocab import jsonable
 
 pytestmark = pytest.mark.slow
 
@@ -117,12 +117,13 @@ def test_interview_report_and_export_with_a_real_gap(
     # The server was down OUTAGE_S; the gap is longer by the reconnect wait and the set-up.
     assert OUTAGE_S - 1 <= gap.duration_s <= OUTAGE_S + 10, gap.duration_s
     assert report.start < gap.start < gap.end < report.end
-    assert [s["hash_check"] for s in cam.segments] == ["ok"] * len(cam.segments)
-    starts = [datetime.fromisoformat(s["start"]) for s in cam.segments]
-    ends = [datetime.fromisoformat(s["end"]) for s in cam.segments]
+    assert [s.hash_check for s in cam.segments] == ["ok"] * len(cam.segments)
+    starts = [s.start for s in cam.segments]
+    ends = [s.end for s in cam.segments]
     assert starts[0] <= report.start
+    assert ends[-1] is not None
     assert ends[-1] >= report.end
-    data = report.to_dict()
+    data = jsonable(report)
     assert data["continuous"] is False
     assert data["officers"] == [
         {"name": "Li Wei", "badge": "031245"},
@@ -136,7 +137,8 @@ def test_interview_report_and_export_with_a_real_gap(
     out = tmp_path / "export"
     exported = export_interview(db, config, iv.id, out, ended.ended_at)
     (item,) = exported.exports
-    mp4 = Path(item["path"])
+    assert item.path is not None
+    mp4 = Path(item.path)
     assert mp4.parent == out
     assert (out / f"interview-{iv.id}-report.json").exists()
     assert "Continuous: no" in (out / f"interview-{iv.id}-report.txt").read_text()
@@ -144,7 +146,7 @@ def test_interview_report_and_export_with_a_real_gap(
     # outage is still a jump in the export's timeline.
     recorded: set[bytes] = set()
     for s in cam.segments:
-        with av.open(str(config.storage.root / s["path"])) as c:
+        with av.open(str(config.storage.root / s.path)) as c:
             recorded |= {bytes(p) for p in c.demux(video=0) if p.size}
     with av.open(str(mp4)) as c:
         stream = c.streams.video[0]
@@ -152,7 +154,7 @@ def test_interview_report_and_export_with_a_real_gap(
         packets = [p for p in c.demux(stream) if p.size]
         times = sorted(float(p.pts * stream.time_base) for p in packets)
         exported_bytes = [bytes(p) for p in packets]
-    assert len(packets) == item["packets"] > 0
+    assert len(packets) == item.packets > 0
     assert all(b in recorded for b in exported_bytes)
     jumps = [b - a for a, b in itertools.pairwise(times)]
     assert max(jumps) >= OUTAGE_S - 1

@@ -66,12 +66,12 @@ def test_a_whole_stay_in_the_ledger(svc: CustodyService, clock: FakeClock) -> No
     svc.record_check(pid, by="guard", note="asleep, roused")
     svc.set_risk(pid, RiskLevel.HIGH, by="nurse")
     status = svc.status()
-    assert [p["id"] for p in status.held] == [pid]
+    assert [p.id for p in status.held] == [pid]
     held = status.held[0]
-    assert held["room"] == "cell-1"
-    assert held["risk"] == "high"
-    assert held["minutes_left"] == 12 * 60 - 65
-    assert held["next_check_due"] == (T0 + timedelta(minutes=65 + 15)).isoformat()
+    assert held.room == "cell-1"
+    assert held.risk == "high"
+    assert held.minutes_left == 12 * 60 - 65
+    assert held.next_check_due == T0 + timedelta(minutes=65 + 15)
     clock.advance(minutes=5)
     out = svc.exit(pid, by="desk")
     assert out.exited_at == T0 + timedelta(minutes=70)
@@ -128,7 +128,7 @@ def test_entry_is_refused(
 
 def test_custom_limit_and_future_times(svc: CustodyService, clock: FakeClock) -> None:
     pid = _enter(svc, basis="custom", limit_h=3.5)
-    assert svc.status().held[0]["limit_h"] == 3.5
+    assert svc.status().held[0].limit_h == 3.5
     with pytest.raises(InvalidError, match="in the future"):
         svc.record_check(pid, by="guard", at=clock.now() + timedelta(minutes=5))
     with pytest.raises(ConflictError, match="already held"):

@@ -18,6 +18,8 @@ from vms.config import Config
 from vms.db.models import Gap, Segment
 from vms.db.session import Database
 from vms.evidence.audit import Actor
+from vms.evidence.cases import create_case
+from vms.evidence.items import ItemView, add_clip
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
 FOOTAGE = "footage/one-by-one-person-detection.mp4"  # 768x432, 10 fps, a keyframe every 2 s
@@ -205,3 +207,23 @@ def store(db: Database, config: Config) -> Database:
     config.recordings_dir.mkdir(parents=True, exist_ok=True)
     sync_cameras(db, config)
     return db
+
+
+CASE = "2026-17"
+EXPORTER = Actor("dave", "disclosure to the court, hearing 2026-05-04")
+
+
+@pytest.fixture
+def case_with_clips(
+    store: Database, config: Config, clock: FakeClock
+) -> tuple[list[Recorded], list[ItemView]]:
+    """Case 2026-17 with a clip of three street segments and one of two custody segments."""
+    root = config.storage.root
+    street, _ = record_segments(store, root, "street-1", count=3)
+    cell, _ = record_segments(store, root, "cell-1", count=2)
+    create_case(store, clock, ALICE, CASE, "Assault in the hall", investigators=["bob"])
+    made = [
+        add_clip(store, config, clock, ALICE, CASE, "street-1", T0, street[2].end),
+        add_clip(store, config, clock, ALICE, CASE, "cell-1", T0, cell[1].end),
+    ]
+    return street + cell, made

@@ -91,10 +91,10 @@ def test_every_action_is_chained_and_verifies(db: Database, clock: FakeClock) ->
     for before, after in itertools.pairwise(entries):
         assert after.prev_hash == before.hash
     assert entries[5].reason == "new witness"
-    assert audit.entry_dict(entries[4])["details"] == {"status": ["open", "closed"]}
+    assert audit.AuditEntryView.of(entries[4]).details == {"status": ["open", "closed"]}
     report = audit.verify_chain(db)
     assert report.ok, report.problems
-    assert (report.entries, report.head_seq, report.head_hash) == (6, 6, entries[5].hash)
+    assert (report.entries, report.head.seq, report.head.hash) == (6, 6, entries[5].hash)
     assert audit.chain_head(db) == (6, entries[5].hash)
 
 
@@ -157,7 +157,7 @@ TAMPERING: list[tuple[str, Tamper, list[tuple[int, str]]]] = [
 
 def _rehashed(db: Database, seq: int, **changes: Any) -> str:
     entry = next(e for e in audit.list_entries(db) if e.seq == seq)
-    fields = audit.entry_dict(entry)
+    fields = audit.AuditEntryView.of(entry).model_dump()
     fields.update(changes)
     fields["details"] = entry.details
     fields["at"] = entry.at

@@ -50,7 +50,9 @@ def test_case_lifecycle(db: Database, clock: FakeClock) -> None:
         ("alice", "create", "2026/7"),
         ("frank", "view", "2026/7"),
     ]
-    assert audit.entry_dict(audit.list_entries(db, case_number="2026-000123")[1])["details"] == {
+    assert audit.AuditEntryView.of(
+        audit.list_entries(db, case_number="2026-000123")[1]
+    ).details == {
         "added": ["dave"],
         "removed": ["bob"],
     }

@@ -15,32 +15,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import shared_file
-from tests.evidence.conftest import ALICE, T0, FakeClock, Recorded, record_segments
+from tests.evidence.conftest import ALICE, CASE, EXPORTER, T0, FakeClock, Recorded
 from vms.config import Config
 from vms.db.models import Event
 from vms.db.session import Database
 from vms.errors import ConflictError, FileIntegrityError, SigningError
-from vms.evidence import audit, cases, export, items, signing
-from vms.evidence.audit import Actor
+from vms.evidence import audit, export, items, signing
 
-CASE = "2026-17"
 OPENSSL_VERIFY = ["openssl", "pkeyutl", "-verify", "-pubin", "-rawin", "-sigfile", "manifest.sig"]
-EXPORTER = Actor("dave", "disclosure to the court, hearing 2026-05-04")
-
-
-@pytest.fixture
-def case_with_clips(
-    store: Database, config: Config, clock: FakeClock
-) -> tuple[list[Recorded], list[items.ItemView]]:
-    root = config.storage.root
-    street, _ = record_segments(store, root, "street-1", count=3)
-    cell, _ = record_segments(store, root, "cell-1", count=2)
-    cases.create_case(store, clock, ALICE, CASE, "Assault in the hall", investigators=["bob"])
-    made = [
-        items.add_clip(store, config, clock, ALICE, CASE, "street-1", T0, street[2].end),
-        items.add_clip(store, config, clock, ALICE, CASE, "cell-1", T0, cell[1].end),
-    ]
-    return street + cell, made
 
 
 def _flip(path: Path, at: int | None = None) -> None:
@@ -161,7 +143,7 @@ def test_flipping_one_byte_of_an_exported_clip_fails_verify_and_names_it(
     assert res.returncode == 1, res.stdout + res.stderr
     assert f"ALTERED {victim}" in res.stdout
     assert "FAILED" in res.stdout
-    report = export.verify_package(out)
+    report = export.verify_package(out, (out / signing.PUBLIC_KEY).read_bytes())
     assert [(p.path, p.kind) for p in report.problems] == [(victim, "altered")]
 
 
@@ -198,10 +180,12 @@ def test_verify_names_missing_added_and_resigned_files(
     (out / "manifest.sig").write_bytes(forger.sign(data))
     (out / signing.PUBLIC_KEY).write_bytes(signing.public_pem(forger.public_key()))
     kinds = [(p.path, p.kind) for p in export.verify_package(out, trusted).problems]
-    assert kinds[:2] == [(signing.PUBLIC_KEY, "key"), ("manifest.json", "signature")]
-    # Without a trusted key the forgery is self-consistent: only its fingerprint gives it away.
+    assert kinds[:2] == [(signing.PUBLIC_KEY, "key"), (signing.PUBLIC_KEY, "untrusted")]
+    # Without a trusted key the manifest still names the key that really signed it.
     untrusted = export.verify_package(out)
     assert [(p.path, p.kind) for p in untrusted.problems] == [
+        (signing.PUBLIC_KEY, "key"),
+        (signing.PUBLIC_KEY, "untrusted"),
         (first, "missing"),
         ("clips/extra.mp4", "unexpected"),
     ]

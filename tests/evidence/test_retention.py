@@ -191,7 +191,7 @@ def test_under_disk_pressure_the_oldest_unheld_footage_goes_first_and_held_foota
     assert _rows(store) == everything - gone
     deletions = audit.list_entries(store, action="delete")
     assert [(e.object_type, e.actor) for e in deletions] == [("segment", "vms-retention")] * 3
-    assert [audit.entry_dict(e)["details"]["sha256"] for e in deletions] == [
+    assert [audit.AuditEntryView.of(e).details["sha256"] for e in deletions] == [
         s.sha256 for s in must_go
     ]
     assert audit.verify_chain(store).ok

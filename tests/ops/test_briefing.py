@@ -19,6 +19,7 @@ from vms.custody.service import CustodyService
 from vms.db.models import Event
 from vms.db.session import Database
 from vms.ops.briefing import CHARTS, build_briefing, list_briefings, write_briefing
+from vms.vocab import jsonable
 
 DAY = date(2026, 3, 9)
 D0 = datetime(2026, 3, 9, tzinfo=UTC)
@@ -69,7 +70,7 @@ def seed(db: Database, config: Config) -> None:
 def test_briefing_counts(db: Database, tmp_path: Path) -> None:
     config = prepared(db, ops_config(tmp_path))
     seed(db, config)
-    data = build_briefing(db, DAY, clock=FakeClock())
+    data = jsonable(build_briefing(db, DAY, clock=FakeClock()))
     assert data["total"] == 6
     assert data["alerts_by_type"] == {"loitering": 3, "person_down": 2, "intrusion": 1}
     assert data["top_places"] == [

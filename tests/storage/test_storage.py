@@ -17,7 +17,7 @@ from vms.config import Config
 from vms.db.models import Segment
 from vms.db.session import Database
 from vms.errors import FileIntegrityError
-from vms.evidence import cases, export, holds, items
+from vms.evidence import cases, export, holds, items, signing
 from vms.evidence.retention import run_retention
 from vms.ops.jobs import SegmentVerifier
 from vms.recordings import verify_segments
@@ -113,7 +113,8 @@ def test_footage_moved_to_the_bucket_keeps_its_hash_clips_exports_and_survives_w
     assert after.sha256 == before.sha256
     assert after.location == LOCAL
     out = export.export_case(db, config, clock, ALICE, local_clip_case, tmp_path / "export")
-    assert export.verify_package(out.path).ok
+    checked = export.verify_package(out.path, (root / "keys" / signing.PUBLIC_KEY).read_bytes())
+    assert checked.ok, checked.problems
     view, path = items.view_item(db, config, clock, ALICE, before.id)
     assert path is not None
     assert hashlib.sha256(path.read_bytes()).hexdigest() == view.sha256

@@ -18,6 +18,7 @@ from vms.cameras.index import RecordingIndex
 from vms.config import Config
 from vms.db.models import Event, Segment
 from vms.db.session import Database
+from vms.evidence import signing
 from vms.evidence.audit import list_entries, verify_chain
 from vms.evidence.export import verify_package
 
@@ -238,7 +239,7 @@ def test_alert_feed_streams_new_events_and_acks(
 
 
 def test_cases_clips_and_exports_ask_a_reason_for_custody_footage(
-    client: TestClient, recorded: Database, tmp_path: Path
+    client: TestClient, recorded: Database, web_config: Config, tmp_path: Path
 ) -> None:
     seg = _segments(recorded, "interview-1")[1]
     assert seg.end is not None
@@ -269,7 +270,8 @@ def test_cases_clips_and_exports_ask_a_reason_for_custody_footage(
         z.extractall(tmp_path / "out")
     assert any(n.endswith("manifest.json") for n in names)
     assert any(n.endswith(".mp4") for n in names)
-    report = verify_package(next((tmp_path / "out").iterdir()))
+    installation = (signing.keys_dir(web_config) / signing.PUBLIC_KEY).read_bytes()
+    report = verify_package(zipped, installation)  # the download, as it came
     assert report.ok, report
     detail = client.get(f"/api/cases/{case_id}").json()
     assert [i["id"] for i in detail["items"]] == [item["id"]]

@@ -27,6 +27,7 @@ from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.db.models import Segment
 from vms.detection.events import DatabaseEventSink, EventRecord
+from vms.evidence import signing
 from vms.evidence.audit import list_entries
 from vms.evidence.export import verify_package
 
@@ -363,7 +364,8 @@ def test_clip_to_case_and_export_download_and_no_export_for_supervisors(
     info.value.save_as(zipped)
     with zipfile.ZipFile(zipped) as z:
         z.extractall(tmp_path / "pkg")
-    report = verify_package(next((tmp_path / "pkg").iterdir()))
+    installation = (signing.keys_dir(served.config) / signing.PUBLIC_KEY).read_bytes()
+    report = verify_package(zipped, installation)
     assert report.ok, report
     shot(page, "case")
     export_url = str(link.get_attribute("href"))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 
 class CameraState(StrEnum):
@@ -19,7 +18,8 @@ class CameraState(StrEnum):
 
 @dataclass
 class CameraHealth:
-    """A snapshot of one camera worker's counters."""
+    """A snapshot of one camera worker's counters; worker processes send it (pickled, as
+    is) to the supervisor every ``workers.health_interval_s``."""
 
     camera_id: str
     state: CameraState = CameraState.STARTING
@@ -34,6 +34,10 @@ class CameraHealth:
     analysis_frames: int = 0
     analysis_frames_dropped: int = 0
     reconnects: int = 0
+    rtp_packets: int = 0  # GB/T 28181 sources: RTP packets received, lost, out of order,
+    rtp_lost: int = 0  # and PS frames skipped to resynchronise at a keyframe after a loss
+    rtp_reordered: int = 0
+    ps_frames_dropped: int = 0
     frame_queue_depth: int = 0
     index_queue_depth: int = 0
     detector_calls: int = 0
@@ -43,12 +47,6 @@ class CameraHealth:
     codec: str | None = None
     width: int | None = None
     height: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["state"] = self.state.value
-        d["last_packet_at"] = self.last_packet_at.isoformat() if self.last_packet_at else None
-        return d
 
 
 @dataclass

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,19 +32,32 @@ log = logging.getLogger(__name__)
 Op = Callable[[Session], None]
 
 
+class Fence(Protocol):
+    """Checks, inside a write's transaction, that this node still holds ``camera_id``."""
+
+    def check(self, s: Session, camera_id: str) -> bool: ...
+
+
 @dataclass
 class Handle:
     """A row the worker will update later (filled in by the writer thread)."""
 
     row_id: int | None = None
+    camera_id: str | None = None  # whose row: index writes are fenced per camera
 
 
 class RecordingIndex:
     """Queues index writes for one worker process and applies them in order."""
 
-    def __init__(self, db: Database, root: Path) -> None:
+    def __init__(
+        self, db: Database, root: Path, *, node: str | None = None, fence: Fence | None = None
+    ) -> None:
         self.db = db
         self.root = root
+        #: The node whose disk holds the files (None on a single SQLite node).
+        self.node = node
+        #: In a cluster: every write checks the camera's lease in its own transaction.
+        self.fence = fence
         self._queue: queue.Queue[Op | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="recording-index", daemon=True)
         self._thread.start()
@@ -54,10 +68,11 @@ class RecordingIndex:
     def segment_opened(
         self, camera_id: str, relpath: Path, start: datetime, info: StreamInfo
     ) -> Handle:
-        handle = Handle()
+        handle = Handle(camera_id=camera_id)
 
         def op(s: Session) -> None:
             row = Segment(
+                node=self.node,
                 camera_id=camera_id,
                 start=start,
                 path=relpath.as_posix(),
@@ -71,7 +86,7 @@ class RecordingIndex:
             s.flush()
             handle.row_id = row.id
 
-        self._queue.put(op)
+        self._put(camera_id, op)
         return handle
 
     def segment_closed(
@@ -102,14 +117,14 @@ class RecordingIndex:
                 )
             )
 
-        self._queue.put(op)
+        self._put(handle.camera_id, op)
 
     def outage_started(
         self, camera_id: str, start: datetime, reason: str, *, offline_event: bool
     ) -> tuple[Handle, Handle | None]:
         """Open a gap row (and a camera-offline event) that ``outage_ended`` closes."""
-        gap = Handle()
-        event = Handle() if offline_event else None
+        gap = Handle(camera_id=camera_id)
+        event = Handle(camera_id=camera_id) if offline_event else None
 
         def op(s: Session) -> None:
             row = Gap(camera_id=camera_id, start=start, end=None, reason=reason)
@@ -128,7 +143,7 @@ class RecordingIndex:
             if event is not None:
                 event.row_id = ev.id
 
-        self._queue.put(op)
+        self._put(camera_id, op)
         return gap, event
 
     def outage_ended(self, gap: Handle, event: Handle | None, end: datetime) -> None:
@@ -137,7 +152,7 @@ class RecordingIndex:
             if event is not None:
                 s.execute(update(Event).where(Event.id == event.row_id).values(end=end))
 
-        self._queue.put(op)
+        self._put(gap.camera_id, op)
 
     def resume_open_gap(self, camera_id: str) -> Handle | None:
         """The camera's gap left open by a previous run, if any (synchronous)."""
@@ -148,7 +163,22 @@ class RecordingIndex:
                 .order_by(Gap.start.desc())
                 .limit(1)
             )
-        return None if row_id is None else Handle(row_id)
+        return None if row_id is None else Handle(row_id, camera_id)
+
+    def _put(self, camera_id: str | None, op: Op) -> None:
+        fence = self.fence
+        if fence is None or camera_id is None:
+            self._queue.put(op)
+            return
+
+        def fenced(s: Session) -> None:
+            if not fence.check(s, camera_id):
+                # Another node holds the camera now: this write must not land.
+                log.error("%s: index write refused: this node no longer holds it", camera_id)
+                return
+            op(s)
+
+        self._queue.put(fenced)
 
     # -- the writer thread ---------------------------------------------------------------
 

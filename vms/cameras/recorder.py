@@ -29,10 +29,12 @@ FMP4_OPTIONS = {
 }
 
 
-def segment_relpath(camera_id: str, start: datetime, root: Path) -> Path:
-    """``recordings/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4`` (UTC), made unique if taken."""
+def segment_relpath(camera_id: str, start: datetime, root: Path, node: str | None = None) -> Path:
+    """``recordings/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4`` (UTC), made unique if taken. A
+    cluster node adds its id (``<HH-MM-SS>_<node>.mp4``): keys stay unique in a shared
+    bucket when two nodes record one camera in the same second, across a handover."""
     day = start.strftime("%Y-%m-%d")
-    stem = start.strftime("%H-%M-%S")
+    stem = start.strftime("%H-%M-%S") + (f"_{node}" if node else "")
     rel = Path("recordings") / camera_id / day / f"{stem}.mp4"
     n = 1
     while (root / rel).exists():

@@ -1,7 +1,8 @@
 """Sources: open a camera URL with PyAV and hand out its packets, untouched.
 
-Schemes: ``rtsp://`` (over TCP), ``http(s)://``, a local file path or ``file://``, and
-``synthetic://NAME`` (the built-in test camera). Errors are mapped to CameraError.
+Schemes: ``rtsp://`` (over TCP), ``http(s)://``, a local file path or ``file://``,
+``synthetic://NAME`` (the built-in test camera) and ``gb28181://DEVICE/CHANNEL`` (a channel of
+a device registered with the GB/T 28181 platform). Errors are mapped to CameraError.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import av
@@ -22,6 +23,9 @@ import av.video.stream
 
 from vms.cameras.synthetic import SyntheticEncoder, SyntheticSpec
 from vms.errors import SourceEndedError, SourceOpenError, SourceStalledError
+
+if TYPE_CHECKING:
+    from vms.cameras.gb28181.source import Gb28181Media
 
 
 def redact(url: str) -> str:
@@ -44,6 +48,8 @@ def source_kind(url: str) -> str:
         return "http"
     if scheme == "synthetic":
         return "synthetic"
+    if scheme == "gb28181":
+        return "gb28181"
     if scheme in ("", "file") or len(scheme) == 1:  # len 1: a Windows drive letter
         return "file"
     raise SourceOpenError(f"unsupported source scheme {scheme!r} in {redact(url)}")
@@ -135,6 +141,10 @@ class OpenedSource:
             raise SourceEndedError(f"{redact(self.url)}: stream error: {exc}") from exc
         raise SourceEndedError(f"{redact(self.url)}: end of stream")
 
+    def media_stats(self) -> dict[str, int]:
+        """Transport counters of this connection (RTP loss for GB/T 28181), if it has any."""
+        return {}
+
     def close(self) -> None:
         with contextlib.suppress(av.FFmpegError, OSError):
             self.container.close()
@@ -143,10 +153,20 @@ class OpenedSource:
 
 
 def open_source(
-    url: str, *, stall_timeout_s: float = 10.0, native_speed: bool = True
+    url: str,
+    *,
+    stall_timeout_s: float = 10.0,
+    native_speed: bool = True,
+    gb28181: Gb28181Media | None = None,
 ) -> OpenedSource:
     """Connect to ``url``; raise SourceOpenError with the reason if it cannot be opened."""
     kind = source_kind(url)
+    if kind == "gb28181":
+        from vms.cameras.gb28181.source import open_gb28181
+
+        if gb28181 is None or not gb28181.config.enabled:
+            raise SourceOpenError(f"{url}: GB/T 28181 is not enabled (gb28181.enabled: true)")
+        return open_gb28181(url, gb28181, stall_timeout_s=stall_timeout_s)
     timeout = (max(stall_timeout_s, 5.0), stall_timeout_s)
     try:
         if kind == "synthetic":

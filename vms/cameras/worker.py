@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vms.cameras.backoff import backoff_delay
 from vms.cameras.decoder import AnalysisDecoder
@@ -29,6 +30,9 @@ from vms.cameras.sources import OpenedSource, open_source, redact
 from vms.clock import Clock, SystemClock
 from vms.config import CameraConfig
 from vms.errors import CameraError, SourceEndedError, StorageError
+
+if TYPE_CHECKING:
+    from vms.cameras.gb28181.source import Gb28181Media
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +53,17 @@ class CameraWorker:
         frames: LatestFrameBuffer | None = None,
         last_recorded_end: datetime | None = None,
         live: LiveTap | None = None,
+        gb28181: Gb28181Media | None = None,
+        fence: Callable[[], bool] | None = None,
+        outage_reason: str | None = None,
     ) -> None:
+        """``fence`` (cluster nodes): asked before each segment opens whether this node still
+        holds the camera's lease. ``outage_reason``: why the time since the last recording
+        is a gap, when another node recorded it last (``node failover (node X lost)``)."""
         self.camera = camera
+        self._fence = fence
         self.live = live
+        self.gb28181 = gb28181
         self.root = root
         self.index = index
         self.clock = clock or SystemClock()
@@ -64,6 +76,9 @@ class CameraWorker:
         self._writer: SegmentWriter | None = None
         self._segment: Handle | None = None
         self._decoder: AnalysisDecoder | None = None
+        # Transport counters (RTP loss): of past connections, and the current source.
+        self._media_totals: dict[str, int] = {}
+        self._source: OpenedSource | None = None
         # Timeline: wall time of the packet with dts == _anchor_dts.
         self._anchor_wall: datetime | None = None
         self._anchor_dts = 0
@@ -76,7 +91,9 @@ class CameraWorker:
         if existing is not None:
             self._outage = (existing, None)
         elif last_recorded_end is not None:
-            self._outage_reason = "recorder not running (service stopped or crashed)"
+            self._outage_reason = (
+                outage_reason or "recorder not running (service stopped or crashed)"
+            )
 
     # -- control -------------------------------------------------------------------------
 
@@ -95,7 +112,12 @@ class CameraWorker:
                 h.analysis_frames_dropped = self._decoder.dropped + self.frames.dropped
             h.frame_queue_depth = len(self.frames)
             h.index_queue_depth = self.index.pending()
-            return CameraHealth(**vars(h))
+            snapshot = CameraHealth(**vars(h))
+            current = self._source.media_stats() if self._source is not None else {}
+        for key in set(self._media_totals) | set(current):
+            total = self._media_totals.get(key, 0) + current.get(key, 0)
+            setattr(snapshot, key, total)
+        return snapshot
 
     # -- main loop -----------------------------------------------------------------------
 
@@ -111,7 +133,10 @@ class CameraWorker:
                     self.camera.source,
                     stall_timeout_s=self.camera.stall_timeout_s,
                     native_speed=self.camera.native_speed,
+                    gb28181=self.gb28181,
                 )
+                with self._lock:
+                    self._source = source
                 self._record(source)
             except SourceEndedError as exc:
                 if source is not None and source.is_file and self._health.packets_in:
@@ -132,6 +157,7 @@ class CameraWorker:
             finally:
                 if source is not None:
                     source.close()
+                    self._retire(source)
             if self._stop.is_set():
                 break
             failures = 1 if self._health.packets_written > written_before else failures + 1
@@ -233,6 +259,13 @@ class CameraWorker:
 
     # -- pieces --------------------------------------------------------------------------
 
+    def _retire(self, source: OpenedSource) -> None:
+        """Fold a closed connection's transport counters into the camera's totals."""
+        with self._lock:
+            for key, value in source.media_stats().items():
+                self._media_totals[key] = self._media_totals.get(key, 0) + value
+            self._source = None
+
     def _time_of(self, dts: int, tb: Any) -> datetime:
         assert self._anchor_wall is not None
         # Equal to float((dts - anchor) * tb), computed without Fraction arithmetic.
@@ -245,7 +278,10 @@ class CameraWorker:
         self._last_dts = None
 
     def _open_segment(self, source: OpenedSource, start: datetime, dts: int) -> SegmentWriter:
-        rel = segment_relpath(self.camera.id, start, self.root)
+        if self._fence is not None and not self._fence():
+            self._stop.set()  # another node records this camera now: stop, write nothing
+            raise StorageError(f"{self.camera.id}: this node no longer holds the camera's lease")
+        rel = segment_relpath(self.camera.id, start, self.root, self.index.node)
         writer = SegmentWriter(self.root, rel, source.stream, source.info, start, dts)
         self._writer = writer
         self._segment = self.index.segment_opened(self.camera.id, rel, start, source.info)

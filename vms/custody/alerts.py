@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -98,28 +97,3 @@ def escalate(s: Session, now: datetime, cfg: EscalationConfig) -> list[Alert]:
             alert.escalated_at = alert.raised_at + (level - 1) * timedelta(minutes=cfg.after_min)
             out.append(alert)
     return out
-
-
-def alert_dict(a: Alert, cfg: EscalationConfig | None = None) -> dict[str, Any]:
-    levels = cfg.levels if cfg else []
-    return {
-        "id": a.id,
-        "type": a.type,
-        "severity": a.severity,
-        "level": a.level,
-        "level_to": levels[a.level - 1] if 0 < a.level <= len(levels) else None,
-        "message": a.message,
-        "site": a.site,
-        "room": a.room_id,
-        "person": a.person_id,
-        "interview": a.interview_id,
-        "camera": a.camera_id,
-        "event": a.event_id,
-        "raised_at": a.raised_at.isoformat(),
-        "cleared_at": a.cleared_at.isoformat() if a.cleared_at else None,
-        "escalated_at": a.escalated_at.isoformat() if a.escalated_at else None,
-        "acknowledged_by": a.acknowledged_by,
-        "ack_note": a.ack_note,
-        "ack_at": a.ack_at.isoformat() if a.ack_at else None,
-        "data": a.data,
-    }

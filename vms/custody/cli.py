@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,12 +17,13 @@ from rich.table import Table
 
 from vms.clock import SystemClock, utc
 from vms.config import Config, demo_config, load_config
-from vms.custody.alerts import alert_dict
 from vms.custody.config import RiskLevel
 from vms.custody.job import run_custody_checks
 from vms.custody.report import export_interview, interview_report
 from vms.custody.rules import Officer
-from vms.custody.service import CustodyService, check_dict, interview_dict, person_dict
+from vms.custody.service import CustodyService
+from vms.custody.views import AlertView, CheckView, InterviewView, PersonView
+from vms.vocab import jsonable
 
 custody_app = typer.Typer(
     help="Custody areas: people held, interviews, observation checks, alerts.",
@@ -74,6 +75,10 @@ def _when(value: str | None) -> datetime | None:
         raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint="--at") from exc
 
 
+def _t(at: datetime | None) -> str:
+    return at.isoformat()[:19] if at is not None else "-"
+
+
 def _officer(text: str) -> Officer:
     name, sep, badge = text.rpartition(":")
     if not sep or not name.strip() or not badge.strip():
@@ -83,9 +88,9 @@ def _officer(text: str) -> Officer:
     return Officer(name.strip(), badge.strip())
 
 
-def _emit(data: dict[str, Any], as_json: bool, text: str) -> None:
+def _emit(data: object, as_json: bool, text: str) -> None:
     if as_json:
-        print(json.dumps(data))
+        print(json.dumps(jsonable(data)))
     else:
         out.print(text, highlight=False)
 
@@ -124,7 +129,9 @@ def enter(
             at=_when(at),
         )
     flag = " [red]re-summons within the minimum interval[/]" if "resummons" in p.flags else ""
-    _emit(person_dict(p), as_json, f"person {p.id} {p.name} entered {p.room_id}{flag}")
+    _emit(
+        PersonView.model_validate(p), as_json, f"person {p.id} {p.name} entered {p.room_id}{flag}"
+    )
 
 
 @custody_app.command()
@@ -139,7 +146,7 @@ def move(
     """Move a person held to another room."""
     with _service(config) as svc:
         p = svc.move(person, room=room, by=by, at=_when(at))
-    _emit(person_dict(p), as_json, f"person {p.id} {p.name} now in {p.room_id}")
+    _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} now in {p.room_id}")
 
 
 @custody_app.command("interview-start")
@@ -160,7 +167,7 @@ def interview_start(
     officers = [_officer(o) for o in officer]
     with _service(config) as svc:
         iv = svc.start_interview(person, officers=officers, by=by, room=room, at=_when(at))
-    _emit(interview_dict(iv), as_json, f"interview {iv.id} started in {iv.room_id}")
+    _emit(InterviewView.model_validate(iv), as_json, f"interview {iv.id} started in {iv.room_id}")
 
 
 @custody_app.command("interview-end")
@@ -178,7 +185,7 @@ def interview_end(
     text = f"interview {iv.id} ended; recording " + (
         f"[red]INCOMPLETE ({len(iv.gaps)} gap(s))[/]" if iv.recording_incomplete else "continuous"
     )
-    _emit(interview_dict(iv), as_json, text)
+    _emit(InterviewView.model_validate(iv), as_json, text)
 
 
 @custody_app.command()
@@ -193,7 +200,11 @@ def check(
     """Record an observation round of a person held."""
     with _service(config) as svc:
         c = svc.record_check(person, by=by, note=note, at=_when(at))
-    _emit(check_dict(c), as_json, f"check {c.id} of person {c.person_id} at {c.at.isoformat()}")
+    _emit(
+        CheckView.model_validate(c),
+        as_json,
+        f"check {c.id} of person {c.person_id} at {c.at.isoformat()}",
+    )
 
 
 @custody_app.command()
@@ -208,7 +219,7 @@ def risk(
     """Change a person's risk level (and so the observation interval)."""
     with _service(config) as svc:
         p = svc.set_risk(person, level, by=by, at=_when(at))
-    _emit(person_dict(p), as_json, f"person {p.id} {p.name}: risk {p.risk}")
+    _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name}: risk {p.risk}")
 
 
 @custody_app.command()
@@ -224,7 +235,7 @@ def ack(
     with _service(config) as svc:
         a = svc.acknowledge(alert, by=by, note=note, at=_when(at))
     _emit(
-        alert_dict(a, svc.config.custody.escalation),
+        AlertView.of(a, svc.config.custody.escalation),
         as_json,
         f"alert {a.id} acknowledged by {a.acknowledged_by}",
     )
@@ -242,7 +253,7 @@ def exit_(
     """Register a person's release."""
     with _service(config) as svc:
         p = svc.exit(person, by=by, note=note, at=_when(at))
-    _emit(person_dict(p), as_json, f"person {p.id} {p.name} released")
+    _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} released")
 
 
 @custody_app.command()
@@ -256,43 +267,43 @@ def status(
         run_custody_checks(svc.db, svc.config, svc.clock, layout=svc.layout)
         report = svc.status(site)
     if as_json:
-        print(json.dumps(report.to_dict()))
+        _emit(report, True, "")
         return
     people = Table("id", "name", "room", "basis", "entered", "min left", "risk", "next check")
     for p in report.held:
-        left = p["minutes_left"]
+        left = p.minutes_left
         people.add_row(
-            str(p["id"]),
-            p["name"],
-            p["room"],
-            p["legal_basis"],
-            p["entered_at"][:19],
+            str(p.id),
+            p.name,
+            p.room,
+            p.legal_basis,
+            _t(p.entered_at),
             f"{left:.0f}",
-            p["risk"],
-            (p["next_check_due"] or "-")[:19],
+            p.risk,
+            _t(p.next_check_due),
             style="red" if left <= 0 else None,
         )
     out.print(f"[bold]held[/] ({len(report.held)})")
     out.print(people)
     for iv in report.interviews:
-        names = ", ".join(f"{o['name']} ({o['badge']})" for o in iv["officers"])
+        names = ", ".join(f"{o['name']} ({o['badge']})" for o in iv.officers)
         out.print(
-            f"interview {iv['id']}: person {iv['person']} in {iv['room']} since "
-            f"{iv['started_at'][:19]} with {names}"
+            f"interview {iv.id}: person {iv.person} in {iv.room} since "
+            f"{_t(iv.started_at)} with {names}"
         )
     alerts = Table("id", "level", "severity", "type", "raised", "state", "message")
     for a in report.alerts:
-        state = "active" if a["cleared_at"] is None else "cleared"
-        state += ", acknowledged" if a["ack_at"] else ""
+        state = "active" if a.cleared_at is None else "cleared"
+        state += ", acknowledged" if a.ack_at else ""
         alerts.add_row(
-            str(a["id"]),
-            str(a["level"]),
-            a["severity"],
-            a["type"],
-            a["raised_at"][:19],
+            str(a.id),
+            str(a.level),
+            a.severity,
+            a.type,
+            _t(a.raised_at),
             state,
-            a["message"],
-            style="red" if a["severity"] == "critical" and not a["ack_at"] else None,
+            a.message,
+            style="red" if a.severity == "critical" and not a.ack_at else None,
         )
     out.print(f"[bold]alerts[/] ({len(report.alerts)})")
     out.print(alerts)
@@ -320,7 +331,7 @@ def interview(
         else:
             result = interview_report(svc.db, svc.config, interview_id, now, layout=svc.layout)
     if as_json:
-        print(json.dumps(result.to_dict()))
+        _emit(result, True, "")
     else:
         out.print(result.to_text(), highlight=False, markup=False)
     if not result.hashes_ok:

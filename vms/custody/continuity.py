@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+
+from pydantic import Field, computed_field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 
 @dataclass(frozen=True)
@@ -29,27 +31,20 @@ class GapSpan:
     reason: str
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True)
 class CoverageGap:
-    """A part of the range with no recording on ``camera_id``."""
+    """A part of the range with no recording on ``camera_id`` (a pydantic dataclass: it is
+    stored as JSON in interview and alert rows and shown in reports, key ``camera``)."""
 
-    camera_id: str
-    start: datetime
-    end: datetime
-    reasons: tuple[str, ...]
+    camera_id: str = Field(serialization_alias="camera")
+    start: datetime = Field()
+    end: datetime = Field()
+    reasons: tuple[str, ...] = Field()
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def duration_s(self) -> float:
-        return (self.end - self.start).total_seconds()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "camera": self.camera_id,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "duration_s": round(self.duration_s, 3),
-            "reasons": list(self.reasons),
-        }
+        return round((self.end - self.start).total_seconds(), 3)
 
 
 def segment_reach(seg: SegmentSpan, now: datetime, segment_s: float, stale_s: float) -> datetime:

@@ -38,6 +38,7 @@ from vms.custody.service import interview_state, person_state, sync_rooms
 from vms.db.models import Event, Gap, Segment
 from vms.db.session import Database
 from vms.errors import ConfigError, DatabaseError
+from vms.vocab import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ def run_custody_checks(
                     row = s.get(Interview, iv.id)
                     if row is not None and gaps[iv.id]:
                         row.recording_incomplete = True
-                        row.gaps = [g.to_dict() for g in gaps[iv.id]]
+                        row.gaps = jsonable(gaps[iv.id])
             break
         except IntegrityError as exc:
             # Another process (`vms custody status` beside `vms serve`) raised the same

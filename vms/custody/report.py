@@ -2,30 +2,30 @@
 
 report = interview_report(db, config, interview_id, now)
 report.continuous          # False when any camera of the room has a gap in the interview
-print(report.to_text())    # or json.dumps(report.to_dict())
+print(report.to_text())    # or jsonable(report)
 export_interview(db, config, interview_id, Path("out"), now)   # one MP4 per camera + report
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+
+from pydantic import Field, computed_field
 
 from vms.config import Config
 from vms.custody.continuity import CoverageGap, GapSpan, SegmentSpan, coverage_gaps
 from vms.custody.layout import Layout, build_layout
 from vms.custody.models import Interview, Person
-from vms.custody.service import interview_dict, person_dict
+from vms.custody.views import InterviewView, PersonView
 from vms.db.models import Segment
 from vms.db.session import Database
 from vms.errors import ConfigError, NotFoundError, StorageError
 from vms.evidence.clips import SourceSegment, cut_clip
 from vms.recordings import gaps_in_range, segments_in_range
 from vms.storage import LOCAL, Storage, as_storage, storage_for
-from vms.vocab import Subsystem
+from vms.vocab import Subsystem, View, jsonable
 
 DEFAULT_SEGMENT_S = 60.0
 
@@ -81,78 +81,105 @@ def hash_status(storage: Storage | Path, seg: Segment) -> tuple[str, str | None]
     return ("ok" if actual == seg.sha256 else "mismatch"), actual
 
 
-@dataclass
-class CameraReport:
-    camera_id: str
-    segments: list[dict[str, Any]]
+class SegmentCheck(View):
+    """A recorded segment of the interview's room, with its hash checked now."""
+
+    id: int
+    path: str
+    start: datetime
+    end: datetime | None
+    duration_s: float | None
+    bytes: int | None
+    sha256: str | None
+    status: str
+    location: str = Field(LOCAL, description="local (a node's disk) or bucket.")
+    hash_check: str = Field(description="ok, mismatch, missing or unhashed.")
+
+
+class CameraReport(View):
+    """One camera of the room over the interview: its segments and the holes between them."""
+
+    camera_id: str = Field(serialization_alias="camera")
+    segments: list[SegmentCheck]
     gaps: list[CoverageGap]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def continuous(self) -> bool:
         return not self.gaps
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def hashes_ok(self) -> bool:
-        return all(s["hash_check"] == "ok" for s in self.segments)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "camera": self.camera_id,
-            "continuous": self.continuous,
-            "hashes_ok": self.hashes_ok,
-            "segments": self.segments,
-            "gaps": [g.to_dict() for g in self.gaps],
-        }
+        return all(s.hash_check == "ok" for s in self.segments)
 
 
-@dataclass
-class InterviewReport:
-    interview: dict[str, Any]
-    person: dict[str, Any]
-    room: dict[str, Any]
+class RoomRef(View):
+    id: str
+    name: str
+    site: str | None
+    type: str | None
+    cameras: list[str]
+
+
+class InterviewExport(View):
+    """The MP4 written for one camera (``path`` None and ``error`` when none could be)."""
+
+    camera: str
+    path: str | None
+    start: datetime | None = None
+    end: datetime | None = None
+    packets: int | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    sources: list[int] = Field(default_factory=list)
+    error: str | None = None
+
+
+class InterviewReport(View):
+    """The auditor's report of one interview: every camera of the room, continuity, hashes."""
+
+    interview: InterviewView
+    person: PersonView
+    room: RoomRef
     start: datetime
     end: datetime
     in_progress: bool
     generated_at: datetime
-    cameras: list[CameraReport] = field(default_factory=list)
-    exports: list[dict[str, Any]] = field(default_factory=list)
+    cameras: list[CameraReport] = Field(default_factory=list)
+    exports: list[InterviewExport] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_s(self) -> float:
+        return round((self.end - self.start).total_seconds(), 3)
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def continuous(self) -> bool:
         return bool(self.cameras) and all(c.continuous for c in self.cameras)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def hashes_ok(self) -> bool:
         return all(c.hashes_ok for c in self.cameras)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "interview": self.interview,
-            "person": self.person,
-            "room": self.room,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "duration_s": round((self.end - self.start).total_seconds(), 3),
-            "in_progress": self.in_progress,
-            "continuous": self.continuous,
-            "hashes_ok": self.hashes_ok,
-            "officers": self.interview["officers"],
-            "cameras": [c.to_dict() for c in self.cameras],
-            "exports": self.exports,
-            "generated_at": self.generated_at.isoformat(),
-        }
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def officers(self) -> list[dict[str, str]]:
+        return self.interview.officers
 
     def to_text(self) -> str:
         iv, p = self.interview, self.person
         lines = [
-            f"Interview {iv['id']} ({iv['kind']}) of {p['name']} (person {p['id']}, "
-            f"case {p['case_number'] or '-'})",
-            f"Room: {self.room['name']} ({self.room['id']}, {self.room['site']})",
-            f"Start: {self.start.isoformat()}   by {iv['started_by']}",
+            f"Interview {iv.id} ({iv.kind}) of {p.name} (person {p.id}, "
+            f"case {p.case_number or '-'})",
+            f"Room: {self.room.name} ({self.room.id}, {self.room.site})",
+            f"Start: {self.start.isoformat()}   by {iv.started_by}",
             f"End:   {self.end.isoformat()}   "
-            + ("(in progress)" if self.in_progress else f"by {iv['ended_by']}"),
+            + ("(in progress)" if self.in_progress else f"by {iv.ended_by}"),
             "Officers: "
-            + (", ".join(f"{o['name']} (badge {o['badge']})" for o in iv["officers"]) or "none"),
+            + (", ".join(f"{o['name']} (badge {o['badge']})" for o in iv.officers) or "none"),
             f"Continuous: {'yes' if self.continuous else 'no'}",
             f"Hash check: {'all segments ok' if self.hashes_ok else 'FAILED'}",
         ]
@@ -164,10 +191,11 @@ class InterviewReport:
                 f"Camera {cam.camera_id}: {len(cam.segments)} segment(s), "
                 f"continuous: {'yes' if cam.continuous else 'no'}"
             )
-            for s in cam.segments:
+            for sg in cam.segments:
+                end = sg.end.isoformat() if sg.end else "open"
                 lines.append(
-                    f"  segment {s['id']} {s['start']} .. {s['end'] or 'open'}  {s['path']}  "
-                    f"sha256 {(s['sha256'] or '-')[:16]}  {s['hash_check']}"
+                    f"  segment {sg.id} {sg.start.isoformat()} .. {end}  {sg.path}  "
+                    f"sha256 {(sg.sha256 or '-')[:16]}  {sg.hash_check}"
                 )
             for g in cam.gaps:
                 lines.append(
@@ -175,7 +203,7 @@ class InterviewReport:
                     f"{g.duration_s:.3f} s  ({'; '.join(g.reasons)})"
                 )
         for e in self.exports:
-            lines.append(f"Exported {e['camera']}: {e['path']} sha256 {e['sha256']}")
+            lines.append(f"Exported {e.camera}: {e.path} sha256 {e.sha256}")
         return "\n".join(lines)
 
 
@@ -192,43 +220,42 @@ def interview_report(
         assert person is not None
     end = iv.ended_at or now
     room = layout.rooms.get(iv.room_id)
-    report = InterviewReport(
-        interview=interview_dict(iv),
-        person=person_dict(person),
-        room={
-            "id": iv.room_id,
-            "name": room.name if room else iv.room_id,
-            "site": room.site if room else None,
-            "type": room.type.value if room else None,
-            "cameras": list(room.cameras) if room else [],
-        },
+    cameras = []
+    storage = storage_for(config)
+    for cam in room.cameras if room else ():
+        segments = [
+            SegmentCheck(
+                id=seg.id,
+                path=seg.path,
+                start=seg.start,
+                end=seg.end,
+                duration_s=seg.duration_s,
+                bytes=seg.bytes,
+                sha256=seg.sha256,
+                status=seg.status,
+                location=seg.location,
+                hash_check=hash_status(storage, seg)[0],
+            )
+            for seg in segments_in_range(db, cam, iv.started_at, end)
+        ]
+        gaps = camera_gaps(db, config, cam, iv.started_at, end, now)
+        cameras.append(CameraReport(camera_id=cam, segments=segments, gaps=gaps))
+    return InterviewReport(
+        interview=InterviewView.model_validate(iv),
+        person=PersonView.model_validate(person),
+        room=RoomRef(
+            id=iv.room_id,
+            name=room.name if room else iv.room_id,
+            site=room.site if room else None,
+            type=room.type.value if room else None,
+            cameras=list(room.cameras) if room else [],
+        ),
         start=iv.started_at,
         end=end,
         in_progress=iv.ended_at is None,
         generated_at=now,
+        cameras=cameras,
     )
-    for cam in room.cameras if room else ():
-        segs = segments_in_range(db, cam, iv.started_at, end)
-        rows = []
-        for seg in segs:
-            status, _actual = hash_status(storage_for(config), seg)
-            rows.append(
-                {
-                    "id": seg.id,
-                    "path": seg.path,
-                    "start": seg.start.isoformat(),
-                    "end": seg.end.isoformat() if seg.end else None,
-                    "duration_s": seg.duration_s,
-                    "bytes": seg.bytes,
-                    "sha256": seg.sha256,
-                    "status": seg.status,
-                    "location": seg.location,
-                    "hash_check": status,
-                }
-            )
-        gaps = camera_gaps(db, config, cam, iv.started_at, end, now)
-        report.cameras.append(CameraReport(cam, rows, gaps))
-    return report
 
 
 def export_interview(
@@ -243,36 +270,31 @@ def export_interview(
         raise StorageError(f"cannot create {out_dir}: {exc}") from exc
     for cam in report.cameras:
         sources = [
-            SourceSegment(
-                s["id"],
-                s["path"],
-                s["sha256"],
-                s["bytes"] or 0,
-                datetime.fromisoformat(s["start"]),
-                datetime.fromisoformat(s["end"]),
-                s.get("location", LOCAL),
-            )
-            for s in cam.segments
-            if s["sha256"] is not None and s["end"] is not None
+            SourceSegment(sg.id, sg.path, sg.sha256, sg.bytes or 0, sg.start, sg.end, sg.location)
+            for sg in cam.segments
+            if sg.sha256 is not None and sg.end is not None
         ]
         if not sources:
-            report.exports.append({"camera": cam.camera_id, "path": None, "error": "no footage"})
+            report.exports.append(
+                InterviewExport(camera=cam.camera_id, path=None, error="no footage")
+            )
             continue
         path = out_dir / f"interview-{interview_id}-{cam.camera_id}.mp4"
         clip = cut_clip(storage_for(config), sources, report.start, report.end, path)
         report.exports.append(
-            {
-                "camera": cam.camera_id,
-                "path": str(path),
-                "start": clip.start.isoformat(),
-                "end": clip.end.isoformat(),
-                "packets": clip.packets,
-                "bytes": clip.bytes,
-                "sha256": clip.sha256,
-                "sources": [src.segment_id for src in clip.sources],
-            }
+            InterviewExport(
+                camera=cam.camera_id,
+                path=str(path),
+                start=clip.start,
+                end=clip.end,
+                packets=clip.packets,
+                bytes=clip.bytes,
+                sha256=clip.sha256,
+                sources=[src.segment_id for src in clip.sources],
+            )
         )
     stem = out_dir / f"interview-{interview_id}-report"
-    stem.with_suffix(".json").write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+    data = json.dumps(jsonable(report), indent=2)
+    stem.with_suffix(".json").write_text(data, encoding="utf-8")
     stem.with_suffix(".txt").write_text(report.to_text() + "\n", encoding="utf-8")
     return report

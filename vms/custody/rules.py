@@ -22,7 +22,7 @@ from vms.custody.config import CustodyConfig, RiskLevel
 from vms.custody.continuity import CoverageGap
 from vms.custody.layout import Layout, Room
 from vms.custody.presence import PresenceSpan, room_timeline, runs
-from vms.vocab import Severity
+from vms.vocab import Severity, jsonable
 
 
 class AlertType(StrEnum):
@@ -364,17 +364,35 @@ def video_events_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) ->
     return out
 
 
+def observed_room(room_type: str, cfg: CustodyConfig) -> bool:
+    """Whether people in a room of this type are observed at intervals (cells, holding)."""
+    return room_type in cfg.observation.room_types
+
+
+def observation_interval(risk: RiskLevel, cfg: CustodyConfig) -> timedelta:
+    """How often a person of this risk level is observed."""
+    return timedelta(minutes=cfg.observation.interval_min(risk))
+
+
+def next_observation_due(
+    stay_start: datetime, last_check: datetime | None, risk: RiskLevel, cfg: CustodyConfig
+) -> datetime:
+    """When the next observation of a person in an observed room is due: one interval after
+    the latest check in the stay, or after arriving in the room (arriving counts as seen)."""
+    ref = max(stay_start, last_check) if last_check is not None else stay_start
+    return ref + observation_interval(risk, cfg)
+
+
 def observation_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> list[Condition]:
     """No check of a person in a cell or holding room within their risk level's interval.
     Arriving in the room counts as seen; each check restarts the interval."""
-    types = set(cfg.observation.room_types)
     out: list[Condition] = []
     for stay in state.stays:
         room = state.layout.rooms.get(stay.room_id)
         person = state.person(stay.person_id)
-        if room is None or person is None or room.type.value not in types:
+        if room is None or person is None or not observed_room(room.type.value, cfg):
             continue
-        interval = timedelta(minutes=cfg.observation.interval_min(person.risk))
+        interval = observation_interval(person.risk, cfg)
         end = stay.end or now
         checks = sorted(
             c.at for c in state.checks if c.person_id == person.id and stay.start < c.at <= end
@@ -385,7 +403,7 @@ def observation_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> 
             if at > ref + interval:
                 episodes.append((ref + interval, at))
             ref = at
-        due = ref + interval
+        due = next_observation_due(stay.start, ref, person.risk, cfg)
         if end > due:
             episodes.append((due, stay.end))
         for since, until in episodes:
@@ -491,7 +509,7 @@ def recording_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> li
                     person_id=iv.person_id,
                     interview_id=iv.id,
                     camera_id=gap.camera_id or None,
-                    data={"gap": gap.to_dict()},
+                    data={"gap": jsonable(gap)},
                 )
             )
     return out

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vms.clock import Clock, SystemClock, utc
 from vms.config import Config
-from vms.custody.alerts import alert_dict, reconcile
+from vms.custody.alerts import reconcile
 from vms.custody.config import RiskLevel
 from vms.custody.layout import Layout, Room, build_layout
 from vms.custody.models import (
@@ -36,20 +34,31 @@ from vms.custody.models import (
     Person,
     Stay,
 )
-from vms.custody.presence import Occupancy, room_occupancy
+from vms.custody.presence import room_occupancy
 from vms.custody.rules import (
     AlertType,
     CustodyState,
     InterviewState,
     Officer,
     PersonState,
+    next_observation_due,
+    observed_room,
     recording_rule,
     resummons_condition,
+)
+from vms.custody.views import (
+    AlertView,
+    HeldView,
+    InterviewView,
+    PersonView,
+    RoomStatus,
+    RoomVideo,
+    StatusView,
 )
 from vms.db.models import Camera
 from vms.db.session import Database
 from vms.errors import ConflictError, InvalidError, NotFoundError
-from vms.vocab import RoomType, Subsystem
+from vms.vocab import RoomType, Subsystem, jsonable
 
 #: How far ahead of the clock a time given by hand may be (clock skew between machines).
 FUTURE_SKEW = timedelta(seconds=60)
@@ -384,7 +393,7 @@ class CustodyService:
             row = s.get(Interview, interview_id)
             assert row is not None
             row.recording_incomplete = bool(gaps)
-            row.gaps = [g.to_dict() for g in gaps]
+            row.gaps = jsonable(gaps)
             reconcile(s, incomplete, now, current_only=())
             return row
 
@@ -460,18 +469,9 @@ class CustodyService:
             p.exited_at, p.exited_by, p.exit_note = when, by, note
             return p
 
-    def occupancy(self) -> dict[str, Occupancy]:
-        """Every room's occupancy seen on video now (``custody_presence``; unknown when stale)."""
-        with self._session() as s:
-            return room_occupancy(
-                s,
-                self.layout.rooms.values(),
-                self.clock.now(),
-                self.config.custody.presence.stale_s,
-            )
-
-    def status(self, site: str | None = None) -> StatusReport:
-        """People held, interviews in progress and open alerts, as of now."""
+    def status(self, site: str | None = None) -> StatusView:
+        """People held (with their legal clocks), interviews in progress, open alerts and
+        every room (who the ledger puts there, what video sees), as of now."""
         now = self.clock.now()
         with self._session() as s:
             q = select(Person).where(Person.exited_at.is_(None)).order_by(Person.entered_at)
@@ -500,97 +500,49 @@ class CustodyService:
             if site:
                 aq = aq.where(Alert.site == site)
             alerts = list(s.scalars(aq))
+            occupancy = room_occupancy(
+                s, self.layout.rooms.values(), now, self.config.custody.presence.stale_s
+            )
         cfg = self.config.custody
         held = []
         for p in persons:
-            deadline = p.entered_at + timedelta(hours=p.limit_h)
+            deadline = person_state(p).deadline
             stay = stays.get(p.id)
             room = self.layout.rooms.get(p.room_id)
             last = checks.get(p.id)
             next_check = None
-            if room is not None and room.type.value in cfg.observation.room_types and stay:
-                ref = max(stay.start, last) if last else stay.start
-                next_check = ref + timedelta(
-                    minutes=cfg.observation.interval_min(RiskLevel(p.risk))
-                )
+            if room is not None and observed_room(room.type.value, cfg) and stay:
+                next_check = next_observation_due(stay.start, last, RiskLevel(p.risk), cfg)
             held.append(
-                {
-                    **person_dict(p),
-                    "deadline": deadline.isoformat(),
-                    "minutes_left": round((deadline - now).total_seconds() / 60, 1),
-                    "room_since": stay.start.isoformat() if stay else None,
-                    "last_check": last.isoformat() if last else None,
-                    "next_check_due": next_check.isoformat() if next_check else None,
-                }
+                HeldView.model_validate(
+                    {
+                        **PersonView.model_validate(p).model_dump(),
+                        "deadline": deadline,
+                        "minutes_left": round((deadline - now).total_seconds() / 60, 1),
+                        "room_since": stay.start if stay else None,
+                        "last_check": last,
+                        "next_check_due": next_check,
+                    }
+                )
             )
-        return StatusReport(
+        rooms = [
+            RoomStatus(
+                id=room.id,
+                name=room.name,
+                site=room.site,
+                type=room.type.value,
+                cameras=list(room.cameras),
+                held=[p.id for p in persons if p.room_id == room.id],
+                interview=any(i.room_id == room.id for i in interviews),
+                video=RoomVideo.model_validate(occupancy[room.id]),
+            )
+            for room in sorted(self.layout.rooms.values(), key=lambda r: (r.site, r.name))
+            if not site or room.site == site
+        ]
+        return StatusView(
             now=now,
             held=held,
-            interviews=[interview_dict(i) for i in interviews],
-            alerts=[alert_dict(a, cfg.escalation) for a in alerts],
+            interviews=[InterviewView.model_validate(i) for i in interviews],
+            alerts=[AlertView.of(a, cfg.escalation) for a in alerts],
+            rooms=rooms,
         )
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    now: datetime
-    held: list[dict[str, Any]]
-    interviews: list[dict[str, Any]]
-    alerts: list[dict[str, Any]]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "now": self.now.isoformat(),
-            "held": self.held,
-            "interviews": self.interviews,
-            "alerts": self.alerts,
-        }
-
-
-def person_dict(p: Person) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "name": p.name,
-        "id_number": p.id_number,
-        "case_number": p.case_number,
-        "reason": p.reason,
-        "legal_basis": p.legal_basis,
-        "limit_h": p.limit_h,
-        "risk": p.risk,
-        "site": p.site,
-        "room": p.room_id,
-        "entered_at": p.entered_at.isoformat(),
-        "entered_by": p.entered_by,
-        "exited_at": p.exited_at.isoformat() if p.exited_at else None,
-        "exited_by": p.exited_by,
-        "flags": p.flags,
-    }
-
-
-def interview_dict(i: Interview) -> dict[str, Any]:
-    return {
-        "id": i.id,
-        "person": i.person_id,
-        "room": i.room_id,
-        "kind": i.kind,
-        "officers": i.officers,
-        "started_at": i.started_at.isoformat(),
-        "started_by": i.started_by,
-        "ended_at": i.ended_at.isoformat() if i.ended_at else None,
-        "ended_by": i.ended_by,
-        "note": i.note,
-        "recording_incomplete": i.recording_incomplete,
-        "gaps": i.gaps,
-    }
-
-
-def check_dict(c: Check) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "person": c.person_id,
-        "at": c.at.isoformat(),
-        "by": c.by,
-        "source": c.source,
-        "camera": c.camera_id,
-        "note": c.note,
-    }

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from vms.cameras.worker import CameraWorker
 from vms.config import Config
@@ -26,6 +26,14 @@ from vms.errors import VmsError
 log = logging.getLogger(__name__)
 
 Observer = Callable[[FrameResult], None]
+
+
+@dataclass(frozen=True)
+class DetectorStats:
+    """A camera's detector figures, for its health report."""
+
+    calls: int = 0
+    latency_ms: float | None = None
 
 
 class LiveAnalysis:
@@ -108,15 +116,12 @@ class LiveAnalysis:
         if cam in self._last:
             pipe.close(self._last[cam], why="analysis stopped")
 
-    def stats(self, camera_id: str) -> dict[str, Any]:
-        """The camera's detector figures for its health report (empty when not analysed)."""
+    def stats(self, camera_id: str) -> DetectorStats:
+        """The camera's detector figures for its health report (none when not analysed)."""
         pipe = self.pipelines.get(camera_id)
         if pipe is None:
-            return {}
-        return {
-            "detector_calls": pipe.detector_calls,
-            "detector_latency_ms": pipe.detector_latency_ms,
-        }
+            return DetectorStats()
+        return DetectorStats(pipe.detector_calls, pipe.detector_latency_ms)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the threads, end open events at the last analysed frame, flush the writes."""

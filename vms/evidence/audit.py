@@ -13,10 +13,11 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field, computed_field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from vms.clock import Clock, utc
 from vms.db.session import Database
 from vms.errors import ConflictError, InvalidError
 from vms.evidence.models import GENESIS_HASH, AuditEntry, AuditHead
-from vms.vocab import Subsystem
+from vms.vocab import Subsystem, View
 
 
 @dataclass(frozen=True)
@@ -180,20 +181,36 @@ def append(
 # --- reading and verifying ------------------------------------------------------------
 
 
-def entry_dict(e: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": e.seq,
-        "at": _timestamp(e.at),
-        "actor": e.actor,
-        "action": e.action,
-        "object_type": e.object_type,
-        "object_id": e.object_id,
-        "case_number": e.case_number,
-        "reason": e.reason,
-        "details": json.loads(e.details),
-        "prev_hash": e.prev_hash,
-        "hash": e.hash,
-    }
+class AuditEntryView(View):
+    """An entry of the audit log as the CLI and the web show it (``at`` as it is hashed)."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    case_number: str | None
+    reason: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, e: AuditEntry) -> AuditEntryView:
+        return cls(
+            seq=e.seq,
+            at=_timestamp(e.at),
+            actor=e.actor,
+            action=e.action,
+            object_type=e.object_type,
+            object_id=e.object_id,
+            case_number=e.case_number,
+            reason=e.reason,
+            details=json.loads(e.details),
+            prev_hash=e.prev_hash,
+            hash=e.hash,
+        )
 
 
 def list_entries(
@@ -242,28 +259,23 @@ class AuditProblem:
     kind: str
     message: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+
+class ChainHead(View):
+    seq: int
+    hash: str
 
 
-@dataclass
-class AuditReport:
+class AuditReport(View):
+    """What verifying the whole chain found: ``ok`` when nothing is broken."""
+
     entries: int = 0
-    head_seq: int = 0
-    head_hash: str = GENESIS_HASH
-    problems: list[AuditProblem] = field(default_factory=list)
+    head: ChainHead = ChainHead(seq=0, hash=GENESIS_HASH)
+    problems: list[AuditProblem] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "head": {"seq": self.head_seq, "hash": self.head_hash},
-            "problems": [p.to_dict() for p in self.problems],
-        }
 
 
 def _original_seq(e: AuditEntry) -> int | None:
@@ -368,7 +380,6 @@ def _iter_entries(s: Session) -> Iterator[AuditEntry]:
 
 def verify_chain(db: Database) -> AuditReport:
     """Read the whole log in order and check every hash and link; name each break."""
-    report = AuditReport()
     with db.session() as s:
         head = s.get(AuditHead, 1)
         head_seq, head_hash = (int(head.seq), head.hash) if head else (0, GENESIS_HASH)
@@ -379,11 +390,10 @@ def verify_chain(db: Database) -> AuditReport:
                 counted[0] += 1
                 yield e
 
-        report.problems = check_chain(counting(), head_seq, head_hash)
+        problems = check_chain(counting(), head_seq, head_hash)
         if head is None:
-            report.problems.insert(
-                0, AuditProblem(0, "deleted", "the chain head row is missing (deleted)")
-            )
-    report.entries = counted[0]
-    report.head_seq, report.head_hash = head_seq, head_hash
-    return report
+            missing = AuditProblem(0, "deleted", "the chain head row is missing (deleted)")
+            problems.insert(0, missing)
+    return AuditReport(
+        entries=counted[0], head=ChainHead(seq=head_seq, hash=head_hash), problems=problems
+    )

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vms.app import prepare
@@ -22,8 +23,9 @@ from vms.clock import SystemClock, utc
 from vms.config import Config, demo_config, load_config
 from vms.db.session import Database
 from vms.errors import SigningError
-from vms.evidence import audit, cases, export, holds, items, retention, signing
+from vms.evidence import audit, cases, export, holds, items, keys, retention, signing, trust
 from vms.evidence.audit import Actor
+from vms.vocab import jsonable
 
 out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -79,8 +81,8 @@ def _when(value: str, name: str) -> datetime:
         raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from exc
 
 
-def _emit(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False))
+def _emit(data: object) -> None:
+    print(json.dumps(jsonable(data), ensure_ascii=False))
 
 
 def _fmt(value: str | None) -> str:
@@ -397,42 +399,132 @@ def evidence_export(
 
 @evidence_app.command("verify")
 def evidence_verify(
-    package: Annotated[Path, typer.Argument(help="Export package folder.")],
+    package: Annotated[Path, typer.Argument(help="Export package: its folder or its zip.")],
     public_key: Annotated[
         Path | None, typer.Option("--public-key", help="Trusted public key (PEM) to check against.")
     ] = None,
+    trust_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trust",
+            help="Known keys: the bureau's published key registry (JSON), PEM public keys, or "
+            "fingerprint lines. Repeat for more.",
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="Use this installation's public key as trusted."),
+        typer.Option("--config", "-c", help="Trust this installation's published keys."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check a package offline: signature, then every file; exit 1 naming each problem."""
-    trusted: bytes | None = None
-    key_path = public_key
-    if key_path is None and config is not None:
-        key_path = signing.keys_dir(load_config(config)) / signing.PUBLIC_KEY
-    if key_path is not None:
+    """Check a package offline: who signed it, the signature, every file; exit 1 naming each
+    problem. Without --public-key, --trust or --config the signer cannot be trusted (exit 1)."""
+    store = trust.TrustStore()
+    if public_key is not None:
         try:
-            trusted = key_path.read_bytes()
+            store.add_pem(public_key.read_bytes(), f"--public-key {public_key}")
         except OSError as exc:
-            raise SigningError(f"cannot read the trusted key {key_path}: {exc.strerror}") from exc
-    report = export.verify_package(package, trusted)
+            raise SigningError(f"cannot read the trusted key {public_key}: {exc.strerror}") from exc
+    for path in trust_file or []:
+        store.add_file(path)
+    if config is not None:
+        store.add_installation(signing.keys_dir(load_config(config)))
+    report = export.verify_package(package, trust=store)
     if as_json:
-        _emit(report.to_dict())
+        _emit(report.to_dict())  # computed fields (ok, trusted_key, signer) included
     else:
         for p in report.problems:
-            out.print(f"[red]{p.kind.upper()}[/] {p.path}: {p.message}", highlight=False)
-        trust = "trusted key" if report.trusted_key else "key shipped in the package"
+            out.print(f"[red]{p.kind.upper()}[/] {escape(p.path)}: {escape(p.message)}",
+                      highlight=False)  # fmt: skip
         verdict = "[green]OK[/]" if report.ok else "[red]FAILED[/]"
         out.print(
-            f"{verdict}: case {_fmt(report.case_number)}, {report.ok_files} file(s) intact, "
-            f"{len(report.problems)} problem(s); signed by {trust} "
-            f"{_fmt(report.key_fingerprint)}",
+            f"{verdict}: case {escape(_fmt(report.case_number))}, {report.ok_files} file(s) "
+            f"intact, {len(report.problems)} problem(s)",
             highlight=False,
         )
+        out.print(escape(report.signer()), highlight=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+keys_app = typer.Typer(
+    help="The export signing key: show, publish the key registry, rotate, revoke.",
+    no_args_is_help=True,
+)
+evidence_app.add_typer(keys_app, name="keys")
+
+
+def _print_keys(view: keys.KeysView) -> None:
+    out.print(f"current signing key {view.current}\nregistry {view.folder / trust.REGISTRY}",
+              highlight=False)  # fmt: skip
+    table = Table("fingerprint", "label", "status", "published (UTC)", "retired / revoked")
+    for k in view.keys:
+        until = k.revoked_at or k.retired_at
+        table.add_row(
+            k.fingerprint,
+            escape(k.label),
+            k.status,
+            k.published_at.isoformat(timespec="seconds") if k.published_at else "-",
+            until.isoformat(timespec="seconds") if until else "-",
+        )
+    out.print(table)
+
+
+@keys_app.command("show")
+def keys_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """The current signing key's fingerprint and every key in the registry."""
+    cfg = _config(config)
+    view = keys.show_keys(cfg, SystemClock())
+    _emit(view.to_dict()) if as_json else _print_keys(view)
+
+
+@keys_app.command("publish")
+def keys_publish(
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the registry (JSON).")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the key registry for the bureau to publish; verifiers give it with --trust."""
+    view = keys.publish(_config(config), SystemClock(), out_file)
+    if as_json:
+        _emit(view.to_dict() | {"written": str(out_file)})
+    else:
+        out.print(f"wrote {len(view.keys)} key(s) to {out_file}; current {view.current}",
+                  highlight=False)  # fmt: skip
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    reason: ReasonOpt, user: UserOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Make a new signing key; the old one is retired (its packages still verify) and its
+    private key destroyed. Publish the registry again afterwards."""
+    cfg, db = _open(config)
+    old, new = keys.rotate(
+        db,
+        cfg,
+        SystemClock(),
+        _actor(user, reason),
+    )
+    if as_json:
+        _emit({"retired": old, "current": new})
+    else:
+        out.print(f"retired {old}\ncurrent {new}\npublish the registry again: "
+                  "vms evidence keys publish --out FILE", highlight=False)  # fmt: skip
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    fingerprint: Annotated[str, typer.Argument(help="SHA-256 fingerprint of a retired key.")],
+    reason: ReasonOpt,
+    user: UserOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark a retired key revoked (compromised): its packages no longer verify as trusted."""
+    cfg, db = _open(config)
+    key = keys.revoke(db, cfg, SystemClock(), _actor(user, reason), fingerprint)
+    _emit(key.to_dict()) if as_json else out.print(f"revoked {key.fingerprint}", highlight=False)
 
 
 # --- holds ----------------------------------------------------------------------------
@@ -565,13 +657,13 @@ def audit_verify(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     _cfg, db = _open(config)
     report = audit.verify_chain(db)
     if as_json:
-        _emit(report.to_dict())
+        _emit(report)
     else:
         for p in report.problems:
             out.print(f"[red]{p.kind.upper()}[/] {p.message}", highlight=False)
         verdict = "[green]OK[/]" if report.ok else "[red]FAILED[/]"
         out.print(
-            f"{verdict}: {report.entries} entries, head {report.head_seq} {report.head_hash}",
+            f"{verdict}: {report.entries} entries, head {report.head.seq} {report.head.hash}",
             highlight=False,
         )
     if not report.ok:
@@ -603,7 +695,7 @@ def audit_list(
         limit=limit,
     )
     if as_json:
-        _emit([audit.entry_dict(e) for e in rows])
+        _emit([audit.AuditEntryView.of(e) for e in rows])
         return
     table = Table("seq", "at (UTC)", "user", "action", "object", "case", "reason")
     for e in rows:

@@ -10,18 +10,17 @@ Layout of a package folder::
     README.txt             how to verify without vms
     clips/ snapshots/      the evidence files, copied and hashed in one pass
 
-``verify_package`` needs nothing but the folder (and, better, a trusted public key).
+``verify_package`` (vms.evidence.verify) needs nothing but the folder or its zip, and the
+bureau's published key registry to say whose key signed it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import shutil
 import socket
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +31,19 @@ from vms.clock import Clock, utc
 from vms.config import Config
 from vms.db.models import Camera
 from vms.db.session import Database
-from vms.errors import ConflictError, FileIntegrityError, SigningError, StorageError
-from vms.evidence import audit, signing
+from vms.errors import ConflictError, FileIntegrityError, StorageError
+from vms.evidence import audit, signing, trust
 from vms.evidence.audit import Actor
 from vms.evidence.cases import get_case
 from vms.evidence.items import CLIP, ItemView, list_items, require_items
+from vms.evidence.package import MANIFEST, README, SIGNATURE, SUMS
+from vms.evidence.verify import PackageProblem, PackageReport, verify_package
 from vms.storage import storage_for
 from vms.vocab import Subsystem
 
-MANIFEST = "manifest.json"
-SIGNATURE = "manifest.sig"
-SUMS = "SHA256SUMS"
-README = "README.txt"
+__all__ = ["ExportResult", "PackageProblem", "PackageReport", "export_case", "verify_package"]
+
 FORMAT = "vms-evidence-export/1"
-_UNSIGNED = (MANIFEST, SIGNATURE, signing.PUBLIC_KEY)
 _CHUNK = 4 << 20
 
 
@@ -130,6 +128,7 @@ def export_case(
     key = signing.load_or_create_key(signing.keys_dir(config))
     public = key.public_key()
     fp = signing.fingerprint(public)
+    trust.register(signing.keys_dir(config), public, clock.now())  # the published keys
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
@@ -251,153 +250,16 @@ Signing key fingerprint (SHA-256 of the raw public key):
     {fp}
 Compare it with the fingerprint the bureau publishes before trusting this package.
 
-To verify with vms:      vms evidence verify <this folder> [--public-key <trusted key>]
+To verify with vms:      vms evidence verify <this folder or its zip> \\
+                             --trust <the bureau's published key registry>
 To verify without vms:   openssl pkeyutl -verify -pubin -inkey signing-key.pub.pem \\
                              -rawin -in manifest.json -sigfile manifest.sig
                          sha256sum -c SHA256SUMS
+                         openssl pkey -pubin -in signing-key.pub.pem -outform DER \\
+                             | tail -c 32 | sha256sum     (the fingerprint above)
 (SHA256SUMS is listed with its own hash in the signed manifest.)
 
 The clips are the camera's own packets, remuxed without re-encoding. A clip starts at the
 keyframe at or before the requested start; the manifest's "gaps" list any part of its range
 that was not recorded (the player holds the last picture across a gap).
 """
-
-
-# --- offline verification -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PackageProblem:
-    path: str
-    kind: str  # missing, altered, unexpected, signature, key, manifest
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
-
-
-@dataclass
-class PackageReport:
-    path: Path
-    ok_files: int = 0
-    key_fingerprint: str | None = None
-    trusted_key: bool = False
-    case_number: str | None = None
-    exported_at: datetime | None = None
-    problems: list[PackageProblem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "ok": self.ok,
-            "ok_files": self.ok_files,
-            "key_fingerprint": self.key_fingerprint,
-            "trusted_key": self.trusted_key,
-            "case": self.case_number,
-            "exported_at": self.exported_at.isoformat() if self.exported_at else None,
-            "problems": [p.to_dict() for p in self.problems],
-        }
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
-def verify_package(folder: Path, trusted_key: bytes | None = None) -> PackageReport:
-    """Check a package offline: the manifest's signature, then every file it lists.
-
-    With ``trusted_key`` (a PEM public key) the signature must be by that key; without it the
-    key shipped in the package is used and its fingerprint reported for comparison.
-    """
-    report = PackageReport(folder)
-    problems = report.problems
-    manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
-        problems.append(PackageProblem(MANIFEST, "missing", f"{MANIFEST} is missing"))
-        return report
-    data = manifest_path.read_bytes()
-    key = None
-    key_file = folder / signing.PUBLIC_KEY
-    try:
-        if trusted_key is not None:
-            key = signing.load_public(trusted_key, "the trusted key")
-            report.trusted_key = True
-            if key_file.is_file() and key_file.read_bytes().strip() != trusted_key.strip():
-                problems.append(
-                    PackageProblem(
-                        signing.PUBLIC_KEY,
-                        "key",
-                        "the package's public key is not the trusted key",
-                    )
-                )
-        elif key_file.is_file():
-            key = signing.load_public(key_file.read_bytes(), signing.PUBLIC_KEY)
-        else:
-            problems.append(
-                PackageProblem(signing.PUBLIC_KEY, "missing", f"{signing.PUBLIC_KEY} is missing")
-            )
-    except SigningError as exc:
-        problems.append(PackageProblem(signing.PUBLIC_KEY, "key", str(exc)))
-    sig_path = folder / SIGNATURE
-    if not sig_path.is_file():
-        problems.append(PackageProblem(SIGNATURE, "missing", f"{SIGNATURE} is missing"))
-    elif key is not None:
-        report.key_fingerprint = signing.fingerprint(key)
-        if not signing.verify(key, sig_path.read_bytes(), data):
-            problems.append(
-                PackageProblem(
-                    MANIFEST,
-                    "signature",
-                    f"the signature does not match {MANIFEST}: the manifest or {SIGNATURE} "
-                    "was altered, or it was signed by another key",
-                )
-            )
-    try:
-        manifest = json.loads(data)
-        listed = {str(f["path"]): f for f in manifest["files"]}
-        report.case_number = str(manifest["case"]["number"])
-        report.exported_at = datetime.fromisoformat(manifest["exported_at"])
-    except (ValueError, KeyError, TypeError) as exc:
-        problems.append(PackageProblem(MANIFEST, "manifest", f"{MANIFEST} is unreadable: {exc}"))
-        return report
-    for rel, entry in sorted(listed.items()):
-        path = folder / rel
-        if not _inside(folder, path) or not path.is_file():
-            problems.append(PackageProblem(rel, "missing", f"{rel} is missing"))
-            continue
-        digest, size = _sha256(path)
-        if digest != entry.get("sha256") or size != entry.get("bytes"):
-            problems.append(
-                PackageProblem(
-                    rel,
-                    "altered",
-                    f"{rel} was altered: SHA-256 {digest} ({size} bytes), manifest says "
-                    f"{entry.get('sha256')} ({entry.get('bytes')} bytes)",
-                )
-            )
-            continue
-        report.ok_files += 1
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder).as_posix()
-        if rel not in listed and rel not in _UNSIGNED:
-            problems.append(
-                PackageProblem(rel, "unexpected", f"{rel} is not listed in the manifest")
-            )
-    return report
-
-
-def _inside(folder: Path, path: Path) -> bool:
-    with contextlib.suppress(ValueError):
-        path.resolve().relative_to(folder.resolve())
-        return True
-    return False

@@ -29,7 +29,7 @@ from vms.evidence.audit import Actor
 from vms.evidence.holds import HoldSpan, active_spans, held_by
 from vms.evidence.models import EvidenceItem
 from vms.storage import BUCKET, LOCAL, Storage, storage_for
-from vms.vocab import EventType, Severity
+from vms.vocab import CameraKind, EventType, Severity
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +142,16 @@ def plan_retention(
 def retention_days(config: Config, db: Database) -> dict[str, int]:
     """Days to keep each indexed camera's footage: its own setting, else its kind's.
 
-    Cameras no longer configured keep the days they were last configured with.
+    Cameras no longer configured keep the days they were last configured with. Body-worn
+    recorders are left out: their files follow their retention categories
+    (vms.bodyworn.retention), never the camera clock or disk pressure.
     """
     days: dict[str, int] = {}
     with db.session() as s:
-        for cam_id, kept_days in s.execute(select(Camera.id, Camera.retention_days)):
+        rows = select(Camera.id, Camera.retention_days).where(
+            Camera.kind != CameraKind.BODYWORN.value
+        )
+        for cam_id, kept_days in s.execute(rows):
             days[cam_id] = kept_days
     for cam in config.cameras:
         days[cam.id] = config.retention_days_of(cam)
@@ -255,9 +260,11 @@ class RetentionReport:
     freed_bytes: int = 0
     over_limit: bool = False
     alerts: list[str] = field(default_factory=list)  # cameras with a storage_full event
+    bodyworn: dict[str, Any] = field(default_factory=dict)  # vms.bodyworn.retention's report
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "bodyworn": self.bodyworn,
             "dry_run": self.dry_run,
             "usage": {"total": self.usage.total, "used": self.usage.used},
             "limit": self.limit,
@@ -311,6 +318,11 @@ def run_retention(
         page *= 4
     report = RetentionReport(dry_run, usage, plan.limit, over_limit=plan.over_limit)
     report.kept_held = [_seg_dict(k.segment, k.why) | {"holds": list(k.holds)} for k in plan.kept]
+    from vms.bodyworn.retention import run_bodyworn_retention  # its files, its categories
+
+    report.bodyworn = run_bodyworn_retention(
+        db, config, clock, dry_run=dry_run, actor=actor
+    ).to_dict()
     if dry_run:
         report.deleted = [_seg_dict(d.segment, d.why) for d in plan.deletions]
         report.freed_bytes = sum(d.segment.bytes for d in plan.deletions)
@@ -444,7 +456,7 @@ class RetentionJob:
         self.config = config
         self.clock = clock or SystemClock()
         self.disk_usage = disk_usage
-        self.fixed_scope = Scope()
+        self.scope_fn: Callable[[], Scope] | None = None
 
     def __call__(self) -> RetentionReport:
         return run_retention(
@@ -452,8 +464,9 @@ class RetentionJob:
         )
 
     def scope(self) -> Scope:
-        """Everything on one node; in a cluster (see vms.cluster.jobs) set by the job."""
-        return self.fixed_scope
+        """Everything on one node; a cluster node's own disk (and the bucket when it holds
+        the job's lock), from ``scope_fn`` (set by vms.ops.jobs.register_jobs)."""
+        return self.scope_fn() if self.scope_fn is not None else Scope()
 
 
 def add_retention_job(

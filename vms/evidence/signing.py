@@ -7,6 +7,7 @@ which a court compares with the one the bureau publishes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -54,7 +55,11 @@ def load_or_create_key(folder: Path) -> Ed25519PrivateKey:
 
 
 def _create(folder: Path) -> None:
-    key = Ed25519PrivateKey.generate()
+    _write_new(folder, PRIVATE_KEY, Ed25519PrivateKey.generate())
+
+
+def _write_new(folder: Path, name: str, key: Ed25519PrivateKey) -> bool:
+    """Write ``key`` as ``folder/name`` (0600) and its public key; False if the file exists."""
     passphrase = _passphrase()
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase)
@@ -67,16 +72,45 @@ def _create(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         # O_EXCL: two first exports at once must not make two keys.
-        fd = os.open(folder / PRIVATE_KEY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return
+        return False
     except OSError as exc:
         raise SigningError(f"cannot create the signing key in {folder}: {exc.strerror}") from exc
     with os.fdopen(fd, "wb") as f:
         f.write(private)
         f.flush()
         os.fsync(f.fileno())
-    (folder / PUBLIC_KEY).write_bytes(public_pem(key.public_key()))
+    if name == PRIVATE_KEY:
+        (folder / PUBLIC_KEY).write_bytes(public_pem(key.public_key()))
+    return True
+
+
+def replace_key(folder: Path) -> Ed25519PrivateKey:
+    """A new signing key in place of the current one, whose private key is destroyed.
+
+    The new key is written beside the old one and renamed over it, so a crash leaves one
+    complete key; its public key then replaces the old public key.
+    """
+    key = Ed25519PrivateKey.generate()
+    staged = PRIVATE_KEY + ".new"
+    with contextlib.suppress(FileNotFoundError):
+        (folder / staged).unlink()
+    _write_new(folder, staged, key)
+    try:
+        os.replace(folder / staged, folder / PRIVATE_KEY)
+        tmp = folder / (PUBLIC_KEY + ".new")
+        tmp.write_bytes(public_pem(key.public_key()))
+        os.replace(tmp, folder / PUBLIC_KEY)
+    except OSError as exc:
+        raise SigningError(f"cannot replace the signing key in {folder}: {exc.strerror}") from exc
+    return key
+
+
+def current_public(folder: Path) -> Ed25519PublicKey | None:
+    """The installation's current public key, if it has made one."""
+    path = folder / PUBLIC_KEY
+    return load_public(path.read_bytes(), str(path)) if path.is_file() else None
 
 
 def public_pem(key: Ed25519PublicKey) -> bytes:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+from pydantic import Field
 from sqlalchemy import or_, select
 
 from vms.clock import Clock, SystemClock, utc
@@ -26,6 +27,7 @@ from vms.custody.models import Alert as CustodyAlert
 from vms.custody.models import Interview, Person
 from vms.db.models import Camera, Event
 from vms.db.session import Database
+from vms.vocab import View, jsonable
 
 PREVIOUS_DAYS = 7
 TOP = 5
@@ -37,6 +39,67 @@ CHARTS = {
 LEGAL_LIMIT = "legal_clock_limit"
 LEGAL_WARNING = "legal_clock_warning"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Change(View):
+    """A count against the average of the previous days."""
+
+    today: int
+    average: float
+    change: float
+    change_percent: float | None = Field(description="None where the average is 0 (new).")
+
+
+class Heatmap(View):
+    hours: list[int]
+    places: list[str] = Field(description="site/camera, busiest first.")
+    counts: list[list[int]] = Field(description="One row per place, one column per hour.")
+
+
+class PlaceCount(View):
+    place: str
+    count: int
+
+
+class HourCount(View):
+    hour: int
+    count: int
+
+
+class Trend(View):
+    previous_days: int
+    total: Change
+    by_type: dict[str, Change]
+
+
+class CustodyDay(View):
+    people_held: int
+    people_entered: int
+    people_released: int
+    interviews: int
+    interviews_recording_incomplete: int
+    alerts: int
+    alerts_by_rule: dict[str, int]
+    legal_limits_reached: int
+    legal_limit_warnings: int
+    alerts_unacknowledged: int
+
+
+class Briefing(View):
+    """One day's briefing (``briefing.json``)."""
+
+    date: str = Field(description="The day, YYYY-MM-DD.")
+    timezone: str
+    generated_at: datetime
+    total: int
+    alerts_by_type: dict[str, int]
+    alerts_by_severity: dict[str, int]
+    heatmap: Heatmap
+    top_places: list[PlaceCount]
+    top_hours: list[HourCount]
+    trend: Trend
+    custody: CustodyDay
+    charts: dict[str, str] = Field(description="Chart name -> file beside briefing.json.")
 
 
 def briefing_root(config: Config) -> Path:
@@ -99,8 +162,8 @@ def _custody(db: Database, start: datetime, end: datetime) -> dict[str, Any]:
     }
 
 
-def build_briefing(db: Database, day: date, *, clock: Clock | None = None) -> dict[str, Any]:
-    """Everything the briefing says about ``day`` (UTC), as JSON-ready data."""
+def build_briefing(db: Database, day: date, *, clock: Clock | None = None) -> Briefing:
+    """Everything the briefing says about ``day`` (UTC)."""
     start, end = _bounds(day)
     window = start - timedelta(days=PREVIOUS_DAYS)
     with db.session() as s:
@@ -124,7 +187,7 @@ def build_briefing(db: Database, day: date, *, clock: Clock | None = None) -> di
     place_order = [p for p, _ in sorted(by_place.items(), key=lambda kv: (-kv[1], kv[0]))]
     before_by_type = Counter(r[0] for r in before)
     types = sorted(set(by_type) | set(before_by_type), key=lambda t: (-by_type[t], t))
-    return {
+    data = {
         "date": day.isoformat(),
         "timezone": "UTC",
         "generated_at": utc((clock or SystemClock()).now()).isoformat(),
@@ -149,6 +212,7 @@ def build_briefing(db: Database, day: date, *, clock: Clock | None = None) -> di
         "custody": _custody(db, start, end),
         "charts": dict(CHARTS),
     }
+    return Briefing.model_validate(data)
 
 
 # --- charts -----------------------------------------------------------------------------
@@ -279,8 +343,9 @@ def render_html(data: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def render_briefing(data: dict[str, Any], folder: Path) -> Path:
+def render_briefing(briefing: Briefing, folder: Path) -> Path:
     """Write briefing.json, index.html and the PNG charts into ``folder``; return it."""
+    data: dict[str, Any] = jsonable(briefing)
     folder.mkdir(parents=True, exist_ok=True)
     _bar_chart(data, folder / CHARTS["alerts_by_type"])
     _heatmap(data, folder / CHARTS["heatmap"])

@@ -29,14 +29,15 @@ from sqlalchemy import func, select
 
 from vms.cameras.health import CameraHealth
 from vms.clock import Clock, utc
+from vms.cluster.locks import JobLocks
 from vms.config import Config
 from vms.custody.job import run_custody_checks
 from vms.custody.layout import build_layout
 from vms.db.models import Event, Segment
 from vms.db.session import Database
-from vms.evidence.retention import RetentionJob
+from vms.evidence.retention import RetentionJob, Scope
 from vms.ops.briefing import briefing_root, write_briefing
-from vms.ops.registry import REGISTRY, JobRegistry
+from vms.ops.registry import JobRegistry
 from vms.storage import storage_for
 from vms.vocab import EventType, Severity
 
@@ -74,6 +75,9 @@ class SegmentVerifier:
         self.config = config
         self.clock = clock
         self.cursor_path = cursor_path or config.storage.root / "ops" / "verify-cursor.json"
+        #: Which files this node checks (a cluster node: its own disk, and the bucket when
+        #: it holds the job's lock); None: every segment.
+        self.scope_fn: Callable[[], Scope] | None = None
 
     def batch_size(self, total: int) -> int:
         ops = self.config.ops
@@ -95,7 +99,9 @@ class SegmentVerifier:
         os.replace(tmp, self.cursor_path)
 
     def __call__(self) -> VerifyReport:
-        closed = (Segment.status != "recording", Segment.sha256.is_not(None))
+        closed: tuple[Any, ...] = (Segment.status != "recording", Segment.sha256.is_not(None))
+        if self.scope_fn is not None:
+            closed = (*closed, self.scope_fn().clause())
         with self.db.session() as s:
             total = int(s.scalar(select(func.count(Segment.id)).where(*closed)) or 0)
             n = self.batch_size(total)
@@ -325,6 +331,19 @@ class Jobs:
     registry: JobRegistry
 
 
+def once_only(locks: JobLocks | None, name: str, fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn``, run only on the node that holds the advisory lock of job ``name``."""
+    if locks is None:
+        return fn
+
+    def run() -> object:
+        if not locks.holds(name):
+            return "another node runs it"
+        return fn()
+
+    return run
+
+
 def register_jobs(
     scheduler: Any,
     db: Database,
@@ -333,9 +352,16 @@ def register_jobs(
     health_provider: HealthProvider,
     *,
     registry: JobRegistry | None = None,
+    locks: JobLocks | None = None,
 ) -> Jobs:
-    """Register every periodic job on an APScheduler scheduler (not started here)."""
-    registry = registry or REGISTRY
+    """Register every periodic job on an APScheduler scheduler (not started here); each run
+    is counted in ``registry`` (a new one if none is given: ``Jobs.registry``).
+
+    ``locks`` (a cluster node on PostgreSQL): custody checks and the briefing run only on the
+    node holding their advisory lock; retention and re-verification run on every node for
+    its own disk, and the lock holder also does the bucket's files (vms.cluster.locks).
+    """
+    registry = registry if registry is not None else JobRegistry()
     ops = config.ops
     jobs = Jobs(
         retention=RetentionJob(db, config, clock),
@@ -345,10 +371,19 @@ def register_jobs(
         briefing=BriefingJob(db, config, clock),
         registry=registry,
     )
+    if locks is not None:
+        node = config.node_id
+        held = locks.holds
+        jobs.retention.scope_fn = lambda: Scope(node, bucket=held("retention"))
+        jobs.verify.scope_fn = lambda: Scope(node, bucket=held("segment-verify"))
     hour, minute = ops.briefing_hour_minute
     schedule: list[tuple[str, Callable[[], object], dict[str, Any]]] = [
         ("retention", jobs.retention, {"seconds": config.evidence.retention_interval_s}),
-        ("custody-checks", jobs.custody, {"seconds": config.custody.check_interval_s}),
+        (
+            "custody-checks",
+            once_only(locks, "custody-checks", jobs.custody),
+            {"seconds": config.custody.check_interval_s},
+        ),
         ("segment-verify", jobs.verify, {"seconds": ops.verify_interval_s}),
         ("camera-health", jobs.health, {"seconds": ops.health_check_interval_s}),
     ]
@@ -370,7 +405,9 @@ def register_jobs(
         )
     if ops.briefing_enabled:
         scheduler.add_job(
-            registry.track("daily-briefing", jobs.briefing, clock),
+            registry.track(
+                "daily-briefing", once_only(locks, "daily-briefing", jobs.briefing), clock
+            ),
             "cron",
             hour=hour,
             minute=minute,

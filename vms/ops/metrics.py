@@ -32,6 +32,8 @@ _COUNTERS: list[tuple[str, str, str]] = [
     ("packets_skipped", "packets_skipped", "Packets skipped (before the first keyframe)."),
     ("segments_closed", "segments_closed", "Segment files closed."),
     ("reconnects", "reconnects", "Reconnections after a failure or stall."),
+    ("rtp_lost", "rtp_packets_lost", "GB/T 28181: RTP packets lost on the network."),
+    ("ps_frames_dropped", "ps_frames_dropped", "GB/T 28181: frames skipped after a loss."),
     ("analysis_frames", "analysis_frames", "Frames decoded for analysis."),
     ("analysis_frames_dropped", "analysis_frames_dropped", "Analysis frames dropped (busy)."),
     ("detector_calls", "detector_calls", "Detector calls made by the camera's analysis."),
@@ -56,10 +58,19 @@ class VmsCollector(Collector):
         self.clock = clock or SystemClock()
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._node()
         yield from self._cameras()
         yield from self._database()
         yield from self._disk()
         yield from self._jobs()
+
+    def _node(self) -> Iterator[Metric]:
+        """Which node this is and how many cameras it records (each node serves its own)."""
+        node = GaugeMetricFamily(
+            "vms_node_cameras", "Cameras this node records now.", labels=["node"]
+        )
+        node.add_metric([self.config.node_id], len(self.health()))
+        yield node
 
     def _cameras(self) -> Iterator[Metric]:
         now = utc(self.clock.now())

@@ -6,9 +6,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from vms.clock import Clock, SystemClock
 
@@ -27,11 +26,6 @@ class JobStats:
     last_started_at: datetime | None = None
     last_error: str | None = None
     last_result: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["last_started_at"] = self.last_started_at.isoformat() if self.last_started_at else None
-        return d
 
 
 class JobRegistry:
@@ -89,7 +83,3 @@ def _summary(result: object) -> str | None:
         return None
     text = repr(result)
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-#: The registry of the running process (``vms serve``), read by /metrics and /api/ops/jobs.
-REGISTRY = JobRegistry()

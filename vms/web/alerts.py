@@ -24,21 +24,21 @@ import logging
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from vms.cluster.notify import NotifyListener, is_postgres
-from vms.custody.alerts import alert_dict
 from vms.custody.config import EscalationConfig
 from vms.custody.models import Alert as CustodyAlert
+from vms.custody.views import AlertView
 from vms.db.models import Event
 from vms.db.session import Database
 from vms.web.models import AlertAck, User
-from vms.web.schemas import EventOut
+from vms.web.schemas import AlertMessage, CustodyMessage, EventOut, FeedMessage
 from vms.web.users import Principal
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def acked_ids(s: Session, event_ids: list[int]) -> set[int]:
     return set(s.scalars(q))
 
 
-def acknowledge(s: Session, event_id: int, user: Principal, note: str, now: Any) -> AlertAck:
+def acknowledge(s: Session, event_id: int, user: Principal, note: str, now: datetime) -> AlertAck:
     ack = AlertAck(event_id=event_id, user_id=user.id, note=note, at=now)
     s.add(ack)
     s.flush()
@@ -103,19 +103,21 @@ def open_custody_alerts() -> Select[CustodyAlert]:
 
 def custody_message(
     a: CustodyAlert, cfg: EscalationConfig | None, room_names: Mapping[str, str]
-) -> dict[str, Any]:
-    """A custody alert as the feed sends it: ``alert_dict`` plus the room's name."""
-    return {
-        "kind": "custody",
-        **alert_dict(a, cfg),
-        "room_name": room_names.get(a.room_id or "", a.room_id),
-        "camera_id": a.camera_id,
-        "open": a.ack_at is None or a.cleared_at is None,
-    }
+) -> CustodyMessage:
+    """A custody alert as the feed sends it: the alert's view plus the room's name."""
+    return CustodyMessage(
+        **AlertView.of(a, cfg).model_dump(),
+        room_name=room_names.get(a.room_id or "", a.room_id),
+        camera_id=a.camera_id,
+        open=a.ack_at is None or a.cleared_at is None,
+    )
 
 
-def _custody_state(message: dict[str, Any]) -> tuple[Any, ...]:
-    return (message["level"], message["ack_at"], message["cleared_at"])
+_CustodyState = tuple[int, datetime | None, datetime | None]
+
+
+def _custody_state(message: CustodyMessage) -> _CustodyState:
+    return (message.level, message.ack_at, message.cleared_at)
 
 
 @dataclass(eq=False)
@@ -124,7 +126,7 @@ class Listener:
 
     user: Principal
     seen: int
-    queue: asyncio.Queue[dict[str, Any] | None] = field(
+    queue: asyncio.Queue[FeedMessage | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=1000)
     )
     #: Whether it has had every open custody alert once (then only the changes).
@@ -132,20 +134,20 @@ class Listener:
     #: Alerts sent with an id below ``seen`` (committed late), so none goes twice.
     late_sent: set[int] = field(default_factory=set)
 
-    def offer(self, message: dict[str, Any] | None) -> None:
+    def offer(self, message: FeedMessage | None) -> None:
         if message is not None:
-            camera = message.get("camera_id")
+            camera = message.camera_id
             if camera is not None and not self.user.sees(camera):
                 return
-            if message["kind"] == "alert":
-                if message["id"] <= self.seen:
-                    if not message.get("late") or message["id"] in self.late_sent:
+            if isinstance(message, AlertMessage):
+                if message.id <= self.seen:
+                    if not message.late or message.id in self.late_sent:
                         return
                     if len(self.late_sent) > 10_000:
                         self.late_sent.clear()
-                    self.late_sent.add(message["id"])
+                    self.late_sent.add(message.id)
                 else:
-                    self.seen = message["id"]
+                    self.seen = message.id
         with contextlib.suppress(asyncio.QueueFull):  # a stalled browser loses old alerts
             self.queue.put_nowait(message)
 
@@ -179,7 +181,7 @@ class AlertBroadcaster:
         self._listeners: set[Listener] = set()
         self._last_id: int | None = None
         #: Open custody alerts as last sent: id -> (level, ack_at, cleared_at).
-        self._custody: dict[int, tuple[Any, ...]] = {}
+        self._custody: dict[int, _CustodyState] = {}
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
@@ -232,7 +234,7 @@ class AlertBroadcaster:
     def unsubscribe(self, listener: Listener) -> None:
         self._listeners.discard(listener)
 
-    def publish(self, message: dict[str, Any]) -> None:
+    def publish(self, message: FeedMessage) -> None:
         """From any thread: send ``message`` (with a ``camera_id``) to every listener."""
         if self._loop is None:
             return
@@ -244,15 +246,15 @@ class AlertBroadcaster:
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(send)
 
-    def message(self, event: Event, acked: bool = False) -> dict[str, Any]:
-        return {"kind": "alert", **event_out(self.root, event, acked).model_dump(mode="json")}
+    def message(self, event: Event, acked: bool = False) -> AlertMessage:
+        return AlertMessage(**event_out(self.root, event, acked).model_dump())
 
-    def custody(self, a: CustodyAlert) -> dict[str, Any]:
+    def custody(self, a: CustodyAlert) -> CustodyMessage:
         return custody_message(a, self.escalation, self.room_names)
 
     def _poll(
         self, after: int, tracked: list[int], late: list[int] | None = None
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    ) -> tuple[list[AlertMessage], list[CustodyMessage]]:
         """New events after ``after`` (and the ``late`` ones, by id); the open custody alerts
         and those of ``tracked`` (open when last polled) that have closed since."""
         q = select(Event).where(Event.id > after).order_by(Event.id).limit(self.BATCH)
@@ -271,15 +273,15 @@ class AlertBroadcaster:
             custody_out = [self.custody(custody[i]) for i in sorted(custody)]
         late_ids = set(late or ())
         out = [
-            self.message(r, r.id in acked) | ({"late": True} if r.id in late_ids else {})
+            self.message(r, r.id in acked).model_copy(update={"late": r.id in late_ids})
             for r in rows
         ]
         return out, custody_out
 
-    def _fan_out_custody(self, custody: list[dict[str, Any]]) -> None:
-        changed = [m for m in custody if self._custody.get(m["id"]) != _custody_state(m)]
-        self._custody = {m["id"]: _custody_state(m) for m in custody if m["open"]}
-        opened = [m for m in custody if m["open"]]
+    def _fan_out_custody(self, custody: list[CustodyMessage]) -> None:
+        changed = [m for m in custody if self._custody.get(m.id) != _custody_state(m)]
+        self._custody = {m.id: _custody_state(m) for m in custody if m.open}
+        opened = [m for m in custody if m.open]
         for listener in list(self._listeners):
             if listener.custody_synced:
                 for m in changed:
@@ -308,9 +310,9 @@ class AlertBroadcaster:
                 messages, custody = [], None
                 self._late.update(late)
             if messages:
-                self._last_id = max(self._last_id or 0, max(m["id"] for m in messages))
+                self._last_id = max(self._last_id or 0, max(m.id for m in messages))
             for message in messages:
-                self._sent.append(message["id"])
+                self._sent.append(message.id)
                 for listener in list(self._listeners):
                     listener.offer(message)
             if custody is not None:

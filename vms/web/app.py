@@ -15,7 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vms.clock import Clock, SystemClock
 from vms.config import Config
 from vms.custody.layout import build_layout
+from vms.custody.service import CustodyService
 from vms.db.session import Database
+from vms.ops.registry import JobRegistry
 from vms.web import errors
 from vms.web.alerts import AlertBroadcaster
 from vms.web.deps import HealthProvider, WebState
@@ -35,6 +37,7 @@ from vms.web.routes import (
     search,
     users,
 )
+from vms.web.schemas import HealthOut
 from vms.web.security import GrantSigner
 
 HERE = Path(__file__).parent
@@ -83,14 +86,17 @@ def create_app(
     live_feeds: FeedProvider | None = None,
     clock: Clock | None = None,
     grants: GrantSigner | None = None,
+    jobs: JobRegistry | None = None,
 ) -> FastAPI:
     """The web application over a migrated database.
 
     ``health_provider`` gives each camera's latest health (``App.health``). ``live_feeds``
     gives a camera's packets for live view (the workers' channels under ``vms serve``);
-    without it, the web process opens one reader per watched camera itself.
+    without it, the web process opens one reader per watched camera itself. ``jobs``: the
+    scheduled jobs' registry of the process (``/metrics``, ``/api/ops/jobs``); none: no jobs.
     """
     cams = {c.id: c for c in config.cameras}
+    clock = clock or SystemClock()
 
     def own_reader(camera_id: str) -> PacketFeed | None:
         cam = cams.get(camera_id)
@@ -102,7 +108,7 @@ def create_app(
         health=health_provider,
         templates=Jinja2Templates(directory=HERE / "templates"),
         grants=grants or GrantSigner(),
-        clock=clock or SystemClock(),
+        clock=clock,
         live=LiveHub(live_feeds or own_reader, web_host=config.web.host),
         alerts=AlertBroadcaster(
             db,
@@ -110,6 +116,8 @@ def create_app(
             escalation=config.custody.escalation,
             room_names={r.id: r.name for r in build_layout(config).rooms.values()},
         ),
+        custody=CustodyService(db, config, clock),
+        jobs=jobs or JobRegistry(),
         cameras=cams,
     )
 
@@ -137,9 +145,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/api/health", tags=["health"])
-    def health() -> dict[str, str]:
+    def health() -> HealthOut:
         """Liveness for a load balancer or a monitor: no login, no data."""
-        return {"status": "ok"}
+        return HealthOut()
 
     app.add_middleware(SecurityHeaders)
     return app

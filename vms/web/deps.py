@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from vms.cameras.health import CameraHealth
 from vms.clock import Clock
 from vms.config import CameraConfig, Config
+from vms.custody.service import CustodyService
 from vms.db.session import Database
 from vms.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from vms.ops.registry import JobRegistry
 from vms.vocab import Subsystem
 from vms.web.roles import Permission, Role
 from vms.web.security import GrantSigner
@@ -42,10 +44,10 @@ class WebState:
     clock: Clock
     live: LiveHub
     alerts: AlertBroadcaster
+    custody: CustodyService
+    jobs: JobRegistry
     cameras: dict[str, CameraConfig] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop | None = None
-    #: One instance per app of a capability's service object (custody ledger, ...).
-    services: dict[str, Any] = field(default_factory=dict)
 
     async def close_streams(self) -> None:
         """End every alert feed and live view (at shutdown, before connections drain)."""
@@ -60,6 +62,11 @@ class WebState:
         if cam is None:
             raise NotFoundError(f"no camera {camera_id!r}", subsystem=Subsystem.WEB)
         return cam
+
+
+def content(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route that answers a file or a stream, not JSON (for OpenAPI)."""
+    return {200: {"description": description, "content": {m: {} for m in media_types}}}
 
 
 def get_state(request: Request) -> WebState:

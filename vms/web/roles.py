@@ -4,7 +4,12 @@
     supervisor    live video, alerts (acknowledge), custody
     investigator  events search, playback, download, cases and exports
     auditor       read-only recordings (playback, download), interviews, audit log
+    officer       an officer who wears a body-worn recorder: uploads footage, sees their own
+                  files (the account is linked to an officer record, docs/bodyworn.md)
     (ops)         /metrics and scheduled jobs: admin, supervisor; daily briefings: every role
+    (body-worn)   file records: supervisor, investigator, auditor, officer (own files only);
+                  viewing or copying a file that is not one's own needs an approval granted
+                  by a supervisor (vms.bodyworn.access), checked per file, not by role
 
 A router guards each route with ``Depends(require(Permission.X))``; tests/web/test_authz.py
 checks every route of the app against its own copy of this table.
@@ -20,6 +25,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     INVESTIGATOR = "investigator"
     AUDITOR = "auditor"
+    OFFICER = "officer"
 
 
 class Permission(StrEnum):
@@ -40,6 +46,11 @@ class Permission(StrEnum):
     INTERVIEWS = "interviews"
     OPS = "ops"
     BRIEFINGS = "briefings"
+    BODYWORN = "bodyworn"  # body-worn file records, search, approval requests
+    BODYWORN_UPLOAD = "bodyworn_upload"
+    BODYWORN_CATEGORY = "bodyworn_category"  # set a file's retention category (with a reason)
+    BODYWORN_MANAGE = "bodyworn_manage"  # officers, recorders, assignments, shifts
+    BODYWORN_APPROVE = "bodyworn_approve"  # decide requests to view or copy
 
 
 ROLES_FOR: dict[Permission, frozenset[Role]] = {
@@ -58,6 +69,13 @@ ROLES_FOR: dict[Permission, frozenset[Role]] = {
     Permission.INTERVIEWS: frozenset({Role.AUDITOR}),
     Permission.OPS: frozenset({Role.ADMIN, Role.SUPERVISOR}),
     Permission.BRIEFINGS: frozenset(Role),
+    Permission.BODYWORN: frozenset(
+        {Role.SUPERVISOR, Role.INVESTIGATOR, Role.AUDITOR, Role.OFFICER}
+    ),
+    Permission.BODYWORN_UPLOAD: frozenset({Role.SUPERVISOR, Role.OFFICER}),
+    Permission.BODYWORN_CATEGORY: frozenset({Role.SUPERVISOR, Role.INVESTIGATOR, Role.OFFICER}),
+    Permission.BODYWORN_MANAGE: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Permission.BODYWORN_APPROVE: frozenset({Role.SUPERVISOR}),
 }
 
 

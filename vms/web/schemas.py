@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vms.custody.views import AlertView, InterviewView
 from vms.web.roles import Role
 
 
@@ -197,6 +198,79 @@ class AckOut(_Out):
     at: datetime
 
 
+class CustodyAlertOut(AlertView):
+    """A custody alert with the name of its room."""
+
+    room_name: str | None = Field(description="The room's name (its id if unknown).")
+
+
+class AlertMessage(EventOut):
+    """Feed message ``alert``: a new event."""
+
+    kind: Literal["alert"] = "alert"
+    late: bool = Field(
+        False,
+        description="Committed after a newer alert was sent (another node's slower write).",
+    )
+
+
+class AckMessage(AckOut):
+    """Feed message ``ack``: an alert was acknowledged."""
+
+    kind: Literal["ack"] = "ack"
+    camera_id: str
+
+
+class CustodyMessage(CustodyAlertOut):
+    """Feed message ``custody``: a custody alert raised, escalated, acknowledged or cleared."""
+
+    kind: Literal["custody"] = "custody"
+    camera_id: str | None
+    open: bool = Field(description="Not yet acknowledged or not yet cleared.")
+
+
+#: What the alert feed sends (server-sent event ``event:`` is the ``kind``).
+FeedMessage = AlertMessage | AckMessage | CustodyMessage
+
+
+class AlertsOut(_Out):
+    last_id: int = Field(description="The newest event id: where the live feed takes over.")
+    alerts: list[EventOut]
+    custody: list[CustodyMessage] = Field(
+        default_factory=list,
+        description="Open custody alerts (not acknowledged or not cleared), oldest first.",
+    )
+
+
+class SearchHitOut(EventOut):
+    camera_name: str
+    recording_start: datetime | None
+    play_url: str = Field(description="The playback page at the event's recording.")
+
+
+class PersonBriefOut(_Out):
+    """A person in the custody ledger, for the search page's "person held" filter."""
+
+    id: int
+    name: str
+    case_number: str | None
+    entered_at: datetime
+    exited_at: datetime | None
+
+
+# -- health, ops, briefings ------------------------------------------------------------
+
+
+class HealthOut(_Out):
+    status: Literal["ok"] = "ok"
+
+
+class BriefingLink(_Out):
+    date: str
+    json_url: str = Field(serialization_alias="json", description="The day's briefing as JSON.")
+    html: str = Field(description="The day's briefing page.")
+
+
 # -- cases -----------------------------------------------------------------------------
 
 
@@ -216,6 +290,10 @@ class CaseOut(_Out):
     created_at: datetime
     created_by: str
     closed_at: datetime | None
+
+
+class InterviewListOut(InterviewView):
+    person_name: str
 
 
 class ItemOut(_Out):

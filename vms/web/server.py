@@ -17,6 +17,7 @@ from vms.cameras.live import LiveChannel
 from vms.config import Config
 from vms.db.session import Database
 from vms.errors import ConfigError
+from vms.ops.registry import JobRegistry
 from vms.web.app import create_app
 from vms.web.deps import HealthProvider, WebState
 from vms.web.live import ChannelFeed, PacketFeed
@@ -48,6 +49,7 @@ class WebServer:
         db: Database,
         health: HealthProvider,
         live_channel: Callable[[str], LiveChannel | None],
+        jobs: JobRegistry | None = None,
     ) -> WebServer:
         """The web app of ``vms serve``: live video from the camera workers' own packets."""
 
@@ -55,7 +57,7 @@ class WebServer:
             channel = live_channel(camera_id)
             return ChannelFeed(channel) if channel is not None else None
 
-        app = create_app(config, db, health, live_feeds=feeds)
+        app = create_app(config, db, health, live_feeds=feeds, jobs=jobs)
         return cls(app, config.web.host, config.web.port)
 
     @property

@@ -6,17 +6,16 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from vms.custody.models import Alert as CustodyAlert
 from vms.db.models import Event
 from vms.errors import NotFoundError
-from vms.vocab import Subsystem
+from vms.vocab import Subsystem, jsonable
 from vms.web.alerts import (
     acked_ids,
     acknowledge,
@@ -26,9 +25,9 @@ from vms.web.alerts import (
     open_custody_alerts,
     snapshot_path,
 )
-from vms.web.deps import SessionDep, StateDep, WebState, require
+from vms.web.deps import SessionDep, StateDep, WebState, content, require
 from vms.web.roles import Permission
-from vms.web.schemas import AckIn, AckOut, EventOut
+from vms.web.schemas import AckIn, AckMessage, AckOut, AlertsOut, EventOut, FeedMessage
 from vms.web.users import Principal
 
 router = APIRouter(prefix="/api", tags=["alerts"])
@@ -36,13 +35,6 @@ Supervisor = Annotated[Principal, Depends(require(Permission.ALERTS))]
 EventReader = Annotated[Principal, Depends(require(Permission.EVENTS))]
 
 KEEPALIVE_S = 15.0
-
-
-class AlertsOut(BaseModel):
-    last_id: int
-    alerts: list[EventOut]
-    #: Open custody alerts (not acknowledged or not cleared) with their escalation level.
-    custody: list[dict[str, Any]] = []
 
 
 def _event(s: SessionDep, state: WebState, user: Principal, event_id: int) -> Event:
@@ -68,7 +60,7 @@ def recent_alerts(
         for m in map(
             state.alerts.custody, s.scalars(open_custody_alerts().order_by(CustodyAlert.id))
         )
-        if m["camera_id"] is None or user.sees(m["camera_id"])
+        if m.camera_id is None or user.sees(m.camera_id)
     ]
     q = select(Event).order_by(Event.id.desc()).limit(limit)
     if user.camera_scope is not None:
@@ -80,13 +72,17 @@ def recent_alerts(
     return AlertsOut(last_id=last, alerts=alerts, custody=custody)
 
 
-def _sse(message: dict[str, Any]) -> str:
-    data = json.dumps(message, separators=(",", ":"))
-    head = f"id: {message['id']}\n" if message["kind"] == "alert" else ""
-    return f"{head}event: {message['kind']}\ndata: {data}\n\n"
+def _sse(message: FeedMessage) -> str:
+    data = json.dumps(jsonable(message), separators=(",", ":"))
+    head = f"id: {message.id}\n" if message.kind == "alert" else ""
+    return f"{head}event: {message.kind}\ndata: {data}\n\n"
 
 
-@router.get("/alerts/stream")
+@router.get(
+    "/alerts/stream",
+    response_class=StreamingResponse,
+    responses=content("Server-sent events: alert, ack, custody.", "text/event-stream"),
+)
 async def alert_stream(
     state: StateDep,
     user: Supervisor,
@@ -126,8 +122,7 @@ def ack_alert(
     event = _event(s, state, user, event_id)
     ack = acknowledge(s, event.id, user, body.note.strip(), state.clock.now())
     out = AckOut(id=ack.id, event_id=event.id, username=user.username, note=ack.note, at=ack.at)
-    message = {"kind": "ack", "camera_id": event.camera_id, **out.model_dump(mode="json")}
-    state.alerts.publish(message)
+    state.alerts.publish(AckMessage(**out.model_dump(), camera_id=event.camera_id))
     return out
 
 
@@ -170,7 +165,11 @@ def events(
     return [event_out(root, r, r.id in acked) for r in rows]
 
 
-@router.get("/events/{event_id}/snapshot")
+@router.get(
+    "/events/{event_id}/snapshot",
+    response_class=FileResponse,
+    responses=content("The snapshot.", "image/jpeg"),
+)
 def event_snapshot(
     event_id: int, s: SessionDep, state: StateDep, user: EventReader
 ) -> FileResponse:

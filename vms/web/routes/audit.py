@@ -3,19 +3,20 @@ their continuity report and hash check."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from vms.custody.models import Interview, Person
-from vms.custody.report import interview_report
-from vms.custody.service import interview_dict
-from vms.evidence.audit import entry_dict, list_entries, verify_chain
+from vms.custody.report import InterviewReport, interview_report
+from vms.custody.views import InterviewView
+from vms.evidence.audit import AuditEntryView, AuditReport, list_entries, verify_chain
 from vms.web.audit import record
 from vms.web.deps import SessionDep, StateDep, require
 from vms.web.roles import Permission
+from vms.web.schemas import InterviewListOut
 from vms.web.users import Principal
 
 router = APIRouter(prefix="/api", tags=["audit"])
@@ -30,23 +31,22 @@ def audit_log(
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
     case_number: str | None = None,
     action: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[AuditEntryView]:
     """The newest entries of the audit log (in chain order)."""
     rows = list_entries(state.db, case_number=case_number, action=action, limit=limit)
-    return [entry_dict(e) for e in rows]
+    return [AuditEntryView.of(e) for e in rows]
 
 
 @router.get("/audit/verify")
-async def audit_verify(state: StateDep, user: Auditor) -> dict[str, Any]:
+async def audit_verify(state: StateDep, user: Auditor) -> AuditReport:
     """Recompute every hash of the chain; names any edited, inserted or deleted entry."""
-    report = await run_in_threadpool(verify_chain, state.db)
-    return report.to_dict()
+    return await run_in_threadpool(verify_chain, state.db)
 
 
 @router.get("/interviews")
 def interviews(
     s: SessionDep, user: InterviewAuditor, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[dict[str, Any]]:
+) -> list[InterviewListOut]:
     """Interviews, newest first, with the person interviewed."""
     q = (
         select(Interview, Person.name)
@@ -54,13 +54,16 @@ def interviews(
         .order_by(Interview.started_at.desc())
         .limit(limit)
     )
-    return [{**interview_dict(iv), "person_name": name} for iv, name in s.execute(q)]
+    return [
+        InterviewListOut(**InterviewView.model_validate(iv).model_dump(), person_name=name)
+        for iv, name in s.execute(q)
+    ]
 
 
 @router.get("/interviews/{interview_id}/report")
 def interview_continuity(
     interview_id: int, state: StateDep, s: SessionDep, user: InterviewAuditor
-) -> dict[str, Any]:
+) -> InterviewReport:
     """Every segment of every camera of the room over the interview, each gap, each hash."""
     report = interview_report(state.db, state.config, interview_id, state.clock.now())
     for cam in report.cameras:
@@ -75,4 +78,4 @@ def interview_continuity(
         reason="interview continuity report",
         details={"what": "interview report"},
     )
-    return report.to_dict()
+    return report

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 
 from vms.errors import NotFoundError
-from vms.ops.briefing import briefing_root, is_day, list_briefings
+from vms.ops.briefing import Briefing, briefing_root, is_day, list_briefings
 from vms.vocab import Subsystem
-from vms.web.deps import StateDep, require
+from vms.web.deps import StateDep, content, require
 from vms.web.roles import Permission
+from vms.web.schemas import BriefingLink
 from vms.web.users import Principal
 
 router = APIRouter(prefix="/api/briefings", tags=["briefings"])
@@ -21,15 +22,17 @@ _FILES = {"index.html", "briefing.json", "alerts_by_type.png", "heatmap.png", "t
 
 
 @router.get("")
-def briefings(state: StateDep, user: Reader) -> list[dict[str, str]]:
+def briefings(state: StateDep, user: Reader) -> list[BriefingLink]:
     """Every written briefing, newest first, with where to read it."""
     return [
-        {"date": d, "json": f"/api/briefings/{d}", "html": f"/api/briefings/{d}/files/index.html"}
+        BriefingLink(
+            date=d, json_url=f"/api/briefings/{d}", html=f"/api/briefings/{d}/files/index.html"
+        )
         for d in list_briefings(briefing_root(state.config))
     ]
 
 
-def _folder_of(state: StateDep, day: str) -> Any:
+def _folder_of(state: StateDep, day: str) -> Path:
     folder = briefing_root(state.config) / day
     if not is_day(day) or not (folder / "briefing.json").is_file():
         raise NotFoundError(f"no briefing for {day!r}", subsystem=Subsystem.WEB)
@@ -37,13 +40,16 @@ def _folder_of(state: StateDep, day: str) -> Any:
 
 
 @router.get("/{day}")
-def briefing(state: StateDep, user: Reader, day: str) -> dict[str, Any]:
+def briefing(state: StateDep, user: Reader, day: str) -> Briefing:
     """One day's briefing as JSON."""
-    data: dict[str, Any] = json.loads((_folder_of(state, day) / "briefing.json").read_text())
-    return data
+    return Briefing.model_validate_json((_folder_of(state, day) / "briefing.json").read_bytes())
 
 
-@router.get("/{day}/files/{name}")
+@router.get(
+    "/{day}/files/{name}",
+    response_class=FileResponse,
+    responses=content("The page or a chart.", "text/html", "image/png"),
+)
 def briefing_file(state: StateDep, user: Reader, day: str, name: str) -> FileResponse:
     """The briefing's HTML page (index.html, its charts load beside it) or a chart."""
     if name not in _FILES:

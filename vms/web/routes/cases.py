@@ -22,7 +22,7 @@ from vms.evidence.export import export_case
 from vms.evidence.items import ItemView, add_clip, list_items
 from vms.evidence.models import Case
 from vms.vocab import CameraKind, Subsystem
-from vms.web.deps import StateDep, WebState, require
+from vms.web.deps import StateDep, WebState, content, require
 from vms.web.roles import Permission
 from vms.web.routes.recordings import check_reason
 from vms.web.schemas import CaseDetailOut, CaseIn, CaseOut, ClipIn, ExportIn, ExportOut, ItemOut
@@ -141,7 +141,11 @@ async def export(
     )
 
 
-@router.get("/{case_id}/exports/{name}")
+@router.get(
+    "/{case_id}/exports/{name}",
+    response_class=FileResponse,
+    responses=content("The signed export package.", "application/zip"),
+)
 def export_download(case_id: int, name: str, state: StateDep, user: Exporter) -> FileResponse:
     """A package made by POST .../exports (its making is the audited export)."""
     number = _number(state, case_id)

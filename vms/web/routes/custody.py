@@ -4,27 +4,19 @@ escalation level; acknowledge with a note."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from vms.custody.service import CustodyService
-from vms.web.deps import StateDep, WebState, require
+from vms.custody.views import StatusView
+from vms.web.deps import StateDep, require
 from vms.web.roles import Permission
-from vms.web.schemas import AckIn
+from vms.web.schemas import AckIn, CustodyAlertOut
 from vms.web.users import Principal
 
 router = APIRouter(prefix="/api/custody", tags=["custody"])
 Supervisor = Annotated[Principal, Depends(require(Permission.CUSTODY))]
-
-
-def service(state: WebState) -> CustodyService:
-    svc = state.services.get("custody")
-    if svc is None:
-        svc = state.services["custody"] = CustodyService(state.db, state.config, state.clock)
-    assert isinstance(svc, CustodyService)
-    return svc
 
 
 def _visible(user: Principal, camera_id: str | None) -> bool:
@@ -32,42 +24,24 @@ def _visible(user: Principal, camera_id: str | None) -> bool:
 
 
 @router.get("/status")
-def custody_status(state: StateDep, user: Supervisor) -> dict[str, Any]:
+def custody_status(state: StateDep, user: Supervisor) -> StatusView:
     """Rooms with the people the ledger puts in them and the count seen on video (``video``:
-    ``count`` null when unknown or stale), people held (legal clock), interviews, open alerts."""
-    svc = service(state)
-    report = svc.status().to_dict()
-    occupancy = svc.occupancy()
-    rooms = []
-    for room in sorted(svc.layout.rooms.values(), key=lambda r: (r.site, r.name)):
-        if room.cameras and not any(user.sees(c) for c in room.cameras):
-            continue
-        people = [p["id"] for p in report["held"] if p["room"] == room.id]
-        rooms.append(
-            {
-                "id": room.id,
-                "name": room.name,
-                "site": room.site,
-                "type": room.type.value,
-                "cameras": list(room.cameras),
-                "held": people,
-                "interview": any(i["room"] == room.id for i in report["interviews"]),
-                "video": occupancy[room.id].to_dict(),
-            }
-        )
-    report["rooms"] = rooms
-    report["alerts"] = [a for a in report["alerts"] if _visible(user, a["camera"])]
-    return report
+    ``count`` null when unknown or stale), people held (legal clock), interviews, open alerts;
+    rooms and alerts only of cameras in the user's scope."""
+    status = state.custody.status()
+    rooms = [r for r in status.rooms if not r.cameras or any(user.sees(c) for c in r.cameras)]
+    alerts = [a for a in status.alerts if _visible(user, a.camera)]
+    return status.model_copy(update={"rooms": rooms, "alerts": alerts})
 
 
 @router.post("/alerts/{alert_id}/ack")
 async def custody_ack(
     alert_id: int, body: AckIn, state: StateDep, user: Supervisor
-) -> dict[str, Any]:
+) -> CustodyAlertOut:
     """Acknowledge a custody alert with a note: it stops escalating; every live feed shows it
     at once."""
-    svc = service(state)
+    svc = state.custody
     alert = await run_in_threadpool(svc.acknowledge, alert_id, by=user.username, note=body.note)
     message = state.alerts.custody(alert)
     state.alerts.publish(message)
-    return {k: v for k, v in message.items() if k not in ("kind", "camera_id", "open")}
+    return CustodyAlertOut.model_validate(message.model_dump(exclude={"kind", "camera_id", "open"}))

@@ -40,7 +40,7 @@ async def live_offer(camera_id: str, body: SdpIn, state: StateDep, user: Watcher
     return SdpOut(sdp=sdp, type="answer")
 
 
-@router.get("/viewers")
+@router.get("/viewers", response_model=dict[str, int])
 def live_viewers(state: StateDep, user: Watcher) -> dict[str, int]:
     """Open live views per camera (in the user's scope)."""
     return {cam: n for cam, n in state.live.viewers().items() if user.sees(cam)}

@@ -6,14 +6,15 @@ API token (``authorization: {credentials: <token>}`` in its scrape config).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from vms.cluster.status import ClusterView, cluster_view
 from vms.ops.metrics import VmsCollector, render_metrics
-from vms.ops.registry import REGISTRY, JobRegistry
-from vms.web.deps import StateDep, WebState, require
+from vms.ops.registry import JobStats
+from vms.web.deps import StateDep, content, require
 from vms.web.roles import Permission
 from vms.web.users import Principal
 
@@ -21,19 +22,24 @@ router = APIRouter(tags=["ops"])
 Operator = Annotated[Principal, Depends(require(Permission.OPS))]
 
 
-def job_registry(state: WebState) -> JobRegistry:
-    found = state.services.get("ops.jobs")
-    return found if isinstance(found, JobRegistry) else REGISTRY
-
-
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses=content("Prometheus text exposition.", CONTENT_TYPE_LATEST),
+)
 def metrics(state: StateDep, user: Operator) -> Response:
     """Prometheus text exposition: cameras, gaps, disk, alerts by type, jobs."""
-    collector = VmsCollector(state.health, state.db, state.config, job_registry(state), state.clock)
+    collector = VmsCollector(state.health, state.db, state.config, state.jobs, state.clock)
     return Response(render_metrics(collector), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/api/ops/jobs")
-def jobs(state: StateDep, user: Operator) -> list[dict[str, Any]]:
+def jobs(state: StateDep, user: Operator) -> list[JobStats]:
     """Each scheduled job's runs, failures, last duration and last error."""
-    return [s.to_dict() for s in job_registry(state).snapshot()]
+    return state.jobs.snapshot()
+
+
+@router.get("/api/nodes")
+def nodes(state: StateDep, user: Operator) -> ClusterView:
+    """The recorder nodes sharing the index: heartbeats, cameras held, leases."""
+    return cluster_view(state.db, state.config.node.lease_s)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from vms.storage import storage_for
 from vms.vocab import CameraKind, Subsystem
 from vms.web.alerts import event_out
 from vms.web.audit import record
-from vms.web.deps import SessionDep, StateDep, WebState, require
+from vms.web.deps import SessionDep, StateDep, WebState, content, require
 from vms.web.files import stored_response
 from vms.web.roles import Permission
 from vms.web.schemas import GapOut, PlaybackIn, PlaybackOut, SegmentOut, TimelineOut
@@ -140,7 +140,11 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
     return PlaybackOut(segment_id=seg.id, url=url, start=seg.start, end=seg.end)
 
 
-@router.get("/recordings/segments/{segment_id}/video")
+@router.get(
+    "/recordings/segments/{segment_id}/video",
+    response_class=FileResponse,
+    responses=content("The segment (HTTP range requests).", "video/mp4"),
+)
 def segment_video(
     segment_id: int,
     request: Request,
@@ -160,7 +164,11 @@ def segment_video(
     return _serve(state, seg, request)
 
 
-@router.get("/recordings/segments/{segment_id}/download")
+@router.get(
+    "/recordings/segments/{segment_id}/download",
+    response_class=FileResponse,
+    responses=content("The segment file as recorded.", "video/mp4"),
+)
 def segment_download(
     segment_id: int,
     request: Request,

@@ -4,7 +4,7 @@ were in, while they were there) or a case (its evidence items and clip ranges)."
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query
@@ -20,6 +20,7 @@ from vms.vocab import Subsystem
 from vms.web.alerts import acked_ids, event_out
 from vms.web.deps import SessionDep, StateDep, WebState, require
 from vms.web.roles import Permission
+from vms.web.schemas import PersonBriefOut, SearchHitOut
 from vms.web.users import Principal
 
 router = APIRouter(prefix="/api/search", tags=["search"])
@@ -84,7 +85,7 @@ def search(
     person: int | None = None,
     case: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[dict[str, Any]]:
+) -> list[SearchHitOut]:
     """Matching events, newest first, each with the link that plays its recording."""
     cams = camera or [c for c in state.cameras if user.sees(c)]
     for cam_id in cams:
@@ -107,27 +108,18 @@ def search(
     root = state.config.storage.root
     names = {c.id: c.display_name for c in state.cameras.values()}
     return [
-        {
-            **event_out(root, r, r.id in acked).model_dump(mode="json"),
-            "camera_name": names.get(r.camera_id, r.camera_id),
-            "recording_start": r.recording_start.isoformat() if r.recording_start else None,
-            "play_url": play_url(r),
-        }
+        SearchHitOut(
+            **event_out(root, r, r.id in acked).model_dump(),
+            camera_name=names.get(r.camera_id, r.camera_id),
+            recording_start=r.recording_start,
+            play_url=play_url(r),
+        )
         for r in rows
     ]
 
 
 @router.get("/people")
-def people(s: SessionDep, user: Searcher) -> list[dict[str, Any]]:
+def people(s: SessionDep, user: Searcher) -> list[PersonBriefOut]:
     """People in the custody ledger, newest first: the "person held" filter."""
     q = select(Person).order_by(Person.entered_at.desc()).limit(500)
-    return [
-        {
-            "id": p.id,
-            "name": p.name,
-            "case_number": p.case_number,
-            "entered_at": p.entered_at.isoformat(),
-            "exited_at": p.exited_at.isoformat() if p.exited_at else None,
-        }
-        for p in s.scalars(q)
-    ]
+    return [PersonBriefOut.model_validate(p) for p in s.scalars(q)]

@@ -1,0 +1,77 @@
+"""Copying a body-worn original out (download, CLI): approval checked, hash verified, audited."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vms.bodyworn.access import Access, Action, Who, authorize, record_access
+from vms.bodyworn.files import FileView, file_row, get_file
+from vms.bodyworn.store import CHUNK, FileStore, LocalStore
+from vms.clock import Clock
+from vms.config import Config
+from vms.db.session import Database
+from vms.errors import FileIntegrityError, StorageError
+from vms.vocab import Subsystem
+
+
+@dataclass(frozen=True)
+class Copied:
+    path: Path
+    sha256: str
+    bytes: int
+    access: Access
+
+
+def export_name(f: FileView) -> str:
+    """``<device>_<UTC start>_<file id>`` with the original's extension."""
+    return f"{f.device}_{f.start:%Y%m%dT%H%M%SZ}_{f.id}{Path(f.original_name).suffix.lower()}"
+
+
+def copy_out(
+    db: Database,
+    config: Config,
+    clock: Clock,
+    who: Who,
+    file_id: int,
+    folder: Path,
+    reason: str,
+    *,
+    store: FileStore | None = None,
+) -> Copied:
+    """Copy a file's original into ``folder``, checking its hash as it is read."""
+    store = store or LocalStore(config.storage.root)
+    access = authorize(db, clock, who, file_id, Action.COPY)
+    f = get_file(db, file_id)
+    with db.session() as s:
+        source = store.path(file_row(s, file_id).path)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / export_name(f)
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with source.open("rb") as fin, target.open("xb") as fout:
+            while chunk := fin.read(CHUNK):
+                h.update(chunk)
+                fout.write(chunk)
+                size += len(chunk)
+            fout.flush()
+            os.fsync(fout.fileno())
+    except FileNotFoundError as exc:
+        target.unlink(missing_ok=True)
+        raise FileIntegrityError(f"body-worn file {file_id}: {source} is missing") from exc
+    except FileExistsError as exc:
+        raise StorageError(f"{target} already exists", subsystem=Subsystem.BODYWORN) from exc
+    if h.hexdigest() != f.sha256:
+        target.unlink(missing_ok=True)
+        raise FileIntegrityError(
+            f"body-worn file {file_id} was altered: SHA-256 {h.hexdigest()}, recorded {f.sha256}"
+        )
+    with db.session() as s:
+        record_access(
+            s, clock, who, access, "export", reason,
+            {"what": "copy", "to": str(target), "sha256": f.sha256, "bytes": size},
+        )  # fmt: skip
+    return Copied(target, f.sha256, size, access)

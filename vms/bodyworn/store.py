@@ -1,0 +1,193 @@
+"""Where body-worn files are kept: a small seam, the storage root today, an object store later.
+
+Ingest copies a file into the store's staging area, hashing every byte as it is read
+(``copy_hashed``), then ``put``s the complete staged file under a key. Keys are content
+addresses (``bodyworn/<sha[:2]>/<sha256><ext>``), relative to the storage root like camera
+segments' paths, so the playback, clip, hold and verification code reads them unchanged.
+An object-store tier implements the same four methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import queue
+import re
+import threading
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from vms.errors import InvalidError, StorageError
+from vms.vocab import Subsystem
+
+CHUNK = 8 << 20
+_QUEUE = 4
+_EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
+
+
+class FileStore(Protocol):
+    """The body-worn file store, as ingest, retention and playback use it."""
+
+    def staging(self) -> Path:
+        """A local folder for files being received (same file system as ``put`` targets)."""
+        ...
+
+    def put(self, staged: Path, key: str) -> None:
+        """Move a complete, fsynced staged file under ``key`` (read-only from then on)."""
+        ...
+
+    def path(self, key: str) -> Path:
+        """A local path to read the file from (playback, clips, verification)."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def key_for(sha256: str, name: str) -> str:
+    ext = Path(name).suffix.lower()
+    return f"bodyworn/{sha256[:2]}/{sha256}{ext if _EXT.match(ext) else '.bin'}"
+
+
+class LocalStore:
+    """Files under ``<storage root>/bodyworn/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def staging(self) -> Path:
+        folder = self.root / "bodyworn" / ".staging"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create {folder}: {exc.strerror}", subsystem=Subsystem.BODYWORN
+            ) from exc
+        return folder
+
+    def path(self, key: str) -> Path:
+        return self.root / key
+
+    def put(self, staged: Path, key: str) -> None:
+        final = self.root / key
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)
+            with contextlib.suppress(OSError):
+                final.chmod(0o444)
+            _fsync_dir(final.parent)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot store {key}: {exc.strerror}", subsystem=Subsystem.BODYWORN
+            ) from exc
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class HashingWriter:
+    """Writes chunks to a new file in a thread while the caller hashes them: one pass.
+
+    ``hashlib`` and file writes both release the GIL on large buffers, so reading plus
+    hashing (the caller's thread) and writing (this one) run side by side.
+    """
+
+    def __init__(self, path: Path, *, append: bool = False) -> None:
+        self.path = path
+        self._f: BinaryIO = path.open("ab" if append else "xb")
+        self.size = self._f.tell()
+        self._hash = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="bw-write", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            chunk = self._queue.get()
+            try:
+                if chunk is None:
+                    return
+                if self._error is None:
+                    self._f.write(chunk)
+            except BaseException as exc:  # handed to the caller at its next call
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def update_hash_only(self, chunk: bytes) -> None:
+        """Hash bytes already in the file (resuming an upload after a restart)."""
+        self._hash.update(chunk)
+
+    def write(self, chunk: bytes) -> None:
+        if self._error is not None:
+            self._raise()
+        self._queue.put(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def _raise(self) -> None:
+        err = self._error
+        raise StorageError(
+            f"cannot write {self.path.name}: {err}", subsystem=Subsystem.BODYWORN
+        ) from err
+
+    def flush(self, *, sync: bool = False) -> None:
+        """Everything handed over is in the file (and on disk, with ``sync``)."""
+        self._queue.join()
+        if self._error is not None:
+            self._raise()
+        self._f.flush()
+        if sync:
+            os.fsync(self._f.fileno())
+
+    def close(self, *, sync: bool = True) -> None:
+        try:
+            self.flush(sync=sync)
+        finally:
+            self._queue.put(None)
+            self._thread.join()
+            self._f.close()
+
+    def abort(self) -> None:
+        with contextlib.suppress(BaseException):
+            self._queue.put(None)
+            self._thread.join()
+            self._f.close()
+
+    @property
+    def hasher(self) -> hashlib._Hash:
+        return self._hash
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def copy_hashed(src: BinaryIO, dst: Path, *, limit: int) -> tuple[str, int]:
+    """Copy ``src`` into the new file ``dst``, hashing as it reads; (SHA-256, bytes).
+
+    More than ``limit`` bytes is an InvalidError (and ``dst`` is removed).
+    """
+    writer = HashingWriter(dst)
+    try:
+        while chunk := src.read(CHUNK):
+            if writer.size + len(chunk) > limit:
+                raise InvalidError(
+                    f"the file is larger than bodyworn.max_file_bytes ({limit} bytes)",
+                    subsystem=Subsystem.BODYWORN,
+                )
+            writer.write(chunk)
+        writer.close(sync=True)
+    except BaseException:
+        writer.abort()
+        dst.unlink(missing_ok=True)
+        raise
+    return writer.hexdigest(), writer.size
