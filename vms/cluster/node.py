@@ -63,6 +63,10 @@ class NodeAgent:
         self.queries = 0  # statements sent to PostgreSQL (coordinator overhead)
         self.last_plan = LeasePlan()
         self.last_ok: float | None = None
+        #: Cameras whose worker is being stopped (in a thread: the heartbeat never waits).
+        self._retiring: set[str] = set()
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
 
     def start(self) -> None:
         with self.db.session() as s:
@@ -100,7 +104,11 @@ class NodeAgent:
                 self.node,
                 max_cameras=self.config.node.max_cameras,
                 web_url=self.web_url,
-                load={"cameras": len(recording), "camera_ids": sorted(recording)},
+                load={
+                    "cameras": len(recording),
+                    "camera_ids": sorted(recording),
+                    "coordinator_statements": self.queries,
+                },
             )
             held = leases.renew(s, self.node, ttl)
             state, nodes = leases.read_state(s, ttl)
@@ -110,14 +118,22 @@ class NodeAgent:
         for cam, gen in recording.items():
             if held.get(cam) != gen:
                 log.error("%s: lease lost by node %s; stopping its recording", cam, self.node)
-                self.recorder.retire(cam)
+                self._retire(cam, None)
         plan = plan_leases(self.node, self.pins, state, nodes)
+        with self._lock:
+            retiring = set(self._retiring)
+        # Just joined: two heartbeats for the other nodes' heartbeats to show, so a cluster
+        # started cold is balanced at once instead of the first node taking every camera.
+        if time.monotonic() - self._started < 2 * self.config.node.heartbeat_s:
+            plan = LeasePlan([], [], plan.target)
+        elif retiring:  # one handover at a time: the plan is looked at again next round
+            plan = LeasePlan(plan.take, [], plan.target)
         self.last_plan = plan
         # Leases named ours that no worker records (a restart of this node): resume them.
         resume = [
             Grant(cam, gen)
             for cam, gen in held.items()
-            if cam not in recording and cam in self.pins
+            if cam not in recording and cam not in retiring and cam in self.pins
         ]
         for grant in resume:
             self.recorder.assign(grant)
@@ -136,14 +152,36 @@ class NodeAgent:
                 self.recorder.assign(grant)
         for cam in plan.give:
             gen = held.get(cam)
-            if gen is None:
+            if gen is None or cam in retiring:
                 continue
             log.info("%s: node %s hands the camera over to balance load", cam, self.node)
-            self.recorder.retire(cam)
-            with self.db.session() as s:
-                leases.release(s, self.node, cam, gen, f"rebalanced from node {self.node}")
-            self.queries += 1
+            self._retire(cam, gen)
         return plan
+
+    def _retire(self, cam: str, release_gen: int | None) -> None:
+        """Stop the camera's worker in a thread; then, for a camera given away, free the
+        lease (after the worker closed its segment: the next node starts at once)."""
+        with self._lock:
+            if cam in self._retiring:
+                return
+            self._retiring.add(cam)
+
+        def run() -> None:
+            try:
+                self.recorder.retire(cam)
+                if release_gen is not None:
+                    with self.db.session() as s:
+                        leases.release(
+                            s, self.node, cam, release_gen, f"rebalanced from node {self.node}"
+                        )
+                    self.queries += 1
+            except SQLAlchemyError as exc:
+                log.error("%s: lease not released (it will expire): %s", cam, exc)
+            finally:
+                with self._lock:
+                    self._retiring.discard(cam)
+
+        threading.Thread(target=run, name=f"retire-{cam}", daemon=True).start()
 
     def stop(self) -> None:
         """Stop the rounds (the supervisor stops the workers), then free every lease."""

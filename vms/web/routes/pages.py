@@ -43,6 +43,10 @@ def _case(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
     }
 
 
+def _camera_page(_request: Request, _state: WebState, user: Principal) -> dict[str, Any]:
+    return {"can_ops": user.can(Permission.OPS)}  # the nodes panel (/api/nodes)
+
+
 def _users(_request: Request, state: WebState, _user: Principal) -> dict[str, Any]:
     return {"cameras": list(state.cameras.values())}
 
@@ -65,7 +69,7 @@ PAGES: tuple[Page, ...] = (
     Page("/cases", "Cases", Permission.CASES, "cases.html"),
     Page("/cases/{case_id}", None, Permission.CASES, "case.html", _case),
     Page("/audit", "Audit", Permission.AUDIT_LOG, "audit.html"),
-    Page("/cameras", "Cameras", Permission.VIEW_CAMERAS, "cameras.html"),
+    Page("/cameras", "Cameras", Permission.VIEW_CAMERAS, "cameras.html", _camera_page),
     Page("/users", "Users", Permission.MANAGE_USERS, "users.html", _users),
 )
 MENU = tuple(p for p in PAGES if p.label is not None)
