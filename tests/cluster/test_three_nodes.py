@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from tests.cameras.conftest import H264Clip
 from tests.cameras.helpers import wait_for
-from tests.support.rtsp import RtspServer
+from tests.support.rtsp import RtspServer, free_port
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer
 from tests.support.tcpproxy import TcpProxy
 from tests.support.vmsnode import ServeNode, node_config
@@ -32,12 +36,15 @@ from vms.db.session import Database
 from vms.storage import BUCKET
 from vms.storage.config import ObjectStoreConfig
 from vms.storage.s3 import S3Store
+from vms.web.roles import Role
+from vms.web.users import create_user, find_user, start_session
 
 pytestmark = pytest.mark.slow
 
 NODES = ("n0", "n1", "n2")
 CAMS = [f"cam{i:02d}" for i in range(12)]
 LEASE_S, HEARTBEAT_S = 8.0, 2.0
+WEB_PORT = free_port()
 TAKEOVER_TARGET_S = 30.0
 
 
@@ -74,9 +81,12 @@ def cluster(
                     # n1 and n2 can take one extra camera each (see the cut-off phase).
                     max_cameras=None if i == 0 else 5,
                 ),
+                web_port=WEB_PORT if name == "n1" else None,  # n1 serves the web app
             )
         db = Database(postgres_url)
         upgrade(db.engine)  # so the test can read the index from the first moment
+        with db.session() as s:  # a duty officer watching node n1's alert feed
+            create_user(s, "duty", "a long passphrase", Role.SUPERVISOR)
         try:
             for node in nodes.values():
                 node.start()
@@ -138,7 +148,7 @@ def _recording_everywhere(db: Database, since: datetime) -> dict[str, str]:
 def test_three_nodes_share_cameras_fail_over_rejoin_fence_and_tier_to_the_bucket(
     cluster: tuple[dict[str, ServeNode], Database, RtspServer, TcpProxy, ObjectStoreConfig],
 ) -> None:
-    nodes, db, _rtsp, proxy, store = cluster
+    nodes, db, rtsp, proxy, store = cluster
     t0 = datetime.now(UTC)
 
     # 1. Leases share the 12 cameras, 4 per node; every camera records, on one node.
@@ -150,7 +160,7 @@ def test_three_nodes_share_cameras_fail_over_rejoin_fence_and_tier_to_the_bucket
             and sorted(list(h.values()).count(n) for n in NODES) == [4, 4, 4]
             and h
         ),
-        60,
+        180,
         poll=0.5,
     )
     _no_instant_twice(db)
@@ -213,7 +223,7 @@ def test_three_nodes_share_cameras_fail_over_rejoin_fence_and_tier_to_the_bucket
     moved = wait_for(
         "segments in the bucket",
         lambda: [s for s in _segments(db) if s.location == BUCKET][:20],
-        60,
+        180,
         poll=1,
     )
     bucket = S3Store(store)
@@ -237,7 +247,7 @@ def test_three_nodes_share_cameras_fail_over_rejoin_fence_and_tier_to_the_bucket
             if len([c for c, n in _holders(db).items() if c in mine and n in ("n1", "n2")]) == 2
             else []
         ),
-        60,
+        180,
         poll=0.5,
     )
     kept = [c for c in mine if c not in taken]
@@ -247,7 +257,7 @@ def test_three_nodes_share_cameras_fail_over_rejoin_fence_and_tier_to_the_bucket
             any(s.camera_id == c and s.start > cut_at and s.node != "n0" for s in _segments(db))
             for c in taken
         ),
-        60,
+        180,
         poll=0.5,
     )
     proxy.restore()
@@ -255,7 +265,7 @@ def test_three_nodes_share_cameras_fail_over_rejoin_fence_and_tier_to_the_bucket
     wait_for(
         "n0 renews the cameras it kept",
         lambda: all(_holders(db).get(c) == "n0" for c in kept),
-        60,
+        180,
         poll=0.5,
     )
     # What n0 recorded for its kept cameras while cut off reaches the index (queued writes).
@@ -268,7 +278,7 @@ def test_three_nodes_share_cameras_fail_over_rejoin_fence_and_tier_to_the_bucket
             )
             for c in kept
         ),
-        60,
+        180,
         poll=0.5,
     )
     _no_instant_twice(db)
@@ -281,3 +291,39 @@ def test_three_nodes_share_cameras_fail_over_rejoin_fence_and_tier_to_the_bucket
         assert took is not None
         late = [s for s in _segments(db) if s.camera_id == c and s.node == "n0" and s.start > took]
         assert not late, [x.path for x in late]
+
+    # 6. An alert raised on node n0 (its cameras go offline) appears in the live feed that
+    #    node n1's web application serves (LISTEN/NOTIFY; polling is the fallback).
+    with db.session() as s:
+        token, _ = start_session(s, find_user(s, "duty"), 1)
+        newest = int(s.scalar(text("SELECT coalesce(max(id), 0) FROM events")) or 0)
+    held_by_n0 = {c for c, n in _holders(db).items() if n == "n0"}
+    seen: list[dict[str, Any]] = []
+    opened = threading.Event()
+
+    def listen() -> None:
+        with (
+            httpx.Client(
+                base_url=f"http://127.0.0.1:{WEB_PORT}", cookies={"vms_session": token}
+            ) as client,
+            client.stream("GET", "/api/alerts/stream", params={"after": newest}, timeout=60) as res,
+        ):
+            opened.set()
+            kind = ""
+            for line in res.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind == "alert":
+                    seen.append(json.loads(line[6:]))
+                    if seen[-1]["camera_id"] in held_by_n0:
+                        return
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    wait_for("n1's alert feed open", opened.is_set, 60)
+    rtsp.stop()  # every camera goes offline; n0's workers write their camera_offline events
+    reader.join(90)
+    assert not reader.is_alive(), "no alert of n0's cameras reached n1's feed"
+    alert = seen[-1]
+    assert alert["type"] == "camera_offline"
+    assert alert["camera_id"] in held_by_n0

@@ -66,8 +66,19 @@ def node_config(
 
 class ServeNode:
     def __init__(
-        self, name: str, home: Path, config: dict[str, Any], env: dict[str, str] | None = None
+        self,
+        name: str,
+        home: Path,
+        config: dict[str, Any],
+        env: dict[str, str] | None = None,
+        *,
+        web_port: int | None = None,
     ) -> None:
+        if web_port is not None:
+            config = {
+                **config,
+                "web": {"enabled": True, "port": web_port, "secure_cookies": False},
+            }
         self.name = name
         self.root = home
         home.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,17 @@ from vms.logs import setup_logging
 log = logging.getLogger(__name__)
 
 _SPAWN = mp.get_context("spawn")
+#: Cluster nodes start a camera's worker at a takeover, when every second counts: forked from
+#: a server process that has already imported the recording stack (a fresh interpreter
+#: importing it takes seconds on a loaded machine), still never forked from this
+#: multi-threaded process itself.
+_PRELOADED = ("vms.cameras.supervisor",)
+
+
+def _forkserver() -> Any:
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(_PRELOADED))
+    return ctx
 
 
 def run_worker_process(
@@ -169,8 +180,9 @@ class Supervisor:
         ids = [] if dynamic else [c.id for c in config.cameras]
         self._children = [_Child(ids[i : i + per]) for i in range(0, len(ids), per)]
         self._health: dict[str, CameraHealth] = {i: CameraHealth(i) for i in ids}
-        self._queue: Any = _SPAWN.Queue()
-        self._live = {c.id: LiveChannel(_SPAWN) for c in config.cameras}
+        self._ctx: Any = _forkserver() if dynamic else _SPAWN
+        self._queue: Any = self._ctx.Queue()
+        self._live = {c.id: LiveChannel(self._ctx) for c in config.cameras}
         self._lock = threading.Lock()
         self._monitor: threading.Thread | None = None
         self._running = threading.Event()
@@ -183,7 +195,7 @@ class Supervisor:
         self._monitor.start()
 
     def _spawn(self, child: _Child) -> None:
-        proc = _SPAWN.Process(
+        proc = self._ctx.Process(
             target=run_worker_process,
             args=(
                 self.config.model_dump_json(),
@@ -204,7 +216,11 @@ class Supervisor:
 
     def assign(self, grant: Grant) -> None:
         """Start recording ``grant.camera_id`` under its lease (dynamic mode)."""
-        child = _Child([grant.camera_id], grants={grant.camera_id: grant})
+        child = _Child(
+            [grant.camera_id],
+            grants={grant.camera_id: grant},
+            pipe=self._ctx.Pipe(duplex=False),
+        )
         with self._lock:
             if any(grant.camera_id in c.camera_ids and not c.retired for c in self._children):
                 return
