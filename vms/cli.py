@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vms.app import App, prepare
+from vms.bodyworn.cli import bodyworn_app, devices_app, officers_app
 from vms.cameras.gb28181.cli import gb_app
 from vms.cluster.status import cluster_view
 from vms.config import Config, demo_config, load_config
@@ -50,6 +51,9 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(custody_app, name="custody")
+app.add_typer(bodyworn_app, name="bodyworn")
+app.add_typer(officers_app, name="officers")
+app.add_typer(devices_app, name="devices")
 app.add_typer(gb_app, name="gb28181")
 register_ops(app)  # vms briefing
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from vms.bodyworn.config import BodywornConfig
 from vms.cameras.gb28181.config import Gb28181Config
@@ -17,6 +17,14 @@ from vms.custody.config import CustodyConfig
 from vms.detection.config import AnalyticsConfig, DetectorConfig, demo_model_path
 from vms.errors import ConfigError
 from vms.evidence.config import EvidenceConfig
+from vms.i18n import (
+    DEFAULT_LANGUAGE,
+    DEFAULT_TIMEZONE,
+    Texts,
+    check_language,
+    check_timezone,
+    texts_for,
+)
 from vms.ops.config import OpsConfig
 from vms.safe_yaml import LIMITS, load_yaml
 from vms.storage.config import ObjectStoreConfig
@@ -155,6 +163,32 @@ class WebConfig(ConfigModel):
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login lasts this long.")
 
 
+class SiteConfig(ConfigModel):
+    """Where vms runs: the time zone its people read times in and their default language."""
+
+    timezone: str = Field(
+        DEFAULT_TIMEZONE,
+        description="IANA time zone times are shown in (stored in UTC): Asia/Shanghai.",
+    )
+    language: str = Field(
+        DEFAULT_LANGUAGE,
+        description=(
+            "Language of documents (briefing, interview report) and of pages for a user who "
+            "chose none and whose browser asks for neither: zh-CN or en."
+        ),
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return check_language(value)
+
+
 class NodeConfig(ConfigModel):
     """This ``vms serve`` as a node of a cluster sharing one PostgreSQL (docs/scale-out.md)."""
 
@@ -194,6 +228,7 @@ def default_node_id() -> str:
 class Config(ConfigModel):
     """The whole vms configuration file."""
 
+    site: SiteConfig = Field(default_factory=SiteConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
@@ -251,6 +286,10 @@ class Config(ConfigModel):
         if self.database.url:
             return self.database.url
         return f"sqlite:///{(self.storage.root / 'vms.db').resolve()}"
+
+    def texts(self, language: str | None = None) -> Texts:
+        """Messages in ``language`` (default: the site's), times in the site's zone."""
+        return texts_for(language or self.site.language, self.site.timezone)
 
     @property
     def node_id(self) -> str:

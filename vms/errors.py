@@ -16,6 +16,8 @@
     ├── FileIntegrityError        a file no longer matches the SHA-256 recorded for it
     ├── SigningError              the signing key is missing, unreadable or invalid
     ├── StorageError              the recordings folder cannot be written or read  (503)
+    │   └── InsufficientStorageError  the storage has no room for this without deleting
+    │                             unheld footage (an export above the high-water mark)  (507)
     ├── DatabaseError             the index database cannot be reached or migrated  (503)
     ├── CameraError               a camera stream failed  (502)
     │   ├── SourceOpenError       the source could not be opened (connect error, bad URL)
@@ -126,6 +128,12 @@ class StorageError(VmsError):
     """The recordings folder cannot be written or read."""
 
     default_subsystem = Subsystem.RECORDING
+
+
+class InsufficientStorageError(StorageError):
+    """The storage has no room for this without pushing it over the high-water mark."""
+
+    default_subsystem = Subsystem.EVIDENCE
 
 
 class DatabaseError(VmsError):

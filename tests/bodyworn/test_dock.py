@@ -105,7 +105,7 @@ def test_a_slow_copy_is_stored_once_complete_and_never_half(
     assert files[0].dock_id == "station-1"
     # Read once: more scans change nothing.
     assert _scan(watcher, bw, times=2) == []
-    assert [d["status"] for d in dock_files(bw.db)] == ["stored"]
+    assert [d.status for d in dock_files(bw.db)] == ["stored"]
 
 
 def test_a_copy_killed_halfway_is_not_stored_until_copied_again(
@@ -135,7 +135,7 @@ def test_a_copy_killed_halfway_is_not_stored_until_copied_again(
     assert "not a readable video file" in str(results[0]["reason"])
     assert _stored(bw) == []
     [row] = dock_files(bw.db)
-    assert (row["status"], row["bytes"]) == ("incomplete", target.stat().st_size)
+    assert (row.status, row.bytes) == ("incomplete", target.stat().st_size)
     assert target.exists()  # nothing taken from the dock
     # The dock copies the file again, whole: stored.
     shutil.copyfile(media.mp4.path, target)

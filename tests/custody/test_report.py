@@ -19,12 +19,14 @@ from tests.cameras.helpers import open_database, segments, start_worker, wait_fo
 from tests.conftest import shared_file
 from tests.support.rtsp import RtspServer, prepare_h264
 from vms.cli import app
+from vms.cli_identity import os_user
 from vms.config import Config
 from vms.custody.models import Alert
 from vms.custody.report import export_interview, interview_report
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.db.session import Database
+from vms.evidence.audit import list_entries
 from vms.vocab import jsonable
 
 pytestmark = pytest.mark.slow
@@ -141,7 +143,10 @@ def test_interview_report_and_export_with_a_real_gap(
     mp4 = Path(item.path)
     assert mp4.parent == out
     assert (out / f"interview-{iv.id}-report.json").exists()
-    assert "Continuous: no" in (out / f"interview-{iv.id}-report.txt").read_text()
+    # The exported report is in the site's language (zh-CN by default) and local time.
+    written = (out / f"interview-{iv.id}-report.txt").read_text()
+    assert "连续：否" in written
+    assert "UTC+8" in written
     # Remuxed, not re-encoded: every exported packet is byte for byte a recorded one, and the
     # outage is still a jump in the export's timeline.
     recorded: set[bytes] = set()
@@ -170,4 +175,23 @@ def test_interview_report_and_export_with_a_real_gap(
     cli = json.loads(res.stdout)
     assert cli["continuous"] is False
     assert [g["duration_s"] for g in cli["cameras"][0]["gaps"]] == [round(gap.duration_s, 3)]
+    # Exporting the footage from the command line needs a reason, like the web, and is audited
+    # with who really ran it (the OS user: no vms login given).
+    to = tmp_path / "cli-export"
+    base = ["custody", "interview", str(iv.id), "--export", str(to), "-c", str(cfg_file)]
+    refused = CliRunner().invoke(app, base)
+    assert refused.exit_code == 2
+    assert "needs a reason" in refused.output
+    assert not to.exists()
+    res = CliRunner().invoke(app, [*base, "--reason", "complaint 2026/31", "--json"])
+    assert res.exit_code == 0, res.output
+    (mp4,) = json.loads(res.stdout)["exports"]
+    views = list_entries(db, object_type="interview")
+    assert [(e.action, e.actor, e.reason) for e in views] == [
+        ("view", f"os:{os_user()}", "interview continuity report"),
+        ("export", f"os:{os_user()}", "complaint 2026/31"),
+    ]
+    details = json.loads(views[1].details)
+    assert (details["via"], details["os_user"], details["auth"]) == ("cli", os_user(), "os")
+    assert [(f["path"], f["sha256"]) for f in details["files"]] == [(mp4["path"], mp4["sha256"])]
     db.dispose()

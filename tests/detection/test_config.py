@@ -65,10 +65,12 @@ def test_mistakes_are_reported_with_their_yaml_path(yaml: str, where: str) -> No
     assert any(where in p and p.startswith("cameras[0].analytics") for p in info.value.problems)
 
 
-def test_custody_cameras_detect_at_a_steady_rate_by_default() -> None:
-    assert AnalyticsConfig().mode_for(custody=True) is DetectMode.STEADY
-    assert AnalyticsConfig().mode_for(custody=False) is DetectMode.MOTION
-    assert AnalyticsConfig(detect=DetectMode.MOTION).mode_for(custody=True) is DetectMode.MOTION
+def test_custody_cameras_detect_an_occupied_room_at_least_every_second_by_default() -> None:
+    assert AnalyticsConfig().detect is DetectMode.MOTION
+    assert AnalyticsConfig().occupied_interval_for(custody=True) == 1.0
+    assert AnalyticsConfig().occupied_interval_for(custody=False) is None
+    assert AnalyticsConfig(occupied_detect_s=0.4).occupied_interval_for(custody=True) == 0.4
+    assert AnalyticsConfig(detect=DetectMode.STEADY).detect is DetectMode.STEADY
 
 
 def test_no_model_is_the_default_and_the_demo_finds_the_shared_one() -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import supervision as sv
 
 from tests.detection.conftest import ORIGIN, camera
+from vms.detection.detections import empty_tracks
 from vms.detection.events import MemorySink
 from vms.detection.pipeline import FrameResult, pipeline_for
 from vms.detection.tracking import PassthroughTracker
@@ -71,10 +72,29 @@ def test_motion_mode_detects_at_the_minimum_rate_when_nothing_moves() -> None:
     assert all(f.track_ids == (1,) for f in frames)  # tracks are held between detections
 
 
-def test_custody_cameras_detect_every_analysed_frame() -> None:
+def test_custody_cameras_never_go_a_second_without_a_detection_while_occupied() -> None:
     det = Scripted()
-    run({"kind": "custody", "rules": {"person_down": {}}}, det)
-    assert det.calls == 50
+    frames, _ = run({"kind": "custody", "rules": {"person_down": {}}}, det)
+    # A person sits still: the tracker carries their box, the detector re-checks every 1 s.
+    assert [i for i, f in enumerate(frames) if f.detected] == list(range(0, 50, 5))
+    assert all(f.track_ids == (1,) for f in frames)
+    det = Scripted()
+    run({"kind": "custody", "occupied_detect_s": 0.4, "rules": {"person_down": {}}}, det)
+    assert det.calls == 25  # every other frame at 5 fps
+    det = Scripted()
+    run({"kind": "custody", "detect": "steady", "rules": {"person_down": {}}}, det)
+    assert det.calls == 50  # every analysed frame, when configured so
+
+
+def test_an_empty_custody_room_is_rechecked_at_the_minimum_rate() -> None:
+    class Nobody(Scripted):
+        def detect(self, image: np.ndarray) -> sv.Detections:
+            super().detect(image)
+            return empty_tracks()
+
+    det = Nobody()
+    frames, _ = run({"kind": "custody", "rules": {"person_down": {}}}, det)
+    assert [i for i, f in enumerate(frames) if f.detected] == [0, 16, 32, 48]  # 1 / 0.33 s
 
 
 def test_no_rule_no_observer_no_detector_calls() -> None:
@@ -131,7 +151,7 @@ def test_a_snapshot_with_boxes_is_taken_when_an_event_fires() -> None:
 def test_detector_calls_and_latency_are_reported_for_metrics() -> None:
     det = Scripted()
     pipe = pipeline_for(
-        camera(fps=5, kind="custody", rules={"person_down": {}}),
+        camera(fps=5, kind="custody", detect="steady", rules={"person_down": {}}),
         detector=det,
         sink=MemorySink(),
         tracker=PassthroughTracker(),

@@ -34,9 +34,16 @@ def _tamper(db: Database, *statements: tuple[str, dict[str, Any]]) -> None:
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER USER")
+            conn.exec_driver_sql("ALTER TABLE audit_head DISABLE TRIGGER USER")
         else:
-            conn.exec_driver_sql("DROP TRIGGER audit_log_no_update")
-            conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
+            for trigger in (
+                "audit_log_no_update",
+                "audit_log_no_delete",
+                "audit_head_no_insert",
+                "audit_head_no_delete",
+                "audit_head_forward",
+            ):
+                conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
         for sql, params in statements:
             conn.execute(text(sql), params)
 
@@ -106,6 +113,31 @@ def test_the_database_refuses_to_change_or_delete_entries(db: Database, clock: F
             db.engine.begin() as conn,
         ):
             conn.execute(text(sql))
+    assert audit.verify_chain(db).ok
+
+
+def test_the_database_refuses_to_move_the_chain_head_except_one_step_forward(
+    db: Database, clock: FakeClock
+) -> None:
+    _history(db, clock, n_cases=3)
+    seq, head = audit.chain_head(db)
+    before = _hash_of(db, seq - 1)
+    refused = [
+        ("UPDATE audit_head SET seq = seq - 1, hash = :h", {"h": before}),  # back one entry
+        ("UPDATE audit_head SET seq = seq + 1", {}),  # forward onto nothing
+        ("UPDATE audit_head SET hash = :h", {"h": "f" * 64}),  # another head hash
+        ("DELETE FROM audit_head", {}),
+        ("INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, :h)", {"h": "0" * 64}),
+    ]
+    if db.engine.dialect.name == "postgresql":
+        refused.append(("TRUNCATE audit_head", {}))
+    for sql, params in refused:
+        with (
+            pytest.raises(sqlalchemy.exc.DatabaseError, match="audit_head only moves forward"),
+            db.engine.begin() as conn,
+        ):
+            conn.execute(text(sql), params)
+    assert audit.chain_head(db) == (seq, head)
     assert audit.verify_chain(db).ok
 
 

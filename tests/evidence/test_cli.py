@@ -12,22 +12,43 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.evidence.conftest import T0, record_segments
+from tests.web.conftest import PASSWORD
+from vms.cli_identity import TOKEN_ENV, os_user
 from vms.config import Config
 from vms.db.session import Database
 from vms.evidence import audit
+from vms.web.roles import Role
+from vms.web.users import create_api_token, create_user
 
 
-def _vms(cfg: Path | None, *args: str, user: str = "alice") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, VMS_USER=user)
+def _vms(
+    cfg: Path | None, *args: str, token: str | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``vms ARGS`` as a user runs it; $VMS_USER is set to a name nobody has, to show it is
+    ignored; ``token`` is an API token in $VMS_TOKEN."""
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV} | {"VMS_USER": "mallory"}
+    if token:
+        env[TOKEN_ENV] = token
     config = ["--config", str(cfg)] if cfg else []
     return subprocess.run(
         [sys.executable, "-m", "vms.cli", *args, *config],
         capture_output=True,
         text=True,
         env=env,
+        input=stdin,
         timeout=120,
         check=False,
     )
+
+
+def _users(db: Database, *names: str) -> dict[str, str]:
+    """Investigators with these names; an API token of each."""
+    tokens = {}
+    with db.session() as s:
+        for name in names:
+            user = create_user(s, name, PASSWORD, Role.INVESTIGATOR)
+            tokens[name], _ = create_api_token(s, user, "cli")
+    return tokens
 
 
 def _json(res: subprocess.CompletedProcess[str]) -> Any:
@@ -50,19 +71,21 @@ def test_case_clip_hold_export_verify_and_audit(
         " source: 'synthetic://b'}\n"
     )
 
+    tokens = _users(store, "alice", "bob", "dave")
+    alice = tokens["alice"]
     case = _json(
         _vms(cfg, "cases", "create", "2026-17", "--title", "Assault", "--reason", "report 88",
-             "-i", "bob", "--json")
+             "-i", "bob", "--json", token=alice)
     )  # fmt: skip
     assert (case["owner"], case["investigators"]) == ("alice", ["bob"])
 
     item = _json(
         _vms(cfg, "evidence", "add-clip", "2026-17", "--camera", "street-1",
              "--from", T0.isoformat(), "--to", segs[2].end.isoformat(),
-             "--reason", "the fight", "--json")
+             "--reason", "the fight", "--json", "--login", "alice", stdin=PASSWORD + "\n")
     )  # fmt: skip
     assert [s["sha256"] for s in item["sources"]] == [s.sha256 for s in segs]
-    refused = _vms(cfg, "evidence", "delete", str(item["id"]), "--reason", "tidy up")
+    refused = _vms(cfg, "evidence", "delete", str(item["id"]), "--reason", "tidy up", token=alice)
     assert refused.returncode == 1
     assert "under legal hold" in refused.stderr
     assert "Traceback" not in refused.stderr
@@ -70,7 +93,7 @@ def test_case_clip_hold_export_verify_and_audit(
     package = tmp_path / "package"
     exported = _json(  # signed; `vms evidence verify` is tested in test_export
         _vms(cfg, "evidence", "export", "2026-17", "--out", str(package), "--reason", "court",
-             "--json", user="dave")
+             "--json", token=tokens["dave"])
     )  # fmt: skip
     assert exported["files"] == 3
     assert (package / "manifest.sig").is_file()
@@ -84,6 +107,20 @@ def test_case_clip_hold_export_verify_and_audit(
         ("dave", "export"),
     ]
     assert log[4].reason == "court"
+    how = [(d["auth"], d["os_user"]) for d in (json.loads(e.details) for e in log)]
+    assert how == [("token", os_user()), *[("password", os_user())] * 3, ("token", os_user())]
+    # A wrong password is refused, and on the record; nothing else is done.
+    wrong = _vms(cfg, "hold", "add", "--item", str(item["id"]), "--reason", "x",
+                 "--login", "bob", stdin="not bob's password\n")  # fmt: skip
+    assert wrong.returncode == 1
+    assert "wrong user name or password" in wrong.stderr
+    (refusal,) = audit.list_entries(store, action="login")
+    assert (refusal.actor, refusal.object_type, refusal.object_id) == (
+        f"os:{os_user()}",
+        "user",
+        "bob",
+    )
+    assert json.loads(refusal.details)["ok"] is False
 
     # Someone removes the record that alice added the clip.
     with store.engine.begin() as conn:

@@ -36,9 +36,11 @@ class FakeClock:
         return self._now
 
 
-def ops_config(root: Path, **ops: Any) -> Config:
+def ops_config(root: Path, site: dict[str, str] | None = None, **ops: Any) -> Config:
+    """Written for UTC days and English unless ``site`` says otherwise."""
     return Config.model_validate(
         {
+            "site": site or {"timezone": "UTC", "language": "en"},
             "storage": {"root": str(root)},
             "web": {"port": 0, "secure_cookies": False},
             "ops": ops,

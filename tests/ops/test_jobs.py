@@ -14,6 +14,8 @@ from vms.custody.models import Alert as CustodyAlert
 from vms.custody.service import CustodyService
 from vms.db.models import Event, Segment
 from vms.db.session import Database
+from vms.evidence.anchors import anchors_path, read_anchors
+from vms.evidence.audit import chain_head
 from vms.ops.jobs import (
     CameraHealthCheck,
     SegmentVerifier,
@@ -123,10 +125,13 @@ def test_register_jobs_schedules_every_job_and_each_runs(db: Database, tmp_path:
     scheduled = {j.id: j for j in scheduler.get_jobs()}
     assert set(scheduled) == {
         "retention",
+        "audit-anchor",
         "custody-checks",
         "segment-verify",
         "camera-health",
         "daily-briefing",
+        "bodyworn-late",
+        "bodyworn-shifts",
     }
     assert str(scheduled["daily-briefing"].trigger).startswith("cron[hour='5', minute='30'")
     # Retention: street-1 keeps 1 day; a 3-day-old segment goes.
@@ -150,6 +155,9 @@ def test_register_jobs_schedules_every_job_and_each_runs(db: Database, tmp_path:
         assert s.get(Segment, kept) is not None
         types = set(s.scalars(select(CustodyAlert.type)))
     assert "legal_clock_limit" in types
+    jobs.anchor()  # the audit head (retention's deletion is on it) anchored outside the db
+    (anchor,) = read_anchors(anchors_path(config))[-1:]
+    assert (anchor.seq, anchor.hash) == chain_head(db)
     day = jobs.briefing.day()
     assert day.isoformat() == "2026-03-09"
     assert (tmp_path / "briefings" / "2026-03-09" / "briefing.json").is_file()

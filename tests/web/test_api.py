@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.web.conftest import PASSWORD, Users, login, record_file
+from tests.web.conftest import PASSWORD, Users, fake_health, login, record_file
 from vms.cameras.index import RecordingIndex
 from vms.config import Config
 from vms.db.models import Event, Segment
@@ -21,6 +21,8 @@ from vms.db.session import Database
 from vms.evidence import signing
 from vms.evidence.audit import list_entries, verify_chain
 from vms.evidence.export import verify_package
+from vms.evidence.retention import disk_probe
+from vms.web.app import create_app
 
 
 def test_login_sets_an_http_only_strict_cookie_and_me_answers(client: TestClient) -> None:
@@ -40,11 +42,18 @@ def test_login_sets_an_http_only_strict_cookie_and_me_answers(client: TestClient
     ("username", "password"),
     [("supervisor", "wrong password!"), ("nobody", PASSWORD), ("supervisor", "")],
 )
-def test_bad_logins_get_one_message(client: TestClient, username: str, password: str) -> None:
+def test_bad_logins_get_one_message(
+    client: TestClient, web_db: Database, username: str, password: str
+) -> None:
     res = client.post("/api/auth/login", json={"username": username, "password": password})
     if password:
         assert res.status_code == 401
         assert res.json()["message"].startswith("wrong user name or password")
+        # Every refused login is on the record, with where it came from.
+        (entry,) = list_entries(web_db, action="login")
+        assert (entry.actor, entry.object_type, entry.object_id) == ("anonymous", "user", username)
+        details = json.loads(entry.details)
+        assert (details["ok"], details["via"], details["address"]) == (False, "web", "testclient")
     else:
         assert res.status_code == 422
         assert "body password" in res.json()["message"]
@@ -260,7 +269,11 @@ def test_cases_clips_and_exports_ask_a_reason_for_custody_footage(
     assert "custody-room footage" in res.json()["message"]
     res = client.post(f"/api/cases/{case_id}/exports", json={"reason": "to the prosecutor"})
     assert res.status_code == 201, res.text
-    package = client.get(res.json()["url"])
+    # The download is an export of custody footage too: a reason, and an entry of its own.
+    refused = client.get(res.json()["url"])
+    assert refused.status_code == 428
+    assert "give a reason to download it" in refused.json()["message"]
+    package = client.get(res.json()["url"], params={"reason": "copy for the prosecutor"})
     assert package.status_code == 200
     assert package.headers["content-type"] == "application/zip"
     zipped = tmp_path / "case.zip"
@@ -276,10 +289,30 @@ def test_cases_clips_and_exports_ask_a_reason_for_custody_footage(
     detail = client.get(f"/api/cases/{case_id}").json()
     assert [i["id"] for i in detail["items"]] == [item["id"]]
     assert detail["exports"] == [res.json()["name"]]
+    kept = web_config.storage.root / "exports" / "2026-0142"
+    assert [p.name for p in kept.iterdir()] == [res.json()["name"]]  # the zip, no folder
+
+    # No room for a second package below the high-water mark: 507, and nothing written.
+    def quota(n: int) -> Config:
+        evidence = web_config.evidence.model_copy(update={"quota_bytes": n})
+        return web_config.model_copy(update={"evidence": evidence})
+
+    tight = quota(disk_probe(quota(1 << 50), recorded)().used + 1)  # footage, evidence, zip
+    with TestClient(create_app(tight, recorded, fake_health), base_url="http://127.0.0.1") as c:
+        login(c, "investigator")
+        full = c.post(f"/api/cases/{case_id}/exports", json={"reason": "a second copy"})
+    assert full.status_code == 507, full.text
+    assert "high-water mark" in full.json()["message"]
+    assert [p.name for p in kept.iterdir()] == [res.json()["name"]]
     exports = list_entries(recorded, action="export")
     assert [(e.actor, e.object_type, e.reason) for e in exports] == [
-        ("investigator", "case", "to the prosecutor")
+        ("investigator", "case", "to the prosecutor"),
+        ("investigator", "case", "copy for the prosecutor"),
     ]
+    download = json.loads(exports[1].details)
+    assert (download["what"], download["package"]) == ("download", res.json()["name"])
+    assert download["manifest_sha256"] == res.json()["manifest_sha256"]
+    assert exports[1].case_number == "2026-0142"
     # A supervisor may not open the case or its export.
     login(client, "supervisor")
     assert client.get(res.json()["url"]).status_code == 403

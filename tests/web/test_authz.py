@@ -24,6 +24,8 @@ from sqlalchemy import select
 from starlette.routing import Mount, Route
 
 from tests.conftest import shared_file
+from tests.web.bodyworn_matrix import rows as bodyworn_rows
+from tests.web.bodyworn_matrix import setup_bodyworn
 from tests.web.conftest import Users, add_users, fake_health, make_config, record_file
 from vms.app import sync_cameras
 from vms.clock import SystemClock
@@ -70,6 +72,7 @@ class Ctx:
     export: str = ""
     custody_alert: int = 0
     interview: int = 0
+    bw: Any = None  # body-worn records (tests/web/bodyworn_matrix.py)
 
     def grant(self, who: str) -> str:
         uid = self.users.ids.get(who, 0)
@@ -91,6 +94,7 @@ class Case:
     url: Fill | None = None
     body: Body | None = None
     stream: bool = False
+    raw: Callable[[Ctx, str], bytes] | None = None  # a body that is not JSON
 
 
 def _token_url(c: Ctx, who: str) -> str:
@@ -111,6 +115,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/api/auth/logout"): Case(EVERYONE),
     ("GET", "/api/auth/me"): Case(EVERYONE),
+    ("PATCH", "/api/auth/me"): Case(EVERYONE, body=lambda c, w: {"language": "zh-CN"}),
     ("GET", "/api/auth/tokens"): Case(EVERYONE),
     ("POST", "/api/auth/tokens"): Case(EVERYONE, 201, body=lambda c, w: {"name": "t"}),
     ("DELETE", "/api/auth/tokens/{token_id}"): Case(EVERYONE, url=_token_url),
@@ -237,6 +242,9 @@ MATRIX: dict[tuple[str, str], Case] = {
 }
 
 
+MATRIX |= {key: Case(*row) for key, row in bodyworn_rows().items()}
+
+
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path) of every route, routers included (FastAPI keeps them nested)."""
     found: set[tuple[str, str]] = set()
@@ -334,6 +342,7 @@ def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
         s.flush()
         c.custody_alert = alert.id
     write_briefing(db, config, date(2026, 1, 2))
+    c.bw = setup_bodyworn(app, db, config, tmp, users.ids, person.id)
     yield c
     db.dispose()
 
@@ -392,6 +401,8 @@ def test_route_answers_each_role_as_the_matrix_says(
         kwargs: dict[str, Any] = {"headers": headers}
         if case.body is not None:
             kwargs["json"] = case.body(ctx, who)
+        if case.raw is not None:
+            kwargs["content"] = case.raw(ctx, who)
         if case.stream:
             with client.stream(method, url, **kwargs) as res:
                 got[who] = res.status_code

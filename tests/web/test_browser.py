@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
@@ -195,7 +196,7 @@ def test_alert_from_the_pipeline_shows_within_2_s_and_is_acknowledged(
     page.wait_for_selector(item, timeout=2_000)
     assert time.monotonic() - written < 2.0
     text = page.inner_text(item)
-    assert "loitering" in text
+    assert "Loitering" in text
     assert "Interview room one · table" in text
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0",
@@ -235,7 +236,7 @@ def test_custody_alert_escalates_live_on_the_wall_and_is_acknowledged_there(
     page.wait_for_selector(f"{item}[data-level='1']")
     text = page.inner_text(item)
     assert "Level 1" in text
-    assert "legal clock warning" in text
+    assert "Legal time limit approaching" in text
     assert "Interrogation room 1 · Interview room one" in text
     cfg = served.config.custody.escalation
     for level, to in [(2, "custody supervisor"), (3, "duty commander")]:
@@ -412,7 +413,7 @@ def test_custody_page_counts_down_and_acknowledges(served: Served, context: Brow
     row = f"#held tr[data-person='{person.id}']"
     page.wait_for_selector(row)
     first = page.inner_text(f"{row} .left")
-    assert first.startswith("11h 59m")  # a summons: 12 h
+    assert first.startswith("11:59:")  # a summons: 12 h
     page.wait_for_function(
         "([sel, t]) => document.querySelector(sel).textContent !== t",
         arg=[f"{row} .left", first],
@@ -491,7 +492,7 @@ def test_search_then_play_the_recording_at_that_moment(
     page = context.new_page()
     log_in(page, served, "investigator", "/search")
     page.check("#search input[name=camera][value=street-1]")
-    page.fill("#search input[name=types]", "intrusion")
+    page.check("#search input[name=type][value=intrusion]")
     page.click("#search button[type=submit]")
     result = f"#results [data-event-id='{getattr(handle, 'row_id', None)}']"
     page.wait_for_selector(result)
@@ -505,8 +506,9 @@ def test_search_then_play_the_recording_at_that_moment(
     page.wait_for_url("**/playback?camera=street-1*")
     video = page.locator("#video")
     page.wait_for_function("v => v.currentTime > 0.5", arg=video.element_handle())
-    page.wait_for_function("() => document.getElementById('playing').textContent.endsWith('UTC')")
-    playing = datetime.fromisoformat(page.inner_text("#playing").removesuffix(" UTC") + "+00:00")
+    page.wait_for_function("() => document.getElementById('playing').textContent.endsWith('UTC+8')")
+    local = page.inner_text("#playing").removesuffix(" UTC+8")  # the site's zone: Asia/Shanghai
+    playing = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     assert abs((playing - moment).total_seconds()) < 2.5
     shot(page, "search-play")
 

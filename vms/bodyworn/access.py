@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from vms.bodyworn.files import file_row
 from vms.bodyworn.models import Approval, BodywornFile, Device
 from vms.bodyworn.officers import officer_of_user
+from vms.bodyworn.views import ApprovalView
 from vms.clock import Clock, utc
 from vms.db.session import Database
 from vms.errors import (
@@ -82,29 +83,6 @@ class Access:
         return {"access": "approval", "approval": self.approval_id}
 
 
-@dataclass(frozen=True)
-class ApprovalView:
-    id: int
-    file_id: int
-    action: str
-    requested_by: str
-    reason: str
-    hours: float
-    requested_at: datetime
-    status: str  # pending, granted, refused, revoked, expired
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_note: str | None
-    valid_until: datetime | None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(vars(self))
-        for key in ("requested_at", "decided_at", "valid_until"):
-            value = out[key]
-            out[key] = value.isoformat() if value is not None else None
-        return out
-
-
 def _status(row: Approval, now: datetime) -> str:
     if row.status == GRANTED and row.valid_until is not None and utc(row.valid_until) <= now:
         return "expired"
@@ -113,9 +91,10 @@ def _status(row: Approval, now: datetime) -> str:
 
 def approval_view(row: Approval, now: datetime) -> ApprovalView:
     return ApprovalView(
-        row.id, row.file_id, row.action, row.requested_by, row.reason, row.hours,
-        row.requested_at, _status(row, now), row.decided_by, row.decided_at,
-        row.decision_note, row.valid_until,
+        id=row.id, file_id=row.file_id, action=row.action, requested_by=row.requested_by,
+        reason=row.reason, hours=row.hours, requested_at=row.requested_at,
+        status=_status(row, now), decided_by=row.decided_by, decided_at=row.decided_at,
+        decision_note=row.decision_note, valid_until=row.valid_until,
     )  # fmt: skip
 
 

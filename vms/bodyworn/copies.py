@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vms.bodyworn.access import Access, Action, Who, authorize, record_access
-from vms.bodyworn.files import FileView, file_row, get_file
+from vms.bodyworn.files import file_row, get_file
 from vms.bodyworn.store import CHUNK, FileStore, LocalStore
+from vms.bodyworn.views import FileView
 from vms.clock import Clock
 from vms.config import Config
 from vms.db.session import Database

@@ -29,7 +29,9 @@ from vms.bodyworn.config import DockConfig
 from vms.bodyworn.ingest import DOCK, DUPLICATE, INCOMPLETE, STORED, Ingestor, IngestResult, Offer
 from vms.bodyworn.metadata import valid_serial
 from vms.bodyworn.models import DockFile
+from vms.bodyworn.views import DockFileView
 from vms.clock import utc
+from vms.db.session import Database
 from vms.errors import VmsError
 from vms.evidence.audit import Actor
 
@@ -202,22 +204,22 @@ class DockWatcher:
                 "file_id": result.file_id if result else None}  # fmt: skip
 
 
-def dock_files(db: Any, dock_id: str | None = None) -> list[dict[str, Any]]:
+def dock_files(db: Database, dock_id: str | None = None) -> list[DockFileView]:
     """What the docks hold and how far each file got (for the CLI and the web app)."""
     with db.session() as s:
         q = select(DockFile).order_by(DockFile.dock_id, DockFile.rel_path)
         if dock_id is not None:
             q = q.where(DockFile.dock_id == dock_id)
         return [
-            {
-                "dock": r.dock_id,
-                "path": r.rel_path,
-                "bytes": r.size,
-                "status": r.status,
-                "message": r.message,
-                "file_id": r.file_id,
-                "first_seen": utc(r.first_seen).isoformat(),
-                "changed_at": utc(r.changed_at).isoformat(),
-            }
+            DockFileView(
+                dock=r.dock_id,
+                path=r.rel_path,
+                bytes=r.size,
+                status=r.status,
+                message=r.message,
+                file_id=r.file_id,
+                first_seen=r.first_seen,
+                changed_at=r.changed_at,
+            )
             for r in s.scalars(q)
         ]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from vms.bodyworn.models import BodywornFile, CaseLink, Device, Officer, PersonLink
+from vms.bodyworn.views import FileView
 from vms.clock import utc
 from vms.db.session import Database
 from vms.errors import InvalidError, NotFoundError
@@ -20,50 +20,6 @@ from vms.vocab import Subsystem
 
 _EARTH_M = 6_371_000.0
 MAX_RESULTS = 1000
-
-
-@dataclass(frozen=True)
-class FileView:
-    id: int
-    sha256: str
-    status: str
-    segment_id: int | None
-    device: str
-    camera_id: str
-    officer: str | None  # badge
-    officer_name: str | None
-    unit: str | None
-    officer_source: str
-    start: datetime
-    end: datetime
-    duration_s: float
-    time_source: str
-    original_name: str
-    container: str
-    video_codec: str
-    audio_codec: str | None
-    width: int | None
-    height: int | None
-    fps: float | None
-    bytes: int
-    gps: list[list[float]]
-    source: str
-    dock_id: str | None
-    ingested_at: datetime
-    ingested_by: str
-    lateness_s: float
-    late: bool
-    category: str
-    category_by: str | None
-    category_reason: str | None
-    cases: list[str] = field(default_factory=list)
-    persons: list[int] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(vars(self))
-        for key in ("start", "end", "ingested_at"):
-            out[key] = out[key].isoformat()
-        return out
 
 
 def view_of(s: Session, row: BodywornFile) -> FileView:

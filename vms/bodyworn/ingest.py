@@ -68,6 +68,9 @@ class Offer:
     officer_badge: str | None = None  # declared by the uploader (CLI --officer, upload form)
     device_serial: str | None = None  # declared, or the dock port's folder name
     dock_id: str | None = None
+    #: Filed under this badge when neither the assignment history nor the file names anyone
+    #: (an officer uploading their own recorder's files).
+    fallback_badge: str | None = None
     incomplete_is_final: bool = True  # docks: False (the copy may still be running)
 
 
@@ -232,6 +235,15 @@ class Ingestor:
             DUPLICATE, sha, size, offer.name, file_id, f"already stored as file {file_id}"
         )
 
+    def reject_staged(
+        self, staged: Path, sha: str, size: int, offer: Offer, reason: str
+    ) -> IngestResult:
+        """Refuse a complete staged copy for ``reason`` (kept in quarantine, logged, audited)."""
+        try:
+            return self._reject(staged, sha, size, offer, reason)
+        finally:
+            staged.unlink(missing_ok=True)
+
     def _reject(self, staged: Path, sha: str, size: int, offer: Offer, reason: str) -> IngestResult:
         quarantine = None
         if offer.source != DOCK:  # a dock keeps its own copy; an upload's bytes are kept here
@@ -305,10 +317,11 @@ class Ingestor:
         if held is not None:
             return held, "assignment"
         badge = badge_tag(info) or parse_name(offer.name, self.bw.name_patterns, self.bw.zone).badge
-        if badge:
-            row = s.scalar(select(Officer).where(Officer.badge == badge))
-            if row is not None:
-                return row, "file"
+        for found, source in ((badge, "file"), (offer.fallback_badge, "declared")):
+            if found:
+                row = s.scalar(select(Officer).where(Officer.badge == found))
+                if row is not None:
+                    return row, source
         return None, "none"
 
     def _index(

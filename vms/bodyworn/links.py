@@ -8,9 +8,7 @@ transaction as the link and its audit entry. A clip cut from a body-worn file in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
@@ -18,6 +16,7 @@ from vms.bodyworn.config import Category
 from vms.bodyworn.files import file_row
 from vms.bodyworn.models import CaseLink, Device, PersonLink
 from vms.bodyworn.retention import mark_category
+from vms.bodyworn.views import CaseLinkView
 from vms.clock import Clock, utc
 from vms.custody.models import Person
 from vms.db.session import Database
@@ -28,26 +27,6 @@ from vms.evidence.cases import open_case_row
 from vms.evidence.holds import add_range_hold
 from vms.evidence.models import Case
 from vms.vocab import Subsystem
-
-
-@dataclass(frozen=True)
-class CaseLinkView:
-    id: int
-    file_id: int
-    case_number: str
-    start: datetime
-    end: datetime
-    hold_id: int | None
-    note: str
-    reason: str
-    created_at: datetime
-    created_by: str
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(vars(self))
-        for key in ("start", "end", "created_at"):
-            out[key] = out[key].isoformat()
-        return out
 
 
 def link_case(
@@ -102,8 +81,9 @@ def link_case(
 
 def _case_view(link: CaseLink, number: str) -> CaseLinkView:
     return CaseLinkView(
-        link.id, link.file_id, number, link.start, link.end, link.hold_id, link.note,
-        link.reason, link.created_at, link.created_by,
+        id=link.id, file_id=link.file_id, case_number=number, start=link.start, end=link.end,
+        hold_id=link.hold_id, note=link.note, reason=link.reason, created_at=link.created_at,
+        created_by=link.created_by,
     )  # fmt: skip
 
 

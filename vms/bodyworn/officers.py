@@ -9,7 +9,6 @@ this recorder at that moment" from the assignment history: the file is filed und
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from vms.bodyworn.metadata import valid_serial
 from vms.bodyworn.models import Assignment, BodywornFile, Device, Officer, Shift
+from vms.bodyworn.views import AssignmentView, DeviceView, OfficerView, ShiftView
 from vms.clock import Clock, utc
 from vms.db.models import Camera
 from vms.db.session import Database
@@ -38,75 +38,6 @@ def camera_id_of(serial: str) -> str:
 
 def is_bodyworn_camera(camera_id: str) -> bool:
     return camera_id.startswith(CAMERA_PREFIX)
-
-
-# --- views --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OfficerView:
-    id: int
-    badge: str
-    name: str
-    unit: str
-    username: str | None
-    active: bool
-    device: str | None  # serial of the recorder assigned now
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
-
-
-@dataclass(frozen=True)
-class AssignmentView:
-    id: int
-    serial: str
-    badge: str
-    officer: str
-    start: datetime
-    end: datetime | None
-    by: str
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(vars(self))
-        out["start"] = self.start.isoformat()
-        out["end"] = self.end.isoformat() if self.end else None
-        return out
-
-
-@dataclass(frozen=True)
-class DeviceView:
-    id: int
-    serial: str
-    camera_id: str
-    model: str
-    note: str
-    registered: bool
-    officer: str | None  # badge of the officer holding it now
-    history: list[AssignmentView]
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(vars(self))
-        out["history"] = [a.to_dict() for a in self.history]
-        return out
-
-
-@dataclass(frozen=True)
-class ShiftView:
-    id: int
-    name: str
-    serial: str
-    badge: str | None
-    start: datetime
-    end: datetime
-    event_id: int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(vars(self))
-        out["start"] = self.start.isoformat()
-        out["end"] = self.end.isoformat()
-        return out
 
 
 # --- officers -----------------------------------------------------------------------------
@@ -144,7 +75,10 @@ def officer_view(s: Session, row: Officer) -> OfficerView:
         .join(Assignment, Assignment.device_id == Device.id)
         .where(Assignment.officer_id == row.id, Assignment.end.is_(None))
     )
-    return OfficerView(row.id, row.badge, row.name, row.unit, username, row.active, held)
+    return OfficerView(
+        id=row.id, badge=row.badge, name=row.name, unit=row.unit, username=username,
+        active=row.active, device=held,
+    )  # fmt: skip
 
 
 def add_officer(
@@ -322,8 +256,9 @@ def _assignment_view(s: Session, a: Assignment, serial: str | None = None) -> As
         assert device is not None
         serial = device.serial
     return AssignmentView(
-        a.id, serial, officer.badge, officer.name, a.start, a.end, a.created_by, a.reason
-    )
+        id=a.id, serial=serial, badge=officer.badge, officer=officer.name, start=a.start,
+        end=a.end, by=a.created_by, reason=a.reason,
+    )  # fmt: skip
 
 
 def device_view(s: Session, row: Device) -> DeviceView:
@@ -335,8 +270,9 @@ def device_view(s: Session, row: Device) -> DeviceView:
     views = [_assignment_view(s, a, row.serial) for a in history]
     current = next((v.badge for v in views if v.end is None), None)
     return DeviceView(
-        row.id, row.serial, row.camera_id, row.model, row.note, row.registered, current, views
-    )
+        id=row.id, serial=row.serial, camera_id=row.camera_id, model=row.model, note=row.note,
+        registered=row.registered, officer=current, history=views,
+    )  # fmt: skip
 
 
 def add_device(
@@ -572,8 +508,8 @@ def shift_view(s: Session, row: Shift) -> ShiftView:
     device = s.get(Device, row.device_id)
     assert device is not None
     return ShiftView(
-        row.id, row.name, device.serial, _badge(s, row.officer_id), row.start, row.end,
-        row.event_id,
+        id=row.id, name=row.name, serial=device.serial, badge=_badge(s, row.officer_id),
+        start=row.start, end=row.end, event_id=row.event_id,
     )  # fmt: skip
 
 

@@ -25,14 +25,20 @@ class ReconcileResult:
     cleared: list[Alert] = field(default_factory=list)
 
 
-def escalation_level(raised_at: datetime, now: datetime, cfg: EscalationConfig) -> int:
-    """The level an alert raised at ``raised_at`` has reached at ``now`` if nobody acknowledged
+def escalation_level(opened_at: datetime, now: datetime, cfg: EscalationConfig) -> int:
+    """The level an alert raised at ``opened_at`` has reached at ``now`` if nobody acknowledged
     it: 1, then one more per ``after_min`` minutes, up to the number of levels."""
-    steps = int((now - raised_at) / timedelta(minutes=cfg.after_min)) if now > raised_at else 0
+    steps = int((now - opened_at) / timedelta(minutes=cfg.after_min)) if now > opened_at else 0
     return max(1, min(len(cfg.levels), 1 + steps))
 
 
-def new_alert(c: Condition) -> Alert:
+def escalation_start(a: Alert) -> datetime:
+    """Where an alert's escalation clock starts: when vms raised it, not when its situation
+    began (a person entered with a back-dated time raises alerts about the past: level 1)."""
+    return a.opened_at or a.raised_at
+
+
+def new_alert(c: Condition, now: datetime) -> Alert:
     return Alert(
         key=c.key,
         type=c.type.value,
@@ -47,6 +53,7 @@ def new_alert(c: Condition) -> Alert:
         message=c.message,
         data=dict(c.data),
         raised_at=c.since,
+        opened_at=max(c.since, now),
         cleared_at=c.until,
     )
 
@@ -69,7 +76,7 @@ def reconcile(
     for c in by_key.values():
         alert = existing.get(c.key)
         if alert is None:
-            alert = new_alert(c)
+            alert = new_alert(c, now)
             s.add(alert)
             result.raised.append(alert)
         elif c.until is not None and alert.cleared_at is None:
@@ -91,9 +98,10 @@ def escalate(s: Session, now: datetime, cfg: EscalationConfig) -> list[Alert]:
     for alert in s.scalars(
         select(Alert).where(Alert.ack_at.is_(None), Alert.level < top).order_by(Alert.id)
     ):
-        level = escalation_level(alert.raised_at, now, cfg)
+        start = escalation_start(alert)
+        level = escalation_level(start, now, cfg)
         if level > alert.level:
             alert.level = level
-            alert.escalated_at = alert.raised_at + (level - 1) * timedelta(minutes=cfg.after_min)
+            alert.escalated_at = start + (level - 1) * timedelta(minutes=cfg.after_min)
             out.append(alert)
     return out

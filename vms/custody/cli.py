@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vms.cli_identity import LoginOpt, identify
 from vms.clock import SystemClock, utc
 from vms.config import Config, demo_config, load_config
 from vms.custody.config import RiskLevel
@@ -23,6 +24,7 @@ from vms.custody.report import export_interview, interview_report
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.custody.views import AlertView, CheckView, InterviewView, PersonView
+from vms.evidence.audit import append
 from vms.vocab import jsonable
 
 custody_app = typer.Typer(
@@ -319,22 +321,56 @@ def interview(
         Path | None,
         typer.Option("--export", help="Write one MP4 per camera and the report into DIR."),
     ] = None,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help="Why (audit log); required with --export: custody-room footage."
+        ),
+    ] = "",
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The auditor's report of an interview: every segment, each gap, the hash check."""
+    """The auditor's report of an interview: every segment, each gap, the hash check.
+
+    Audited: the report as a view of the interview, ``--export`` (its footage) as an export,
+    which needs ``--reason`` like custody footage does on the web."""
     del report  # the report is always printed; the flag only says so
+    why = reason.strip()
+    if export is not None and not why:
+        raise typer.BadParameter(
+            "exporting an interview's footage (custody room) needs a reason for the audit log",
+            param_hint="--reason",
+        )
     with _service(config) as svc:
         now = svc.clock.now()
+        who = identify(svc.db, login)
         if export is not None:
             result = export_interview(svc.db, svc.config, interview_id, export, now)
+            files = [
+                {"camera": e.camera, "path": e.path, "sha256": e.sha256, "bytes": e.bytes}
+                for e in result.exports
+                if e.path
+            ]
+            try:
+                with svc.db.session() as s:
+                    append(s, svc.clock, who.actor(why), "export", "interview", interview_id,
+                           details={"what": "interview export", "out": str(export.resolve()),
+                                    "files": files})  # fmt: skip
+            except BaseException:
+                for f in files:  # no footage leaves without its entry
+                    Path(str(f["path"])).unlink(missing_ok=True)
+                raise
         else:
             result = interview_report(svc.db, svc.config, interview_id, now, layout=svc.layout)
+            with svc.db.session() as s:
+                append(s, svc.clock, who.actor(why or "interview continuity report"), "view",
+                       "interview", interview_id, details={"what": "interview report"})  # fmt: skip
     if as_json:
         _emit(result, True, "")
     else:
-        out.print(result.to_text(), highlight=False, markup=False)
-    if not result.hashes_ok:
+        out.print(result.to_text(svc.config.texts()), highlight=False, markup=False)
+    if result.hash_state == "failed":  # a segment still being written is not a failure
         raise typer.Exit(1)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from vms.i18n import N_
 from vms.vocab import ConfigModel, RoomType
 
 _ROOM_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -65,31 +66,31 @@ class LegalBasisConfig(ConfigModel):
 def default_legal_bases() -> dict[str, LegalBasisConfig]:
     b = LegalBasisConfig
     return {
-        "summons": b(title="Summons", limit_h=12, source="CPL art. 119"),
+        "summons": b(title=N_("Summons"), limit_h=12, source="CPL art. 119"),
         "summons_serious": b(
-            title="Summons, serious case (detention or arrest needed)",
+            title=N_("Summons, serious case (detention or arrest needed)"),
             limit_h=24,
             source="CPL art. 119",
         ),
         "admin_questioning": b(
-            title="Questioning after administrative summons",
+            title=N_("Questioning after administrative summons"),
             limit_h=8,
             source="Public Security Administration Punishment Law art. 83",
         ),
         "admin_questioning_detention": b(
-            title="Administrative questioning, detention may follow",
+            title=N_("Administrative questioning, detention may follow"),
             limit_h=24,
             source="Public Security Administration Punishment Law art. 83",
         ),
         "continued_questioning": b(
-            title="Continued questioning", limit_h=24, source="People's Police Law art. 9"
+            title=N_("Continued questioning"), limit_h=24, source="People's Police Law art. 9"
         ),
         "continued_questioning_extended": b(
-            title="Continued questioning, extended with approval",
+            title=N_("Continued questioning, extended with approval"),
             limit_h=48,
             source="People's Police Law art. 9",
         ),
-        "custom": b(title="Other (limit given at entry)", limit_h=None, source=""),
+        "custom": b(title=N_("Other (limit given at entry)"), limit_h=None, source=""),
     }
 
 

@@ -159,6 +159,10 @@ class Alert(Base):
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     raised_at: Mapped[datetime]
+    opened_at: Mapped[datetime | None] = mapped_column(
+        doc="When vms raised it: its escalation clock starts here (raised_at is when the "
+        "situation began, in the past for a back-dated entry); NULL on older rows."
+    )
     cleared_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(100))

@@ -23,6 +23,7 @@ from vms.db.models import Segment
 from vms.db.session import Database
 from vms.errors import ConfigError, NotFoundError, StorageError
 from vms.evidence.clips import SourceSegment, cut_clip
+from vms.i18n import Texts, texts_for
 from vms.recordings import gaps_in_range, segments_in_range
 from vms.storage import LOCAL, Storage, as_storage, storage_for
 from vms.vocab import Subsystem, View, jsonable
@@ -169,41 +170,101 @@ class InterviewReport(View):
     def officers(self) -> list[dict[str, str]]:
         return self.interview.officers
 
-    def to_text(self) -> str:
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def hash_state(self) -> str:
+        """'failed' if a file is altered or missing, 'in_progress' while a segment is still
+        being written (it has no hash yet: not a failure), else 'ok'."""
+        checks = {sg.hash_check for c in self.cameras for sg in c.segments}
+        if checks & {"mismatch", "missing"}:
+            return "failed"
+        return "in_progress" if "unhashed" in checks else "ok"
+
+    def to_text(self, texts: Texts | None = None) -> str:
+        """The report as a reader reads it: their language, the site's local time."""
+        tx = texts or texts_for("en", "UTC")
+        _ = tx.gettext
         iv, p = self.interview, self.person
+        yes, no = _("yes"), _("no")
+        hash_word = {
+            "ok": _("all segments ok"),
+            "in_progress": _("recording in progress (the last segment has no hash yet)"),
+            "failed": _("FAILED"),
+        }[self.hash_state]
+        officers = ", ".join(
+            _("%(name)s (badge %(badge)s)", name=o["name"], badge=o["badge"]) for o in iv.officers
+        )
+        end = _("(in progress)") if self.in_progress else _("by %(who)s", who=iv.ended_by)
         lines = [
-            f"Interview {iv.id} ({iv.kind}) of {p.name} (person {p.id}, "
-            f"case {p.case_number or '-'})",
-            f"Room: {self.room.name} ({self.room.id}, {self.room.site})",
-            f"Start: {self.start.isoformat()}   by {iv.started_by}",
-            f"End:   {self.end.isoformat()}   "
-            + ("(in progress)" if self.in_progress else f"by {iv.ended_by}"),
-            "Officers: "
-            + (", ".join(f"{o['name']} (badge {o['badge']})" for o in iv.officers) or "none"),
-            f"Continuous: {'yes' if self.continuous else 'no'}",
-            f"Hash check: {'all segments ok' if self.hashes_ok else 'FAILED'}",
+            _(
+                "Interview %(id)s (%(kind)s) of %(name)s (person %(person)s, case %(case)s)",
+                id=iv.id,
+                kind=tx.label("room_type", iv.kind),
+                name=p.name,
+                person=p.id,
+                case=p.case_number or "-",
+            ),
+            _(
+                "Room: %(name)s (%(id)s, %(site)s)",
+                name=self.room.name,
+                id=self.room.id,
+                site=self.room.site,
+            ),
+            _("Start: %(at)s   by %(who)s", at=tx.when(self.start), who=iv.started_by),
+            _("End: %(at)s   %(end)s", at=tx.when(self.end), end=end),
+            _("Duration: %(d)s", d=tx.duration(self.duration_s)),
+            _("Officers: %(list)s", list=officers or _("none")),
+            _("Continuous: %(v)s", v=yes if self.continuous else no),
+            _("Hash check: %(v)s", v=hash_word),
         ]
         if not self.cameras:
-            lines.append("No camera covers this room: nothing of the interview is recorded.")
+            lines.append(_("No camera covers this room: nothing of the interview is recorded."))
         for cam in self.cameras:
             lines.append("")
             lines.append(
-                f"Camera {cam.camera_id}: {len(cam.segments)} segment(s), "
-                f"continuous: {'yes' if cam.continuous else 'no'}"
+                _(
+                    "Camera %(camera)s: %(n)d segment(s), continuous: %(v)s",
+                    camera=cam.camera_id,
+                    n=len(cam.segments),
+                    v=yes if cam.continuous else no,
+                )
             )
             for sg in cam.segments:
-                end = sg.end.isoformat() if sg.end else "open"
                 lines.append(
-                    f"  segment {sg.id} {sg.start.isoformat()} .. {end}  {sg.path}  "
-                    f"sha256 {(sg.sha256 or '-')[:16]}  {sg.hash_check}"
+                    "  "
+                    + _(
+                        "segment %(id)s %(start)s .. %(end)s  %(path)s  sha256 %(sha)s  %(check)s",
+                        id=sg.id,
+                        start=tx.time(sg.start),
+                        end=tx.time(sg.end) if sg.end else _("being written"),
+                        path=sg.path,
+                        sha=(sg.sha256 or "-")[:16],
+                        check=tx.label("hash_check", sg.hash_check),
+                    )
                 )
             for g in cam.gaps:
                 lines.append(
-                    f"  GAP {g.start.isoformat()} .. {g.end.isoformat()}  "
-                    f"{g.duration_s:.3f} s  ({'; '.join(g.reasons)})"
+                    "  "
+                    + _(
+                        "GAP %(start)s .. %(end)s  %(d)s  (%(why)s)",
+                        start=tx.time(g.start),
+                        end=tx.time(g.end),
+                        d=tx.duration(g.duration_s),
+                        why="; ".join(g.reasons),
+                    )
                 )
         for e in self.exports:
-            lines.append(f"Exported {e.camera}: {e.path} sha256 {e.sha256}")
+            if e.path:
+                lines.append(
+                    _(
+                        "Exported %(camera)s: %(path)s sha256 %(sha)s",
+                        camera=e.camera,
+                        path=e.path,
+                        sha=e.sha256,
+                    )
+                )
+            else:
+                lines.append(_("Not exported %(camera)s: no footage", camera=e.camera))
         return "\n".join(lines)
 
 
@@ -296,5 +357,5 @@ def export_interview(
     stem = out_dir / f"interview-{interview_id}-report"
     data = json.dumps(jsonable(report), indent=2)
     stem.with_suffix(".json").write_text(data, encoding="utf-8")
-    stem.with_suffix(".txt").write_text(report.to_text() + "\n", encoding="utf-8")
+    stem.with_suffix(".txt").write_text(report.to_text(config.texts()) + "\n", encoding="utf-8")
     return report

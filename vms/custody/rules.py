@@ -22,6 +22,7 @@ from vms.custody.config import CustodyConfig, RiskLevel
 from vms.custody.continuity import CoverageGap
 from vms.custody.layout import Layout, Room
 from vms.custody.presence import PresenceSpan, room_timeline, runs
+from vms.custody.texts import english
 from vms.vocab import Severity, jsonable
 
 
@@ -174,10 +175,6 @@ class Condition:
 Rule = Callable[[CustodyState, datetime, CustodyConfig], list[Condition]]
 
 
-def _t(dt: datetime) -> str:
-    return dt.isoformat(timespec="seconds")
-
-
 # --- the rules ------------------------------------------------------------------------------
 
 
@@ -188,20 +185,26 @@ def legal_clock_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> 
     for p in state.persons:
         basis = cfg.legal_bases.get(p.legal_basis)
         title = basis.title if basis else p.legal_basis
+        facts = {
+            "deadline": p.deadline.isoformat(),
+            "name": p.name,
+            "basis_title": title,
+            "limit_h": p.limit_h,
+        }
         for lead in cfg.legal_clock.warn_before_min:
             at = p.deadline - timedelta(minutes=lead)
             if now >= at and (p.exited_at is None or p.exited_at > at):
+                data = {**facts, "lead_min": lead}
                 out.append(
                     Condition(
                         AlertType.LEGAL_WARNING,
                         f"legal_clock_warning:{p.id}:{lead}",
                         at,
                         p.exited_at,
-                        f"{p.name}: {lead} min to the legal limit ({title}, "
-                        f"{p.limit_h:g} h) at {_t(p.deadline)}",
+                        english(AlertType.LEGAL_WARNING, data, at),
                         site=p.site,
                         person_id=p.id,
-                        data={"deadline": p.deadline.isoformat(), "lead_min": lead},
+                        data=data,
                     )
                 )
         if now >= p.deadline and (p.exited_at is None or p.exited_at > p.deadline):
@@ -211,11 +214,10 @@ def legal_clock_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> 
                     f"legal_clock_limit:{p.id}",
                     p.deadline,
                     p.exited_at,
-                    f"{p.name}: legal limit ({title}, {p.limit_h:g} h) reached at "
-                    f"{_t(p.deadline)}; still held",
+                    english(AlertType.LEGAL_LIMIT, facts, p.deadline),
                     site=p.site,
                     person_id=p.id,
-                    data={"deadline": p.deadline.isoformat()},
+                    data=facts,
                 )
             )
     return out
@@ -231,16 +233,21 @@ def resummons_condition(
     if interval >= timedelta(hours=cfg.legal_clock.resummons_min_interval_h):
         return None
     hours = interval.total_seconds() / 3600
+    data = {
+        "previous_exit": previous_exit.isoformat(),
+        "interval_h": round(hours, 2),
+        "name": person.name,
+        "min_h": cfg.legal_clock.resummons_min_interval_h,
+    }
     return Condition(
         AlertType.RESUMMONS,
         f"resummons:{person.id}",
         person.entered_at,
         None,
-        f"{person.name}: entered again {hours:.1f} h after release at {_t(previous_exit)} "
-        f"(minimum {cfg.legal_clock.resummons_min_interval_h:g} h)",
+        english(AlertType.RESUMMONS, data, person.entered_at),
         site=person.site,
         person_id=person.id,
-        data={"previous_exit": previous_exit.isoformat(), "interval_h": round(hours, 2)},
+        data=data,
     )
 
 
@@ -260,15 +267,15 @@ def two_officer_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> 
             "interview_id": iv.id,
         }
         if len(iv.officers) < need:
+            data = {"officers": len(iv.officers), "required": need, "interview": iv.id, "name": who}
             out.append(
                 Condition(
                     AlertType.TWO_OFFICER,
                     f"two_officer:{iv.id}:registered",
                     iv.started_at,
                     iv.ended_at,
-                    f"interview {iv.id} of {who}: {len(iv.officers)} officer(s) registered, "
-                    f"{need} required",
-                    data={"officers": len(iv.officers), "required": need},
+                    english(AlertType.TWO_OFFICER, data, iv.started_at),
+                    data=data,
                     **common,
                 )
             )
@@ -282,15 +289,22 @@ def two_officer_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> 
         for run in runs(
             pieces, lambda n: n < need + 1, min_s=cfg.two_officer.for_s, ongoing_at=ongoing
         ):
+            since = run.start + timedelta(seconds=cfg.two_officer.for_s)
+            data = {
+                "visible_below": need + 1,
+                "from": run.start.isoformat(),
+                "interview": iv.id,
+                "name": who,
+                "room_name": room.name,
+            }
             out.append(
                 Condition(
                     AlertType.TWO_OFFICER,
                     f"two_officer:{iv.id}:{run.start.isoformat()}",
-                    run.start + timedelta(seconds=cfg.two_officer.for_s),
+                    since,
                     run.end,
-                    f"interview {iv.id} of {who} in {room.name}: fewer than {need + 1} people "
-                    f"visible since {_t(run.start)}",
-                    data={"visible_below": need + 1, "from": run.start.isoformat()},
+                    english(AlertType.TWO_OFFICER, data, since),
+                    data=data,
                     **common,
                 )
             )
@@ -310,17 +324,19 @@ def person_alone_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) ->
         pieces = room_timeline(state.room_spans(room), stay.start, end, now, cfg.presence.stale_s)
         ongoing = now if stay.end is None else None
         for run in runs(pieces, lambda n: n == 1, min_s=cfg.person_alone.for_s, ongoing_at=ongoing):
+            since = run.start + timedelta(seconds=cfg.person_alone.for_s)
+            data = {"from": run.start.isoformat(), "name": person.name, "room_name": room.name}
             out.append(
                 Condition(
                     AlertType.PERSON_ALONE,
                     f"person_alone:{person.id}:{room.id}:{run.start.isoformat()}",
-                    run.start + timedelta(seconds=cfg.person_alone.for_s),
+                    since,
                     run.end,
-                    f"{person.name} alone in {room.name} since {_t(run.start)}",
+                    english(AlertType.PERSON_ALONE, data, since),
                     site=room.site,
                     room_id=room.id,
                     person_id=person.id,
-                    data={"from": run.start.isoformat()},
+                    data=data,
                 )
             )
     return out
@@ -345,20 +361,27 @@ def video_events_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) ->
         if not held:
             continue
         names = [p.name for pid in held if (p := state.person(pid)) is not None]
-        what = "person down" if atype is AlertType.PERSON_DOWN else "person still"
+        data = {
+            "event_type": ev.type,
+            "persons": held,
+            "names": names,
+            "alert": atype.value,
+            "room_name": room.name,
+            "from": ev.start.isoformat(),
+        }
         out.append(
             Condition(
                 atype,
                 f"{atype.value}:{ev.id}",
                 ev.start,
                 ev.end,
-                f"{what} in {room.name} ({', '.join(names)}) since {_t(ev.start)}",
+                english(atype, data, ev.start),
                 site=room.site,
                 room_id=room.id,
                 person_id=held[0] if len(held) == 1 else None,
                 camera_id=ev.camera_id,
                 event_id=ev.id,
-                data={"event_type": ev.type, "persons": held},
+                data=data,
             )
         )
     return out
@@ -407,18 +430,24 @@ def observation_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> 
         if end > due:
             episodes.append((due, stay.end))
         for since, until in episodes:
+            data = {
+                "risk": person.risk.value,
+                "due": since.isoformat(),
+                "name": person.name,
+                "room_name": room.name,
+                "interval_min": interval.total_seconds() / 60,
+            }
             out.append(
                 Condition(
                     AlertType.OBSERVATION_OVERDUE,
                     f"observation_overdue:{person.id}:{since.isoformat()}",
                     since,
                     until,
-                    f"{person.name} in {room.name}: observation due at {_t(since)} "
-                    f"(risk {person.risk.value}: every {interval.total_seconds() / 60:g} min)",
+                    english(AlertType.OBSERVATION_OVERDUE, data, since),
                     site=room.site,
                     room_id=room.id,
                     person_id=person.id,
-                    data={"risk": person.risk.value, "due": since.isoformat()},
+                    data=data,
                 )
             )
     return out
@@ -477,39 +506,40 @@ def recording_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> li
         if recording:
             continue
         since = max([used_since, *lost])
-        reason = "no camera" if not room.cameras else "no camera of the room is recording"
+        data: dict[str, Any] = {
+            "cameras": list(room.cameras),
+            "room_name": room.name,
+            "since": since.isoformat(),
+        }
         out.append(
             Condition(
                 AlertType.ROOM_WITHOUT_VIDEO,
                 f"room_without_video:{room.id}:{since.isoformat()}",
                 since,
                 None,
-                f"{room.name} is in use without video since {_t(since)} ({reason})",
+                english(AlertType.ROOM_WITHOUT_VIDEO, data, since),
                 site=room.site,
                 room_id=room.id,
-                data={"cameras": list(room.cameras)},
+                data=data,
             )
         )
     for iv in state.interviews:
         room = state.layout.rooms.get(iv.room_id)
         for gap in state.interview_gaps.get(iv.id, ()):
+            data = {"gap": jsonable(gap), "interview": iv.id}
             out.append(
                 Condition(
                     AlertType.RECORDING_INCOMPLETE,
                     f"recording_incomplete:{iv.id}:{gap.camera_id}:{gap.start.isoformat()}",
                     gap.start,
                     gap.end if gap.end < (iv.ended_at or now) else iv.ended_at,
-                    f"interview {iv.id}: recording incomplete, "
-                    f"{'camera ' + gap.camera_id if gap.camera_id else 'the room'} has no "
-                    f"footage from {_t(gap.start)} for {gap.duration_s:.1f} s "
-                    f"({'; '.join(gap.reasons)}); the interview must stop and the reason and "
-                    "times be written down",
+                    english(AlertType.RECORDING_INCOMPLETE, data, gap.start),
                     site=room.site if room else None,
                     room_id=iv.room_id,
                     person_id=iv.person_id,
                     interview_id=iv.id,
                     camera_id=gap.camera_id or None,
-                    data={"gap": jsonable(gap)},
+                    data=data,
                 )
             )
     return out

@@ -40,6 +40,9 @@ class PersonView(View):
 class HeldView(PersonView):
     """A person held now, with their legal clock and the next welfare check."""
 
+    legal_basis_title: str | None = Field(
+        None, description="The legal basis as the reader calls it (the web fills it in)."
+    )
     deadline: datetime = Field(description="When the legal limit is reached.")
     minutes_left: float = Field(description="Minutes to the deadline (negative: overdue).")
     room_since: datetime | None = Field(description="Since when the person is in their room.")
@@ -91,7 +94,12 @@ class AlertView(View):
     interview: int | None = Field(validation_alias="interview_id")
     camera: str | None = Field(validation_alias="camera_id")
     event: int | None = Field(validation_alias="event_id")
-    raised_at: datetime
+    raised_at: datetime = Field(description="When the situation began.")
+    opened_at: datetime | None = Field(
+        None,
+        description="When vms raised the alert: its escalation clock starts here (a "
+        "back-dated entry's alerts are about the past, yet start at level 1).",
+    )
     cleared_at: datetime | None
     escalated_at: datetime | None
     acknowledged_by: str | None
@@ -103,7 +111,8 @@ class AlertView(View):
     def of(cls, a: Alert, cfg: EscalationConfig | None = None) -> AlertView:
         levels = cfg.levels if cfg else []
         level_to = levels[a.level - 1] if 0 < a.level <= len(levels) else None
-        return cls.model_validate(a).model_copy(update={"level_to": level_to})
+        opened = a.opened_at or a.raised_at
+        return cls.model_validate(a).model_copy(update={"level_to": level_to, "opened_at": opened})
 
 
 class RoomVideo(View):

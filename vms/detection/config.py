@@ -15,6 +15,9 @@ from vms.vocab import ConfigModel
 #: Where the demo looks for a model: ../shared/data beside the checkout.
 DEMO_MODEL = Path(__file__).resolve().parents[2] / ".." / "shared/data/models/yolov8n_int8.onnx"
 
+#: Custody cameras: never longer than this without a detection while anyone is in view.
+CUSTODY_OCCUPIED_DETECT_S = 1.0
+
 _ZONE_NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$"
 
 
@@ -30,9 +33,18 @@ class DetectorConfig(ConfigModel):
     model: Path | None = Field(
         None,
         description=(
-            "Model file Ultralytics loads: .pt, .onnx or an OpenVINO folder (relative paths "
-            "from the working directory). Null: detection is off (motion and tamper still run) "
-            "and the log says so."
+            "Model file: .onnx (ONNX Runtime), an OpenVINO folder or .xml (OpenVINO), or a "
+            ".pt file (Ultralytics, torch); relative paths from the working directory. A pose "
+            "model (COCO keypoints) also feeds person-down. Null: detection is off (motion and "
+            "tamper still run) and the log says so. `vms models bench` compares candidates."
+        ),
+    )
+    backend: str = Field(
+        "auto",
+        pattern=r"^(auto|onnxruntime|openvino|ultralytics)$",
+        description=(
+            "Runtime: auto (by file: .onnx ONNX Runtime, OpenVINO folder OpenVINO, .pt "
+            "Ultralytics), onnxruntime, openvino (also runs .onnx files) or ultralytics."
         ),
     )
     classes: list[str] = Field(
@@ -49,11 +61,31 @@ class DetectorConfig(ConfigModel):
             "tracks (ByteTrack); starting a track takes tracker.start_confidence."
         ),
     )
-    imgsz: int = Field(640, ge=32, le=4096, description="Inference size in pixels.")
-    threads: int = Field(
-        1, ge=1, le=64, description="CPU threads one detector call uses (torch / ONNX Runtime)."
+    imgsz: int | None = Field(
+        None,
+        ge=32,
+        le=4096,
+        description=(
+            "Model input size in pixels. Null: the model's own (a fixed-shape export takes "
+            "only that; a dynamic one or a .pt any multiple of its stride, default 640)."
+        ),
     )
-    device: str = Field("cpu", description="Inference device: cpu, cuda:0, ...")
+    threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="CPU threads one detector call uses (ONNX Runtime / OpenVINO / torch).",
+    )
+    device: str = Field(
+        "cpu",
+        pattern=r"^[A-Za-z]+(:[0-9]+)?$",
+        description=(
+            "Where the model runs: cpu (the tested default); ONNX Runtime: cuda[:N], "
+            "tensorrt[:N] (needs onnxruntime-gpu); OpenVINO: gpu[:N], npu, auto; Ultralytics: "
+            "a torch device (cuda:0). An accelerator that is not there is said in the log and "
+            "the model runs on CPU: never required."
+        ),
+    )
 
 
 class DetectMode(StrEnum):
@@ -61,6 +93,37 @@ class DetectMode(StrEnum):
 
     MOTION = "motion"  # on motion, and at least every 1/min_detect_fps seconds
     STEADY = "steady"  # on every analysed frame
+
+
+class CropConfig(ConfigModel):
+    """Detect on crops around motion and tracks at the model's resolution (Frigate's
+    approach) instead of the whole frame shrunk into the model, where that sees more."""
+
+    enabled: bool = Field(True, description="Crop around motion and tracks; false: whole frames.")
+    full_below: float = Field(
+        1.5,
+        ge=0,
+        le=100,
+        description=(
+            "The whole frame is used as it is when fitting it into the model shrinks it at "
+            "most this much (1.5: a 480-wide frame into a 320 model); crops see no more."
+        ),
+    )
+    max_windows: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description=(
+            "Most crops per detector call of one camera; more motion than that is covered by "
+            "coarser crops (shrunk more), up to the whole frame."
+        ),
+    )
+    margin: float = Field(
+        0.25,
+        ge=0,
+        le=5,
+        description="Context around a box of interest, as a share of its size on each side.",
+    )
 
 
 class MotionConfig(ConfigModel):
@@ -288,11 +351,12 @@ class AnalyticsConfig(ConfigModel):
     """One camera's analytics: motion -> detector -> tracker -> zones -> rules -> events."""
 
     enabled: bool = Field(True, description="Analyse this camera (needs analysis_fps > 0).")
-    detect: DetectMode | None = Field(
-        None,
+    detect: DetectMode = Field(
+        DetectMode.MOTION,
         description=(
-            "'motion': detect on motion and at least min_detect_fps; 'steady': every analysed "
-            "frame. Default: steady for custody cameras, motion for street cameras."
+            "'motion': detect on motion not explained by a tracked person, at least "
+            "min_detect_fps, and while anyone is tracked at least every occupied_detect_s; "
+            "'steady': every analysed frame."
         ),
     )
     min_detect_fps: float = Field(
@@ -303,6 +367,19 @@ class AnalyticsConfig(ConfigModel):
             "Motion mode: the detector runs at least this often whatever the motion (0.33: "
             "every 3 s), so people standing or lying still are re-checked."
         ),
+    )
+    occupied_detect_s: float | None = Field(
+        None,
+        gt=0,
+        le=60,
+        description=(
+            "While anyone is tracked, never longer than this without a detection, seconds "
+            "(between detections the tracker carries the boxes of people who barely move). "
+            "Default: 1 s for custody cameras, none for street cameras (min_detect_fps)."
+        ),
+    )
+    crop: CropConfig = Field(
+        default_factory=CropConfig, description="Crops around motion at model resolution."
     )
     clear_s: float = Field(
         2.0,
@@ -356,8 +433,8 @@ class AnalyticsConfig(ConfigModel):
             raise ValueError(f"zone names must be unique per camera: {sorted(dup)}")
         return self
 
-    def mode_for(self, custody: bool) -> DetectMode:
-        """The detection mode in force: the configured one, else steady for custody cameras."""
-        if self.detect is not None:
-            return self.detect
-        return DetectMode.STEADY if custody else DetectMode.MOTION
+    def occupied_interval_for(self, custody: bool) -> float | None:
+        """Longest time without a detection while anyone is tracked (custody default 1 s)."""
+        if self.occupied_detect_s is not None:
+            return self.occupied_detect_s
+        return CUSTODY_OCCUPIED_DETECT_S if custody else None

@@ -18,10 +18,11 @@ import numpy as np
 import supervision as sv
 
 from vms.detection.config import AnalyticsConfig, DetectMode, RulesConfig
-from vms.detection.detections import empty_tracks, subset
-from vms.detection.detector import Detector
+from vms.detection.detections import concat, empty_tracks, subset
+from vms.detection.detector import Detector, detect_all, input_size
 from vms.detection.events import EventRecord, EventSink, recording_range
 from vms.detection.motion import MotionDetector, MotionResult
+from vms.detection.regions import PixelBox, Window, cover, plan_windows, whole
 from vms.detection.rules.base import Changed, Ended, Fired, Observation, Rule, Transition
 from vms.detection.rules.crowding import CrowdingRule
 from vms.detection.rules.intrusion import IntrusionRule
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 
 #: Motion covered this much by the box of a tracked object is that object moving in place.
 _COVERED = 0.8
+#: Detections from overlapping crops that overlap this much are one object.
+_MERGE_IOU = 0.6
+#: A box this close (pixels) to a crop's edge inside the frame may be cut off by the crop.
+_EDGE_PX = 2.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class FrameResult:
     detected: bool  # the detector ran on this frame
     tracks: sv.Detections  # tracked objects now (held from the last detector run)
     transitions: list[Transition] = field(default_factory=list)
+    #: Where the detector looked (image pixels): crops, or the whole frame / region.
+    windows: tuple[Window, ...] = ()
 
     @property
     def person_count(self) -> int:
@@ -76,6 +83,18 @@ class _Slot:
 class _Open:
     handle: object
     record: EventRecord
+
+
+@dataclass(frozen=True)
+class Work:
+    """A frame between ``Pipeline.begin`` and ``Pipeline.end``: the crops the detector is to
+    run on (none: no detection this frame). Cameras of one process batch their crops."""
+
+    image: np.ndarray
+    when: datetime
+    motion: MotionResult
+    windows: tuple[Window, ...]  # in image pixels
+    crops: tuple[np.ndarray, ...]
 
 
 def build_rules(
@@ -122,7 +141,8 @@ class Pipeline:
     ) -> None:
         self.camera_id = camera_id
         self.config = config
-        self.mode = config.mode_for(custody)
+        self.mode = config.detect
+        self._occupied_s = config.occupied_interval_for(custody)
         self.detector = detector
         self.sink = sink
         self.observers = list(observers)
@@ -152,7 +172,8 @@ class Pipeline:
         self._last_box: dict[int, np.ndarray] = {}
         self._open: dict[str, _Open] = {}
         self.frames = 0
-        self.detector_calls = 0
+        self.detector_calls = 0  # frames the detector ran on
+        self.detector_images = 0  # crops it ran on (one per window)
         #: Smoothed wall time of one detector call (detection + tracking), for /metrics.
         self.detector_latency_ms: float | None = None
         self.events_opened = 0
@@ -161,21 +182,39 @@ class Pipeline:
 
     def process(self, image: np.ndarray, when: datetime) -> FrameResult:
         """Analyse one BGR frame taken at ``when`` (aware UTC)."""
+        work = self.begin(image, when)
+        started = time.perf_counter()
+        found = detect_all(self.detector, work.crops) if work.crops and self.detector else []
+        return self.end(work, found, started)
+
+    def begin(self, image: np.ndarray, when: datetime) -> Work:
+        """Motion, and where the detector is to look in this frame (``Work.crops``)."""
         self.frames += 1
-        h, w = image.shape[:2]
         motion = self.motion.update(image, when.timestamp())
-        detected = False
-        if self.detector is not None and self.needs_detections and self._due(when, motion, (w, h)):
-            started = time.perf_counter()
-            detections = self._detect(image)
+        windows: tuple[Window, ...] = ()
+        if self.detector is not None and self.needs_detections:
+            windows = tuple(self._plan(image, when, motion))
+        crops = tuple(image[w.y1 : w.y2, w.x1 : w.x2] for w in windows)
+        return Work(image, when, motion, windows, crops)
+
+    def end(
+        self, work: Work, found: Sequence[sv.Detections], started: float | None = None
+    ) -> FrameResult:
+        """Track the detections of ``work.crops`` (one per crop), apply the rules, report."""
+        image, when, motion = work.image, work.when, work.motion
+        h, w = image.shape[:2]
+        detected = bool(work.windows)
+        if detected:
+            t0 = time.perf_counter() if started is None else started
+            detections = self._merge(work.windows, found, (w, h))
             self._tracks = self._track(detections, when)
             self._remember(self._tracks)
-            ms = (time.perf_counter() - started) * 1000.0
+            ms = (time.perf_counter() - t0) * 1000.0
             prev = self.detector_latency_ms
             self.detector_latency_ms = ms if prev is None else 0.8 * prev + 0.2 * ms
             self._last_detect = when
             self.detector_calls += 1
-            detected = True
+            self.detector_images += len(work.windows)
         tracks = self._tracks
         transitions: list[Transition] = []
         # Without a detector nobody is ever seen: person rules would only raise false alarms
@@ -194,32 +233,129 @@ class Pipeline:
             transitions += out
         if transitions:
             self._report(transitions, image, tracks)
-        result = FrameResult(self.camera_id, when, motion, detected, tracks, transitions)
+        result = FrameResult(
+            self.camera_id, when, motion, detected, tracks, transitions, work.windows
+        )
         for observer in self.observers if seeing else ():
             observer(result)
         return result
 
-    def _detect(self, image: np.ndarray) -> sv.Detections:
-        """Run the detector on the frame, or on its configured region (boxes mapped back)."""
-        assert self.detector is not None
+    # -- where to look ---------------------------------------------------------------------
+
+    def _view(self, size: tuple[int, int]) -> Window:
+        """The part of the frame analysed: the configured region, else all of it."""
+        w, h = size
         region = self.config.region
         if region is None:
-            return self.detector.detect(image)
-        h, w = image.shape[:2]
-        x1, y1 = round(region[0] * w), round(region[1] * h)
-        x2, y2 = round(region[2] * w), round(region[3] * h)
-        detections = self.detector.detect(np.ascontiguousarray(image[y1:y2, x1:x2]))
-        detections.xyxy = detections.xyxy + np.array([x1, y1, x1, y1], dtype=np.float32)
-        return detections
+            return whole(size)
+        return Window(
+            round(region[0] * w), round(region[1] * h), round(region[2] * w), round(region[3] * h)
+        )
 
-    def _due(self, when: datetime, motion: MotionResult, size: tuple[int, int]) -> bool:
-        """Detect on every frame (steady), or on motion and at the minimum rate."""
-        if self.mode is DetectMode.STEADY or self._last_detect is None:
-            return True
-        if when - self._last_detect >= timedelta(seconds=1.0 / self.config.min_detect_fps):
-            return True
+    def _plan(self, image: np.ndarray, when: datetime, motion: MotionResult) -> list[Window]:
+        """The windows (image pixels) to detect on now; none when no detection is due."""
+        h, w = image.shape[:2]
+        reason = self._due(when, motion, (w, h))
+        if reason is None:
+            return []
+        view = self._view((w, h))
+        vsize = (view.width, view.height)
+        model = input_size(self.detector)
+        crop = self.config.crop
+        if model is None or not crop.enabled or reason in ("first", "steady", "refresh"):
+            local = (
+                [whole(vsize)]
+                if model is None or not crop.enabled
+                else cover(vsize, model, full_below=crop.full_below, max_windows=crop.max_windows)
+            )
+        else:
+            boxes = self._unexplained(motion, (w, h), view)
+            if reason == "occupied":
+                boxes += [_shift(tuple(b), -view.x1, -view.y1) for b in self._tracks.xyxy]
+            local = plan_windows(
+                boxes,
+                vsize,
+                model,
+                full_below=crop.full_below,
+                max_windows=crop.max_windows,
+                margin=crop.margin,
+            )
+            if not local:  # due, nothing in particular to look at: the whole view
+                local = cover(
+                    vsize, model, full_below=crop.full_below, max_windows=crop.max_windows
+                )
+        return [
+            Window(v.x1 + view.x1, v.y1 + view.y1, v.x2 + view.x1, v.y2 + view.y1) for v in local
+        ]
+
+    def _due(self, when: datetime, motion: MotionResult, size: tuple[int, int]) -> str | None:
+        """Why the detector runs on this frame, if it does: every frame (steady), the first,
+        the minimum rate, an occupied room's interval, or motion no tracked person explains."""
+        if self.mode is DetectMode.STEADY:
+            return "steady"
+        if self._last_detect is None:
+            return "first"
+        since = when - self._last_detect
+        if since >= timedelta(seconds=1.0 / self.config.min_detect_fps):
+            return "refresh"
+        if (
+            self._occupied_s is not None
+            and len(self._tracks)
+            and since >= timedelta(seconds=self._occupied_s - 1e-6)
+        ):
+            return "occupied"
         boxes = self._tracks.xyxy / np.array([*size, *size], dtype=np.float64)
-        return any(not _explained(r, boxes) for r in motion.regions)
+        if any(not _explained(r, boxes) for r in motion.regions):
+            return "motion"
+        return None
+
+    def _unexplained(
+        self, motion: MotionResult, size: tuple[int, int], view: Window
+    ) -> list[PixelBox]:
+        """Motion no tracked person explains, in pixels of the view (clipped to it)."""
+        w, h = size
+        boxes = self._tracks.xyxy / np.array([*size, *size], dtype=np.float64)
+        out: list[PixelBox] = []
+        for r in motion.regions:
+            if _explained(r, boxes):
+                continue
+            x1, y1 = max(r[0] * w, view.x1), max(r[1] * h, view.y1)
+            x2, y2 = min(r[2] * w, view.x2), min(r[3] * h, view.y2)
+            if x2 > x1 and y2 > y1:
+                out.append((x1 - view.x1, y1 - view.y1, x2 - view.x1, y2 - view.y1))
+        return out
+
+    def _merge(
+        self, windows: Sequence[Window], found: Sequence[sv.Detections], size: tuple[int, int]
+    ) -> sv.Detections:
+        """Detections of each window in image pixels, one per object, plus the tracks no
+        window covered (carried as they were: nobody looked there)."""
+        view = self._view(size)
+        vsize = (view.width, view.height)
+        parts: list[sv.Detections] = []
+        cropped = len(windows) > 1 or windows[0] != view
+        for win, det in zip(windows, found, strict=True):
+            det = _offset(det, win.x1, win.y1)
+            if cropped and len(det):
+                local = Window(
+                    win.x1 - view.x1, win.y1 - view.y1, win.x2 - view.x1, win.y2 - view.y1
+                )
+                det = subset(det, ~_at_inner_edge(det.xyxy - [view.x1, view.y1] * 2, local, vsize))
+            parts.append(det)
+        fresh = concat(parts)
+        fresh.data["carried"] = np.zeros(len(fresh), bool)
+        if len(parts) > 1 and len(fresh) > 1:
+            fresh = subset(fresh, _dedupe(fresh))
+        if not cropped or not len(self._tracks):
+            return fresh
+        covered = np.array(
+            [_covers(windows, tuple(b), view, vsize) for b in self._tracks.xyxy], bool
+        )
+        if covered.all():
+            return fresh
+        carried = subset(self._tracks, ~covered)
+        carried.data["carried"] = np.ones(len(carried), bool)
+        return concat([fresh, carried])
 
     def _track(self, detections: sv.Detections, when: datetime) -> sv.Detections:
         if self._tracker is None:
@@ -341,6 +477,61 @@ def _explained(region: tuple[float, float, float, float], boxes: np.ndarray) -> 
         if iw * ih >= _COVERED * area:
             return True
     return False
+
+
+def _shift(box: tuple[float, ...], dx: float, dy: float) -> PixelBox:
+    return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
+
+
+def _offset(det: sv.Detections, dx: int, dy: int) -> sv.Detections:
+    """Boxes (and keypoints) of a crop's detections in pixels of the frame."""
+    if not (dx or dy) or not len(det):
+        return det
+    det.xyxy = det.xyxy + np.array([dx, dy, dx, dy], dtype=det.xyxy.dtype)
+    if "keypoints" in det.data:
+        kps = np.array(det.data["keypoints"], dtype=np.float32)
+        kps[..., 0] += dx
+        kps[..., 1] += dy
+        det.data["keypoints"] = kps
+    return det
+
+
+def _at_inner_edge(xyxy: np.ndarray, win: Window, size: tuple[int, int]) -> np.ndarray:
+    """Boxes touching an edge of the window that lies inside the frame: perhaps cut off."""
+    left, top, right, bottom = win.inner_edges(size)
+    e = _EDGE_PX
+    cut = np.zeros(len(xyxy), bool)
+    if left:
+        cut |= xyxy[:, 0] <= win.x1 + e
+    if top:
+        cut |= xyxy[:, 1] <= win.y1 + e
+    if right:
+        cut |= xyxy[:, 2] >= win.x2 - e
+    if bottom:
+        cut |= xyxy[:, 3] >= win.y2 - e
+    return cut
+
+
+def _covers(
+    windows: Sequence[Window], box: tuple[float, ...], view: Window, size: tuple[int, int]
+) -> bool:
+    """Did a window see all of ``box`` (image pixels), away from its cut edges?"""
+    local = _shift(box, -view.x1, -view.y1)
+    for win in windows:
+        lw = Window(win.x1 - view.x1, win.y1 - view.y1, win.x2 - view.x1, win.y2 - view.y1)
+        if lw.contains(local) and not _at_inner_edge(np.array([local]), lw, size)[0]:
+            return True
+    return False
+
+
+def _dedupe(det: sv.Detections) -> np.ndarray:
+    """Indices to keep of detections from overlapping crops: the most confident of each
+    group of same-class boxes overlapping more than _MERGE_IOU."""
+    conf = det.confidence if det.confidence is not None else np.ones(len(det), np.float32)
+    cls = det.class_id if det.class_id is not None else np.zeros(len(det), int)
+    from vms.detection.backends import nms
+
+    return np.sort(nms(det.xyxy + (cls * 1e5)[:, None], conf, _MERGE_IOU))
 
 
 def pipeline_for(

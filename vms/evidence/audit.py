@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,10 +29,15 @@ from vms.vocab import Subsystem, View
 
 @dataclass(frozen=True)
 class Actor:
-    """Who does something and why: every audited service function takes one."""
+    """Who does something and why: every audited service function takes one.
+
+    ``context`` says how that identity was established (the CLI's OS user and host, how a
+    vms user authenticated); it is added to the details of every entry the actor writes.
+    """
 
     user: str
     reason: str
+    context: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not self.user.strip():
@@ -41,13 +45,6 @@ class Actor:
                 "a user name is needed for the audit log, got an empty one",
                 subsystem=Subsystem.EVIDENCE,
             )
-
-
-def default_user() -> str:
-    """$VMS_USER, else the operating-system user."""
-    import getpass
-
-    return os.environ.get("VMS_USER") or getpass.getuser()
 
 
 def canonical_json(value: Any) -> str:
@@ -139,10 +136,12 @@ def append(
 
     ``action`` is one of create, update, view, export, hold, release, delete.
     """
+    # Lock the head (a no-op update), read it, add the entry, then move the head onto it in
+    # one step: the only change of audit_head its triggers allow (migration 0011).
     row = session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
+        .values(seq=AuditHead.seq)
         .returning(AuditHead.seq, AuditHead.hash)
         .execution_options(synchronize_session=False)
     ).first()
@@ -151,9 +150,9 @@ def append(
             "the audit chain head row is missing; run `vms audit verify`",
             subsystem=Subsystem.EVIDENCE,
         )
-    seq, prev_hash = int(row[0]), str(row[1])
+    seq, prev_hash = int(row[0]) + 1, str(row[1])
     at = utc(clock.now())
-    text = canonical_json(details or {})
+    text = canonical_json({**actor.context, **(details or {})})
     entry = AuditEntry(
         seq=seq,
         at=at,
@@ -168,13 +167,13 @@ def append(
     )
     entry.hash = _hash_of(entry)
     session.add(entry)
+    session.flush()
     session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
-        .values(hash=entry.hash)
+        .values(seq=seq, hash=entry.hash)
         .execution_options(synchronize_session=False)
     )
-    session.flush()
     return entry
 
 

@@ -1,7 +1,8 @@
 """Command groups ``vms cases``, ``vms evidence``, ``vms hold``, ``vms retention``, ``vms audit``.
 
 Each command is a thin shell over the service functions the web app calls too. Audited
-commands take ``--user`` (default $VMS_USER, else the OS user) and ``--reason``.
+commands take ``--reason``; the actor is the OS user, or the vms user authenticated with
+``--login`` or ``$VMS_TOKEN`` (vms.cli_identity), never a name typed in.
 """
 
 from __future__ import annotations
@@ -19,11 +20,23 @@ from rich.markup import escape
 from rich.table import Table
 
 from vms.app import prepare
+from vms.cli_identity import LoginOpt, identify
 from vms.clock import SystemClock, utc
 from vms.config import Config, demo_config, load_config
 from vms.db.session import Database
 from vms.errors import SigningError
-from vms.evidence import audit, cases, export, holds, items, keys, retention, signing, trust
+from vms.evidence import (
+    anchors,
+    audit,
+    cases,
+    export,
+    holds,
+    items,
+    keys,
+    retention,
+    signing,
+    trust,
+)
 from vms.evidence.audit import Actor
 from vms.vocab import jsonable
 
@@ -48,12 +61,6 @@ ConfigOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-UserOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--user", help="Who does this, for the audit log (default: $VMS_USER or OS user)."
-    ),
-]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why, for the audit log (required).")]
 
 
@@ -68,10 +75,11 @@ def _open(path: Path | None) -> tuple[Config, Database]:
     return cfg, prepare(cfg)
 
 
-def _actor(user: str | None, reason: str) -> Actor:
+def _actor(db: Database, login: str | None, reason: str) -> Actor:
+    """Who runs this command (never a name typed in: see vms.cli_identity) and why."""
     if not reason.strip():
         raise typer.BadParameter("a reason is required for the audit log", param_hint="--reason")
-    return Actor(user or audit.default_user(), reason)
+    return identify(db, login).actor(reason)
 
 
 def _when(value: str, name: str) -> datetime:
@@ -107,11 +115,13 @@ def cases_create(
     number: Annotated[str, typer.Argument(help="Case number, e.g. 2026-000123.")],
     title: Annotated[str, typer.Option("--title", help="Short description.")],
     reason: ReasonOpt,
-    owner: Annotated[str | None, typer.Option(help="Owner (default: --user).")] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="Owner, an existing user (default: the --login user).")
+    ] = None,
     investigator: Annotated[
         list[str] | None, typer.Option("--investigator", "-i", help="Repeat for each one.")
     ] = None,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -120,7 +130,7 @@ def cases_create(
     c = cases.create_case(
         db,
         SystemClock(),
-        _actor(user, reason),
+        _actor(db, login, reason),
         number,
         title,
         owner=owner,
@@ -161,14 +171,15 @@ def cases_list(
 def cases_show(
     number: str,
     reason: Annotated[str, typer.Option("--reason", help="Why (logged as a view).")] = "",
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A case with its evidence items and holds (logged as a view)."""
     _cfg, db = _open(config)
     clock = SystemClock()
-    c = cases.show_case(db, clock, Actor(user or audit.default_user(), reason), number)
+    actor = identify(db, login).actor(reason or "case shown")
+    c = cases.show_case(db, clock, actor, number)
     its = items.list_items(db, number)
     hs = holds.list_holds(db, clock.now(), case_number=number, include_released=True)
     if as_json:
@@ -181,21 +192,21 @@ def cases_show(
     _print_holds(hs)
 
 
-def _set_status(number: str, status: str, user: str | None, reason: str, path: Path | None) -> Any:
+def _set_status(number: str, status: str, login: str | None, reason: str, path: Path | None) -> Any:
     _cfg, db = _open(path)
-    return cases.set_status(db, SystemClock(), _actor(user, reason), number, status)
+    return cases.set_status(db, SystemClock(), _actor(db, login, reason), number, status)
 
 
 @cases_app.command("close")
 def cases_close(
     number: str,
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Close a case (its holds stay until released)."""
-    c = _set_status(number, cases.CLOSED, user, reason, config)
+    c = _set_status(number, cases.CLOSED, login, reason, config)
     _emit(c.to_dict()) if as_json else _print_case(c)
 
 
@@ -203,12 +214,12 @@ def cases_close(
 def cases_reopen(
     number: str,
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Reopen a closed case."""
-    c = _set_status(number, cases.OPEN, user, reason, config)
+    c = _set_status(number, cases.OPEN, login, reason, config)
     _emit(c.to_dict()) if as_json else _print_case(c)
 
 
@@ -221,7 +232,7 @@ def cases_assign(
         list[str] | None, typer.Option("--remove", help="Investigator to remove.")
     ] = None,
     owner: Annotated[str | None, typer.Option(help="New owner.")] = None,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -230,7 +241,7 @@ def cases_assign(
     c = cases.assign(
         db,
         SystemClock(),
-        _actor(user, reason),
+        _actor(db, login, reason),
         number,
         add=add or (),
         remove=remove or (),
@@ -288,7 +299,7 @@ def evidence_add_clip(
     refuse_gaps: Annotated[
         bool, typer.Option("--refuse-gaps", help="Fail if part of the range was not recorded.")
     ] = False,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -298,7 +309,7 @@ def evidence_add_clip(
         db,
         cfg,
         SystemClock(),
-        _actor(user, reason),
+        _actor(db, login, reason),
         case,
         camera,
         _when(from_, "--from"),
@@ -315,13 +326,14 @@ def evidence_add_event(
     event: Annotated[int, typer.Argument(help="Event id.")],
     reason: ReasonOpt,
     note: Annotated[str, typer.Option(help="Free text kept with the item.")] = "",
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Link an event (and its snapshot, if any) to a case; its footage is held."""
     cfg, db = _open(config)
-    item = items.add_event(db, cfg, SystemClock(), _actor(user, reason), case, event, note=note)
+    actor = _actor(db, login, reason)
+    item = items.add_event(db, cfg, SystemClock(), actor, case, event, note=note)
     _emit(item.to_dict()) if as_json else _print_item(item)
 
 
@@ -342,13 +354,13 @@ def evidence_list(
 def evidence_view(
     item: Annotated[int, typer.Argument(help="Evidence item id.")],
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check an item's file, log the view, and print the file's path for playback."""
     cfg, db = _open(config)
-    view, path = items.view_item(db, cfg, SystemClock(), _actor(user, reason), item)
+    view, path = items.view_item(db, cfg, SystemClock(), _actor(db, login, reason), item)
     if as_json:
         _emit(view.to_dict() | {"file": str(path) if path else None})
         return
@@ -361,13 +373,13 @@ def evidence_view(
 def evidence_delete(
     item: Annotated[int, typer.Argument(help="Evidence item id.")],
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Delete an item's file (refused while it is under legal hold)."""
     cfg, db = _open(config)
-    view = items.delete_item(db, cfg, SystemClock(), _actor(user, reason), item)
+    view = items.delete_item(db, cfg, SystemClock(), _actor(db, login, reason), item)
     if as_json:
         _emit(view.to_dict())
     else:
@@ -379,13 +391,13 @@ def evidence_export(
     case: Annotated[str, typer.Argument(help="Case number.")],
     out_dir: Annotated[Path, typer.Option("--out", help="New folder for the package.")],
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a signed package: clips, snapshots, manifest.json and its signature."""
     cfg, db = _open(config)
-    res = export.export_case(db, cfg, SystemClock(), _actor(user, reason), case, out_dir)
+    res = export.export_case(db, cfg, SystemClock(), _actor(db, login, reason), case, out_dir)
     if as_json:
         _emit(res.to_dict())
         return
@@ -495,7 +507,7 @@ def keys_publish(
 
 @keys_app.command("rotate")
 def keys_rotate(
-    reason: ReasonOpt, user: UserOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
+    reason: ReasonOpt, login: LoginOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Make a new signing key; the old one is retired (its packages still verify) and its
     private key destroyed. Publish the registry again afterwards."""
@@ -504,7 +516,7 @@ def keys_rotate(
         db,
         cfg,
         SystemClock(),
-        _actor(user, reason),
+        _actor(db, login, reason),
     )
     if as_json:
         _emit({"retired": old, "current": new})
@@ -517,13 +529,13 @@ def keys_rotate(
 def keys_revoke(
     fingerprint: Annotated[str, typer.Argument(help="SHA-256 fingerprint of a retired key.")],
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Mark a retired key revoked (compromised): its packages no longer verify as trusted."""
     cfg, db = _open(config)
-    key = keys.revoke(db, cfg, SystemClock(), _actor(user, reason), fingerprint)
+    key = keys.revoke(db, cfg, SystemClock(), _actor(db, login, reason), fingerprint)
     _emit(key.to_dict()) if as_json else out.print(f"revoked {key.fingerprint}", highlight=False)
 
 
@@ -555,13 +567,13 @@ def hold_add(
     to: Annotated[str | None, typer.Option("--to", help="End, ISO 8601.")] = None,
     item: Annotated[int | None, typer.Option(help="Evidence item id (instead of a range).")] = None,
     case: Annotated[str | None, typer.Option(help="Case number the hold is for.")] = None,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Place a legal hold on a camera's time range or on an evidence file."""
     _cfg, db = _open(config)
-    actor = _actor(user, reason)
+    actor = _actor(db, login, reason)
     if item is not None:
         if camera or from_ or to:
             raise typer.BadParameter("give either --item or --camera/--from/--to, not both")
@@ -601,13 +613,13 @@ def hold_list(
 def hold_release(
     hold: Annotated[int, typer.Argument(help="Hold id.")],
     reason: ReasonOpt,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Release a hold; its footage falls back under retention unless another hold covers it."""
     _cfg, db = _open(config)
-    h = holds.release_hold(db, SystemClock(), _actor(user, reason), hold)
+    h = holds.release_hold(db, SystemClock(), _actor(db, login, reason), hold)
     _emit(h.to_dict()) if as_json else _print_holds([h])
 
 
@@ -617,7 +629,7 @@ def hold_release(
 @retention_app.command("run")
 def retention_run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
-    user: UserOpt = None,
+    login: LoginOpt = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (audit log).")] = "retention run",
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -625,7 +637,7 @@ def retention_run(
     """Delete expired footage, then the oldest unheld footage while above the high-water mark."""
     cfg, db = _open(config)
     report = retention.run_retention(
-        db, cfg, SystemClock(), dry_run=dry_run, actor=_actor(user, reason)
+        db, cfg, SystemClock(), dry_run=dry_run, actor=_actor(db, login, reason)
     )
     if as_json:
         _emit(report.to_dict())
@@ -652,22 +664,55 @@ def retention_run(
 
 
 @audit_app.command("verify")
-def audit_verify(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Check the audit log's hash chain; exit 1 naming each edited, inserted or deleted entry."""
-    _cfg, db = _open(config)
-    report = audit.verify_chain(db)
+def audit_verify(
+    anchor: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--anchor",
+            help="A head written down elsewhere: a checkpoint file, an export package (folder, "
+            "zip or manifest.json) or `vms audit head` lines. Repeat for more. The "
+            "installation's own checkpoint file is always checked.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the audit log's hash chain and that it still reaches every anchored head; exit 1
+    naming each edited, inserted, deleted or truncated entry."""
+    cfg, db = _open(config)
+    found, keys_of_installation = anchors.installation_anchors(cfg)
+    for path in anchor or []:
+        found += anchors.read_anchors(path)
+    report = anchors.verify_with_anchors(db, found, keys_of_installation)
     if as_json:
-        _emit(report)
+        _emit(jsonable(report) | {"anchors": [a.to_dict() for a in found]})
     else:
         for p in report.problems:
-            out.print(f"[red]{p.kind.upper()}[/] {p.message}", highlight=False)
+            out.print(f"[red]{p.kind.upper()}[/] {escape(p.message)}", highlight=False)
         verdict = "[green]OK[/]" if report.ok else "[red]FAILED[/]"
+        newest = max((a.seq for a in found), default=0)
         out.print(
-            f"{verdict}: {report.entries} entries, head {report.head.seq} {report.head.hash}",
+            f"{verdict}: {report.entries} entries, head {report.head.seq} {report.head.hash}; "
+            f"{len(found)} anchor(s) checked"
+            + (f", the newest at entry {newest}" if found else ""),
             highlight=False,
         )
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Write a signed checkpoint of the chain head to the installation's anchor file now."""
+    cfg, db = _open(config)
+    made = anchors.write_checkpoint(db, cfg, SystemClock(), force=True)
+    where = anchors.anchors_path(cfg)
+    if as_json:
+        _emit({"anchor": made.to_dict() if made else None, "file": str(where)})
+    elif made is None:
+        out.print("the audit log is empty: nothing to anchor", highlight=False)
+    else:
+        out.print(f"anchored entry {made.seq} {made.hash} in {where}", highlight=False)
 
 
 @audit_app.command("list")

@@ -43,6 +43,30 @@ class EvidenceConfig(ConfigModel):
     retention_interval_s: float = Field(
         300.0, ge=10, description="How often the retention job runs in `vms serve`, seconds."
     )
+    export_retention_days: int = Field(
+        30,
+        ge=1,
+        description=(
+            "Export packages kept for download (<storage.root>/exports) are deleted this many "
+            "days after they were made, never while their case is open or a hold names it."
+        ),
+    )
+    exports_quota_bytes: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "At most this many bytes of export packages under <storage.root>/exports "
+            "(default: no cap of their own; they always count against the disk)."
+        ),
+    )
+    anchor_interval_s: float = Field(
+        300.0,
+        ge=10,
+        description=(
+            "How often `vms serve` writes a signed checkpoint of the audit chain head to "
+            "<storage.root>/audit/anchors.jsonl (only when the head moved), seconds."
+        ),
+    )
     keys_dir: Path | None = Field(
         None,
         description=(

@@ -16,8 +16,10 @@ bureau's published key registry to say whose key signed it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import shutil
 import socket
 from dataclasses import dataclass
@@ -31,8 +33,8 @@ from vms.clock import Clock, utc
 from vms.config import Config
 from vms.db.models import Camera
 from vms.db.session import Database
-from vms.errors import ConflictError, FileIntegrityError, StorageError
-from vms.evidence import audit, signing, trust
+from vms.errors import ConflictError, FileIntegrityError, StorageError, VmsError
+from vms.evidence import anchors, audit, exports, signing, trust
 from vms.evidence.audit import Actor
 from vms.evidence.cases import get_case
 from vms.evidence.items import CLIP, ItemView, list_items, require_items
@@ -41,6 +43,7 @@ from vms.evidence.verify import PackageProblem, PackageReport, verify_package
 from vms.storage import storage_for
 from vms.vocab import Subsystem
 
+log = logging.getLogger(__name__)
 __all__ = ["ExportResult", "PackageProblem", "PackageReport", "export_case", "verify_package"]
 
 FORMAT = "vms-evidence-export/1"
@@ -125,6 +128,8 @@ def export_case(
     case = get_case(db, case_number)
     items = list_items(db, case_number)
     require_items(items, case_number)
+    if _same_filesystem(out, config.storage.root):  # never at the cost of unheld footage
+        exports.check_room(db, config, package_bytes(items), f"exporting case {case_number}")
     key = signing.load_or_create_key(signing.keys_dir(config))
     public = key.public_key()
     fp = signing.fingerprint(public)
@@ -159,7 +164,27 @@ def export_case(
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    try:  # the head, with this export's entry, anchored outside the database
+        anchors.write_checkpoint(db, config, clock)
+    except (OSError, VmsError) as exc:
+        log.error("export of %s done, but its audit checkpoint was not written: %s",
+                  case_number, exc)  # fmt: skip
     return ExportResult(out, result[0], fp, result[1], result[2])
+
+
+def package_bytes(items: list[ItemView]) -> int:
+    """About the size of a package of ``items``: their files and the manifest."""
+    return sum(i.bytes or 0 for i in items) + 64 * 1024 + 4 * 1024 * len(items)
+
+
+def _same_filesystem(out: Path, root: Path) -> bool:
+    def device(path: Path) -> int | None:
+        for p in (path, *path.absolute().parents):
+            with contextlib.suppress(OSError):
+                return p.stat().st_dev
+        return None
+
+    return device(out) == device(root)
 
 
 def _write_package(

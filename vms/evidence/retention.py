@@ -159,8 +159,9 @@ def retention_days(config: Config, db: Database) -> dict[str, int]:
 
 
 def disk_probe(config: Config, db: Database) -> Callable[[], DiskUsage]:
-    """The usage probe for ``config``: the indexed bytes against ``quota_bytes`` if set,
-    else the file system that holds the storage root."""
+    """The usage probe for ``config``: the indexed bytes (footage, evidence files) and the
+    export packages against ``quota_bytes`` if set, else the file system that holds the
+    storage root."""
     quota = config.evidence.quota_bytes
     if quota is not None:
 
@@ -176,7 +177,10 @@ def disk_probe(config: Config, db: Database) -> Callable[[], DiskUsage]:
                         EvidenceItem.status == "active"
                     )
                 )
-            return DiskUsage(quota, int(footage or 0) + int(evidence or 0))
+            from vms.evidence.exports import exports_bytes  # packages count like footage
+
+            kept = int(footage or 0) + int(evidence or 0) + exports_bytes(config)
+            return DiskUsage(quota, kept)
 
         return indexed
 
@@ -261,10 +265,12 @@ class RetentionReport:
     over_limit: bool = False
     alerts: list[str] = field(default_factory=list)  # cameras with a storage_full event
     bodyworn: dict[str, Any] = field(default_factory=dict)  # vms.bodyworn.retention's report
+    exports: list[dict[str, Any]] = field(default_factory=list)  # export packages expired
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "bodyworn": self.bodyworn,
+            "exports": self.exports,
             "dry_run": self.dry_run,
             "usage": {"total": self.usage.total, "used": self.usage.used},
             "limit": self.limit,
@@ -304,8 +310,12 @@ def run_retention(
     ``disk_usage`` measures the storage (default: ``disk_probe(config, db)``); ``scope``
     says which files this run may delete (default: all, the single-node case).
     """
+    from vms.evidence.exports import expire_packages
+
     now = utc(clock.now())
     days = retention_days(config, db)
+    # Expired export packages (copies) go before any footage is weighed against the disk.
+    expired = expire_packages(db, config, clock, dry_run=dry_run)
     usage = (disk_usage or disk_probe(config, db))()
     with db.session() as s:
         holds = active_spans(s, now)
@@ -323,6 +333,7 @@ def run_retention(
     report.bodyworn = run_bodyworn_retention(
         db, config, clock, dry_run=dry_run, actor=actor
     ).to_dict()
+    report.exports = expired
     if dry_run:
         report.deleted = [_seg_dict(d.segment, d.why) for d in plan.deletions]
         report.freed_bytes = sum(d.segment.bytes for d in plan.deletions)

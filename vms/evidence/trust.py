@@ -164,8 +164,9 @@ class TrustStore:
                 self.add(key)
         public = keys_dir / signing.PUBLIC_KEY
         if public.is_file():
-            current = signing.load_public(public.read_bytes(), str(public))
-            self.add(KnownKey(signing.fingerprint(current), "", source))
+            pem = public.read_bytes()
+            current = signing.load_public(pem, str(public))
+            self.add(KnownKey(signing.fingerprint(current), "", source, public_pem=pem.decode()))
         self.sources.append(source)
 
 

@@ -6,11 +6,15 @@ wrapped by the job registry (timed, logged, failures counted, never raised into 
 scheduler)::
 
     retention          every evidence.retention_interval_s   vms.evidence.retention
+    audit-anchor       every evidence.anchor_interval_s      vms.evidence.anchors
     custody-checks     every custody.check_interval_s        vms.custody.job
     segment-verify     every ops.verify_interval_s           SegmentVerifier
     camera-health      every ops.health_check_interval_s     CameraHealthCheck
     daily-briefing     daily at ops.briefing_time (UTC)      BriefingJob
     tiering            every object_store.interval_s         vms.storage.tiering (with a bucket)
+    bodyworn-docks     every bodyworn.dock_scan_interval_s   vms.bodyworn.dock (if docks)
+    bodyworn-late      every bodyworn.deadline_check_interval_s   late-upload alerts
+    bodyworn-shifts    every bodyworn.deadline_check_interval_s   "no footage for shift S"
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from vms.bodyworn.deadline import LateUploadCheck, ShiftFootageCheck
+from vms.bodyworn.dock import DockWatcher
+from vms.bodyworn.ingest import Ingestor
 from vms.cameras.health import CameraHealth
 from vms.clock import Clock, utc
 from vms.cluster.locks import JobLocks
@@ -35,6 +42,7 @@ from vms.custody.job import run_custody_checks
 from vms.custody.layout import build_layout
 from vms.db.models import Event, Segment
 from vms.db.session import Database
+from vms.evidence.anchors import AnchorJob
 from vms.evidence.retention import RetentionJob, Scope
 from vms.ops.briefing import briefing_root, write_briefing
 from vms.ops.registry import JobRegistry
@@ -329,6 +337,10 @@ class Jobs:
     health: CameraHealthCheck
     briefing: BriefingJob
     registry: JobRegistry
+    anchor: AnchorJob
+    late_uploads: LateUploadCheck
+    shift_footage: ShiftFootageCheck
+    docks: DockWatcher
 
 
 def once_only(locks: JobLocks | None, name: str, fn: Callable[[], object]) -> Callable[[], object]:
@@ -363,6 +375,7 @@ def register_jobs(
     """
     registry = registry if registry is not None else JobRegistry()
     ops = config.ops
+    bw = config.bodyworn
     jobs = Jobs(
         retention=RetentionJob(db, config, clock),
         custody=CustodyChecks(db, config, clock),
@@ -370,6 +383,10 @@ def register_jobs(
         health=CameraHealthCheck(db, config, clock, health_provider),
         briefing=BriefingJob(db, config, clock),
         registry=registry,
+        anchor=AnchorJob(db, config, clock),
+        late_uploads=LateUploadCheck(db, config, clock),
+        shift_footage=ShiftFootageCheck(db, config, clock),
+        docks=DockWatcher(Ingestor(db, config, clock)),
     )
     if locks is not None:
         node = config.node_id
@@ -380,18 +397,27 @@ def register_jobs(
     schedule: list[tuple[str, Callable[[], object], dict[str, Any]]] = [
         ("retention", jobs.retention, {"seconds": config.evidence.retention_interval_s}),
         (
+            "audit-anchor",
+            once_only(locks, "audit-anchor", jobs.anchor),
+            {"seconds": config.evidence.anchor_interval_s},
+        ),
+        (
             "custody-checks",
             once_only(locks, "custody-checks", jobs.custody),
             {"seconds": config.custody.check_interval_s},
         ),
         ("segment-verify", jobs.verify, {"seconds": ops.verify_interval_s}),
         ("camera-health", jobs.health, {"seconds": ops.health_check_interval_s}),
+        ("bodyworn-late", jobs.late_uploads, {"seconds": bw.deadline_check_interval_s}),
+        ("bodyworn-shifts", jobs.shift_footage, {"seconds": bw.deadline_check_interval_s}),
     ]
     if config.storage.object_store is not None:
         from vms.storage.tiering import TieringJob
 
         tiering = TieringJob(db, config, storage_for(config), clock)
         schedule.append(("tiering", tiering, {"seconds": config.storage.object_store.interval_s}))
+    if bw.docks:
+        schedule.append(("bodyworn-docks", jobs.docks, {"seconds": bw.dock_scan_interval_s}))
     for name, fn, every in schedule:
         scheduler.add_job(
             registry.track(name, fn, clock),

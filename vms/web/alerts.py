@@ -31,12 +31,15 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from vms.clock import Clock, SystemClock
 from vms.cluster.notify import NotifyListener, is_postgres
 from vms.custody.config import EscalationConfig
 from vms.custody.models import Alert as CustodyAlert
+from vms.custody.texts import alert_text
 from vms.custody.views import AlertView
 from vms.db.models import Event
 from vms.db.session import Database
+from vms.i18n import Texts, texts_for
 from vms.web.models import AlertAck, User
 from vms.web.schemas import AlertMessage, CustodyMessage, EventOut, FeedMessage
 from vms.web.users import Principal
@@ -113,11 +116,18 @@ def custody_message(
     )
 
 
-_CustodyState = tuple[int, datetime | None, datetime | None]
+def render_custody(message: CustodyMessage, texts: Texts, now: datetime) -> CustodyMessage:
+    """The alert as one reader reads it: its sentence in their language, as of now."""
+    return message.model_copy(update={"message": alert_text(message, now, texts)})
 
 
-def _custody_state(message: CustodyMessage) -> _CustodyState:
-    return (message.level, message.ack_at, message.cleared_at)
+_CustodyState = tuple[int, datetime | None, datetime | None, str]
+
+
+def _custody_state(message: CustodyMessage, now: datetime) -> _CustodyState:
+    # The sentence is part of the state: "35 min left" becomes "34 min left" and is sent again.
+    english = alert_text(message, now, texts_for("en", "UTC"))
+    return (message.level, message.ack_at, message.cleared_at, english)
 
 
 @dataclass(eq=False)
@@ -126,6 +136,8 @@ class Listener:
 
     user: Principal
     seen: int
+    texts: Texts = field(default_factory=texts_for)
+    clock: Clock = field(default_factory=SystemClock)
     queue: asyncio.Queue[FeedMessage | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=1000)
     )
@@ -148,6 +160,8 @@ class Listener:
                     self.late_sent.add(message.id)
                 else:
                     self.seen = message.id
+            if isinstance(message, CustodyMessage):
+                message = render_custody(message, self.texts, self.clock.now())
         with contextlib.suppress(asyncio.QueueFull):  # a stalled browser loses old alerts
             self.queue.put_nowait(message)
 
@@ -166,7 +180,9 @@ class AlertBroadcaster:
         escalation: EscalationConfig | None = None,
         room_names: Mapping[str, str] | None = None,
         fallback_s: float = 5.0,
+        clock: Clock | None = None,
     ) -> None:
+        self.clock = clock or SystemClock()
         self.db = db
         self.root = root
         self.interval_s = interval_s
@@ -223,9 +239,10 @@ class AlertBroadcaster:
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._wake.set)
 
-    def subscribe(self, user: Principal, after: int) -> Listener:
-        """A feed of alerts newer than ``after`` (the newest the page already shows)."""
-        listener = Listener(user, after)
+    def subscribe(self, user: Principal, after: int, texts: Texts | None = None) -> Listener:
+        """A feed of alerts newer than ``after`` (the newest the page already shows), with
+        custody alerts worded for ``texts``."""
+        listener = Listener(user, after, texts or texts_for(), self.clock)
         self._last_id = after if self._last_id is None else min(self._last_id, after)
         self._listeners.add(listener)
         self._wake.set()
@@ -279,8 +296,10 @@ class AlertBroadcaster:
         return out, custody_out
 
     def _fan_out_custody(self, custody: list[CustodyMessage]) -> None:
-        changed = [m for m in custody if self._custody.get(m.id) != _custody_state(m)]
-        self._custody = {m.id: _custody_state(m) for m in custody if m.open}
+        now = self.clock.now()
+        states = {m.id: _custody_state(m, now) for m in custody}
+        changed = [m for m in custody if self._custody.get(m.id) != states[m.id]]
+        self._custody = {m.id: states[m.id] for m in custody if m.open}
         opened = [m for m in custody if m.open]
         for listener in list(self._listeners):
             if listener.custody_synced:

@@ -12,13 +12,15 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vms.bodyworn.ingest import Ingestor
+from vms.bodyworn.uploads import UploadReceiver
 from vms.clock import Clock, SystemClock
 from vms.config import Config
 from vms.custody.layout import build_layout
 from vms.custody.service import CustodyService
 from vms.db.session import Database
 from vms.ops.registry import JobRegistry
-from vms.web import errors
+from vms.web import errors, i18n
 from vms.web.alerts import AlertBroadcaster
 from vms.web.deps import HealthProvider, WebState
 from vms.web.live import DirectFeed, LiveHub, PacketFeed
@@ -26,6 +28,8 @@ from vms.web.routes import (
     alerts,
     audit,
     auth,
+    bodyworn,
+    bodyworn_admin,
     briefings,
     cameras,
     cases,
@@ -35,6 +39,7 @@ from vms.web.routes import (
     pages,
     recordings,
     search,
+    uploads,
     users,
 )
 from vms.web.schemas import HealthOut
@@ -102,11 +107,12 @@ def create_app(
         cam = cams.get(camera_id)
         return DirectFeed(cam) if cam is not None else None
 
+    clock = clock or SystemClock()
     state = WebState(
         config=config,
         db=db,
         health=health_provider,
-        templates=Jinja2Templates(directory=HERE / "templates"),
+        templates=i18n.install(Jinja2Templates(directory=HERE / "templates")),
         grants=grants or GrantSigner(),
         clock=clock,
         live=LiveHub(live_feeds or own_reader, web_host=config.web.host),
@@ -115,9 +121,11 @@ def create_app(
             config.storage.root,
             escalation=config.custody.escalation,
             room_names={r.id: r.name for r in build_layout(config).rooms.values()},
+            clock=clock,
         ),
         custody=CustodyService(db, config, clock),
         jobs=jobs or JobRegistry(),
+        uploads=UploadReceiver(Ingestor(db, config, clock)),
         cameras=cams,
     )
 
@@ -138,7 +146,7 @@ def create_app(
     errors.install(app)
     routers = (
         auth, users, cameras, live, alerts, custody, search, recordings, cases, audit,
-        briefings, ops, pages,
+        briefings, ops, bodyworn, bodyworn_admin, uploads, pages,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)

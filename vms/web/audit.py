@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from vms.clock import Clock
+from vms.db.session import Database
 from vms.evidence.audit import Actor, append
 from vms.web.users import Principal
 
@@ -21,6 +22,7 @@ def record(
     *,
     reason: str = "",
     details: dict[str, Any] | None = None,
+    case_number: str | None = None,
 ) -> None:
     """Append one entry in the request's transaction, with the user and how they logged in.
 
@@ -28,4 +30,29 @@ def record(
     chain's vocabulary, so ``vms audit verify`` and the audit page read one log.
     """
     extra = {"role": user.role.value, "via": user.via, **(details or {})}
-    append(s, clock, Actor(user.username, reason), action, object_type, object_id, details=extra)
+    actor = Actor(user.username, reason)
+    append(s, clock, actor, action, object_type, object_id, case_number=case_number, details=extra)
+
+
+def record_login_refused(
+    db: Database,
+    clock: Clock,
+    attempted: str,
+    why: str,
+    *,
+    actor: str = "anonymous",
+    context: dict[str, str] | None = None,
+) -> None:
+    """A refused login (wrong password, unknown or disabled user, locked out), in a
+    transaction of its own: the request's own is rolled back with the refusal."""
+    name = attempted.strip()[:200] or "-"
+    with db.session() as s:
+        append(
+            s,
+            clock,
+            Actor(actor, why, context=context or {}),
+            "login",
+            "user",
+            name,
+            details={"ok": False},
+        )

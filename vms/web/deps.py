@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from vms.bodyworn.uploads import UploadReceiver
 from vms.cameras.health import CameraHealth
 from vms.clock import Clock
 from vms.config import CameraConfig, Config
@@ -46,6 +47,7 @@ class WebState:
     alerts: AlertBroadcaster
     custody: CustodyService
     jobs: JobRegistry
+    uploads: UploadReceiver  # body-worn uploads in progress (vms.bodyworn.uploads)
     cameras: dict[str, CameraConfig] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop | None = None
 

@@ -18,6 +18,7 @@ from vms.errors import (
     ConfigError,
     ConflictError,
     DatabaseError,
+    InsufficientStorageError,
     InvalidError,
     LegalHoldError,
     LiveStreamError,
@@ -44,6 +45,7 @@ STATUS: dict[type[VmsError], int] = {
     LiveStreamError: 503,
     CameraError: 502,
     StorageError: 503,
+    InsufficientStorageError: 507,
     DatabaseError: 503,
 }
 
@@ -74,17 +76,35 @@ async def vms_error_handler(request: Request, exc: Exception) -> Response:
             query = f"?{request.url.query}" if request.url.query else ""
             target = quote(request.url.path + query)
             return RedirectResponse(f"/login?next={target}", status_code=303)
-        templates: Jinja2Templates = request.app.state.web.templates
-        page: Response = templates.TemplateResponse(
-            request,
-            "error.html",
-            {"status": status, "message": str(exc), "user": None, "nav": [], "path": ""},
-            status_code=status,
-        )
-        return page
+        return error_page(request, status, str(exc))
     body: dict[str, Any] = {"message": str(exc), "error": type(exc).__name__}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """The HTML error page, in the reader's language, with their menu when logged in."""
+    from vms.web.deps import get_principal
+    from vms.web.i18n import render, texts_of
+    from vms.web.routes.pages import nav_of
+
+    state = request.app.state.web
+    user = None
+    if status != 401:
+        try:
+            user = get_principal(request, state)
+        except VmsError:
+            user = None
+    texts = texts_of(state.config, request, user.language if user else None)
+    context = {
+        "status": status,
+        "message": message,
+        "user": user,
+        "nav": nav_of(user, texts),
+        "path": "",
+    }
+    templates: Jinja2Templates = state.templates
+    return render(templates, request, "error.html", context, texts, status_code=status)
 
 
 def _where(loc: tuple[Any, ...]) -> str:

@@ -26,6 +26,9 @@ class User(Base):
     )
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(
+        String(16), doc="zh-CN or en; NULL: the browser's language, else site.language."
+    )
 
 
 class LoginSession(Base):

@@ -40,6 +40,7 @@ class UserOut(_Out):
     camera_scope: list[str] | None
     created_at: datetime
     disabled_at: datetime | None
+    language: str | None = Field(None, description="zh-CN or en; null: the browser's.")
 
 
 class MeOut(_Out):
@@ -48,6 +49,13 @@ class MeOut(_Out):
     role: Role
     camera_scope: list[str] | None
     permissions: list[str]
+    language: str | None = Field(None, description="zh-CN or en; null: the browser's.")
+
+
+class MeIn(_In):
+    language: str | None = Field(
+        description="The language of the pages: zh-CN or en; null: the browser's language."
+    )
 
 
 class TokenIn(_In):
@@ -149,6 +157,13 @@ class EventOut(_Out):
 class TimelineOut(_Out):
     camera_id: str
     custody: bool = Field(description="Playing this camera's footage needs a reason.")
+    bodyworn: bool = Field(
+        False,
+        description=(
+            "A body-worn recorder (bw.<serial>): each segment is one of its files; playing or "
+            "downloading one needs the file's approval unless it is the caller's own."
+        ),
+    )
     day_start: datetime
     day_end: datetime
     segments: list[SegmentOut]

@@ -17,6 +17,7 @@ from vms.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from vms.i18n import check_language
 from vms.vocab import Subsystem
 from vms.web.models import ApiToken, LoginSession, User
 from vms.web.roles import Permission, Role, allowed
@@ -43,6 +44,7 @@ class Principal:
     role: Role
     camera_scope: frozenset[str] | None
     via: str  # "session" or "token"
+    language: str | None = None  # chosen by the user; None: the browser's, else the site's
 
     def can(self, permission: Permission) -> bool:
         return allowed(self.role, permission)
@@ -64,7 +66,7 @@ def _now(now: datetime | None) -> datetime:
 
 def principal_of(user: User, via: str) -> Principal:
     scope = None if user.camera_scope is None else frozenset(user.camera_scope)
-    return Principal(user.id, user.username, Role(user.role), scope, via)
+    return Principal(user.id, user.username, Role(user.role), scope, via, user.language)
 
 
 def check_password_rules(password: str) -> None:
@@ -179,6 +181,18 @@ def update_user(
         disable_user(s, user, now)
     elif active is True:
         user.active, user.disabled_at = True, None
+    return user
+
+
+def set_language(s: Session, user_id: int, language: str | None) -> User:
+    """A user's own choice of language (None: follow the browser)."""
+    user = get_user(s, user_id)
+    if language is not None:
+        try:
+            language = check_language(language)
+        except ValueError as exc:
+            raise InvalidError(str(exc), subsystem=Subsystem.WEB) from exc
+    user.language = language
     return user
 
 

@@ -39,7 +39,12 @@ from vms.detection.rules.crowding import CrowdingRule
 from vms.detection.rules.intrusion import IntrusionRule
 from vms.detection.rules.loitering import LoiteringRule
 from vms.detection.rules.occupancy import OccupancyRule
-from vms.detection.rules.person_down import PersonDownRule, is_down, torso_angle
+from vms.detection.rules.person_down import (
+    LYING_TORSO_DEG,
+    PersonDownRule,
+    is_down,
+    torso_angle,
+)
 from vms.detection.rules.stillness import StillnessRule
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -287,6 +292,27 @@ def test_person_down_by_keypoints_beats_the_box(
     assert torso_angle(kp) is not None
     # A wide box (arms out) does not matter when the torso is visible.
     assert is_down(np.array(LIE), kp, None, PersonDownConfig()) is down
+
+
+def test_a_wide_box_is_lying_even_when_lying_keypoints_scatter() -> None:
+    # UR Fall, lying half out of view: the torso angle reads 30-50 degrees, the hips sit low.
+    kp = _pose((120, 230), (140, 255))
+    assert 20 < (torso_angle(kp) or 0) < LYING_TORSO_DEG
+    assert is_down(np.array(LIE), kp, STAND, PersonDownConfig())
+    assert is_down(np.array(LIE), kp, None, PersonDownConfig())
+
+
+def test_hips_near_the_floor_are_down_unless_the_torso_is_upright() -> None:
+    # Fallen towards the camera: the box is taller than wide, the hips a few pixels up.
+    box = np.array((95.0, 200.0, 150.0, 262.0))
+    tilted = _pose((110, 215), (130, 255))  # ~27 degrees, hips 7 px above the floor
+    assert is_down(box, tilted, STAND, PersonDownConfig())
+    # Sitting on the floor against a wall: hips as low, torso upright: not down.
+    sitting = _pose((120, 200), (122, 255))
+    assert not is_down(box, sitting, STAND, PersonDownConfig())
+    # Sitting on a chair: hips a quarter of the standing height up.
+    chair = _pose((120, 150), (122, 222))
+    assert not is_down(np.array((95.0, 140.0, 150.0, 262.0)), chair, STAND, PersonDownConfig())
 
 
 def test_keypoints_not_visible_fall_back_to_the_box() -> None:

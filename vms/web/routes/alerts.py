@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy import select
 
@@ -23,9 +23,11 @@ from vms.web.alerts import (
     event_out,
     latest_event_id,
     open_custody_alerts,
+    render_custody,
     snapshot_path,
 )
 from vms.web.deps import SessionDep, StateDep, WebState, content, require
+from vms.web.i18n import texts_of
 from vms.web.roles import Permission
 from vms.web.schemas import AckIn, AckMessage, AckOut, AlertsOut, EventOut, FeedMessage
 from vms.web.users import Principal
@@ -47,6 +49,7 @@ def _event(s: SessionDep, state: WebState, user: Principal, event_id: int) -> Ev
 
 @router.get("/alerts")
 def recent_alerts(
+    request: Request,
     s: SessionDep,
     state: StateDep,
     user: Supervisor,
@@ -55,8 +58,9 @@ def recent_alerts(
     """The newest alerts, newest first; ``last_id`` is where the live feed takes over. With
     them the open custody alerts (``custody``, oldest first), which the feed keeps current."""
     last = latest_event_id(s)
+    texts, now = texts_of(state.config, request, user.language), state.clock.now()
     custody = [
-        m
+        render_custody(m, texts, now)
         for m in map(
             state.alerts.custody, s.scalars(open_custody_alerts().order_by(CustodyAlert.id))
         )
@@ -84,6 +88,7 @@ def _sse(message: FeedMessage) -> str:
     responses=content("Server-sent events: alert, ack, custody.", "text/event-stream"),
 )
 async def alert_stream(
+    request: Request,
     state: StateDep,
     user: Supervisor,
     after: Annotated[int, Query(ge=0, description="Newest alert id the page has.")] = 0,
@@ -93,7 +98,8 @@ async def alert_stream(
     ``custody`` for each custody alert raised, escalated, acknowledged or cleared (the whole
     alert; a new stream first gets every open one)."""
     start = max(after, last_event_id or 0)
-    listener = state.alerts.subscribe(user, start)
+    texts = texts_of(state.config, request, user.language)
+    listener = state.alerts.subscribe(user, start, texts)
 
     async def stream() -> AsyncIterator[str]:
         try:

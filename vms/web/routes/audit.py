@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from vms.custody.models import Interview, Person
 from vms.custody.report import InterviewReport, interview_report
 from vms.custody.views import InterviewView
-from vms.evidence.audit import AuditEntryView, AuditReport, list_entries, verify_chain
+from vms.evidence.anchors import installation_anchors, verify_with_anchors
+from vms.evidence.audit import AuditEntryView, AuditReport, list_entries
 from vms.web.audit import record
 from vms.web.deps import SessionDep, StateDep, require
 from vms.web.roles import Permission
@@ -39,8 +40,14 @@ def audit_log(
 
 @router.get("/audit/verify")
 async def audit_verify(state: StateDep, user: Auditor) -> AuditReport:
-    """Recompute every hash of the chain; names any edited, inserted or deleted entry."""
-    return await run_in_threadpool(verify_chain, state.db)
+    """Recompute every hash of the chain; names any edited, inserted or deleted entry, and any
+    head anchored in the checkpoint file that the chain no longer reaches (truncated)."""
+
+    def verify() -> AuditReport:
+        found, keys = installation_anchors(state.config)
+        return verify_with_anchors(state.db, found, keys)
+
+    return await run_in_threadpool(verify)
 
 
 @router.get("/interviews")

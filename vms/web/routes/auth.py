@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from vms.errors import PermissionDeniedError
+from vms.errors import AuthenticationError, PermissionDeniedError
 from vms.vocab import Subsystem
+from vms.web.audit import record_login_refused
 from vms.web.deps import SESSION_COOKIE, CurrentUser, SessionDep, StateDep
 from vms.web.roles import ROLES_FOR
-from vms.web.schemas import LoginIn, MeOut, Message, TokenCreated, TokenIn, TokenOut
+from vms.web.schemas import LoginIn, MeIn, MeOut, Message, TokenCreated, TokenIn, TokenOut
 from vms.web.users import (
     Principal,
     authenticate,
@@ -18,6 +19,7 @@ from vms.web.users import (
     list_api_tokens,
     principal_of,
     revoke_api_token,
+    set_language,
     start_session,
 )
 
@@ -31,6 +33,7 @@ def me_of(user: Principal) -> MeOut:
         role=user.role,
         camera_scope=None if user.camera_scope is None else sorted(user.camera_scope),
         permissions=sorted(p.value for p, roles in ROLES_FOR.items() if user.role in roles),
+        language=user.language,
     )
 
 
@@ -38,8 +41,15 @@ def me_of(user: Principal) -> MeOut:
 def login(
     body: LoginIn, request: Request, response: Response, s: SessionDep, state: StateDep
 ) -> MeOut:
-    """Check the password and start a login session (an HTTP-only cookie)."""
-    user = authenticate(s, body.username, body.password)
+    """Check the password and start a login session (an HTTP-only cookie). A refused login is
+    written to the audit log."""
+    try:
+        user = authenticate(s, body.username, body.password)
+    except AuthenticationError as exc:
+        address = request.client.host if request.client else "unknown"
+        record_login_refused(state.db, state.clock, body.username, str(exc),
+                             context={"via": "web", "address": address})  # fmt: skip
+        raise
     web = state.config.web
     token, _ = start_session(s, user, web.session_hours, request.headers.get("user-agent", ""))
     response.set_cookie(
@@ -67,6 +77,13 @@ def logout(request: Request, response: Response, user: CurrentUser, s: SessionDe
 @router.get("/me")
 def me(user: CurrentUser) -> MeOut:
     return me_of(user)
+
+
+@router.patch("/me")
+def update_me(body: MeIn, user: CurrentUser, s: SessionDep) -> MeOut:
+    """The user's own settings: the language of the pages."""
+    row = set_language(s, user.id, body.language)
+    return me_of(principal_of(row, user.via))
 
 
 @router.get("/tokens")

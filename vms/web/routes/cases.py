@@ -6,25 +6,30 @@ reasons, and turns an export folder into one zip to download.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from vms.errors import NotFoundError, ReasonRequiredError
+from vms.errors import NotFoundError, ReasonRequiredError, StorageError, VmsError
 from vms.evidence.audit import Actor
 from vms.evidence.cases import CaseView, case_slug, create_case, list_cases, show_case
-from vms.evidence.export import export_case
+from vms.evidence.export import export_case, package_bytes
+from vms.evidence.exports import check_room, zip_package
 from vms.evidence.items import ItemView, add_clip, list_items
 from vms.evidence.models import Case
+from vms.evidence.package import MANIFEST, open_package
 from vms.vocab import CameraKind, Subsystem
-from vms.web.deps import StateDep, WebState, content, require
+from vms.web.audit import record
+from vms.web.deps import SessionDep, StateDep, WebState, content, require
 from vms.web.roles import Permission
-from vms.web.routes.recordings import check_reason
+from vms.web.routes.recordings import Reason, check_reason
 from vms.web.schemas import CaseDetailOut, CaseIn, CaseOut, ClipIn, ExportIn, ExportOut, ItemOut
 from vms.web.users import Principal
 
@@ -121,23 +126,26 @@ async def export(
             subsystem=Subsystem.WEB,
         )
     actor = Actor(user.username, reason or "export from the web app")
+    # At its peak the package is there twice (its folder and its zip): room for both, or 507.
+    check_room(state.db, state.config, 2 * package_bytes(items), f"exporting case {number}")
     stamp = state.clock.now().strftime("%Y%m%dT%H%M%S%fZ")
     folder = _exports_dir(state, number)
     package = folder / f"{case_slug(number)}-{stamp}"
     result = await run_in_threadpool(
         export_case, state.db, state.config, state.clock, actor, number, package
     )
-    archive = await run_in_threadpool(
-        shutil.make_archive, str(package), "zip", root_dir=folder, base_dir=package.name
-    )
-    name = Path(archive).name
+    try:
+        archive = await run_in_threadpool(zip_package, package)
+    finally:
+        await run_in_threadpool(shutil.rmtree, package, True)  # one package kept: the zip
+    name = archive.name
     return ExportOut(
         name=name,
         url=f"/api/cases/{case_id}/exports/{name}",
         manifest_sha256=result.manifest_sha256,
         key_fingerprint=result.key_fingerprint,
         files=result.files,
-        bytes=Path(archive).stat().st_size,
+        bytes=archive.stat().st_size,
     )
 
 
@@ -146,15 +154,58 @@ async def export(
     response_class=FileResponse,
     responses=content("The signed export package.", "application/zip"),
 )
-def export_download(case_id: int, name: str, state: StateDep, user: Exporter) -> FileResponse:
-    """A package made by POST .../exports (its making is the audited export)."""
+def export_download(
+    case_id: int, name: str, state: StateDep, s: SessionDep, user: Exporter, reason: Reason = None
+) -> FileResponse:
+    """A package made by POST .../exports; each download is audited as an export, with a
+    reason when the package holds custody-room footage (428 without one)."""
     number = _number(state, case_id)
     if not _EXPORT_NAME.match(name):
         raise NotFoundError(f"no export {name!r} of case {number}", subsystem=Subsystem.WEB)
     path = _exports_dir(state, number) / name
     if not path.is_file():
         raise NotFoundError(f"no export {name!r} of case {number}", subsystem=Subsystem.WEB)
+    manifest = _manifest_of(path)
+    cameras = {str(c.get("id")): str(c.get("kind")) for c in manifest.get("cameras", [])}
+    for camera_id in cameras:
+        user.check_camera(camera_id)
+    custody = sorted(c for c, kind in cameras.items() if kind == CameraKind.CUSTODY.value)
+    why = (reason or "").strip()
+    if custody and not why:
+        raise ReasonRequiredError(
+            f"export {name} of case {number} holds custody-room footage ({', '.join(custody)}): "
+            "give a reason to download it; it is written to the audit log",
+            subsystem=Subsystem.WEB,
+        )
+    record(
+        s,
+        state.clock,
+        user,
+        "export",
+        "case",
+        case_id,
+        reason=why or "download of an export package",
+        details={
+            "what": "download",
+            "package": name,
+            "manifest_sha256": manifest.get("_sha256"),
+            "bytes": path.stat().st_size,
+        },
+        case_number=number,
+    )
     return FileResponse(path, media_type="application/zip", filename=name)
+
+
+def _manifest_of(path: Path) -> dict[str, Any]:
+    """The manifest inside an export zip, with its SHA-256 as ``_sha256``."""
+    try:
+        with open_package(path) as package:
+            data = package.read(MANIFEST, 64 << 20)
+        manifest: dict[str, Any] = json.loads(data or b"{}")
+    except (VmsError, ValueError) as exc:
+        raise StorageError(f"export {path.name} is unreadable: {exc}") from exc
+    manifest["_sha256"] = hashlib.sha256(data or b"").hexdigest()
+    return manifest
 
 
 def _is_custody(state: WebState, camera_id: str) -> bool:

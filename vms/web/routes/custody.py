@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from vms.custody.texts import alert_text
 from vms.custody.views import StatusView
+from vms.web.alerts import render_custody
 from vms.web.deps import StateDep, require
+from vms.web.i18n import texts_of
 from vms.web.roles import Permission
 from vms.web.schemas import AckIn, CustodyAlertOut
 from vms.web.users import Principal
@@ -24,19 +27,36 @@ def _visible(user: Principal, camera_id: str | None) -> bool:
 
 
 @router.get("/status")
-def custody_status(state: StateDep, user: Supervisor) -> StatusView:
+def custody_status(request: Request, state: StateDep, user: Supervisor) -> StatusView:
     """Rooms with the people the ledger puts in them and the count seen on video (``video``:
     ``count`` null when unknown or stale), people held (legal clock), interviews, open alerts;
-    rooms and alerts only of cameras in the user's scope."""
+    rooms and alerts only of cameras in the user's scope. Alert sentences and legal bases read
+    in the user's language, as of now."""
     status = state.custody.status()
+    texts, now = texts_of(state.config, request, user.language), state.clock.now()
     rooms = [r for r in status.rooms if not r.cameras or any(user.sees(c) for c in r.cameras)]
-    alerts = [a for a in status.alerts if _visible(user, a.camera)]
-    return status.model_copy(update={"rooms": rooms, "alerts": alerts})
+    alerts = [
+        a.model_copy(update={"message": alert_text(a, now, texts)})
+        for a in status.alerts
+        if _visible(user, a.camera)
+    ]
+    bases = state.config.custody.legal_bases
+    held = [
+        p.model_copy(
+            update={
+                "legal_basis_title": texts.gettext(bases[p.legal_basis].title)
+                if p.legal_basis in bases
+                else p.legal_basis
+            }
+        )
+        for p in status.held
+    ]
+    return status.model_copy(update={"rooms": rooms, "alerts": alerts, "held": held})
 
 
 @router.post("/alerts/{alert_id}/ack")
 async def custody_ack(
-    alert_id: int, body: AckIn, state: StateDep, user: Supervisor
+    alert_id: int, body: AckIn, request: Request, state: StateDep, user: Supervisor
 ) -> CustodyAlertOut:
     """Acknowledge a custody alert with a note: it stops escalating; every live feed shows it
     at once."""
@@ -44,4 +64,6 @@ async def custody_ack(
     alert = await run_in_threadpool(svc.acknowledge, alert_id, by=user.username, note=body.note)
     message = state.alerts.custody(alert)
     state.alerts.publish(message)
-    return CustodyAlertOut.model_validate(message.model_dump(exclude={"kind", "camera_id", "open"}))
+    texts = texts_of(state.config, request, user.language)
+    shown = render_custody(message, texts, state.clock.now())
+    return CustodyAlertOut.model_validate(shown.model_dump(exclude={"kind", "camera_id", "open"}))

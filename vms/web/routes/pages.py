@@ -12,9 +12,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vms.errors import AuthenticationError, NotFoundError
-from vms.vocab import Subsystem
+from vms.i18n import N_, Texts
+from vms.vocab import EventType, Subsystem
 from vms.web.deps import StateDep, WebState, get_principal, require
-from vms.web.roles import Permission
+from vms.web.i18n import render, texts_of
+from vms.web.roles import Permission, Role
 from vms.web.users import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -27,6 +29,10 @@ def _nothing(_request: Request, _state: WebState, _user: Principal) -> dict[str,
 
 def _cameras(_request: Request, state: WebState, user: Principal) -> dict[str, Any]:
     return {"cameras": [c for c in state.cameras.values() if user.sees(c.id)]}
+
+
+def _search(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
+    return _cameras(request, state, user) | {"event_types": [t.value for t in EventType]}
 
 
 def _playback(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
@@ -47,6 +53,16 @@ def _camera_page(_request: Request, _state: WebState, user: Principal) -> dict[s
     return {"can_ops": user.can(Permission.OPS)}  # the nodes panel (/api/nodes)
 
 
+def _bodyworn(_request: Request, _state: WebState, user: Principal) -> dict[str, Any]:
+    return {
+        "own_only": user.role is Role.OFFICER,
+        "can_upload": user.can(Permission.BODYWORN_UPLOAD),
+        "can_category": user.can(Permission.BODYWORN_CATEGORY),
+        "can_cases": user.can(Permission.CASES),
+        "can_approve": user.can(Permission.BODYWORN_APPROVE),
+    }
+
+
 def _users(_request: Request, state: WebState, _user: Principal) -> dict[str, Any]:
     return {"cameras": list(state.cameras.values())}
 
@@ -62,25 +78,37 @@ class Page:
 
 #: Every page, the menu's in menu order; "/" sends a user to the first they may open.
 PAGES: tuple[Page, ...] = (
-    Page("/live", "Live wall", Permission.LIVE, "live.html", _cameras),
-    Page("/custody", "Custody", Permission.CUSTODY, "custody.html"),
-    Page("/search", "Search", Permission.SEARCH, "search.html", _cameras),
-    Page("/playback", "Playback", Permission.PLAYBACK, "playback.html", _playback),
-    Page("/cases", "Cases", Permission.CASES, "cases.html"),
+    Page("/live", N_("Live wall"), Permission.LIVE, "live.html", _cameras),
+    Page("/custody", N_("Custody"), Permission.CUSTODY, "custody.html"),
+    Page("/search", N_("Search"), Permission.SEARCH, "search.html", _search),
+    Page("/playback", N_("Playback"), Permission.PLAYBACK, "playback.html", _playback),
+    Page("/cases", N_("Cases"), Permission.CASES, "cases.html"),
     Page("/cases/{case_id}", None, Permission.CASES, "case.html", _case),
     Page("/audit", "Audit", Permission.AUDIT_LOG, "audit.html"),
     Page("/cameras", "Cameras", Permission.VIEW_CAMERAS, "cameras.html", _camera_page),
     Page("/users", "Users", Permission.MANAGE_USERS, "users.html", _users),
+    Page("/bodyworn", N_("Body-worn"), Permission.BODYWORN, "bodyworn.html", _bodyworn),
+    Page("/bodyworn/admin", N_("Recorders"), Permission.BODYWORN_MANAGE, "bodyworn_admin.html"),
+    Page("/audit", N_("Audit"), Permission.AUDIT_LOG, "audit.html"),
+    Page("/cameras", N_("Cameras"), Permission.VIEW_CAMERAS, "cameras.html"),
+    Page("/users", N_("Users"), Permission.MANAGE_USERS, "users.html", _users),
 )
 MENU = tuple(p for p in PAGES if p.label is not None)
+
+
+def nav_of(user: Principal | None, texts: Texts) -> list[tuple[str, str]]:
+    """The menu a user sees, in their language."""
+    if user is None:
+        return []
+    return [(p.path, texts.gettext(p.label)) for p in MENU if p.label and user.can(p.permission)]
 
 
 def _render(
     request: Request, state: WebState, template: str, user: Principal, **extra: Any
 ) -> Response:
-    nav = [(p.path, p.label) for p in MENU if user.can(p.permission)]
-    context = {"user": user, "nav": nav, "path": request.url.path, **extra}
-    return state.templates.TemplateResponse(request, template, context)
+    texts = texts_of(state.config, request, user.language)
+    context = {"user": user, "nav": nav_of(user, texts), "path": request.url.path, **extra}
+    return render(state.templates, request, template, context, texts)
 
 
 def _add(page: Page) -> None:
@@ -98,9 +126,8 @@ def _add(page: Page) -> None:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, state: StateDep, next: str = "/") -> Response:
     target = next if next.startswith("/") and not next.startswith("//") else "/"
-    return state.templates.TemplateResponse(
-        request, "login.html", {"user": None, "nav": [], "next": target, "path": "/login"}
-    )
+    context: dict[str, Any] = {"user": None, "nav": [], "next": target, "path": "/login"}
+    return render(state.templates, request, "login.html", context, texts_of(state.config, request))
 
 
 @router.get("/", response_class=RedirectResponse)

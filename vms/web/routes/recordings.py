@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,8 +11,12 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from vms.bodyworn.access import Action, record_access
+from vms.bodyworn.copies import export_name
+from vms.bodyworn.files import view_of
+from vms.bodyworn.officers import is_bodyworn_camera
 from vms.config import CameraConfig
-from vms.db.models import Event, Gap, Segment
+from vms.db.models import Camera, Event, Gap, Segment
 from vms.errors import NotFoundError, PermissionDeniedError, ReasonRequiredError
 from vms.storage import storage_for
 from vms.vocab import CameraKind, Subsystem
@@ -20,6 +25,7 @@ from vms.web.audit import record
 from vms.web.deps import SessionDep, StateDep, WebState, content, require
 from vms.web.files import stored_response
 from vms.web.roles import Permission
+from vms.web.routes.bodyworn import segment_access
 from vms.web.schemas import GapOut, PlaybackIn, PlaybackOut, SegmentOut, TimelineOut
 from vms.web.users import Principal
 
@@ -52,7 +58,10 @@ def _segment(s: Session, state: WebState, user: Principal, segment_id: int) -> S
     seg = s.get(Segment, segment_id)
     if seg is None:
         raise NotFoundError(f"no recorded segment {segment_id}", subsystem=Subsystem.WEB)
-    state.camera(seg.camera_id, user)
+    if is_bodyworn_camera(seg.camera_id):
+        user.check_camera(seg.camera_id)  # the file's own rule applies on top (segment_access)
+    else:
+        state.camera(seg.camera_id, user)
     return seg
 
 
@@ -61,6 +70,22 @@ def _check_file(state: WebState, seg: Segment) -> None:
         raise NotFoundError(
             f"the file of segment {seg.id} ({seg.path}) is missing", subsystem=Subsystem.WEB
         )
+
+
+def _bodyworn_camera(s: Session, user: Principal, camera_id: str) -> None:
+    user.check_camera(camera_id)
+    row = s.get(Camera, camera_id)
+    if row is None or row.kind != CameraKind.BODYWORN.value:
+        raise NotFoundError(f"no camera {camera_id!r}", subsystem=Subsystem.WEB)
+
+
+def _file(state: WebState, seg: Segment) -> Path:
+    path = state.config.storage.root / seg.path
+    if not path.is_file():
+        raise NotFoundError(
+            f"the file of segment {seg.id} ({seg.path}) is missing", subsystem=Subsystem.WEB
+        )
+    return path
 
 
 def _serve(state: WebState, seg: Segment, request: Request, **kwargs: Any) -> Response:
@@ -82,12 +107,22 @@ def timeline(
     state: StateDep,
     s: SessionDep,
     user: Player,
-    day: Annotated[date | None, Query(description="UTC day, YYYY-MM-DD; default today.")] = None,
+    day: Annotated[
+        date | None,
+        Query(
+            description="Day in the site's time zone (site.timezone), YYYY-MM-DD; default today."
+        ),
+    ] = None,
 ) -> TimelineOut:
-    """Recorded segments, gaps and events of one camera over one UTC day."""
-    cam = state.camera(camera_id, user)
-    start = datetime.combine(day or state.clock.now().date(), time(), tzinfo=UTC)
-    end = start + timedelta(days=1)
+    """Recorded segments, gaps and events of one camera over one local day of the site; a
+    body-worn recorder's (``bw.<serial>``) segments are its files, at their real times."""
+    bodyworn = is_bodyworn_camera(camera_id)
+    if bodyworn:
+        _bodyworn_camera(s, user, camera_id)
+    else:
+        cam = state.camera(camera_id, user)
+    texts = state.config.texts()
+    start, end = texts.day_bounds(day or texts.local(state.clock.now()).date())
 
     def overlapping(model: type[Segment] | type[Gap]):  # type: ignore[no-untyped-def]
         return (
@@ -109,7 +144,8 @@ def timeline(
     root = state.config.storage.root
     return TimelineOut(
         camera_id=camera_id,
-        custody=is_custody(cam),
+        custody=not bodyworn and is_custody(cam),
+        bodyworn=bodyworn,
         day_start=start,
         day_end=end,
         segments=[SegmentOut.model_validate(x) for x in segments],
@@ -122,6 +158,16 @@ def timeline(
 def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Player) -> PlaybackOut:
     """Start playing a segment: audited here, once; the returned URL serves the video."""
     seg = _segment(s, state, user, body.segment_id)
+    if is_bodyworn_camera(seg.camera_id):
+        me, granted, row = segment_access(state, s, user, seg.id, Action.VIEW)
+        _file(state, seg)
+        record_access(
+            s, state.clock, me, granted, "view", body.reason or "",
+            {"what": "playback", "camera": seg.camera_id, "sha256": row.sha256},
+        )  # fmt: skip
+        grant = state.grants.sign(user.id, seg.id)
+        url = f"/api/recordings/segments/{seg.id}/video?grant={grant}"
+        return PlaybackOut(segment_id=seg.id, url=url, start=seg.start, end=seg.end)
     cam = state.camera(seg.camera_id)
     reason = check_reason(cam, body.reason, "play")
     _check_file(state, seg)
@@ -179,6 +225,17 @@ def segment_download(
 ) -> Response:
     """The segment file as recorded, as an attachment; audited as an export."""
     seg = _segment(s, state, user, segment_id)
+    if is_bodyworn_camera(seg.camera_id):
+        me, granted, row = segment_access(state, s, user, seg.id, Action.COPY)
+        path = _file(state, seg)
+        record_access(
+            s, state.clock, me, granted, "export", reason or "",
+            {"what": "download", "camera": seg.camera_id, "sha256": row.sha256},
+        )  # fmt: skip
+        return FileResponse(
+            path, media_type="application/octet-stream", filename=export_name(view_of(s, row)),
+            headers={"X-Content-SHA256": row.sha256},
+        )  # fmt: skip
     cam = state.camera(seg.camera_id)
     why = check_reason(cam, reason, "download")
     _check_file(state, seg)

@@ -10,7 +10,7 @@ async function refresh() {
     const td = el("td");
     td.append(link);
     tr.append(td);
-    for (const v of [c.title, c.status, c.owner, utc(c.created_at)]) tr.append(el("td", {}, v));
+    for (const v of [c.title, label("case_status", c.status), c.owner, localTime(c.created_at)]) tr.append(el("td", {}, v));
     return tr;
   }));
 }

@@ -27,12 +27,12 @@ async function watch(tile) {
   });
   const retry = () => {
     pc.close();
-    status.textContent = "reconnecting…";
+    status.textContent = t("reconnecting…");
     tile.classList.remove("playing");
     setTimeout(() => watch(tile), 3000);
   };
   pc.addEventListener("connectionstatechange", () => {
-    if (pc.connectionState === "connected") status.textContent = "live";
+    if (pc.connectionState === "connected") status.textContent = t("live");
     if (pc.connectionState === "failed") retry();
   });
   video.addEventListener("playing", () => tile.classList.add("playing"), { once: true });
@@ -58,7 +58,7 @@ const feedState = document.getElementById("feed-state");
 const template = document.getElementById("alert-item");
 
 function showAck(item, ack) {
-  const line = el("div", { class: "ack-line" }, `✓ ${ack.username} ${utc(ack.at)}${ack.note ? ": " + ack.note : ""}`);
+  const line = el("div", { class: "ack-line" }, `✓ ${ack.username} ${localTime(ack.at)}${ack.note ? ": " + ack.note : ""}`);
   item.querySelector(".acks").append(line);
   item.classList.add("acked");
 }
@@ -68,17 +68,17 @@ function render(a) {
   item.dataset.eventId = a.id;
   item.classList.add(`sev-${a.severity}`);
   if (a.acked) item.classList.add("acked");
-  item.querySelector(".sev").textContent = a.severity;
-  item.querySelector(".type").textContent = a.type.replaceAll("_", " ");
+  item.querySelector(".sev").textContent = label("severity", a.severity);
+  item.querySelector(".type").textContent = label("event_type", a.type);
   item.querySelector(".where").textContent =
     (names[a.camera_id] || a.camera_id) + (a.zone ? ` · ${a.zone}` : "");
-  const when = item.querySelector(".when");
-  when.dateTime = a.start;
-  when.textContent = utc(a.start) + " UTC";
+  const at = item.querySelector(".when");
+  at.dateTime = a.start;
+  at.textContent = when(a.start);
   if (a.has_snapshot) {
     const img = item.querySelector(".snap");
     img.src = `/api/events/${a.id}/snapshot`;
-    img.alt = `snapshot of ${a.type}`;
+    img.alt = label("event_type", a.type);
     img.hidden = false;
   }
   item.querySelector("form.ack").addEventListener("submit", async (ev) => {
@@ -113,14 +113,15 @@ function merge(prev, a) {
 
 function showCustody(item, a) {
   const level = item.querySelector(".level");
-  level.textContent = `Level ${a.level}`;
+  level.textContent = t("Level {n}", { n: a.level });
   level.className = `level level-${Math.min(a.level, 3)}`;
   item.dataset.level = a.level;
   item.querySelector(".level-to").textContent = a.level_to ? `→ ${a.level_to}` : "";
-  item.querySelector(".state").textContent = a.cleared_at ? `cleared ${utc(a.cleared_at)} UTC` : "";
+  item.querySelector(".state").textContent = a.cleared_at ? t("cleared {at}", { at: when(a.cleared_at) }) : "";
+  item.querySelector(".message").textContent = a.message;
   const acks = item.querySelector(".acks");
   if (a.ack_at) {
-    acks.replaceChildren(el("div", { class: "ack-line" }, `✓ ${a.acknowledged_by} ${utc(a.ack_at)}: ${a.ack_note}`));
+    acks.replaceChildren(el("div", { class: "ack-line" }, `✓ ${a.acknowledged_by} ${localTime(a.ack_at)}: ${a.ack_note}`));
     item.classList.add("acked");
   }
 }
@@ -129,14 +130,14 @@ function renderCustody(a) {
   const item = el("li", { class: `alert custody sev-${a.severity}`, "data-custody-id": a.id });
   const what = el("div", { class: "what" });
   const head = el("div", { class: "head" });
-  head.append(el("span", { class: "level" }), " ", el("span", { class: "sev" }, `${a.severity} · custody`), " ",
-    el("strong", { class: "type" }, a.type.replaceAll("_", " ")), " ", el("span", { class: "level-to" }));
+  head.append(el("span", { class: "level" }), " ", el("span", { class: "sev" }, t("{severity} · custody", { severity: label("severity", a.severity) })), " ",
+    el("strong", { class: "type" }, label("alert_type", a.type)), " ", el("span", { class: "level-to" }));
   const where = [a.room_name || a.room, a.camera_id ? names[a.camera_id] || a.camera_id : null];
-  const when = el("time", { class: "when", datetime: a.raised_at }, `${utc(a.raised_at)} UTC`);
+  const at = el("time", { class: "when", datetime: a.raised_at }, when(a.raised_at));
   const form = el("form", { class: "ack" });
   form.append(
-    el("input", { name: "note", placeholder: "Note (required)", required: "", maxlength: "2000", "aria-label": "Acknowledgement note" }),
-    el("button", { type: "submit" }, "Acknowledge"));
+    el("input", { name: "note", placeholder: t("Note (required)"), required: "", maxlength: "2000", "aria-label": t("Acknowledgement note") }),
+    el("button", { type: "submit" }, t("Acknowledge")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
@@ -148,7 +149,7 @@ function renderCustody(a) {
     }
   });
   what.append(head, el("div", { class: "message" }, a.message),
-    el("div", { class: "where" }, where.filter(Boolean).join(" · ")), when,
+    el("div", { class: "where" }, where.filter(Boolean).join(" · ")), at,
     el("div", { class: "state" }), el("div", { class: "acks" }), form);
   item.append(what);
   return item;
@@ -173,8 +174,8 @@ async function startFeed() {
   items.sort((x, y) => y[0] - x[0]);
   list.replaceChildren(...items.map(([, item]) => item));
   const source = new EventSource(`/api/alerts/stream?after=${recent.last_id}`);
-  source.addEventListener("open", () => { feedState.textContent = "live"; });
-  source.addEventListener("error", () => { feedState.textContent = "reconnecting…"; });
+  source.addEventListener("open", () => { feedState.textContent = t("live"); });
+  source.addEventListener("error", () => { feedState.textContent = t("reconnecting…"); });
   source.addEventListener("alert", (ev) => {
     const a = JSON.parse(ev.data);
     if (list.querySelector(`[data-event-id="${a.id}"]`)) return;

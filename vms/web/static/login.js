@@ -10,6 +10,6 @@ form.addEventListener("submit", async (ev) => {
     await api.post("/api/auth/login", { username: data.username, password: data.password });
     location.href = form.dataset.next || "/";
   } catch (e) {
-    error.textContent = e.message;
+    error.textContent = e.status === 401 ? t("wrong user name or password") : e.message;
   }
 });

@@ -8,15 +8,17 @@ async function refreshNodes() {
   let view;
   try { view = await api.get("/api/nodes"); } catch (e) { return; }
   if (!view.cluster) {
-    nodesNote.textContent = "Single node (SQLite index): this node records every camera.";
+    nodesNote.textContent = t("Single node (SQLite index): this node records every camera.");
     nodesBody.replaceChildren();
     return;
   }
   nodesBody.replaceChildren(...view.nodes.map((n) => {
     const tr = el("tr", { "data-node": n.id });
-    const state = el("span", { class: n.state === "up" ? "badge ok" : "badge bad" }, n.state);
+    const state = el("span", { class: n.state === "up" ? "badge ok" : "badge bad" },
+      n.state === "up" ? t("up") : n.state === "lost" ? t("lost") : t("stopped"));
     const cells = [
-      n.id, state, `${n.host} (pid ${n.pid})`, `${n.heartbeat_age_s.toFixed(1)} s ago`,
+      n.id, state, `${n.host} (pid ${n.pid})`,
+      t("{s} s ago", { s: n.heartbeat_age_s.toFixed(1) }),
       n.cameras.length ? `${n.cameras.length}: ${n.cameras.join(", ")}` : "0",
       n.max_cameras === null ? "–" : String(n.max_cameras),
     ];
@@ -28,7 +30,8 @@ async function refreshNodes() {
     return tr;
   }));
   if (view.unassigned.length) {
-    nodesNote.textContent = `Not recorded by any live node: ${view.unassigned.join(", ")}`;
+    nodesNote.textContent = t("Not recorded by any live node: {cameras}",
+      { cameras: view.unassigned.join(", ") });
   }
 }
 

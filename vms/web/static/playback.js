@@ -15,7 +15,7 @@ let view = null;         // [from, to] in ms: the whole day, or fitted to what w
 
 function ms(iso) { return iso ? Date.parse(iso) : Date.now(); }
 function span() { return view[1] - view[0]; }
-function pct(t) { return `${(100 * (t - view[0]) / span()).toFixed(4)}%`; }
+function pct(at) { return `${(100 * (at - view[0]) / span()).toFixed(4)}%`; }
 
 function fitView(whole) {
   const from = ms(day.day_start), to = ms(day.day_end);
@@ -41,17 +41,17 @@ function block(cls, start, end, title) {
 function draw() {
   const hours = el("div", { class: "hours" });
   for (let i = 0; i <= 8; i++) {
-    const t = view[0] + (span() * i) / 8;
-    const label = new Date(t).toISOString().slice(11, span() > 3 * 3600000 ? 16 : 19);
-    const tick = el("span", {}, label);
+    const at = view[0] + (span() * i) / 8;
+    const text = localTime(at).slice(11, span() > 3 * 3600000 ? 16 : 19);
+    const tick = el("span", {}, text);
     tick.style.left = `${(100 * i) / 8}%`;
     hours.append(tick);
   }
   const parts = [hours];
-  for (const s of day.segments) parts.push(block("seg", s.start, s.end, `${utc(s.start)} – ${utc(s.end)}`));
-  for (const g of day.gaps) parts.push(block("gap", g.start, g.end, `gap: ${g.reason}`));
+  for (const s of day.segments) parts.push(block("seg", s.start, s.end, `${localTime(s.start)} – ${localTime(s.end)}`));
+  for (const g of day.gaps) parts.push(block("gap", g.start, g.end, t("gap: {reason}", { reason: g.reason })));
   for (const e of day.events) {
-    const m = el("div", { class: "ev", title: `${e.type} ${utc(e.start)}`, "data-event-id": e.id });
+    const m = el("div", { class: "ev", title: `${label("event_type", e.type)} ${localTime(e.start)}`, "data-event-id": e.id });
     m.style.left = pct(ms(e.start));
     parts.push(m);
   }
@@ -59,19 +59,19 @@ function draw() {
   bar.replaceChildren(...parts);
 
   const rows = [
-    ...day.segments.map((s) => ({ start: s.start, end: s.end, what: `segment ${s.id} (${s.status})`, cls: "" })),
-    ...day.gaps.map((g) => ({ start: g.start, end: g.end, what: `gap: ${g.reason}`, cls: "gap-row" })),
+    ...day.segments.map((s) => ({ start: s.start, end: s.end, what: t("segment {id}", { id: s.id }), cls: "" })),
+    ...day.gaps.map((g) => ({ start: g.start, end: g.end, what: t("gap: {reason}", { reason: g.reason }), cls: "gap-row" })),
   ].sort((a, b) => ms(a.start) - ms(b.start));
   document.querySelector("#ranges tbody").replaceChildren(...rows.map((r) => {
     const tr = el("tr", { class: r.cls });
-    const secs = r.end ? ((ms(r.end) - ms(r.start)) / 1000).toFixed(1) : "open";
-    for (const v of [utc(r.start), r.end ? utc(r.end) : "now", secs, r.what]) tr.append(el("td", {}, v));
+    const secs = r.end ? duration((ms(r.end) - ms(r.start)) / 1000) : t("open");
+    for (const v of [localTime(r.start), r.end ? localTime(r.end) : t("now"), secs, r.what]) tr.append(el("td", {}, v));
     tr.addEventListener("click", () => play(ms(r.start)));
     return tr;
   }));
   document.querySelector("#events tbody").replaceChildren(...day.events.map((e) => {
     const tr = el("tr", { "data-event-id": e.id });
-    for (const v of [utc(e.start), e.type, e.zone || "", e.severity]) tr.append(el("td", {}, v));
+    for (const v of [localTime(e.start), label("event_type", e.type), e.zone || "", label("severity", e.severity)]) tr.append(el("td", {}, v));
     tr.addEventListener("click", () => play(ms(e.start)));
     return tr;
   }));
@@ -86,19 +86,19 @@ async function load() {
   draw();
 }
 
-function segmentAt(t) {
-  return day.segments.find((s) => ms(s.start) <= t && t < ms(s.end))
-    || day.segments.find((s) => ms(s.start) > t);
+function segmentAt(at) {
+  return day.segments.find((s) => ms(s.start) <= at && at < ms(s.end))
+    || day.segments.find((s) => ms(s.start) > at);
 }
 
-async function play(t) {
+async function play(at) {
   errorBox.textContent = "";
-  const seg = segmentAt(t);
-  if (!seg) { errorBox.textContent = "nothing recorded at or after that moment on this day"; return; }
+  const seg = segmentAt(at);
+  if (!seg) { errorBox.textContent = t("nothing recorded at or after that moment on this day"); return; }
   if (custody() && !reason()) {
     reasonBox.hidden = false;
     form.elements.reason.focus();
-    errorBox.textContent = "This camera records a custody room: give a reason first (it is audited).";
+    errorBox.textContent = t("This camera records a custody room: give a reason first (it is audited).");
     return;
   }
   let grant;
@@ -106,24 +106,25 @@ async function play(t) {
     grant = await api.post("/api/playback", { segment_id: seg.id, reason: reason() || null });
   } catch (e) { errorBox.textContent = e.message; return; }
   current = { seg, startMs: ms(seg.start) };
-  const offset = Math.max(0, (t - ms(seg.start)) / 1000);
+  const offset = Math.max(0, (at - ms(seg.start)) / 1000);
   video.src = grant.url;
   video.addEventListener("loadedmetadata", () => {
     if (offset > 0.2) video.currentTime = offset;
     video.play().catch(() => {});
   }, { once: true });
   document.getElementById("segment-info").textContent =
-    `segment ${seg.id}: ${utc(seg.start)} – ${utc(seg.end)} UTC, sha256 ${seg.sha256 ? seg.sha256.slice(0, 16) + "…" : "(recording)"}`;
+    t("segment {id}: {start} – {end}, sha256 {sha}", { id: seg.id, start: localTime(seg.start), end: localTime(seg.end),
+      sha: seg.sha256 ? seg.sha256.slice(0, 16) + "…" : t("(recording)") });
   download.href = `/api/recordings/segments/${seg.id}/download` + (reason() ? `?reason=${encodeURIComponent(reason())}` : "");
   download.hidden = false;
 }
 
 video.addEventListener("timeupdate", () => {
   if (!current) return;
-  const t = current.startMs + video.currentTime * 1000;
-  document.getElementById("playing").textContent = utc(new Date(t).toISOString()) + " UTC";
+  const at = current.startMs + video.currentTime * 1000;
+  document.getElementById("playing").textContent = when(new Date(at).toISOString());
   const head = document.getElementById("playhead");
-  if (head) head.style.left = pct(t);
+  if (head) head.style.left = pct(at);
 });
 
 video.addEventListener("ended", () => {
@@ -147,7 +148,7 @@ document.getElementById("whole-day").addEventListener("change", (ev) => {
 
 const params = new URLSearchParams(location.search);
 if (params.get("camera")) form.elements.camera.value = params.get("camera");
-form.elements.day.value = params.get("day") || new Date().toISOString().slice(0, 10);
+form.elements.day.value = params.get("day") || (params.get("t") ? localDay(Date.parse(params.get("t"))) : localDay());
 reasonBox.hidden = !custody();
 load().then(() => { if (params.get("t")) play(Date.parse(params.get("t"))); })
   .catch((e) => { errorBox.textContent = e.message; });
@@ -156,7 +157,7 @@ load().then(() => { if (params.get("t")) play(Date.parse(params.get("t"))); })
 
 const clipForm = document.getElementById("clip");
 if (clipForm) {
-  const local = (t) => new Date(t).toISOString().slice(0, 19);  // UTC, for datetime-local
+  const local = (ms) => localInput(ms);  // the site's zone, for datetime-local
   const at = () => (current ? current.startMs + video.currentTime * 1000 : null);
   document.getElementById("mark-in").addEventListener("click", () => {
     if (at() !== null) clipForm.elements.start.value = local(at());
@@ -175,12 +176,12 @@ if (clipForm) {
     error.textContent = "";
     try {
       const item = await api.post(`/api/cases/${f.case.value}/clips`, {
-        camera_id: form.elements.camera.value, start: f.start.value + "Z", end: f.end.value + "Z",
+        camera_id: form.elements.camera.value, start: fromLocalInput(f.start.value), end: fromLocalInput(f.end.value),
         note: f.note.value, reason: reason() || null,
       });
       error.textContent = "";
       clipForm.querySelector(".hint")?.remove();
-      clipForm.append(el("p", { class: "hint" }, `clip ${item.id} added (${utc(item.start)} – ${utc(item.end)} UTC)`));
+      clipForm.append(el("p", { class: "hint" }, t("clip {id} added ({start} – {end})", { id: item.id, start: localTime(item.start), end: localTime(item.end) })));
     } catch (e) { error.textContent = e.message; }
   });
 }

@@ -7,11 +7,12 @@ async function refresh() {
   const users = await api.get("/api/users");
   body.replaceChildren(...users.map((u) => {
     const tr = el("tr", { "data-user": u.username });
-    for (const v of [u.username, u.full_name, u.role,
-      u.camera_scope ? u.camera_scope.join(", ") : "all", u.active ? "yes" : "no"]) {
+    for (const v of [u.username, u.full_name, label("role", u.role),
+      u.camera_scope ? u.camera_scope.join(", ") : t("all"), u.language || t("browser's"),
+      u.active ? t("yes") : t("no")]) {
       tr.append(el("td", {}, v));
     }
-    const button = el("button", { type: "button" }, u.active ? "Disable" : "Enable");
+    const button = el("button", { type: "button" }, u.active ? t("Disable") : t("Enable"));
     button.addEventListener("click", async () => {
       try {
         await api.patch(`/api/users/${u.id}`, { active: !u.active });

@@ -1,0 +1,34 @@
+"""web issue 16: each user's language; when vms raised a custody alert
+
+``users.language`` (NULL: the browser's language, else ``site.language``).
+``custody_alerts.opened_at``: when vms raised the alert, where its escalation clock starts;
+``raised_at`` stays when the situation began, which a back-dated entry puts in the past.
+
+Revision ID: 0016_web
+Revises: 0005
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016_web"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Plain ADD COLUMN (nullable, no default): SQLite needs no table rebuild.
+    op.add_column("users", sa.Column("language", sa.String(length=16), nullable=True))
+    op.add_column(
+        "custody_alerts", sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("custody_alerts") as batch:
+        batch.drop_column("opened_at")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("language")
