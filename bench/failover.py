@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -235,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             for n in nodes.values():
                 n.stop()
             db.dispose()
+            shutil.rmtree(work, ignore_errors=True)
     text_out = json.dumps(out, indent=2)
     print(text_out)
     if args.json:

@@ -55,7 +55,7 @@ SELECT format('c%%s', lpad((i %% %(cams)s)::text, 5, '0')),
 FROM generate_series(0, %(segs)s - 1) AS i;
 INSERT INTO events (type, camera_id, zone, start, "end", severity, data)
 SELECT (ARRAY['loitering','intrusion','person_down','crowd','camera_offline'])[1 + i %% 5],
-       format('c%%s', lpad(((i * 7919) %% %(cams)s)::text, 5, '0')), NULL,
+       format('c%%s', lpad(((i::bigint * 7919) %% %(cams)s)::text, 5, '0')), NULL,
        %(base)s::timestamptz + (((i::bigint * 104729) %% %(span)s) * interval '1 second'),
        NULL, 'warning', '{}'::json
 FROM generate_series(0, %(events)s - 1) AS i;
