@@ -132,6 +132,7 @@ def test_register_jobs_schedules_every_job_and_each_runs(db: Database, tmp_path:
         "daily-briefing",
         "bodyworn-late",
         "bodyworn-shifts",
+        "bodyworn-uploads",
     }
     assert str(scheduled["daily-briefing"].trigger).startswith("cron[hour='5', minute='30'")
     # Retention: street-1 keeps 1 day; a 3-day-old segment goes.

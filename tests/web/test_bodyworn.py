@@ -2,6 +2,7 @@
 audited), an officer's own files, the shared timeline with cameras, clips exported like camera
 clips; on SQLite and PostgreSQL."""
 
+# ruff: noqa: F811 (fixtures imported from other modules are this module's parameters)
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,7 @@ SET_UP = Actor("wang.sup", "duty roster")
 
 
 @pytest.fixture
-def footage(web_db: Database, web_config: Config, users: Users, media: Media) -> dict[str, int]:  # noqa: F811
+def footage(web_db: Database, web_config: Config, users: Users, media: Media) -> dict[str, int]:
     """Li Wei (user 'officer') holds DSJ-A1, Wang Fang holds DSJ-B2; one file each."""
     clock = SystemClock()
     officers.add_officer(web_db, clock, SET_UP, "031245", "Li Wei", "Patrol 1", username="officer")
@@ -53,7 +54,7 @@ def test_an_investigator_without_approval_gets_403_with_approval_the_file_both_a
     client: TestClient,
     web_db: Database,
     footage: dict[str, int],
-    media: Media,  # noqa: F811
+    media: Media,
 ) -> None:
     file_id = footage["own"]
     login(client, "investigator")
@@ -106,7 +107,7 @@ def test_an_investigator_without_approval_gets_403_with_approval_the_file_both_a
 def test_an_officer_sees_only_their_own_files(
     client: TestClient,
     footage: dict[str, int],
-    media: Media,  # noqa: F811
+    media: Media,
 ) -> None:
     login(client, "officer")
     out = client.get("/api/bodyworn/files").json()
@@ -119,7 +120,7 @@ def test_an_officer_sees_only_their_own_files(
     assert _sha(got.content) == media.mp4.sha256  # no approval for one's own file
     page = client.get("/bodyworn")
     assert page.status_code == 200
-    assert "your own recorder" in page.text
+    assert "一人一档" in page.text  # zh-CN by default: "the files of your own recorder"
 
 
 def test_recorders_sit_on_the_playback_timeline_at_their_real_times(
@@ -158,7 +159,7 @@ def test_recorders_sit_on_the_playback_timeline_at_their_real_times(
 
 def test_a_clip_cut_from_a_body_worn_file_is_exported_like_a_camera_clip(
     client: TestClient, web_db: Database, web_config: Config, footage: dict[str, int],
-    media: Media, tmp_path: Path,  # noqa: F811
+    media: Media, tmp_path: Path,
 ) -> None:  # fmt: skip
     file_id = footage["own"]
     login(client, "investigator")

@@ -2,6 +2,7 @@
 cut mid-chunk, resumed from the offset the server gives, stored byte for byte; and the
 protocol's refusals (wrong offset, damaged bytes, hostile content)."""
 
+# ruff: noqa: F811 (fixtures imported from other modules are this module's parameters)
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,14 @@ from fastapi.testclient import TestClient
 
 from tests.bodyworn.conftest import Media, media  # noqa: F401 (the session fixture)
 from tests.conftest import shared_file
+from tests.evidence.conftest import FakeClock
 from tests.web.conftest import add_users, fake_health, login, make_config
 from vms.app import sync_cameras
 from vms.bodyworn import officers
 from vms.bodyworn.files import get_file
 from vms.bodyworn.models import IngestRecord
+from vms.bodyworn.store import LocalStore
+from vms.bodyworn.uploads import expire_uploads
 from vms.clock import SystemClock
 from vms.config import Config
 from vms.db.migrate import upgrade
@@ -111,7 +116,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
 
 @pytest.mark.slow
 def test_a_2_gb_upload_resumes_after_a_cut_and_is_stored_byte_for_byte(
-    media: Media,  # noqa: F811
+    media: Media,
     tmp_path: Path,
 ) -> None:
     # SQLite only: the 2 GB are about bytes; the database side runs on both backends below.
@@ -177,7 +182,7 @@ def test_upload_refusals(
     client: TestClient,
     web_db: Database,
     web_config: Config,
-    media: Media,  # noqa: F811
+    media: Media,
 ) -> None:
     login(client, "supervisor")
     data = media.mp4.path.read_bytes()
@@ -217,3 +222,15 @@ def test_upload_refusals(
     assert client.get("/api/bodyworn/uploads/" + "f" * 32).status_code == 404
     assert client.get("/api/bodyworn/uploads/nonsense").status_code == 422
     assert web_config.bodyworn.upload_chunk_bytes == up["chunk_bytes"]
+    # An upload left half-done for longer than upload_expire_h is given up, its bytes deleted.
+    login(client, "supervisor")
+    left = client.post("/api/bodyworn/uploads", json={"filename": "x.mp4", "size": 100}).json()
+    client.put(f"{left['url']}?offset=0", content=b"\0" * 40)
+    store = LocalStore(web_config.storage.root)
+    staged = store.staging() / f"upload-{left['id']}.part"
+    assert staged.stat().st_size == 40
+    later = FakeClock(datetime.now(UTC) + timedelta(hours=73))
+    assert expire_uploads(web_db, store, later, timedelta(hours=72)) == [left["id"]]
+    assert not staged.exists()
+    assert client.get(left["url"]).json()["status"] == "expired"
+    assert client.put(f"{left['url']}?offset=40", content=b"\0").status_code == 409

@@ -95,10 +95,11 @@ def test_login_and_every_page_of_every_role(served: Served, context: BrowserCont
     page.wait_for_selector("#login-error:has-text('wrong user name or password')")
     shot(page, "login")
     expected = {
-        "admin": ["/cameras", "/users"],
-        "supervisor": ["/live", "/custody", "/cameras"],
-        "investigator": ["/search", "/playback", "/cases", "/cameras"],
-        "auditor": ["/playback", "/audit", "/cameras"],
+        "admin": ["/cameras", "/bodyworn/admin", "/users"],
+        "supervisor": ["/live", "/custody", "/bodyworn", "/cameras", "/bodyworn/admin"],
+        "investigator": ["/search", "/playback", "/cases", "/bodyworn", "/cameras"],
+        "auditor": ["/playback", "/bodyworn", "/audit", "/cameras"],
+        "officer": ["/bodyworn", "/cameras"],
     }
     for username, pages in expected.items():
         log_in(page, served, username)

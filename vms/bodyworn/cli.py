@@ -8,6 +8,7 @@ copying footage out is checked against that user's approvals like a download fro
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -44,9 +45,26 @@ devices_app = typer.Typer(
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why, for the audit log (required).")]
 
 
+_GROUP: ContextVar[typer.Context | None] = ContextVar("bodyworn_cli_group", default=None)
+
+
+def _remember(ctx: typer.Context) -> None:
+    """Each group's callback: commands close what they open when the group's context ends."""
+    _GROUP.set(ctx)
+
+
+for _app in (bodyworn_app, officers_app, devices_app):
+    _app.callback()(_remember)
+
+
 def _open(path: Path | None) -> tuple[Config, Database]:
+    """The configuration and its migrated database, closed when the command ends."""
     cfg = load_cli_config(path)
-    return cfg, prepare(cfg)
+    db = prepare(cfg)
+    ctx = _GROUP.get()
+    if ctx is not None:
+        ctx.call_on_close(db.dispose)
+    return cfg, db
 
 
 def _actor(db: Database, login: str | None, reason: str) -> Actor:

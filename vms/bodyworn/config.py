@@ -134,6 +134,11 @@ class BodywornConfig(ConfigModel):
         le=256 * MIB,
         description="Chunk size the web app uploads with (the API accepts any up to this).",
     )
+    upload_expire_h: float = Field(
+        72.0,
+        gt=0,
+        description="An upload left unfinished this long is given up and its bytes deleted.",
+    )
     probe_timeout_s: float = Field(
         120.0, gt=0, description="Longest a file's probe (in a child process) may take."
     )

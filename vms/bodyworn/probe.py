@@ -146,39 +146,46 @@ def _probe_child(conn: Connection, path: str) -> None:
         return
     with container:
         streams = list(container.streams)
-        counts = [0] * len(streams)
-        sizes = [0] * len(streams)
-        first: list[float | None] = [None] * len(streams)
-        end: list[float | None] = [None] * len(streams)
+        n = len(streams)
+        counts, sizes = [0] * n, [0] * n
+        first: list[int | None] = [None] * n  # in each stream's own time base
+        last: list[int | None] = [None] * n
+        text = [st.type in ("subtitle", "data") for st in streams]
         texts: list[tuple[float, str]] = []
         text_bytes = 0
         read_error = None
         try:
+            # Integer bookkeeping only: this loop runs once per packet of a multi-GB file.
             for packet in container.demux():
-                i = packet.stream.index
-                if packet.size == 0:
+                size = packet.size
+                if not size:
                     continue
+                i = packet.stream_index
                 counts[i] += 1
-                sizes[i] += packet.size
-                tb = packet.time_base or packet.stream.time_base
-                ts = packet.pts if packet.pts is not None else packet.dts
-                if ts is None or tb is None:
-                    continue
-                t = float(ts * tb)
-                first[i] = t if first[i] is None else min(first[i] or t, t)
-                e = t + float((packet.duration or 0) * tb)
-                end[i] = e if end[i] is None else max(end[i] or e, e)
-                kind = packet.stream.type
-                if (
-                    kind in ("subtitle", "data")
-                    and len(texts) < _MAX_TEXT_PACKETS
-                    and text_bytes < _MAX_TEXT_BYTES
-                ):
+                sizes[i] += size
+                ts = packet.pts
+                if ts is None:
+                    ts = packet.dts
+                    if ts is None:
+                        continue
+                lo = first[i]
+                if lo is None or ts < lo:
+                    first[i] = ts
+                end = ts + (packet.duration or 0)
+                hi = last[i]
+                if hi is None or end > hi:
+                    last[i] = end
+                if text[i] and len(texts) < _MAX_TEXT_PACKETS and text_bytes < _MAX_TEXT_BYTES:
                     raw = bytes(packet)
                     text_bytes += len(raw)
-                    texts.append((t, _text(raw)))
+                    tb = packet.stream.time_base
+                    texts.append((float(ts * tb) if tb else 0.0, _text(raw)))
         except Exception as exc:  # a damaged or truncated file: say how far it got
             read_error = str(exc)
+
+        def seconds(ticks: int | None, st: Any) -> float | None:
+            return None if ticks is None or not st.time_base else float(ticks * st.time_base)
+
         infos = []
         for i, st in enumerate(streams):
             ctx: Any = st.codec_context
@@ -190,8 +197,8 @@ def _probe_child(conn: Connection, path: str) -> None:
                     declared_frames=int(st.frames or 0),
                     packets=counts[i],
                     payload_bytes=sizes[i],
-                    first_s=first[i],
-                    end_s=end[i],
+                    first_s=seconds(first[i], st),
+                    end_s=seconds(last[i], st),
                     declared_s=(
                         float(st.duration * st.time_base) if st.duration and st.time_base else None
                     ),

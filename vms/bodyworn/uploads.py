@@ -25,7 +25,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -34,15 +34,16 @@ from sqlalchemy.orm import Session
 from vms.bodyworn.ingest import STORED, UPLOAD, Ingestor, IngestResult, Offer
 from vms.bodyworn.models import Upload
 from vms.bodyworn.officers import officer_of_user
-from vms.bodyworn.store import CHUNK, HashingWriter
-from vms.clock import utc
+from vms.bodyworn.store import CHUNK, FileStore, HashingWriter
+from vms.clock import Clock, utc
+from vms.db.session import Database
 from vms.errors import ConflictError, InvalidError, NotFoundError, PermissionDeniedError
 from vms.evidence.audit import Actor
 from vms.vocab import Subsystem
 
 log = logging.getLogger(__name__)
 
-OPEN, CANCELLED = "open", "cancelled"
+OPEN, CANCELLED, EXPIRED = "open", "cancelled", "expired"
 _SHA = set("0123456789abcdef")
 
 
@@ -269,3 +270,37 @@ class UploadReceiver:
         if result.result != STORED:
             log.info("upload %s (%s): %s %s", upload_id, offer.name, result.result, result.reason)
         return result
+
+
+def expire_uploads(
+    db: Database, store: FileStore, clock: Clock, older_than: timedelta
+) -> list[str]:
+    """Give up uploads nobody has added to for ``older_than``: their staged bytes are deleted
+    (the ``bodyworn-uploads`` job); returns their ids."""
+    cutoff = utc(clock.now()) - older_than
+    with db.session() as s:
+        rows = list(
+            s.scalars(select(Upload).where(Upload.status == OPEN, Upload.updated_at < cutoff))
+        )
+        for row in rows:
+            row.status = EXPIRED
+            row.message = f"nothing arrived for {older_than}: given up"
+            row.updated_at = clock.now()
+        ids = [row.id for row in rows]
+    for upload_id in ids:
+        (store.staging() / f"upload-{upload_id}.part").unlink(missing_ok=True)
+        log.info("upload %s expired: its staged bytes were deleted", upload_id)
+    return ids
+
+
+class UploadExpiry:
+    """``expire_uploads`` as a job of vms.ops.jobs."""
+
+    def __init__(self, ingestor: Ingestor) -> None:
+        self.ingestor = ingestor
+
+    def __call__(self) -> list[str]:
+        hours = self.ingestor.bw.upload_expire_h
+        return expire_uploads(
+            self.ingestor.db, self.ingestor.store, self.ingestor.clock, timedelta(hours=hours)
+        )

@@ -15,6 +15,7 @@ scheduler)::
     bodyworn-docks     every bodyworn.dock_scan_interval_s   vms.bodyworn.dock (if docks)
     bodyworn-late      every bodyworn.deadline_check_interval_s   late-upload alerts
     bodyworn-shifts    every bodyworn.deadline_check_interval_s   "no footage for shift S"
+    bodyworn-uploads   hourly                                unfinished uploads given up
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sqlalchemy import func, select
 from vms.bodyworn.deadline import LateUploadCheck, ShiftFootageCheck
 from vms.bodyworn.dock import DockWatcher
 from vms.bodyworn.ingest import Ingestor
+from vms.bodyworn.uploads import UploadExpiry
 from vms.cameras.health import CameraHealth
 from vms.clock import Clock, utc
 from vms.cluster.locks import JobLocks
@@ -341,6 +343,7 @@ class Jobs:
     late_uploads: LateUploadCheck
     shift_footage: ShiftFootageCheck
     docks: DockWatcher
+    uploads: UploadExpiry
 
 
 def once_only(locks: JobLocks | None, name: str, fn: Callable[[], object]) -> Callable[[], object]:
@@ -387,6 +390,7 @@ def register_jobs(
         late_uploads=LateUploadCheck(db, config, clock),
         shift_footage=ShiftFootageCheck(db, config, clock),
         docks=DockWatcher(Ingestor(db, config, clock)),
+        uploads=UploadExpiry(Ingestor(db, config, clock)),
     )
     if locks is not None:
         node = config.node_id
@@ -410,6 +414,7 @@ def register_jobs(
         ("camera-health", jobs.health, {"seconds": ops.health_check_interval_s}),
         ("bodyworn-late", jobs.late_uploads, {"seconds": bw.deadline_check_interval_s}),
         ("bodyworn-shifts", jobs.shift_footage, {"seconds": bw.deadline_check_interval_s}),
+        ("bodyworn-uploads", jobs.uploads, {"seconds": 3600}),
     ]
     if config.storage.object_store is not None:
         from vms.storage.tiering import TieringJob

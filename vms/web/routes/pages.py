@@ -88,9 +88,9 @@ PAGES: tuple[Page, ...] = (
     Page("/cameras", "Cameras", Permission.VIEW_CAMERAS, "cameras.html", _camera_page),
     Page("/users", "Users", Permission.MANAGE_USERS, "users.html", _users),
     Page("/bodyworn", N_("Body-worn"), Permission.BODYWORN, "bodyworn.html", _bodyworn),
-    Page("/bodyworn/admin", N_("Recorders"), Permission.BODYWORN_MANAGE, "bodyworn_admin.html"),
     Page("/audit", N_("Audit"), Permission.AUDIT_LOG, "audit.html"),
     Page("/cameras", N_("Cameras"), Permission.VIEW_CAMERAS, "cameras.html"),
+    Page("/bodyworn/admin", N_("Recorders"), Permission.BODYWORN_MANAGE, "bodyworn_admin.html"),
     Page("/users", N_("Users"), Permission.MANAGE_USERS, "users.html", _users),
 )
 MENU = tuple(p for p in PAGES if p.label is not None)

@@ -10,8 +10,6 @@ const detailError = document.getElementById("detail-error");
 const approveAll = document.getElementById("flags").dataset.approve === "yes";
 let current = null;  // the file detail shown
 
-function iso(local) { return local ? new Date(local + "Z").toISOString() : null; }
-function localInput(isoText) { return isoText ? isoText.slice(0, 19) : ""; }
 function reason() { return document.getElementById("reason").value.trim(); }
 
 async function find(ev) {
@@ -22,7 +20,7 @@ async function find(ev) {
     if (v) params.set(name, v);
   }
   for (const name of ["start", "end"]) {
-    if (search.elements[name].value) params.set(name, iso(search.elements[name].value));
+    if (search.elements[name].value) params.set(name, fromLocalInput(search.elements[name].value));
   }
   if (search.elements.late.checked) params.set("late", "true");
   const error = document.getElementById("search-error");
@@ -35,10 +33,11 @@ async function find(ev) {
 
 function row(f) {
   const tr = el("tr", { "data-file": f.id, class: f.late ? "late" : "" });
-  const lateness = f.late ? `late by ${(f.lateness_s / 3600).toFixed(1)} h` : "on time";
-  for (const v of [f.device, f.officer ? `${f.officer} ${f.officer_name}` : "(unassigned)",
-    f.unit || "", `${utc(f.start)} (${f.time_source})`, f.duration_s.toFixed(0),
-    `${f.video_codec}/${f.audio_codec || "-"}`, `${utc(f.ingested_at)} ${lateness}`, f.category,
+  const lateness = f.late ? t("late by {time}", { time: duration(f.lateness_s) }) : t("on time");
+  for (const v of [f.device, f.officer ? `${f.officer} ${f.officer_name}` : t("(unassigned)"),
+    f.unit || "", `${localTime(f.start)} (${label("time_source", f.time_source)})`,
+    f.duration_s.toFixed(0), `${f.video_codec}/${f.audio_codec || "-"}`,
+    `${localTime(f.ingested_at)} ${lateness}`, label("bodyworn_category", f.category),
     f.cases.join(", ")]) tr.append(el("td", {}, v));
   tr.addEventListener("click", () => show(f.id));
   return tr;
@@ -49,23 +48,23 @@ async function show(id) {
   current = await api.get(`/api/bodyworn/files/${id}`);
   const f = current.file;
   detail.hidden = false;
-  document.getElementById("detail-title").textContent = `${f.device} · ${utc(f.start)} UTC`;
+  document.getElementById("detail-title").textContent = `${f.device} · ${when(f.start)}`;
   const facts = [
-    ["Officer", f.officer ? `${f.officer} ${f.officer_name} (${f.unit}), by ${f.officer_source}` : "nobody (unassigned recorder)"],
-    ["Recorded", `${utc(f.start)} – ${utc(f.end)} UTC (${f.duration_s.toFixed(1)} s, from ${f.time_source})`],
-    ["File", `${f.original_name} · ${f.container} · ${f.video_codec} ${f.width}x${f.height} · audio ${f.audio_codec || "none"} · ${f.bytes} bytes`],
+    [t("Officer"), f.officer ? `${f.officer} ${f.officer_name} (${f.unit}), ${label("officer_source", f.officer_source)}` : t("nobody (unassigned recorder)")],
+    [t("Recorded"), `${when(f.start)} – ${localTime(f.end)} (${duration(f.duration_s)}, ${label("time_source", f.time_source)})`],
+    [t("File"), `${f.original_name} · ${f.container} · ${f.video_codec} ${f.width}x${f.height} · ${t("audio")} ${f.audio_codec || "–"} · ${f.bytes} B`],
     ["SHA-256", f.sha256],
-    ["Uploaded", `${utc(f.ingested_at)} by ${f.ingested_by} (${f.source}${f.dock_id ? " " + f.dock_id : ""}), ${f.late ? "LATE" : "on time"}`],
-    ["GPS", f.gps.length ? f.gps.map((p) => `${p[1].toFixed(5)},${p[2].toFixed(5)}`).slice(0, 5).join(" → ") : "none"],
-    ["Category", `${f.category}${f.category_reason ? " (" + f.category_reason + ")" : ""}`],
-    ["Cases", current.links.map((l) => l.case_number).join(", ") || "none"],
+    [t("Uploaded"), `${when(f.ingested_at)} · ${f.ingested_by} (${f.source}${f.dock_id ? " " + f.dock_id : ""}) · ${f.late ? t("late by {time}", { time: duration(f.lateness_s) }) : t("on time")}`],
+    ["GPS", f.gps.length ? f.gps.map((p) => `${p[1].toFixed(5)},${p[2].toFixed(5)}`).slice(0, 5).join(" → ") : "–"],
+    [t("Retention category"), `${label("bodyworn_category", f.category)}${f.category_reason ? " (" + f.category_reason + ")" : ""}`],
+    [t("Cases"), current.links.map((l) => l.case_number).join(", ") || "–"],
   ];
   document.getElementById("detail-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   const a = current.access;
   document.getElementById("access-note").textContent = a.own
-    ? "Your own file."
-    : a.can_view ? `Approved until ${utc(a.valid_until)} UTC (approval ${a.approval_id}).`
-      : "Not your file: viewing or copying it needs a supervisor's approval.";
+    ? t("Your own file.")
+    : a.can_view ? t("Approved until {time} (approval {id}).", { time: when(a.valid_until), id: a.approval_id })
+      : t("Not your file: viewing or copying it needs a supervisor's approval.");
   document.getElementById("play").disabled = !a.can_view;
   const dl = document.getElementById("download");
   dl.hidden = !a.can_copy;
@@ -79,7 +78,7 @@ document.getElementById("play").addEventListener("click", async () => {
   detailError.textContent = "";
   try {
     const p = await api.post(`/api/bodyworn/files/${current.file.id}/play`, { reason: reason() });
-    if (!p.playable) detailError.textContent = "H.265: this browser may not decode it; download the original to play it.";
+    if (!p.playable) detailError.textContent = t("H.265: this browser may not decode it; download the original to play it.");
     video.src = p.url;
     await video.play().catch(() => {});
   } catch (e) { detailError.textContent = e.message; }
@@ -96,7 +95,7 @@ document.getElementById("request").addEventListener("click", async () => {
     const action = document.getElementById("request-action").value;
     await api.post(`/api/bodyworn/files/${current.file.id}/approvals`, { action, reason: reason() });
     await loadApprovals();
-    detailError.textContent = "Requested: a supervisor decides.";
+    detailError.textContent = t("Requested: a supervisor decides.");
   } catch (e) { detailError.textContent = e.message; }
 });
 
@@ -112,7 +111,7 @@ document.getElementById("set-category")?.addEventListener("click", async () => {
 document.getElementById("link")?.addEventListener("click", async () => {
   try {
     await api.post(`/api/bodyworn/files/${current.file.id}/cases`, {
-      case_number: document.getElementById("link-case").value.trim(), reason: reason() || "linked from the body-worn page",
+      case_number: document.getElementById("link-case").value.trim(), reason: reason() || t("linked from the body-worn page"),
     });
     await show(current.file.id);
   } catch (e) { detailError.textContent = e.message; }
@@ -122,11 +121,11 @@ document.getElementById("clip")?.addEventListener("click", async () => {
   try {
     const item = await api.post(`/api/bodyworn/files/${current.file.id}/clips`, {
       case_number: document.getElementById("link-case").value.trim(),
-      start: iso(document.getElementById("clip-start").value),
-      end: iso(document.getElementById("clip-end").value),
-      reason: reason() || "clip from the body-worn page",
+      start: fromLocalInput(document.getElementById("clip-start").value),
+      end: fromLocalInput(document.getElementById("clip-end").value),
+      reason: reason() || t("clip from the body-worn page"),
     });
-    detailError.textContent = `Clip ${item.id} added (SHA-256 ${item.sha256}).`;
+    detailError.textContent = t("Clip {id} added (SHA-256 {sha}).", { id: item.id, sha: item.sha256 });
   } catch (e) { detailError.textContent = e.message; }
 });
 
@@ -135,13 +134,14 @@ async function loadApprovals() {
   const body = document.querySelector("#approvals tbody");
   body.replaceChildren(...list.map((a) => {
     const tr = el("tr", { "data-approval": a.id });
-    for (const v of [a.id, a.file_id, a.action, a.requested_by, a.reason, a.status, utc(a.valid_until)]) tr.append(el("td", {}, String(v ?? "")));
+    for (const v of [a.id, a.file_id, label("approval_action", a.action), a.requested_by, a.reason,
+      label("approval_status", a.status), localTime(a.valid_until)]) tr.append(el("td", {}, String(v ?? "")));
     const td = el("td");
     if (approveAll && a.status === "pending") {
-      for (const [label, grant] of [["Grant", true], ["Refuse", false]]) {
-        const b = el("button", { type: "button" }, label);
+      for (const [text, grant] of [[t("Grant"), true], [t("Refuse"), false]]) {
+        const b = el("button", { type: "button" }, text);
         b.addEventListener("click", async () => {
-          const why = prompt(grant ? "Reason for granting (audited)" : "Reason for refusing (audited)");
+          const why = prompt(grant ? t("Reason for granting (audited)") : t("Reason for refusing (audited)"));
           if (!why) return;
           try {
             await api.post(`/api/bodyworn/approvals/${a.id}/decision`, { grant, reason: why });
@@ -168,16 +168,16 @@ document.getElementById("upload")?.addEventListener("submit", async (ev) => {
   }
   bar.hidden = false;
   for (const file of form.elements.files.files) {
-    const line = el("li", {}, `${file.name}: starting`);
+    const line = el("li", {}, `${file.name}: ${t("starting")}`);
     log.prepend(line);
     try {
       const up = await uploads.send(file, extra, (sent, total) => {
         bar.value = sent / total;
-        line.textContent = `${file.name}: ${(100 * sent / total).toFixed(1)} % of ${(total / 1e6).toFixed(1)} MB`;
+        line.textContent = `${file.name}: ${t("{percent} % of {mb} MB", { percent: (100 * sent / total).toFixed(1), mb: (total / 1e6).toFixed(1) })}`;
       });
-      line.textContent = `${file.name}: ${up.status}${up.file_id ? " as file " + up.file_id : ""} ${up.message}`;
+      line.textContent = `${file.name}: ${label("ingest_result", up.status)}${up.file_id ? " " + t("file {id}", { id: up.file_id }) : ""} ${up.message}`;
       line.className = up.status === "rejected" ? "error" : "";
-    } catch (e) { line.textContent = `${file.name}: ${e.message} (choose the file again to resume)`; line.className = "error"; }
+    } catch (e) { line.textContent = `${file.name}: ${e.message} ${t("(choose the file again to resume)")}`; line.className = "error"; }
   }
   find();
 });

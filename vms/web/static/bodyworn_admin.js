@@ -2,7 +2,6 @@
 "use strict";
 
 const adminError = document.getElementById("admin-error");
-function iso(local) { return local ? new Date(local + "Z").toISOString() : null; }
 function fill(id, rows) { document.querySelector(`#${id} tbody`).replaceChildren(...rows); }
 function tr(values) { const r = el("tr"); for (const v of values) r.append(el("td", {}, String(v ?? ""))); return r; }
 
@@ -12,10 +11,10 @@ async function refresh() {
     api.get("/api/bodyworn/shifts"), api.get("/api/bodyworn/docks"),
   ]);
   fill("officers", officers.map((o) => tr([o.badge, o.name, o.unit, o.username, o.device])));
-  fill("devices", devices.map((d) => tr([d.serial, d.model, d.officer, d.registered ? "yes" : "seen in a file",
-    d.history.map((a) => `${a.badge} ${utc(a.start)}–${a.end ? utc(a.end) : "now"}`).join("; ")])));
-  fill("shifts", shifts.map((s) => tr([s.name, s.serial, s.badge, utc(s.start), utc(s.end), s.event_id ? `alert ${s.event_id}` : ""])));
-  fill("docks", docks.map((d) => tr([d.dock, d.path, d.bytes, d.status, d.message])));
+  fill("devices", devices.map((d) => tr([d.serial, d.model, d.officer, d.registered ? t("yes") : t("seen in a file"),
+    d.history.map((a) => `${a.badge} ${localTime(a.start)}–${a.end ? localTime(a.end) : t("now")}`).join("; ")])));
+  fill("shifts", shifts.map((s) => tr([s.name, s.serial, s.badge, localTime(s.start), localTime(s.end), s.event_id ? t("alert {id}", { id: s.event_id }) : ""])));
+  fill("docks", docks.map((d) => tr([d.dock, d.path, d.bytes, label("dock_status", d.status), d.message])));
 }
 
 function form(id, url, body) {
@@ -33,10 +32,10 @@ form("new-officer", () => "/api/bodyworn/officers", (f) => ({
 }));
 form("new-device", () => "/api/bodyworn/devices", (f) => ({ serial: value(f, "serial"), model: value(f, "model") || "" }));
 form("assign", (f) => `/api/bodyworn/devices/${encodeURIComponent(value(f, "serial"))}/assignments`, (f) => ({
-  badge: value(f, "badge"), start: iso(f.elements.start.value),
+  badge: value(f, "badge"), start: fromLocalInput(f.elements.start.value),
 }));
 form("new-shift", () => "/api/bodyworn/shifts", (f) => ({
-  serial: value(f, "serial"), name: value(f, "name") || "", start: iso(f.elements.start.value), end: iso(f.elements.end.value),
+  serial: value(f, "serial"), name: value(f, "name") || "", start: fromLocalInput(f.elements.start.value), end: fromLocalInput(f.elements.end.value),
 }));
 document.getElementById("return").addEventListener("click", async () => {
   const f = document.getElementById("assign");

@@ -35,7 +35,7 @@ const uploads = {
       xhr.responseType = "json";
       xhr.upload.onprogress = (ev) => onBytes(offset + ev.loaded);
       xhr.onload = () => resolve({ status: xhr.status, data: xhr.response });
-      xhr.onerror = () => reject(new Error("connection lost"));
+      xhr.onerror = () => reject(new Error(t("connection lost")));
       xhr.send(blob);
     });
   },
