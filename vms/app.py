@@ -7,13 +7,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from vms.cameras.gb28181.platform import Gb28181Platform
 from vms.cameras.health import CameraHealth
+from vms.cameras.recovery import recover_node
 from vms.cameras.sources import redact
 from vms.cameras.supervisor import Supervisor
 from vms.clock import SystemClock
+from vms.cluster.locks import JobLocks
+from vms.cluster.node import NodeAgent
+from vms.cluster.notify import is_postgres
 from vms.config import Config
 from vms.db.migrate import upgrade
 from vms.db.models import Camera
@@ -33,6 +37,9 @@ def sync_cameras(db: Database, config: Config) -> None:
     """Write the configured cameras into the database, so other processes can read them."""
     now = datetime.now(UTC)
     with db.session() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            # Nodes of a cluster start together: one writes the registry at a time.
+            s.execute(text("SELECT pg_advisory_xact_lock(7761267, 2)"))
         existing = {c.id: c for c in s.scalars(select(Camera))}
         for cam in config.cameras:
             row = existing.get(cam.id) or Camera(id=cam.id)
@@ -72,6 +79,10 @@ class App:
         self.scheduler: BackgroundScheduler | None = None
         self.jobs: JobRegistry | None = None
         self.gb28181: Gb28181Platform | None = None
+        #: On PostgreSQL this process is a node of a cluster (docs/scale-out.md).
+        self.cluster = is_postgres(config.database_url)
+        self.agent: NodeAgent | None = None
+        self.locks: JobLocks | None = None
 
     def start(self) -> None:
         self.db = prepare(self.config)
@@ -80,12 +91,27 @@ class App:
         if self.config.gb28181.enabled:  # before the workers, which ask it for their streams
             self.gb28181 = Gb28181Platform.for_service(self.config, self.db)
             self.gb28181.start()
-        self.supervisor = Supervisor(self.config, log_level=self.log_level)
+        self.supervisor = Supervisor(self.config, log_level=self.log_level, dynamic=self.cluster)
         self.supervisor.start()
+        if self.cluster:
+            # A node: its own segments left by a crash first, then leases decide what it
+            # records; once-only jobs run where their advisory lock is.
+            recover_node(self.db, self.config.storage.root, self.config.node_id)
+            self.locks = JobLocks(self.config.database_url, self.config.node_id)
+            web = self.config.web
+            self.agent = NodeAgent(
+                self.db,
+                self.config,
+                self.supervisor,
+                web_url=f"http://{web.host}:{web.port}" if web.enabled else None,
+            )
+            self.agent.start()
         # APScheduler logs every run at INFO: every few seconds, for nothing.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = BackgroundScheduler(timezone="UTC")
-        jobs = register_jobs(self.scheduler, self.db, self.config, SystemClock(), self.health)
+        jobs = register_jobs(
+            self.scheduler, self.db, self.config, SystemClock(), self.health, locks=self.locks
+        )
         self.jobs = jobs.registry
         self.scheduler.start()
         log.info(
@@ -115,9 +141,17 @@ class App:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        if self.agent is not None:
+            self.agent.stop()
         if self.supervisor is not None:
             self.supervisor.stop()
             self.supervisor = None
+        if self.agent is not None:
+            self.agent.leave()  # after the workers closed their segments
+            self.agent = None
+        if self.locks is not None:
+            self.locks.release_all()
+            self.locks = None
         if self.gb28181 is not None:
             self.gb28181.stop()
             self.gb28181 = None

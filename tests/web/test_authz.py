@@ -261,6 +261,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     # operations: metrics and jobs (admin, supervisor), daily briefings (every role)
     ("GET", "/metrics"): Case(frozenset({ADMIN, SUPERVISOR})),
     ("GET", "/api/ops/jobs"): Case(frozenset({ADMIN, SUPERVISOR})),
+    ("GET", "/api/nodes"): Case(frozenset({ADMIN, SUPERVISOR})),
     ("GET", "/api/briefings"): Case(EVERYONE),
     ("GET", "/api/briefings/{day}"): Case(EVERYONE, url=lambda c, w: "/api/briefings/2026-01-02"),
     ("GET", "/api/briefings/{day}/files/{name}"): Case(

@@ -6,6 +6,7 @@ and gathers the health snapshots they send every ``health_interval_s``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing as mp
 import multiprocessing.connection
@@ -18,19 +19,35 @@ from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from sqlalchemy import update
+
 from vms.cameras.gb28181.source import Gb28181Media
 from vms.cameras.health import CameraHealth, CameraState
 from vms.cameras.index import RecordingIndex
 from vms.cameras.live import LiveChannel, LiveTap
 from vms.cameras.recovery import recover_camera
 from vms.cameras.worker import CameraWorker
+from vms.cluster.fence import LeaseFence
+from vms.cluster.leases import Grant
 from vms.config import Config
+from vms.db.models import Gap
 from vms.db.session import Database
 from vms.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
 _SPAWN = mp.get_context("spawn")
+#: Cluster nodes start a camera's worker at a takeover, when every second counts: forked from
+#: a server process that has already imported the recording stack (a fresh interpreter
+#: importing it takes seconds on a loaded machine), still never forked from this
+#: multi-threaded process itself.
+_PRELOADED = ("vms.cameras.supervisor",)
+
+
+def _forkserver() -> Any:
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(_PRELOADED))
+    return ctx
 
 
 def run_worker_process(
@@ -40,8 +57,12 @@ def run_worker_process(
     stop: multiprocessing.connection.Connection,
     log_level: int = logging.INFO,
     live_taps: dict[str, LiveTap] | None = None,
+    grants: dict[str, Grant] | None = None,
 ) -> None:
     """Entry point of a worker process: record ``camera_ids`` until ``stop`` is readable.
+
+    ``grants`` (cluster nodes): the camera leases this process records under; every index
+    write and every new segment is fenced by their generations (vms.cluster.fence).
 
     ``stop`` is the read end of a pipe whose write end only the supervisor holds: closing it
     (or the supervisor dying) stops every child. Not a ``multiprocessing.Event``: a child
@@ -59,13 +80,24 @@ def run_worker_process(
     config = Config.model_validate_json(config_json)
     db = Database(config.database_url)
     root = config.storage.root
-    index = RecordingIndex(db, root)
+    fence = None
+    if grants is not None:
+        fence = LeaseFence(db, config.node_id, {c: g.generation for c, g in grants.items()})
+    index = RecordingIndex(
+        db, root, node=config.node_id if grants is not None else None, fence=fence
+    )
     workers: list[CameraWorker] = []
     threads: list[threading.Thread] = []
     gb28181 = Gb28181Media.of(config.gb28181, root) if config.gb28181.enabled else None
     for cam_id in camera_ids:
         cam = config.camera(cam_id)
-        report = recover_camera(db, root, cam_id)
+        grant = (grants or {}).get(cam_id)
+        handover = grant.handover if grant else None
+        if handover:
+            relabel_open_gap(db, cam_id, handover)  # one gap row for the whole handover
+        report = recover_camera(
+            db, root, cam_id, node=config.node_id if grants is not None else None, reason=handover
+        )
         worker = CameraWorker(
             cam,
             root,
@@ -73,6 +105,8 @@ def run_worker_process(
             last_recorded_end=report.last_end,
             live=(live_taps or {}).get(cam_id),
             gb28181=gb28181,
+            fence=functools.partial(fence.holds, cam_id) if fence is not None else None,
+            outage_reason=handover,
         )
         workers.append(worker)
         t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
@@ -108,6 +142,15 @@ def run_worker_process(
     db.dispose()
 
 
+def relabel_open_gap(db: Database, camera_id: str, reason: str) -> None:
+    """The gap left open by the node that recorded the camera before ("recorder stopped")
+    becomes the handover's gap: one row, with the handover's reason."""
+    with db.session() as s:
+        s.execute(
+            update(Gap).where(Gap.camera_id == camera_id, Gap.end.is_(None)).values(reason=reason)
+        )
+
+
 @dataclass
 class _Child:
     camera_ids: list[str]
@@ -116,21 +159,30 @@ class _Child:
     next_start: float = 0.0
     started_at: float = 0.0
     exits: list[int | None] = field(default_factory=list)
+    grants: dict[str, Grant] | None = None
+    retired: bool = False
+    # Its own stop pipe (see run_worker_process): one child can be stopped alone.
+    pipe: tuple[Any, Any] = field(default_factory=lambda: _SPAWN.Pipe(duplex=False))
 
 
 class Supervisor:
     """Owns the worker processes of every recording camera."""
 
-    def __init__(self, config: Config, *, log_level: int = logging.INFO) -> None:
+    def __init__(
+        self, config: Config, *, log_level: int = logging.INFO, dynamic: bool = False
+    ) -> None:
+        """``dynamic`` (cluster nodes): no camera is recorded until ``assign`` gives it, under
+        its lease, one process per camera; ``retire`` stops it."""
         self.config = config
         self.log_level = log_level
+        self.dynamic = dynamic
         per = config.workers.cameras_per_process
-        ids = [c.id for c in config.cameras]
+        ids = [] if dynamic else [c.id for c in config.cameras]
         self._children = [_Child(ids[i : i + per]) for i in range(0, len(ids), per)]
-        self._health: dict[str, CameraHealth] = {c.id: CameraHealth(c.id) for c in config.cameras}
-        self._queue: Any = _SPAWN.Queue()
-        self._stop, self._stop_writer = _SPAWN.Pipe(duplex=False)  # see run_worker_process
-        self._live = {c.id: LiveChannel(_SPAWN) for c in config.cameras}
+        self._health: dict[str, CameraHealth] = {i: CameraHealth(i) for i in ids}
+        self._ctx: Any = _forkserver() if dynamic else _SPAWN
+        self._queue: Any = self._ctx.Queue()
+        self._live = {c.id: LiveChannel(self._ctx) for c in config.cameras}
         self._lock = threading.Lock()
         self._monitor: threading.Thread | None = None
         self._running = threading.Event()
@@ -143,15 +195,16 @@ class Supervisor:
         self._monitor.start()
 
     def _spawn(self, child: _Child) -> None:
-        proc = _SPAWN.Process(
+        proc = self._ctx.Process(
             target=run_worker_process,
             args=(
                 self.config.model_dump_json(),
                 child.camera_ids,
                 self._queue,
-                self._stop,
+                child.pipe[0],
                 self.log_level,
                 {cam_id: self._live[cam_id].tap() for cam_id in child.camera_ids},
+                child.grants,
             ),
             name="vms-worker-" + "+".join(child.camera_ids),
             daemon=False,
@@ -161,11 +214,57 @@ class Supervisor:
         child.started_at = time.monotonic()
         log.info("worker %s started (pid %s)", "+".join(child.camera_ids), proc.pid)
 
+    def assign(self, grant: Grant) -> None:
+        """Start recording ``grant.camera_id`` under its lease (dynamic mode)."""
+        child = _Child(
+            [grant.camera_id],
+            grants={grant.camera_id: grant},
+            pipe=self._ctx.Pipe(duplex=False),
+        )
+        with self._lock:
+            if any(grant.camera_id in c.camera_ids and not c.retired for c in self._children):
+                return
+            self._health[grant.camera_id] = CameraHealth(grant.camera_id)
+            self._children.append(child)
+            if self._running.is_set():
+                self._spawn(child)
+
+    def retire(self, camera_id: str, timeout: float = 20.0) -> None:
+        """Stop recording ``camera_id``: its worker closes the segment and exits."""
+        with self._lock:
+            found = [c for c in self._children if camera_id in c.camera_ids and not c.retired]
+            for child in found:
+                child.retired = True
+        for child in found:
+            child.pipe[1].close()
+            if child.process is not None:
+                child.process.join(timeout)
+                if child.process.is_alive():
+                    log.error("worker %s did not stop; killing it", child.camera_ids)
+                    child.process.kill()
+                    child.process.join(5)
+            child.pipe[0].close()
+        with self._lock:
+            self._children = [c for c in self._children if c not in found]
+            self._health.pop(camera_id, None)
+
+    def recording(self) -> dict[str, int | None]:
+        """Cameras with a worker here -> the lease generation they record under."""
+        with self._lock:
+            return {
+                cam: (c.grants[cam].generation if c.grants else None)
+                for c in self._children
+                if not c.retired
+                for cam in c.camera_ids
+            }
+
     def _watch(self) -> None:
         while self._running.is_set():
             self._drain(timeout=0.5)
             now = time.monotonic()
-            for child in self._children:
+            with self._lock:
+                children = [c for c in self._children if not c.retired]
+            for child in children:
                 proc = child.process
                 if proc is not None and not proc.is_alive() and self._running.is_set():
                     code = proc.exitcode
@@ -221,9 +320,12 @@ class Supervisor:
         self._running.clear()
         if self._monitor is not None:
             self._monitor.join()
-        self._stop_writer.close()
+        with self._lock:
+            children = list(self._children)
+        for child in children:
+            child.pipe[1].close()
         deadline = time.monotonic() + timeout
-        for child in self._children:
+        for child in children:
             if child.process is not None:
                 child.process.join(max(0.1, deadline - time.monotonic()))
                 if child.process.is_alive():
@@ -236,4 +338,5 @@ class Supervisor:
         stamp = datetime.now(UTC)
         log.info("all camera workers stopped at %s", stamp.isoformat())
         self._queue.close()
-        self._stop.close()
+        for child in children:
+            child.pipe[0].close()

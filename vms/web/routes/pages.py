@@ -53,6 +53,10 @@ def _case(request: Request, state: WebState, user: Principal) -> dict[str, Any]:
     }
 
 
+def _camera_page(_request: Request, _state: WebState, user: Principal) -> dict[str, Any]:
+    return {"can_ops": user.can(Permission.OPS)}  # the nodes panel (/api/nodes)
+
+
 def _bodyworn(_request: Request, _state: WebState, user: Principal) -> dict[str, Any]:
     return {
         "own_only": user.role is Role.OFFICER,
@@ -84,6 +88,9 @@ PAGES: tuple[Page, ...] = (
     Page("/playback", N_("Playback"), Permission.PLAYBACK, "playback.html", _playback),
     Page("/cases", N_("Cases"), Permission.CASES, "cases.html"),
     Page("/cases/{case_id}", None, Permission.CASES, "case.html", _case),
+    Page("/audit", "Audit", Permission.AUDIT_LOG, "audit.html"),
+    Page("/cameras", "Cameras", Permission.VIEW_CAMERAS, "cameras.html", _camera_page),
+    Page("/users", "Users", Permission.MANAGE_USERS, "users.html", _users),
     Page("/bodyworn", N_("Body-worn"), Permission.BODYWORN, "bodyworn.html", _bodyworn),
     Page("/audit", N_("Audit"), Permission.AUDIT_LOG, "audit.html"),
     Page("/cameras", N_("Cameras"), Permission.VIEW_CAMERAS, "cameras.html"),

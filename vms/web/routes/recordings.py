@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -18,10 +18,12 @@ from vms.bodyworn.officers import is_bodyworn_camera
 from vms.config import CameraConfig
 from vms.db.models import Camera, Event, Gap, Segment
 from vms.errors import NotFoundError, PermissionDeniedError, ReasonRequiredError
+from vms.storage import storage_for
 from vms.vocab import CameraKind, Subsystem
 from vms.web.alerts import event_out
 from vms.web.audit import record
 from vms.web.deps import SessionDep, StateDep, WebState, content, require
+from vms.web.files import stored_response
 from vms.web.roles import Permission
 from vms.web.routes.bodyworn import segment_access
 from vms.web.schemas import GapOut, PlaybackIn, PlaybackOut, SegmentOut, TimelineOut
@@ -63,6 +65,13 @@ def _segment(s: Session, state: WebState, user: Principal, segment_id: int) -> S
     return seg
 
 
+def _check_file(state: WebState, seg: Segment) -> None:
+    if storage_for(state.config).size(seg.location, seg.path) is None:
+        raise NotFoundError(
+            f"the file of segment {seg.id} ({seg.path}) is missing", subsystem=Subsystem.WEB
+        )
+
+
 def _bodyworn_camera(s: Session, user: Principal, camera_id: str) -> None:
     user.check_camera(camera_id)
     row = s.get(Camera, camera_id)
@@ -77,6 +86,19 @@ def _file(state: WebState, seg: Segment) -> Path:
             f"the file of segment {seg.id} ({seg.path}) is missing", subsystem=Subsystem.WEB
         )
     return path
+
+
+def _serve(state: WebState, seg: Segment, request: Request, **kwargs: Any) -> Response:
+    """The segment's file from this node's disk or the bucket (HTTP ranges either way)."""
+    return stored_response(
+        storage_for(state.config),
+        seg.location,
+        seg.path,
+        request,
+        media_type="video/mp4",
+        what=f"segment {seg.id}",
+        **kwargs,
+    )
 
 
 @router.get("/recordings/{camera_id}/timeline")
@@ -148,7 +170,7 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
         return PlaybackOut(segment_id=seg.id, url=url, start=seg.start, end=seg.end)
     cam = state.camera(seg.camera_id)
     reason = check_reason(cam, body.reason, "play")
-    _file(state, seg)
+    _check_file(state, seg)
     record(
         s,
         state.clock,
@@ -171,11 +193,12 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
 )
 def segment_video(
     segment_id: int,
+    request: Request,
     state: StateDep,
     s: SessionDep,
     user: Player,
     grant: Annotated[str, Query(max_length=200, description="From POST /api/playback.")] = "",
-) -> FileResponse:
+) -> Response:
     """The segment file for a video element (HTTP range requests), under a playback grant."""
     seg = _segment(s, state, user, segment_id)
     if not state.grants.check(grant, user.id, seg.id):
@@ -184,7 +207,7 @@ def segment_video(
             "POST /api/playback (it is audited) and use the URL it returns",
             subsystem=Subsystem.WEB,
         )
-    return FileResponse(_file(state, seg), media_type="video/mp4")
+    return _serve(state, seg, request)
 
 
 @router.get(
@@ -193,8 +216,13 @@ def segment_video(
     responses=content("The segment file as recorded.", "video/mp4"),
 )
 def segment_download(
-    segment_id: int, state: StateDep, s: SessionDep, user: Downloader, reason: Reason = None
-) -> FileResponse:
+    segment_id: int,
+    request: Request,
+    state: StateDep,
+    s: SessionDep,
+    user: Downloader,
+    reason: Reason = None,
+) -> Response:
     """The segment file as recorded, as an attachment; audited as an export."""
     seg = _segment(s, state, user, segment_id)
     if is_bodyworn_camera(seg.camera_id):
@@ -210,7 +238,7 @@ def segment_download(
         )  # fmt: skip
     cam = state.camera(seg.camera_id)
     why = check_reason(cam, reason, "download")
-    path = _file(state, seg)
+    _check_file(state, seg)
     record(
         s,
         state.clock,
@@ -223,4 +251,4 @@ def segment_download(
     )
     name = f"{seg.camera_id}_{seg.start.strftime('%Y%m%dT%H%M%SZ')}.mp4"
     headers = {"X-Content-SHA256": seg.sha256} if seg.sha256 else None
-    return FileResponse(path, media_type="video/mp4", filename=name, headers=headers)
+    return _serve(state, seg, request, filename=name, headers=headers)
