@@ -102,7 +102,7 @@ def prepare_interview(seconds: float) -> tuple[Config, Database, int]:
         wide = Take("wide", footage=FOOTAGE, video="h264", audio=None, width=1280, fps=25)
         for take in (front, wide):
             record_segments(db, root, take, T0, seconds + 2, work=work, segment_s=10)
-        clock = FixedClock(T0)
+        clock = FixedClock(T0 + timedelta(days=1))
         svc = CustodyService(db, cfg, clock)
         p = svc.enter(name="Bench", reason="x", basis="summons", room="hold-1", by="b", at=T0)
         officers = [Officer("A", "1"), Officer("B", "2")]

@@ -34,6 +34,7 @@ from pathlib import Path
 import av
 
 src, out, count, mode = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+cameras = int(sys.argv[5])
 with av.open(src, format="h264" if src.endswith(".h264") else "hevc") as c:
     aus = [(bytes(p), p.is_keyframe) for p in c.demux(video=0) if p.size]
 
@@ -62,6 +63,18 @@ class Replay(OpenedSource):
     def packets(self):  # what an older worker reads
         return replay(self.info.time_base)
 
+
+if mode == "replay":  # what making the packets costs (in every other figure too)
+    t0 = time.process_time()
+    n = 0
+    s = Replay(av.open(src), src, is_file=False, native_speed=False)
+    try:
+        for p in replay(s.info.time_base):
+            n += 1
+    except SourceEndedError:
+        pass
+    print(json.dumps({"cpu_s": time.process_time() - t0, "packets": n}))
+    sys.exit(0)
 
 if mode == "floor":
     from vms.cameras.recorder import SegmentWriter
@@ -92,42 +105,69 @@ from vms.db.migrate import upgrade
 from vms.db.session import Database
 
 cfg = Config.model_validate({"storage": {"root": str(out)}, "cameras": [
-    {"id": "cam", "kind": "street", "site": "bench", "source": "replay://cam",
-     "segment_seconds": 60, "analysis_fps": 0}]})
+    {"id": f"cam{i}", "kind": "street", "site": "bench", "source": f"replay://cam{i}",
+     "segment_seconds": 60, "analysis_fps": 0} for i in range(cameras)]})
 db = Database(cfg.database_url)
 upgrade(db.engine)
 sync_cameras(db, cfg)
 index = RecordingIndex(db, out)
-opened = []
+opened = set()
+workers = {}
 
 
 def opener(url, **kw):
-    if opened:
-        worker.stop()
+    if url in opened:
+        workers[url].stop()
         raise SourceOpenError("done")
-    opened.append(1)
+    opened.add(url)
     return Replay(av.open(src), src, is_file=False, native_speed=False)
 
 
+import vms.cameras.worker as wm
+
+if mode == "python":  # the worker's own Python only: no file is written, nothing hashed
+    class NoFile:
+        def __init__(self, root, relpath, template, info, start, first_dts, **_kw):
+            self.relpath, self.path, self.start, self.info = relpath, root / relpath, start, info
+            self.packets, self.track_packets, self.learned = 0, [0], {}
+
+        def write(self, packet, track=0, tick=None):
+            self.packets += 1
+
+        def end_time(self):
+            return self.start
+
+        def close(self):
+            return self.relpath, self.start, self.packets
+
+        def abort(self):
+            pass
+
+    wm.SegmentWriter = NoFile
+
 kwargs = {"opener": opener} if "opener" in CameraWorker.__init__.__code__.co_varnames else {}
 if not kwargs:  # an older worker: no source seam, replace the module's open_source
-    import vms.cameras.worker as wm
     wm.open_source = opener
-worker = CameraWorker(cfg.cameras[0], out, index, **kwargs)
+for cam in cfg.cameras:
+    workers[cam.source] = CameraWorker(cam, out, index, **kwargs)
+threads = [threading.Thread(target=w.run) for w in workers.values()]
 t0 = time.process_time()
-worker.run()
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
 cpu = time.process_time() - t0
 index.flush()
 index.close()
-h = worker.health()
-print(json.dumps({"cpu_s": cpu, "packets": h.packets_written}))
+written = sum(w.health().packets_written for w in workers.values())
+print(json.dumps({"cpu_s": cpu, "packets": written}))
 """
 
 
-def run(tree: Path, source: Path, count: int, mode: str) -> dict[str, float]:
+def run(tree: Path, source: Path, count: int, mode: str, cameras: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="vms-packet-path-") as out:
         res = subprocess.run(
-            [sys.executable, "-c", CHILD, str(source), out, str(count), mode],
+            [sys.executable, "-c", CHILD, str(source), out, str(count), mode, str(cameras)],
             capture_output=True,
             text=True,
             env=dict(os.environ, PYTHONPATH=str(tree)),
@@ -142,7 +182,10 @@ def run(tree: Path, source: Path, count: int, mode: str) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--packets", type=int, default=6000)
+    parser.add_argument("--packets", type=int, default=6000, help="per camera")
+    parser.add_argument(
+        "--cameras", type=int, default=1, help="cameras recording at once in the one process"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts")
     parser.add_argument("--tree", type=Path, action="append", default=[], help="another vms")
     parser.add_argument("--floor", action="store_true", help="also a bare PyAV mux loop")
@@ -156,13 +199,19 @@ def main() -> int:
     if not args.source.exists():
         raise SystemExit(f"{args.source} missing: run bench.recording once (it encodes it)")
     runs = [("this tree", ROOT, "worker")] + [(str(t), t, "worker") for t in args.tree]
+    runs += [("this tree, worker's Python only (no file written)", ROOT, "python")]
+    runs += [(f"{t}, worker's Python only", t, "python") for t in args.tree]
+    runs += [("making the replayed packets (in every row)", ROOT, "replay")]
     if args.floor:
         runs.append(("PyAV mux only (no worker, no index)", ROOT, "floor"))
-    print(f"{args.packets} packets of {args.source.name}, best of {args.repeat}")
+    print(
+        f"{args.cameras} camera(s) in one process, {args.packets} packets each of "
+        f"{args.source.name}, best of {args.repeat}"
+    )
     print("| what | CPU µs / packet |\n|---|---:|")
     for name, tree, mode in runs:
         best = min(
-            (run(tree, args.source, args.packets, mode) for _ in range(args.repeat)),
+            (run(tree, args.source, args.packets, mode, args.cameras) for _ in range(args.repeat)),
             key=lambda r: r["cpu_s"] / max(1.0, r["packets"]),
         )
         print(f"| {name} | {1e6 * best['cpu_s'] / max(1.0, best['packets']):.1f} |", flush=True)

@@ -244,13 +244,19 @@ def count_stream(
                     if packet.stream.type == "audio":
                         if audio is None or not started:
                             continue
-                        out.audio_recorded += 1
-                        j = audio.get(bytes(packet), -1)
-                        if j < 0:
-                            out.audio_unknown += 1
-                        elif last_audio is not None:
-                            out.audio_lost += (j - last_audio - 1) % len(audio)
-                        last_audio = j if j >= 0 else last_audio
+                        data = bytes(packet)
+                        # G.711 samples are bytes: MOV readers hand them out in chunks of
+                        # several 20 ms frames; match them frame by frame.
+                        pcm = packet.stream.codec_context.name.startswith("pcm_")
+                        step = 160 if pcm else len(data)
+                        for k in range(0, len(data), step):
+                            out.audio_recorded += 1
+                            j = audio.get(data[k : k + step], -1)
+                            if j < 0:
+                                out.audio_unknown += 1
+                            elif last_audio is not None:
+                                out.audio_lost += (j - last_audio - 1) % len(audio)
+                            last_audio = j if j >= 0 else last_audio
                         continue
                     fp = fingerprint(bytes(packet), hevc)
                     idx = table.get(fp, -1) if fp is not None else -1

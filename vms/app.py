@@ -23,7 +23,7 @@ from vms.db.migrate import upgrade
 from vms.db.models import Camera
 from vms.db.session import Database
 from vms.detection.startup import announce_detection
-from vms.errors import ConfigError, StorageError
+from vms.errors import CameraError, ConfigError, StorageError
 from vms.ops.jobs import register_jobs
 from vms.ops.registry import JobRegistry
 
@@ -89,8 +89,7 @@ class App:
         log.info("database ready: %s", redact(self.config.database_url))
         announce_detection(self.config)  # a configured model that is missing stops us here
         if self.config.gb28181.enabled:  # before the workers, which ask it for their streams
-            self.gb28181 = Gb28181Platform.for_service(self.config, self.db)
-            self.gb28181.start()
+            self._start_gb28181(self.db)
         self.supervisor = Supervisor(self.config, log_level=self.log_level, dynamic=self.cluster)
         self.supervisor.start()
         if self.cluster:
@@ -119,6 +118,15 @@ class App:
         )
         if self.config.web.enabled:
             self._start_web(self.db)
+
+    def _start_gb28181(self, db: Database) -> None:
+        platform = Gb28181Platform.for_service(self.config, db)
+        try:
+            platform.start()
+            self.gb28181 = platform
+        except CameraError as exc:  # the other cameras record on; GB cameras report why not
+            log.error("%s; GB/T 28181 cameras cannot connect until it is fixed", exc)
+            platform.stop()
 
     def _start_web(self, db: Database) -> None:
         from vms.web.server import WebServer  # FastAPI and aiortc load only when served

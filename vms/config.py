@@ -177,6 +177,12 @@ class WebConfig(ConfigModel):
         description="Mark the login cookie Secure (sent over HTTPS only); off only for the demo.",
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login lasts this long.")
+    viewing_cache_mb: int = Field(
+        2048,
+        ge=64,
+        description="Viewing copies (segments transcoded for a browser that cannot play them "
+        "as recorded) are kept up to this size under <root>/cache/viewing, oldest out first.",
+    )
     login_throttle: LoginThrottleConfig = Field(
         default_factory=LoginThrottleConfig,
         description="Failed logins: growing delay and temporary lockout (docs/security.md).",

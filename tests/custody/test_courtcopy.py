@@ -172,14 +172,18 @@ def ocr(image: Pixels, tmp: Path) -> str:
     return "\n".join(texts)
 
 
-def sound(path: Path) -> npt.NDArray[np.float32]:
-    """A file's first audio stream as 48 kHz mono samples from its start."""
+def sound(path: Path) -> tuple[float, npt.NDArray[np.float32]]:
+    """A file's first audio stream as 48 kHz mono samples, and where they start (s)."""
     parts = []
     with av.open(str(path)) as c:
+        stream = c.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-        for frame in c.decode(c.streams.audio[0]):
+        start: float | None = None
+        for frame in c.decode(stream):
+            if start is None and frame.pts is not None:
+                start = float(frame.pts * stream.time_base)
             parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    return np.concatenate(parts).astype(np.float32)
+    return start or 0.0, np.concatenate(parts).astype(np.float32)
 
 
 def envelope(samples: npt.NDArray[np.float32], window: int = 960) -> npt.NDArray[np.float64]:
@@ -191,8 +195,8 @@ def recorded_sound(config: Config, rec: Recorded, start: datetime) -> npt.NDArra
     """The camera's recorded sound placed on a timeline from ``start`` (silence between)."""
     out = np.zeros(round((END - START + 2) * SAMPLE_RATE), np.float32)
     for seg in rec.segments:
-        data = sound(config.storage.root / seg.path)
-        at = round((seg.start - start).total_seconds() * SAMPLE_RATE)
+        first, data = sound(config.storage.root / seg.path)
+        at = round(((seg.start - start).total_seconds() + first) * SAMPLE_RATE)
         lo = max(0, at)
         hi = min(len(out), at + len(data))
         if hi > lo:
@@ -262,7 +266,7 @@ def test_court_copy_has_both_pictures_the_time_the_sound_and_the_gap(
     assert derived["slate_frames"] == round((OUTAGE[1] - OUTAGE[0]) * 10)
 
     # The sound: the main camera's speech, in step with the picture; silence in the gap.
-    got = sound(out)
+    _, got = sound(out)
     assert abs(len(got) / SAMPLE_RATE - (END - START)) < 0.1
     ref = recorded_sound(room.config, room.main, T0 + timedelta(seconds=START))[: len(got)]
     env_got, env_ref = envelope(got), envelope(ref)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tests.cameras.helpers import open_database, segments, start_worker, wait_for
 from tests.conftest import shared_file
-from tests.support.rtsp import RtspServer, prepare_h264
+from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_h264, prepare_speech
 from vms.cli import app
 from vms.cli_identity import os_user
 from vms.config import Config
@@ -38,8 +38,11 @@ CAM = "int-cam"
 @pytest.fixture(scope="module")
 def camera_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspServer]:
     clip = shared_file("footage/one-by-one-person-detection.mp4")
-    path, fps = prepare_h264(clip, tmp_path_factory.mktemp("h264"), max_seconds=10)
-    with RtspServer({"/cam": (path, fps)}) as server:
+    tmp = tmp_path_factory.mktemp("h264")
+    path, fps = prepare_h264(clip, tmp, max_seconds=10)
+    # An interrogation room records sound: without it every segment is an audio gap.
+    speech = AudioTrack("aac", prepare_speech(tmp, "aac", seconds=16))
+    with RtspServer({"/cam": Mount(path, fps, speech)}) as server:
         yield server
 
 
@@ -104,14 +107,21 @@ def test_interview_report_and_export_with_a_real_gap(
             running.stop()
     assert ended.ended_at is not None
     assert ended.recording_incomplete is True
-    assert len(ended.gaps) == 1
+    # The outage is the one picture gap; this camera sends no sound at all, so the rest of
+    # the interview is audio gaps (picture without sound), each listed too.
+    (video_gap,) = [g for g in ended.gaps if g["kind"] == "video"]
+    audio = [g for g in ended.gaps if g["kind"] == "audio"]
+    assert audio
+    assert {r for g in audio for r in g["reasons"]} == {"the recording holds no audio stream"}
     with db.session() as s:
-        alert = s.scalars(select(Alert).where(Alert.type == "recording_incomplete")).one()
+        alerts = s.scalars(select(Alert).where(Alert.type == "recording_incomplete")).all()
+    (alert,) = [a for a in alerts if a.data["gap"]["kind"] == "video"]
     assert (alert.interview_id, alert.severity, alert.camera_id) == (iv.id, "critical", CAM)
-    assert alert.data["gap"] == ended.gaps[0]
+    assert alert.data["gap"] == video_gap
 
     report = interview_report(db, config, iv.id, ended.ended_at)
     assert report.continuous is False
+    assert report.sound is False
     assert report.hashes_ok is True
     (cam,) = report.cameras
     (gap,) = cam.gaps

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import av
 import pytest
 from sqlalchemy import select
 
@@ -41,6 +42,7 @@ def config(root: Path) -> Config:
                 {**cam, "id": "int-cam", "room": "Interrogation 1", "room_type": "interrogation"},
                 {**cam, "id": "inq-cam", "room": "Inquiry 1", "room_type": "inquiry"},
                 {**cam, "id": "hold-cam", "room": "Holding 1", "room_type": "holding"},
+                {**cam, "id": "g711-cam", "room": "Interrogation 2", "room_type": "interrogation"},
             ],
         }
     )
@@ -68,6 +70,7 @@ def site(db: Database, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory)
     silent = Take("inq-cam", footage=OTHER_FOOTAGE, video="h264", audio=None)
     record_segments(db, root, silent, T0, 12.0, work=work)
     record_segments(db, root, Take("hold-cam", audio=None), T0, 12.0, work=work)
+    record_segments(db, root, Take("g711-cam", audio="pcm_alaw"), T0, 12.0, work=work)
     clock = FakeClock(T0)
     svc = CustodyService(db, cfg, clock)
     person = svc.enter(name="张三", reason="theft", basis="summons", room="holding-1", by="desk")
@@ -105,6 +108,27 @@ def test_an_audio_gap_makes_the_interview_incomplete(site: Site, tmp_path: Path)
     saved = json.loads((tmp_path / "export" / f"interview-{iv.id}-report.json").read_text())
     assert (saved["complete"], len(saved["cameras"][0]["audio_gaps"])) == (False, 1)
     assert out.complete is False
+    # The exported file carries the picture and the sound, each packet as recorded.
+    (item,) = out.exports
+    assert item.path is not None
+    recorded: dict[str, set[bytes]] = {"video": set(), "audio": set()}
+    for sg in cam.segments:
+        with av.open(str(site.config.storage.root / sg.path)) as c:
+            for p in c.demux():
+                if p.size:
+                    recorded[p.stream.type].add(bytes(p))
+    with av.open(item.path) as c:
+        got = {"video": [], "audio": []}  # type: dict[str, list[bytes]]
+        for p in c.demux():
+            if p.size:
+                got[p.stream.type].append(bytes(p))
+        assert c.streams.audio[0].codec_context.name == "aac"
+    assert got["audio"]
+    assert len(got["audio"]) == item.audio_packets
+    assert all(b in recorded["audio"] for b in got["audio"])
+    assert all(b in recorded["video"] for b in got["video"])
+    # 6 s of sound in a 9 s interview (the 3 s silence), 64 ms a packet
+    assert 6.0 / 0.064 - 5 <= len(got["audio"]) <= 6.0 / 0.064 + 20
     # The checks raise "recording incomplete" for the silence, critical, saying so.
     run_custody_checks(site.db, site.config, site.clock, layout=site.svc.layout)
     with site.db.session() as s:
@@ -150,3 +174,19 @@ def test_a_room_without_sound_raises_an_alert_when_configured_and_at_each_interv
         row = s.get(Interview, iv.id)
         assert row is not None
         assert row.recording_incomplete is True
+
+
+def test_an_interview_export_keeps_g711_sound_in_mov(site: Site, tmp_path: Path) -> None:
+    site.clock.set(T0 + timedelta(seconds=1))
+    iv = site.svc.start_interview(site.person, room="interrogation-2", officers=OFFICERS, by="li")
+    site.clock.set(T0 + timedelta(seconds=8))
+    site.svc.end_interview(iv.id, by="li")
+    out = export_interview(site.db, site.config, iv.id, tmp_path, site.clock.now())
+    assert out.complete is True
+    (item,) = out.exports
+    assert item.path is not None
+    assert item.path.endswith("-g711-cam.mov")  # MP4 refuses G.711, as the recording did
+    with av.open(item.path) as c:
+        assert [s.codec_context.name for s in c.streams] == ["h264", "pcm_alaw"]
+        seconds = sum(p.size for p in c.demux(audio=0)) / 8000  # 8 kHz, a byte a sample
+    assert 6.5 <= seconds <= 8.0

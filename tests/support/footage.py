@@ -192,9 +192,11 @@ def record_segments(
     silent: Handle | None = None
     try:
         for p in src.demux():
-            if p.dts is None:
-                continue
             track = src.track_of[p.stream_index]
+            if p.dts is None:  # a first keyframe shown after later frames (B-frames)
+                if p.pts is None or track != 0:
+                    continue
+                p.dts = p.pts - round(step / p.time_base)
             video = track == 0
             if t0 is None:
                 if not video or not p.is_keyframe:

@@ -175,6 +175,7 @@ class Device:
         self.tag = secrets.token_hex(4)
         self.plays: dict[str, MediaSender] = {}
         self.registered = threading.Event()
+        self.retry_register = True  # until refused: then only on command
         self.lock = threading.Lock()
         if self.transport == "udp":
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -304,6 +305,7 @@ class Device:
                         self.registered.set()
                         emit(event="registered", date=header(msg, "Date"))
                 else:
+                    self.retry_register = False
                     emit(event="refused", status=code)
             return
         method = first.split()[0]
@@ -458,8 +460,14 @@ class Device:
 
     def keepalives(self) -> None:
         sn = 0
+        last_register = time.monotonic()
         while True:
             time.sleep(self.keepalive_s)
+            if self.retry_register and not self.registered.is_set():
+                if time.monotonic() - last_register > 3:  # like a device: try again
+                    last_register = time.monotonic()
+                    self.register()
+                continue
             if self.keepalive_on and self.registered.is_set():
                 sn += 1
                 self.message(
@@ -478,6 +486,7 @@ class Device:
             elif name == "password":
                 self.password = cmd["value"]
             elif name == "register":
+                self.retry_register = True
                 self.register()
             elif name == "unregister":
                 self.register(expires=0)

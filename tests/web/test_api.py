@@ -161,11 +161,12 @@ def test_timeline_playback_with_range_requests_and_audit(
     assert len(segs) > 10
     assert all(s.status == "complete" for s in segs)
     login(client, "investigator")
-    day = segs[0].start.date().isoformat()
-    tl = client.get(f"/api/recordings/street-1/timeline?day={day}").json()
+    texts = client.app.state.web.config.texts()  # type: ignore[attr-defined]
+    first_day = texts.local(segs[0].start).date()  # the site's local day, not UTC's
+    tl = client.get(f"/api/recordings/street-1/timeline?day={first_day.isoformat()}").json()
     assert tl["custody"] is False
     assert [s["id"] for s in tl["segments"]] == [
-        s.id for s in segs if s.start.date() == segs[0].start.date()
+        s.id for s in segs if texts.local(s.start).date() == first_day
     ]
     # Without a grant the file is not served; with one, ranges work.
     video = f"/api/recordings/segments/{segs[1].id}/video"

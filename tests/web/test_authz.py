@@ -189,6 +189,10 @@ MATRIX: dict[tuple[str, str], Case] = {
         frozenset({INVESTIGATOR, AUDITOR}),
         url=lambda c, w: f"/api/recordings/segments/{c.segment_id}/video?grant={c.grant(w)}",
     ),
+    ("GET", "/api/recordings/segments/{segment_id}/view"): Case(
+        frozenset({INVESTIGATOR, AUDITOR}),
+        url=lambda c, w: f"/api/recordings/segments/{c.segment_id}/view?grant={c.grant(w)}&hevc=0",
+    ),
     ("GET", "/api/recordings/segments/{segment_id}/download"): Case(
         frozenset({INVESTIGATOR, AUDITOR}),
         url=lambda c, w: f"/api/recordings/segments/{c.segment_id}/download",
@@ -503,7 +507,7 @@ def test_route_answers_each_role_as_the_matrix_says(
 #: What a response to a scoped principal must never contain: the custody camera interview-1,
 #: its room, the person held there, the body-worn recorder (none of them in the scope).
 OUTSIDE_MARKERS = ("interview-1", "Interview room one", "interrogation-room-1", "Zhang San",
-                   "bw.DSJ-A1")  # fmt: skip
+                   "Li Si", "bw.DSJ-A1")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -596,6 +600,9 @@ SCOPE: dict[tuple[str, str], Scoping] = {
     ("GET", "/api/recordings/segments/{segment_id}/download"): obj(
         lambda c, w: f"{_seg(c, w, 'download')}?reason=scope"
     ),
+    ("GET", "/api/recordings/segments/{segment_id}/view"): obj(
+        lambda c, w: f"{_seg(c, w, 'view')}?grant={c.grant(w, c.custody_segment_id)}&hevc=0"
+    ),
     ("GET", "/api/cases"): LIST,
     ("POST", "/api/cases"): FREE,
     # M-2 is the scoped investigator's case too: shown without its interview-1 clip.
@@ -632,6 +639,18 @@ SCOPE: dict[tuple[str, str], Scoping] = {
     ("GET", "/api/interviews"): LIST,
     ("GET", "/api/interviews/{interview_id}/report"): obj(
         lambda c, w: f"/api/interviews/{c.interview}/report", no_inside=True
+    ),
+    # court copies: of an interview in the custody room, outside the street scope
+    ("POST", "/api/interviews/{interview_id}/court-copy"): obj(
+        lambda c, w: f"/api/interviews/{c.ended_interview}/court-copy",
+        lambda c, w: {"reason": "scope"},
+        no_inside=True,
+    ),
+    ("GET", "/api/court-copies/{job_id}"): obj(
+        lambda c, w: f"/api/court-copies/{c.court_copy}", no_inside=True
+    ),
+    ("GET", "/api/court-copies/{job_id}/download"): obj(
+        lambda c, w: f"/api/court-copies/{c.court_copy}/download", no_inside=True
     ),
     **{
         ("GET", p): LIST

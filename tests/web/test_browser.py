@@ -454,7 +454,7 @@ def test_audit_page_reports_interviews_and_verifies_the_chain(
     page.wait_for_selector("#report:not([hidden]) .camera-report[data-camera='interview-1']")
     assert "Interview" in page.inner_text("#report-title")
     assert "hash check" in page.inner_text("#report-summary")
-    assert "complete: NO" in page.inner_text("#report-summary")  # the camera sends no sound
+    assert "complete (picture and sound): NO" in page.inner_text("#report-summary")  # no sound
     # The court copy: asked for with a reason, rendered, downloaded as a signed package.
     page.fill("#court-copy input[name=reason]", "procuratorate review")
     page.click("#court-copy button[type=submit]")

@@ -217,6 +217,7 @@ class InterviewExport(View):
     start: datetime | None = None
     end: datetime | None = None
     packets: int | None = None
+    audio_packets: int | None = Field(None, description="The camera's sound, as recorded.")
     bytes: int | None = None
     sha256: str | None = None
     sources: list[int] = Field(default_factory=list)
@@ -437,8 +438,9 @@ def interview_report(
 def export_interview(
     db: Database, config: Config, interview_id: int, out_dir: Path, now: datetime
 ) -> InterviewReport:
-    """Write one MP4 per camera of the room covering the interview (the recorded packets
-    remuxed, never re-encoded; gaps stay gaps in the timeline) and the report beside them."""
+    """Write one file per camera of the room covering the interview (the recorded packets,
+    picture and sound, remuxed, never re-encoded; gaps stay gaps in the timeline) and the
+    report beside them."""
     report = interview_report(db, config, interview_id, now)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -455,8 +457,11 @@ def export_interview(
                 InterviewExport(camera=cam.camera_id, path=None, error="no footage")
             )
             continue
-        path = out_dir / f"interview-{interview_id}-{cam.camera_id}.mp4"
-        clip = cut_clip(storage_for(config), sources, report.start, report.end, path)
+        # The picture and the sound as recorded, in the container they were recorded in
+        # (MP4; MOV for G.711; NUT for G.726).
+        suffix = Path(sources[0].path).suffix or ".mp4"
+        path = out_dir / f"interview-{interview_id}-{cam.camera_id}{suffix}"
+        clip = cut_clip(storage_for(config), sources, report.start, report.end, path, audio=True)
         report.exports.append(
             InterviewExport(
                 camera=cam.camera_id,
@@ -464,6 +469,7 @@ def export_interview(
                 start=clip.start,
                 end=clip.end,
                 packets=clip.packets,
+                audio_packets=clip.audio_packets,
                 bytes=clip.bytes,
                 sha256=clip.sha256,
                 sources=[src.segment_id for src in clip.sources],

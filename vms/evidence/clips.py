@@ -76,6 +76,7 @@ class ClipResult:
     sha256: str
     bytes: int
     sources: list[SourceSegment] = field(default_factory=list)
+    audio_packets: int = 0
 
 
 def uncovered(
@@ -266,19 +267,25 @@ def cut_clip(
     start: datetime,
     end: datetime,
     out_path: Path,
+    *,
+    audio: bool = False,
 ) -> ClipResult:
     """Remux the packets of [start, end) from ``sources`` (in time order) into ``out_path``.
 
     Starts at the keyframe at or before ``start`` (or the first keyframe after it when the
     recording begins later). Raises FileIntegrityError if a source does not match its hash,
     ClipError if there is nothing to cut or the stream's format changes inside the range.
+    ``audio``: the camera's (first) audio stream goes with the picture, its packets as
+    recorded, from the clip's first picture on; the container follows ``out_path``'s suffix
+    (``.mp4``, ``.mov`` for G.711, ``.nut`` for G.726: see ``clip_suffix``).
     """
     if end <= start:
         raise ClipError(f"a clip must end after it starts, got {start} to {end}")
     if not sources:
         raise ClipError(f"no recorded footage between {start} and {end}")
     sink = _HashingFile(out_path)
-    cutter = _Cutter(sink, start, end)
+    fmt = {".mov": "mov", ".nut": "nut"}.get(out_path.suffix.lower(), "mp4")
+    cutter = _Cutter(sink, start, end, audio=audio, fmt=fmt)
     try:
         for n, (src, data) in enumerate(_loaded(as_storage(root), sources)):
             cutter.feed(src, data, last=n == len(sources) - 1)
@@ -307,16 +314,33 @@ def cut_clip(
         digest,
         out_path.stat().st_size,
         cutter.used,
+        cutter.audio_packets,
     )
 
 
 class _Cutter:
     """Selects and retimes packets segment by segment; writes them to one MP4."""
 
-    def __init__(self, sink: _HashingFile, start: datetime, end: datetime) -> None:
+    def __init__(
+        self,
+        sink: _HashingFile,
+        start: datetime,
+        end: datetime,
+        *,
+        audio: bool = False,
+        fmt: str = "mp4",
+    ) -> None:
         self.sink = sink
         self.start = start
         self.end = end
+        self.audio = audio
+        self.fmt = fmt
+        self.astream: av.stream.Stream | None = None
+        self.audio_signature: tuple[Any, ...] | None = None
+        self.audio_pending: list[tuple[Any, SourceSegment, Fraction]] = []
+        self.audio_last_dts = -(1 << 62)
+        self.audio_packets = 0
+        self._audio_template: av.stream.Stream | None = None
         self.out: av.container.OutputContainer | None = None
         self.ostream: av.stream.Stream | None = None
         self.signature: tuple[Any, ...] | None = None
@@ -347,15 +371,21 @@ class _Cutter:
             stream = container.streams.video[0]
             tb = Fraction(stream.time_base or Fraction(1, 90000))
             self._check_format(stream, src)
+            sound = self._audio_of(container, src)
+            atb = Fraction(sound.time_base or Fraction(1, 8000)) if sound is not None else tb
             # Exact integer tests, per packet: ticks * tb >= end - src.start  <=>
             # ticks * (tb.numerator * 10**6) >= (end - src.start in µs) * tb.denominator.
             scale = tb.numerator * 1_000_000
             end_at = _micros(self.end - src.start) * tb.denominator
             start_at = _micros(self.start - src.start) * tb.denominator
             shift = 0
+            streams = [stream] if sound is None else [stream, sound]
             try:
-                for packet in container.demux(stream):
+                for packet in container.demux(streams):
                     if packet.dts is None or packet.size == 0:
+                        continue
+                    if sound is not None and packet.stream is sound:
+                        self._audio_packet(packet, src, atb)
                         continue
                     if packet.dts * scale >= end_at:
                         self.done = True
@@ -365,6 +395,7 @@ class _Cutter:
                         if pts * scale <= start_at:
                             if packet.is_keyframe:
                                 self.pending = [(packet, src, tb)]
+                                self.audio_pending = []  # sound from this GOP on
                             elif self.pending:
                                 self.pending.append((packet, src, tb))
                             continue
@@ -394,15 +425,19 @@ class _Cutter:
         first, src, tb = self.pending[0]
         self.tb = tb
         self.origin = src.start + _seconds(first.dts, tb)
+        options = CLIP_OPTIONS if self.fmt != "nut" else {}
         self.out = av.open(
-            self.sink, "w", format="mp4", options=CLIP_OPTIONS, buffer_size=_WRITE_BUFFER
+            self.sink, "w", format=self.fmt, options=options, buffer_size=_WRITE_BUFFER
         )
         try:
             self.ostream = self.out.add_stream_from_template(template)
             self.ostream.time_base = template.time_base
+            if self._audio_template is not None:
+                self.astream = self.out.add_stream_from_template(self._audio_template)
+                self.astream.time_base = self._audio_template.time_base
         except (av.FFmpegError, ValueError) as exc:
             raise ClipError(
-                f"cannot write codec {template.codec_context.name!r} to MP4: {exc}"
+                f"cannot write codec {template.codec_context.name!r} to {self.fmt}: {exc}"
             ) from exc
         pending, self.pending = self.pending, []
         current = None
@@ -410,7 +445,55 @@ class _Cutter:
             if psrc is not current:
                 current, shift = psrc, 0
             shift = self._mux(packet, psrc, ptb, shift)
+        heard, self.audio_pending = self.audio_pending, []
+        for packet, psrc, ptb in heard:
+            self._audio_packet(packet, psrc, ptb)
         return shift
+
+    def _audio_of(self, container: Any, src: SourceSegment) -> av.stream.Stream | None:
+        """The segment's audio stream to copy (the first), if it matches the clip's."""
+        if not self.audio or not container.streams.audio:
+            return None
+        sound: av.stream.Stream = container.streams.audio[0]
+        ctx: Any = sound.codec_context
+        sig = (ctx.name, ctx.sample_rate, ctx.channels, bytes(ctx.extradata or b""))
+        if self.audio_signature is None and self.out is None:
+            self.audio_signature = sig
+            self._audio_template = sound
+        if sig != self.audio_signature:
+            return None  # the camera's sound changed format: the clip keeps the first
+        if self.out is None:
+            self._audio_template = sound  # the template must outlive the demuxer: the newest
+        return sound
+
+    def _audio_packet(self, packet: Any, src: SourceSegment, tb: Fraction) -> None:
+        """Place one audio packet on the clip's timeline (wall-clock spacing), as recorded."""
+        at = src.start + _seconds(packet.dts, tb)
+        if at >= self.end:
+            return
+        if self.out is None:
+            self.audio_pending.append((packet, src, tb))
+            return
+        if self.astream is None:
+            return
+        assert self.origin is not None
+        if at < self.origin:
+            return  # before the clip's first picture
+        offset = _ticks(src.start - self.origin, tb)
+        raw_pts = packet.pts if packet.pts is not None else packet.dts
+        dts, pts = packet.dts + offset, raw_pts + offset
+        if dts <= self.audio_last_dts:
+            return  # overlapping segment edges: the sound is already in the clip
+        packet.dts, packet.pts = dts, pts
+        packet.time_base = tb
+        packet.stream = self.astream
+        try:
+            assert self.out is not None
+            self.out.mux(packet)
+        except av.FFmpegError as exc:
+            raise ClipError(f"cannot write the clip's sound: {exc}") from exc
+        self.audio_last_dts = dts
+        self.audio_packets += 1
 
     def _offset(self, src: SourceSegment) -> int:
         """Ticks from the clip's origin to the start of segment ``src``."""

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -24,6 +24,7 @@ from vms.web.alerts import AlertBroadcaster
 from vms.web.courtcopies import CourtCopyJobs
 from vms.web.deps import HealthProvider, WebState
 from vms.web.headers import SecurityHeaders
+from vms.web.limits import check_params
 from vms.web.live import DirectFeed, LiveHub, PacketFeed
 from vms.web.routes import (
     alerts,
@@ -47,6 +48,7 @@ from vms.web.routes import (
 from vms.web.schemas import HealthOut
 from vms.web.security import GrantSigner
 from vms.web.throttle import LoginThrottler
+from vms.web.viewing import ViewingCopies
 
 HERE = Path(__file__).parent
 FeedProvider = Callable[[str], PacketFeed | None]
@@ -98,6 +100,9 @@ def create_app(
         throttle=LoginThrottler(db, config.web.login_throttle, clock),
         uploads=UploadReceiver(Ingestor(db, config, clock)),
         court_copies=CourtCopyJobs(db, config, clock, layout),
+        viewing=ViewingCopies(
+            config.storage.root / "cache" / "viewing", config.web.viewing_cache_mb << 20
+        ),
         cameras=cams,
     )
 
@@ -113,6 +118,9 @@ def create_app(
         summary="Video surveillance and custody-area monitoring",
         version="0.1.0",
         lifespan=lifespan,
+        # Every integer and time parameter of every route within what the database and the
+        # calendar hold: a 422 naming it, never a 500 (vms.web.limits).
+        dependencies=[Depends(check_params)],
     )
     app.state.web = state
     errors.install(app)

@@ -8,9 +8,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from vms.bodyworn.views import ApprovalView, CaseLinkView, FileView
+from vms.web.limits import InModel
 
 
-class _In(BaseModel):
+class _In(InModel):
+    """A request body: unknown fields refused; integers and times within range (limits)."""
+
     model_config = ConfigDict(extra="forbid")
 
 

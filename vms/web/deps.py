@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from vms.web.alerts import AlertBroadcaster
     from vms.web.courtcopies import CourtCopyJobs
     from vms.web.live import LiveHub
+    from vms.web.viewing import ViewingCopies
 
 SESSION_COOKIE = "vms_session"
 CSRF_HEADER = "X-Requested-With"
@@ -52,6 +53,7 @@ class WebState:
     throttle: LoginThrottler
     uploads: UploadReceiver  # body-worn uploads in progress (vms.bodyworn.uploads)
     court_copies: CourtCopyJobs
+    viewing: ViewingCopies
     cameras: dict[str, CameraConfig] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop | None = None
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError as SQLAlchemyDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vms.errors import (
@@ -30,6 +31,7 @@ from vms.errors import (
     TooManyAttemptsError,
     VmsError,
 )
+from vms.web.limits import problems_of
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +153,30 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+async def overflow_handler(request: Request, exc: Exception) -> Response:
+    """The safety net behind vms.web.limits: a number or a time too big for the database or
+    the calendar that still got through is the request's fault if a parameter is out of
+    range (422 naming it); otherwise it is a bug (500, logged)."""
+    problems = problems_of(request)
+    if not problems:
+        log.error("%s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+        return JSONResponse(
+            {"message": "internal error", "error": type(exc).__name__}, status_code=500
+        )
+    named = [f"{where} {name}: {problem}, got {raw!r}" for where, name, problem, raw in problems]
+    return JSONResponse(
+        {
+            "message": f"the request is not valid: {'; '.join(named)}",
+            "error": "RequestValidationError",
+            "problems": named,
+        },
+        status_code=422,
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(VmsError, vms_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(OverflowError, overflow_handler)
+    app.add_exception_handler(SQLAlchemyDataError, overflow_handler)

@@ -1,7 +1,13 @@
-"""Live view over WebRTC: the camera's H.264 passed through to every viewer, never re-encoded.
+"""Live view over WebRTC: the camera's H.264 passed through to every viewer, never re-encoded;
+its sound too (vms.web.liveaudio: G.711 passed through, other codecs to Opus).
 
     PacketFeed (worker's packets, or one own reader) -> CameraTrack (one per camera)
-        -> MediaRelay -> one proxy per viewer -> RTCPeerConnection (aiortc) -> browser
+        (+ its CameraAudioTrack) -> MediaRelay -> one proxy per viewer -> RTCPeerConnection
+        (aiortc) -> browser
+
+An H.265 camera is decoded once in the camera track and encoded to H.264 by aiortc for each
+viewer (aiortc has no H.265 payloader; Chromium decodes H.265 only with a hardware decoder),
+and the answer says so: "transcoded for viewing; the evidence is the original".
 
 ``LiveHub`` owns every peer connection (as aiortc's webcam example does): it closes a
 connection that fails and all of them at shutdown, and stops a camera's upstream reader when
@@ -16,6 +22,7 @@ import ipaddress
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -29,17 +36,23 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import SessionDescription
 
 from vms.cameras.backoff import backoff_delay
 from vms.cameras.live import LiveChannel, LiveHeader, LiveItem, LivePacket
 from vms.cameras.sources import open_source
 from vms.config import CameraConfig
-from vms.errors import CameraError, LiveStreamError
+from vms.errors import CameraError, InvalidError, LiveStreamError
+from vms.vocab import Subsystem
+from vms.web.liveaudio import AudioConverter, CameraAudioTrack
 
 log = logging.getLogger(__name__)
 
 RTP_TIME_BASE = Fraction(1, 90000)
 _START_CODE = b"\x00\x00\x00\x01"
+TRANSCODED = "transcoded for viewing; the evidence is the original"
+FRAME_QUEUE = 30  # decoded pictures waiting for the viewers (H.265 cameras)
+HEADER_WAIT_S = 10.0  # the first watch of a camera waits for its header (a keyframe)
 
 
 # -- H.264 in the form WebRTC wants ----------------------------------------------------
@@ -146,7 +159,7 @@ class ChannelFeed:
         self.channel = channel
 
     def run(self, emit: Callable[[LiveItem], None], stop: threading.Event) -> None:
-        self.channel.watch(True)
+        self.channel.watch(True, audio=True)
         try:
             while not stop.is_set():
                 item = self.channel.read(timeout=0.5)
@@ -207,23 +220,49 @@ class CameraTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, camera_id: str, feed: PacketFeed, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        camera_id: str,
+        feed: PacketFeed,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        audio_mime: str | None = None,
+    ) -> None:
         super().__init__()
         self.camera_id = camera_id
         self.packets = 0
         self.dropped = 0
         self.error: str | None = None
         self._event_loop = loop
-        self._queue: asyncio.Queue[av.Packet[Any] | None] = asyncio.Queue(maxsize=300)
+        self._queue: asyncio.Queue[av.Packet[Any] | av.VideoFrame | None] = asyncio.Queue(
+            maxsize=300
+        )
         self._skip_to_key = False
         self._halt = threading.Event()
         self._convert: AnnexB | None = None
+        self._decoder: Any = None  # H.265: decoded here, encoded to H.264 per viewer
         self._tb = RTP_TIME_BASE
         self._timeline = Timeline()
+        self._header = threading.Event()
+        #: The camera's sound for viewers: as it was the last time (``audio_mime``), or once
+        #: its header says what it is (None: no sound).
+        self.audio: CameraAudioTrack | None = CameraAudioTrack(audio_mime) if audio_mime else None
+        self._audio: AudioConverter | None = None
+        #: Why the picture is not the camera's own packets (None: it is).
+        self.transcoded: str | None = None
         self._thread = threading.Thread(
             target=self._run, args=(feed,), name=f"live-{camera_id}", daemon=True
         )
         self._thread.start()
+
+    @property
+    def known(self) -> bool:
+        """The camera's header arrived: what it sends is known."""
+        return self._header.is_set()
+
+    async def ready(self, timeout: float) -> bool:
+        """Wait until the camera's header arrived (what it sends is known)."""
+        return await asyncio.to_thread(self._header.wait, timeout)
 
     def wait_finished(self, timeout: float) -> bool:
         """Wait for the reader thread to end (it has let go of its feed)."""
@@ -241,21 +280,20 @@ class CameraTrack(MediaStreamTrack):
 
     def _emit(self, item: LiveItem) -> None:
         if isinstance(item, LiveHeader):
-            if item.codec != "h264":
-                self.error = f"camera sends {item.codec}; live view in a browser needs H.264"
-                self._convert = None
-                log.warning("%s: %s", self.camera_id, self.error)
-                return
-            self.error = None
-            self._convert = AnnexB(item.extradata)
-            self._tb = item.time_base
-            self._timeline.restart(item.fps)
+            self._on_header(item)
             return
-        if self._convert is None:
+        if item.track:
+            self._emit_audio(item)
+            return
+        if self._convert is None and self._decoder is None:
             return
         ts = item.pts if item.pts is not None else item.dts
         if ts is None:
             return
+        if self._decoder is not None:
+            self._emit_decoded(item, ts)
+            return
+        assert self._convert is not None
         packet = av.Packet(self._convert.convert(item.data, item.keyframe))
         packet.pts = packet.dts = self._timeline.map(ts, self._tb)
         packet.time_base = RTP_TIME_BASE
@@ -263,8 +301,67 @@ class CameraTrack(MediaStreamTrack):
         with contextlib.suppress(RuntimeError):
             self._event_loop.call_soon_threadsafe(self._put, packet)
 
-    def _put(self, packet: av.Packet[Any] | None) -> None:
-        if packet is not None:
+    def _on_header(self, item: LiveHeader) -> None:
+        self._convert = self._decoder = None
+        self.transcoded = None
+        if item.codec == "h264":
+            self.error = None
+            self._convert = AnnexB(item.extradata)
+        elif item.codec == "hevc":
+            # No H.265 over WebRTC from aiortc (and Chromium decodes it only with a hardware
+            # decoder): decoded once here, encoded to H.264 for each viewer.
+            self.error = None
+            self._decoder = av.CodecContext.create("hevc", "r")
+            if item.extradata:
+                self._decoder.extradata = item.extradata
+            self._decoder.thread_type = "AUTO"
+            self.transcoded = TRANSCODED
+        else:
+            self.error = f"camera sends {item.codec}; live view in a browser needs H.264 or H.265"
+            log.warning("%s: %s", self.camera_id, self.error)
+        self._tb = item.time_base
+        self._timeline.restart(item.fps)
+        self._audio = None
+        for audio in item.audio[:1]:
+            try:
+                self._audio = AudioConverter(audio)
+            except (ValueError, av.FFmpegError) as exc:
+                log.info("%s: live sound: %s", self.camera_id, exc)
+        if self._audio is not None and self.audio is None and not self._header.is_set():
+            self.audio = CameraAudioTrack(self._audio.mime)
+        self._header.set()
+
+    def _emit_audio(self, item: LivePacket) -> None:
+        if self._audio is None or self.audio is None or item.track != 1:
+            return
+        if self._audio.mime != self.audio.mime:  # the camera changed codec: not negotiated
+            return
+        audio = self.audio
+        for out in self._audio.convert(item):
+            with contextlib.suppress(RuntimeError):
+                self._event_loop.call_soon_threadsafe(audio.put, out)
+
+    def _emit_decoded(self, item: LivePacket, ts: int) -> None:
+        packet = av.Packet(item.data)
+        packet.pts = packet.dts = ts
+        packet.time_base = self._tb
+        try:
+            frames = self._decoder.decode(packet)
+        except av.FFmpegError as exc:  # a damaged packet: the decoder recovers at a keyframe
+            log.debug("%s: live decode: %s", self.camera_id, exc)
+            return
+        for frame in frames:
+            frame.pts = self._timeline.map(frame.pts if frame.pts is not None else ts, self._tb)
+            frame.time_base = RTP_TIME_BASE
+            with contextlib.suppress(RuntimeError):
+                self._event_loop.call_soon_threadsafe(self._put, frame)
+
+    def _put(self, packet: av.Packet[Any] | av.VideoFrame | None) -> None:
+        if isinstance(packet, av.VideoFrame):
+            if self._queue.qsize() >= FRAME_QUEUE:  # decoded pictures: drop, never pile up
+                self.dropped += 1
+                return
+        elif packet is not None:
             if self._skip_to_key and not packet.is_keyframe:
                 self.dropped += 1
                 return
@@ -275,7 +372,7 @@ class CameraTrack(MediaStreamTrack):
             self.dropped += 1
             self._skip_to_key = True
 
-    async def recv(self) -> av.Packet[Any]:
+    async def recv(self) -> av.Packet[Any] | av.VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError
         packet = await self._queue.get()
@@ -288,6 +385,8 @@ class CameraTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self._halt.set()
+        if self.audio is not None:
+            self.audio.stop()
 
 
 class FromKeyframe(MediaStreamTrack):
@@ -300,10 +399,10 @@ class FromKeyframe(MediaStreamTrack):
         self._source = source
         self._started = False
 
-    async def recv(self) -> av.Packet[Any]:
+    async def recv(self) -> av.Packet[Any] | av.VideoFrame:
         while True:
-            packet: av.Packet[Any] = await self._source.recv()  # type: ignore[assignment]
-            if self._started or packet.is_keyframe:
+            packet: av.Packet[Any] | av.VideoFrame = await self._source.recv()  # type: ignore[assignment]
+            if self._started or isinstance(packet, av.VideoFrame) or packet.is_keyframe:
                 self._started = True
                 return packet
 
@@ -313,6 +412,21 @@ class FromKeyframe(MediaStreamTrack):
 
 
 # -- the owner of every peer connection ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveAnswer:
+    """The SDP answer, and what the viewer gets: ``audio`` the RTP codec of the camera's
+    sound (PCMA / PCMU passed through, opus transcoded; None: no sound), ``transcoded`` why
+    the picture is not the camera's own packets (None: it is)."""
+
+    sdp: str
+    audio: str | None = None
+    transcoded: str | None = None
+
+
+def _codecs(kind: str, *mimes: str) -> list[Any]:
+    return [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType in mimes]
 
 
 def _allow_loopback_candidates() -> None:
@@ -332,6 +446,34 @@ def _allow_loopback_candidates() -> None:
     aioice.ice.get_host_addresses = with_loopback
 
 
+#: What aiortc raises on an offer it cannot read (it has no error type of its own).
+_SDP_ERRORS = (
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    TypeError,
+    UnicodeError,
+    AssertionError,
+)
+
+
+def check_offer(sdp: str) -> None:
+    """InvalidError (naming ``body sdp``) unless ``sdp`` is an SDP offer with video."""
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except _SDP_ERRORS as exc:
+        raise InvalidError(
+            f"body sdp: not a valid SDP offer ({type(exc).__name__}: {exc})"[:300],
+            subsystem=Subsystem.WEB,
+        ) from exc
+    if not any(m.kind == "video" for m in parsed.media):
+        raise InvalidError(
+            "body sdp: the offer has no video section (m=video) to send the camera in",
+            subsystem=Subsystem.WEB,
+        )
+
+
 class LiveHub:
     """Answers WebRTC offers for cameras; one upstream reader per watched camera."""
 
@@ -342,6 +484,9 @@ class LiveHub:
         self._retired: dict[str, CameraTrack] = {}
         self._starting: dict[str, asyncio.Lock] = {}
         self._pcs: dict[RTCPeerConnection, str] = {}
+        #: What each camera sent the last time it was watched: (its sound's RTP codec, why its
+        #: picture is transcoded), None each when not. A later watch is answered at once.
+        self._known: dict[str, tuple[str | None, str | None]] = {}
         with contextlib.suppress(ValueError):
             if ipaddress.ip_address(web_host).is_loopback:
                 _allow_loopback_candidates()
@@ -369,18 +514,38 @@ class LiveHub:
         feed = self._feeds(camera_id)
         if feed is None:
             raise LiveStreamError(f"camera {camera_id!r} has no live stream")
-        track = CameraTrack(camera_id, feed, asyncio.get_running_loop())
+        track = CameraTrack(
+            camera_id,
+            feed,
+            asyncio.get_running_loop(),
+            audio_mime=self._known.get(camera_id, (None, None))[0],
+        )
         self._sources[camera_id] = track
         return track
 
-    async def answer(self, camera_id: str, offer_sdp: str) -> str:
-        """Accept a browser's offer to watch ``camera_id``; return the SDP answer."""
+    async def answer(self, camera_id: str, offer_sdp: str) -> LiveAnswer:
+        """Accept a browser's offer to watch ``camera_id``: the answer, with the camera's
+        sound when the offer asks for audio and the camera sends it.
+
+        A malformed offer is the caller's error (InvalidError naming ``body sdp``), found
+        before the camera is opened; a camera that cannot be watched now is LiveStreamError.
+        """
+        check_offer(offer_sdp)
         upstream = await self._upstream(camera_id)
+        if camera_id not in self._known:  # what the camera sends is not known yet
+            await upstream.ready(HEADER_WAIT_S)  # a camera that is down: answered as H.264
         if upstream.error:
             raise LiveStreamError(f"camera {camera_id!r}: {upstream.error}")
+        if upstream.known:
+            mime = upstream.audio.mime if upstream.audio else None
+            self._known[camera_id] = (mime, upstream.transcoded)
+        transcoded = upstream.transcoded if upstream.known else self._known[camera_id][1]
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._pcs[pc] = camera_id
         viewer = FromKeyframe(self._relay.subscribe(upstream))
+        wants_audio = "\nm=audio " in "\n" + offer_sdp.replace("\r\n", "\n")
+        sound = upstream.audio if wants_audio else None
+        listener = self._relay.subscribe(sound) if sound is not None else None
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -389,20 +554,25 @@ class LiveHub:
 
         try:
             pc.addTrack(viewer)  # before setRemoteDescription, or aiortc answers with VP8
-            h264 = [
-                c
-                for c in RTCRtpSender.getCapabilities("video").codecs
-                if c.mimeType in ("video/H264", "video/rtx")
-            ]
+            if listener is not None:
+                pc.addTrack(listener)
             for transceiver in pc.getTransceivers():
                 if transceiver.sender.track is viewer:
-                    transceiver.setCodecPreferences(h264)
+                    transceiver.setCodecPreferences(_codecs("video", "video/H264", "video/rtx"))
+                elif sound is not None and transceiver.sender.track is listener:
+                    transceiver.setCodecPreferences(_codecs("audio", sound.mime))
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
-        except (ValueError, KeyError, AttributeError) as exc:
+        except _SDP_ERRORS as exc:
             await self._close(pc)
-            raise LiveStreamError(f"cannot answer this WebRTC offer: {exc}") from exc
-        return pc.localDescription.sdp
+            raise InvalidError(
+                f"body sdp: cannot answer this WebRTC offer: {exc}", subsystem=Subsystem.WEB
+            ) from exc
+        return LiveAnswer(
+            pc.localDescription.sdp,
+            audio=sound.mime.removeprefix("audio/") if sound is not None else None,
+            transcoded=transcoded,
+        )
 
     async def _close(self, pc: RTCPeerConnection) -> None:
         camera_id = self._pcs.pop(pc, None)

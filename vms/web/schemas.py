@@ -8,10 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from vms.custody.views import AlertView, InterviewView
+from vms.web.limits import InModel
 from vms.web.roles import Role
 
 
-class _In(BaseModel):
+class _In(InModel):
+    """A request body: unknown fields refused; integers and times within range (limits)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -177,6 +180,9 @@ class PlaybackIn(_In):
     reason: str | None = Field(
         None, max_length=1000, description="Why: required for custody-room cameras."
     )
+    hevc: bool = Field(
+        False, description="The browser decodes H.265 in MP4 (canPlayType): served as recorded."
+    )
 
 
 class PlaybackOut(_Out):
@@ -184,6 +190,13 @@ class PlaybackOut(_Out):
     url: str = Field(description="The video, with a signed grant; supports HTTP range requests.")
     start: datetime
     end: datetime | None
+    viewing_copy: bool = Field(
+        False,
+        description="The URL serves a copy made for this browser (transcoded for viewing), "
+        "not the recorded file; the evidence is the original.",
+    )
+    note: str | None = Field(None, description="What to tell the viewer about the copy.")
+    original_sha256: str | None = Field(None, description="SHA-256 of the recorded segment.")
 
 
 # -- live ------------------------------------------------------------------------------
@@ -197,6 +210,12 @@ class SdpIn(_In):
 class SdpOut(_Out):
     sdp: str
     type: str
+    audio: str | None = Field(
+        None, description="The camera's sound: PCMA / PCMU (as sent), opus (transcoded), none."
+    )
+    transcoded: str | None = Field(
+        None, description="Why the picture is not the camera's own packets (H.265 cameras)."
+    )
 
 
 # -- alerts ----------------------------------------------------------------------------

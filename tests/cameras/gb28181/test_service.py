@@ -105,3 +105,21 @@ def test_vms_serve_records_a_channel_through_a_worker_process(
     assert rows[0].codec == "h264"
     assert device.id == NVR
     assert [c.channel_id for c in channels] == CHANNELS[:1]
+
+
+def test_a_taken_sip_port_does_not_stop_the_service(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        config = make_config(
+            tmp_path, [], gb28181=gb_settings(sip_port=port), web={"enabled": False}
+        )
+        app = App(config)
+        app.start()
+        try:
+            assert app.gb28181 is None  # logged; recording of the other cameras goes on
+            assert app.supervisor is not None
+        finally:
+            app.stop()

@@ -33,11 +33,12 @@ def _audit_live_start(state: WebState, user: Principal, camera_id: str) -> None:
 
 @router.post("/{camera_id}/offer")
 async def live_offer(camera_id: str, body: SdpIn, state: StateDep, user: Watcher) -> SdpOut:
-    """Answer the browser's WebRTC offer with the camera's live video (audited)."""
+    """Answer the browser's WebRTC offer with the camera's live video and, when the offer
+    asks for audio, its sound (audited)."""
     state.camera(camera_id, user)
     await run_in_threadpool(_audit_live_start, state, user, camera_id)
-    sdp = await state.live.answer(camera_id, body.sdp)
-    return SdpOut(sdp=sdp, type="answer")
+    answer = await state.live.answer(camera_id, body.sdp)
+    return SdpOut(sdp=answer.sdp, type="answer", audio=answer.audio, transcoded=answer.transcoded)
 
 
 @router.get("/viewers", response_model=dict[str, int])

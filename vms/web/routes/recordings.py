@@ -16,9 +16,14 @@ from vms.bodyworn.copies import export_name
 from vms.bodyworn.files import view_of
 from vms.bodyworn.officers import is_bodyworn_camera
 from vms.config import CameraConfig
-from vms.db.models import Camera, Event, Gap, Segment
-from vms.errors import NotFoundError, PermissionDeniedError, ReasonRequiredError
-from vms.storage import storage_for
+from vms.db.models import Camera, Event, Gap, Segment, SegmentStream
+from vms.errors import (
+    FileIntegrityError,
+    NotFoundError,
+    PermissionDeniedError,
+    ReasonRequiredError,
+)
+from vms.storage import LOCAL, storage_for
 from vms.vocab import CameraKind, Subsystem
 from vms.web.alerts import event_out
 from vms.web.audit import record
@@ -28,6 +33,7 @@ from vms.web.roles import Permission
 from vms.web.routes.bodyworn import segment_access
 from vms.web.schemas import GapOut, PlaybackIn, PlaybackOut, SegmentOut, TimelineOut
 from vms.web.users import Principal
+from vms.web.viewing import NOTE, ViewingPlan, probe_streams, viewing_plan
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 Player = Annotated[Principal, Depends(require(Permission.PLAYBACK))]
@@ -86,6 +92,30 @@ def _file(state: WebState, seg: Segment) -> Path:
             f"the file of segment {seg.id} ({seg.path}) is missing", subsystem=Subsystem.WEB
         )
     return path
+
+
+def _local_file(state: WebState, seg: Segment) -> Path:
+    """A local file of the segment to probe or transcode: its own on this node's disk, or a
+    copy of the bucket's object (kept beside the viewing copies, checked against the hash
+    the index holds: a copy that does not match is refused, never shown)."""
+    if seg.location == LOCAL:
+        return _file(state, seg)
+    _check_file(state, seg)
+    folder = state.config.storage.root / "cache" / "bucket"
+    dst = folder / f"{seg.id}-{(seg.sha256 or 'open')[:16]}{Path(seg.path).suffix}"
+    if dst.is_file():
+        return dst
+    folder.mkdir(parents=True, exist_ok=True)
+    part = dst.with_name(dst.name + ".part")
+    part.unlink(missing_ok=True)
+    digest, _size = storage_for(state.config).copy_to(seg.location, seg.path, part)
+    if seg.sha256 is not None and digest != seg.sha256:
+        part.unlink(missing_ok=True)
+        raise FileIntegrityError(
+            f"segment {seg.id} in the bucket does not match its hash", subsystem=Subsystem.WEB
+        )
+    part.replace(dst)
+    return dst
 
 
 def _serve(state: WebState, seg: Segment, request: Request, **kwargs: Any) -> Response:
@@ -165,12 +195,10 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
             s, state.clock, me, granted, "view", body.reason or "",
             {"what": "playback", "camera": seg.camera_id, "sha256": row.sha256},
         )  # fmt: skip
-        grant = state.grants.sign(user.id, seg.id)
-        url = f"/api/recordings/segments/{seg.id}/video?grant={grant}"
-        return PlaybackOut(segment_id=seg.id, url=url, start=seg.start, end=seg.end)
+        return _playback_out(state, s, user, seg, body.hevc)
     cam = state.camera(seg.camera_id)
     reason = check_reason(cam, body.reason, "play")
-    _check_file(state, seg)
+    plan = _plan(state, s, seg, body.hevc)
     record(
         s,
         state.clock,
@@ -179,11 +207,82 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
         "segment",
         seg.id,
         reason=reason,
-        details={"what": "playback", "camera": seg.camera_id, "path": seg.path},
+        details={
+            "what": "playback",
+            "camera": seg.camera_id,
+            "path": seg.path,
+            "viewing_copy": plan.variant if plan.needed else None,
+        },
     )
+    return _playback_out(state, s, user, seg, body.hevc)
+
+
+def _plan(state: WebState, s: Session, seg: Segment, hevc: bool) -> ViewingPlan:
+    """What this browser needs changed to play the segment (from its indexed streams, or
+    the file's for segments indexed without them)."""
+    _check_file(state, seg)
+    streams = list(
+        s.scalars(
+            select(SegmentStream)
+            .where(SegmentStream.segment_id == seg.id)
+            .order_by(SegmentStream.index)
+        )
+    ) or probe_streams(_local_file(state, seg))
+    return viewing_plan(streams, Path(seg.path).suffix, browser_hevc=hevc)
+
+
+def _playback_out(
+    state: WebState, s: Session, user: Principal, seg: Segment, hevc: bool
+) -> PlaybackOut:
+    plan = _plan(state, s, seg, hevc)
     grant = state.grants.sign(user.id, seg.id)
-    url = f"/api/recordings/segments/{seg.id}/video?grant={grant}"
-    return PlaybackOut(segment_id=seg.id, url=url, start=seg.start, end=seg.end)
+    base = PlaybackOut(
+        segment_id=seg.id,
+        url=f"/api/recordings/segments/{seg.id}/video?grant={grant}",
+        start=seg.start,
+        end=seg.end,
+        original_sha256=seg.sha256,
+    )
+    if not plan.needed:
+        return base
+    url = f"/api/recordings/segments/{seg.id}/view?grant={grant}&hevc={int(hevc)}"
+    return base.model_copy(update={"url": url, "viewing_copy": True, "note": NOTE})
+
+
+@router.get(
+    "/recordings/segments/{segment_id}/view",
+    response_class=FileResponse,
+    responses=content("A copy of the segment this browser plays (derived).", "video/mp4"),
+)
+def segment_viewing_copy(
+    segment_id: int,
+    request: Request,
+    state: StateDep,
+    s: SessionDep,
+    user: Player,
+    grant: Annotated[str, Query(max_length=200, description="From POST /api/playback.")] = "",
+    hevc: Annotated[bool, Query(description="The browser decodes H.265.")] = False,
+) -> Response:
+    """The segment made playable for this browser (H.265 to H.264, G.711/G.726 to AAC, NUT
+    to MP4), under a playback grant: a viewing copy, made on demand and kept in a bounded
+    cache; it says so, and names the original's SHA-256. The evidence is the original."""
+    seg = _segment(s, state, user, segment_id)
+    if not state.grants.check(grant, user.id, seg.id):
+        raise PermissionDeniedError(
+            f"no valid playback grant for segment {segment_id}: start playback with "
+            "POST /api/playback (it is audited) and use the URL it returns",
+            subsystem=Subsystem.WEB,
+        )
+    plan = _plan(state, s, seg, hevc)
+    if not plan.needed:
+        return _serve(state, seg, request)
+    path = _local_file(state, seg)
+    original = seg.sha256 or "being recorded"
+    key = f"{seg.id}-{(seg.sha256 or f'open{path.stat().st_size}')[:16]}"
+    note = f"VIEWING COPY of segment {seg.id} ({NOTE}; original sha256 {original})"
+    copy = state.viewing.get(path, key, plan, note)
+    headers = {"X-Viewing-Copy": NOTE, "X-Original-SHA256": original}
+    return FileResponse(copy.path, media_type="video/mp4", headers=headers)
 
 
 @router.get(

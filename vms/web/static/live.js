@@ -21,10 +21,14 @@ async function watch(tile) {
   const status = tile.querySelector("[data-status]");
   const pc = new RTCPeerConnection({ iceServers: [] });
   pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });  // the camera's sound, if it sends any
+  const stream = new MediaStream();
   pc.addEventListener("track", (ev) => {
-    video.srcObject = ev.streams[0] || new MediaStream([ev.track]);
+    stream.addTrack(ev.track);
+    video.srcObject = stream;
     video.play().catch(() => {});
   });
+  tile.live = pc;
   const retry = () => {
     pc.close();
     status.textContent = t("reconnecting…");
@@ -32,7 +36,10 @@ async function watch(tile) {
     setTimeout(() => watch(tile), 3000);
   };
   pc.addEventListener("connectionstatechange", () => {
-    if (pc.connectionState === "connected") status.textContent = t("live");
+    if (pc.connectionState === "connected") {
+      status.textContent = tile.dataset.transcoded === "yes"
+        ? `${t("live")} · ${t("transcoded for viewing; the evidence is the original")}` : t("live");
+    }
     if (pc.connectionState === "failed") retry();
   });
   video.addEventListener("playing", () => tile.classList.add("playing"), { once: true });
@@ -43,13 +50,26 @@ async function watch(tile) {
       sdp: pc.localDescription.sdp, type: "offer",
     });
     await pc.setRemoteDescription(answer);
+    tile.dataset.audio = answer.audio || "none";
+    if (answer.transcoded) {
+      tile.dataset.transcoded = "yes";
+      tile.title = t("transcoded for viewing; the evidence is the original");
+    }
   } catch (e) {
     status.textContent = e.message;
     if (e.status !== 403 && e.status !== 404) retry();
   }
 }
 
-for (const tile of document.querySelectorAll(".tile")) watch(tile);
+for (const tile of document.querySelectorAll(".tile")) {
+  watch(tile);
+  // The wall is silent; a click on a picture listens to that camera (and mutes the others).
+  tile.querySelector("video").addEventListener("click", (ev) => {
+    const listen = ev.target.muted;
+    for (const v of document.querySelectorAll(".tile video")) v.muted = true;
+    ev.target.muted = !listen;
+  });
+}
 
 // -- alerts ---------------------------------------------------------------------------
 

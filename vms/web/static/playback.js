@@ -12,6 +12,9 @@ const download = document.getElementById("download");
 let day = null;          // the loaded timeline
 let current = null;      // { seg, startMs }
 let view = null;         // [from, to] in ms: the whole day, or fitted to what was recorded
+// H.265 plays as recorded where the browser has a decoder; elsewhere the server makes a
+// viewing copy for this viewer (and says so).
+const HEVC = video.canPlayType('video/mp4; codecs="hvc1.1.6.L93.B0"') !== "";
 
 function ms(iso) { return iso ? Date.parse(iso) : Date.now(); }
 function span() { return view[1] - view[0]; }
@@ -103,7 +106,7 @@ async function play(at) {
   }
   let grant;
   try {
-    grant = await api.post("/api/playback", { segment_id: seg.id, reason: reason() || null });
+    grant = await api.post("/api/playback", { segment_id: seg.id, reason: reason() || null, hevc: HEVC });
   } catch (e) { errorBox.textContent = e.message; return; }
   current = { seg, startMs: ms(seg.start) };
   const offset = Math.max(0, (at - ms(seg.start)) / 1000);
@@ -117,6 +120,9 @@ async function play(at) {
       sha: seg.sha256 ? seg.sha256.slice(0, 16) + "…" : t("(recording)") });
   download.href = `/api/recordings/segments/${seg.id}/download` + (reason() ? `?reason=${encodeURIComponent(reason())}` : "");
   download.hidden = false;
+  const note = document.getElementById("viewing-note");
+  note.hidden = !grant.viewing_copy;
+  note.textContent = grant.viewing_copy ? t("transcoded for viewing; the evidence is the original") : "";
 }
 
 video.addEventListener("timeupdate", () => {
