@@ -3,7 +3,8 @@ cameras from the test RTSP server; ``--kills`` times a node is killed with SIGKI
 different one each time) and restarted once its cameras record elsewhere.
 
 Prints (and with ``--json`` writes): takeover time per camera per kill (kill -> lease taken
-by a live node) and outage (the failover gap row: last packet recorded -> first keyframe on
+by a live node), recording again (kill -> the new node's first keyframe: the 30 s target)
+and outage (the failover gap row: last packet recorded -> first keyframe on
 the new node), median and max; packets lost per failover (outage x the camera's frame rate:
 every packet the camera sent in the gap); coordinator overhead (the node agents' PostgreSQL
 statements, and all transactions of the database, per camera per minute); and the bucket
@@ -66,13 +67,17 @@ def _holders(db: Database) -> dict[str, str | None]:
         return {r.camera_id: r.node for r in rows}
 
 
-def _recording_since(db: Database, cams: list[str], since: datetime) -> bool:
+def _recording_since(
+    db: Database, cams: list[str], since: datetime, not_on: str | None = None
+) -> bool:
+    """Each of ``cams`` has a closed segment that started after ``since`` (on a node other
+    than ``not_on``: a dead node's last segments can start after the kill by the camera's
+    packet clock)."""
+    q = select(Segment.camera_id).where(Segment.status == "complete", Segment.start > since)
+    if not_on is not None:
+        q = q.where(Segment.node != not_on)
     with db.session() as s:
-        got = set(
-            s.scalars(
-                select(Segment.camera_id).where(Segment.status == "complete", Segment.start > since)
-            )
-        )
+        got = set(s.scalars(q))
     return set(cams) <= got
 
 
@@ -181,13 +186,18 @@ def main(argv: list[str] | None = None) -> int:
             out["db_transactions_per_camera_minute"] = round((x1 - x0) / args.cameras / minutes, 2)
             takeovers: list[float] = []
             outages: list[float] = []
+            again: list[float] = []  # kill -> the new node's first keyframe (the target)
             for k in range(args.kills):
                 holders = _holders(db)
                 victim = sorted(nodes)[k % 3]
                 lost = sorted(c for c, n in holders.items() if n == victim)
                 killed = datetime.now(UTC)
                 nodes[victim].kill9()
-                _wait("takeover", lambda lost=lost, at=killed: _recording_since(db, lost, at), 300)
+                _wait(
+                    "takeover",
+                    lambda lost=lost, at=killed, v=victim: _recording_since(db, lost, at, v),
+                    300,
+                )
                 with db.session() as s:
                     leases = {r.camera_id: r for r in s.scalars(select(CameraLease))}
                     gaps = list(
@@ -204,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                     ]
                     if mine:
                         outages.append((mine[-1].end - mine[-1].start).total_seconds())
+                        again.append((mine[-1].end - killed).total_seconds())
                 print(f"kill {k + 1}: {victim} ({len(lost)} cameras) taken over", file=sys.stderr)
                 restarted = datetime.now(UTC)
                 nodes[victim].start()
@@ -212,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
                 "median": round(statistics.median(takeovers), 2),
                 "max": round(max(takeovers), 2),
                 "n": len(takeovers),
+            }
+            out["recording_again_s"] = {
+                "median": round(statistics.median(again), 2),
+                "max": round(max(again), 2),
+                "n": len(again),
             }
             out["outage_s"] = {
                 "median": round(statistics.median(outages), 2),

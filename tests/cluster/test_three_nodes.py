@@ -189,15 +189,17 @@ def test_three_nodes_share_cameras_fail_over_rejoin_fence_and_tier_to_the_bucket
         assert len(mine) == 1, (cam, [(g.start, g.end, g.reason) for g in mine])
         assert mine[0].reason == "node failover (node n2 lost)"
         assert mine[0].end is not None
-        # The coordinator's share of the outage is bounded by design (lease_s + one
-        # heartbeat); the rest is starting a worker and reaching the camera's next keyframe,
-        # which on a loaded 2-core machine varies (bench/failover.py measures the whole).
+        # Recording again within the target: the dead node's liveness lock went with its
+        # session, so a live node took the lease at its next round (not lease_s later),
+        # and its worker recorded from the camera's next keyframe.
         took = taken_at[cam]
         assert took is not None
-        assert (took - killed_at).total_seconds() < TAKEOVER_TARGET_S
+        assert (took - killed_at).total_seconds() < LEASE_S  # seen dead before it ran out
+        assert (mine[0].end - killed_at).total_seconds() < TAKEOVER_TARGET_S
         print(
             f"{cam}: lease taken {(took - killed_at).total_seconds():.1f} s after the kill, "
-            f"outage {(mine[0].end - mine[0].start).total_seconds():.1f} s"
+            f"recording again {(mine[0].end - killed_at).total_seconds():.1f} s after it "
+            f"(gap {(mine[0].end - mine[0].start).total_seconds():.1f} s)"
         )
     missing = [s for s in _segments(db) if s.node == "n2" and s.status == "missing"]
     assert missing, "the dead node's unfinished segments are marked missing"
@@ -216,7 +218,13 @@ def test_three_nodes_share_cameras_fail_over_rejoin_fence_and_tier_to_the_bucket
     )
     wait_for("every camera recorded", lambda: _recording_everywhere(db, restarted), 120, poll=1)
     recovered = [s for s in _segments(db) if s.id in {m.id for m in missing}]
-    assert all(s.status == "recovered" for s in recovered)
+    # Hashed and indexed from n2's disk; one opened just before the kill with no packet in
+    # it yet is "empty" (nothing was lost in it).
+    assert len(recovered) == len(missing)
+    assert all(s.status in ("recovered", "empty") for s in recovered), [
+        (s.path, s.status, s.note, s.start, s.end) for s in recovered
+    ]
+    assert any(s.status == "recovered" for s in recovered)
     _no_instant_twice(db)
 
     # 4. Segments moved to the bucket keep their write-time hash.

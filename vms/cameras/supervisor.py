@@ -40,8 +40,19 @@ _SPAWN = mp.get_context("spawn")
 #: Cluster nodes start a camera's worker at a takeover, when every second counts: forked from
 #: a server process that has already imported the recording stack (a fresh interpreter
 #: importing it takes seconds on a loaded machine), still never forked from this
-#: multi-threaded process itself.
-_PRELOADED = ("vms.cameras.supervisor",)
+#: multi-threaded process itself. Preloaded as well: the PostgreSQL driver (a worker's first
+#: query would import it), the analytics entry the worker imports once its cameras run, and
+#: ``vms.cli``: a child of ``python -m vms.cli`` re-runs its main module as ``__mp_main__``
+#: before the target runs (multiprocessing's main fix-up), which cold costs several seconds
+#: of imports between the takeover and the first packet (measured 5 s on a loaded machine).
+_PRELOADED = (
+    "vms.cameras.supervisor",
+    "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "vms.detection.live",
+    "vms.custody.presence",
+    "vms.cli",
+)
 
 
 def _forkserver() -> Any:
@@ -188,6 +199,12 @@ class Supervisor:
         self._running = threading.Event()
 
     def start(self) -> None:
+        if self.dynamic:
+            # The forkserver imports the recording stack now, at the node's start, not at
+            # its first takeover.
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
         self._running.set()
         for child in self._children:
             self._spawn(child)

@@ -4,6 +4,13 @@ A lease row per camera says which node records it, until when (database time, so
 nodes' clocks do not matter), and its ``generation``, which grows with every change of
 holder. Taking free or expired leases is ``SELECT ... FOR UPDATE SKIP LOCKED``: two nodes
 never take one camera, and neither waits for the other. Renewal rides on the heartbeat.
+A node's death is also seen at once: each node holds a session-level advisory lock of its
+own (:func:`liveness_job`, through :class:`vms.cluster.locks.JobLocks`) and says so in its
+heartbeat row (``load.session_lock``). PostgreSQL frees that lock the moment the node's
+session ends (kill -9, crash: the kernel closes its sockets), so a live node finds the dead
+node's leases free at its next round instead of waiting ``lease_s`` for them to run out
+(:func:`dead_nodes`). A node cut off by the network keeps its session until TCP keepalives
+end it; there the lease's expiry is the bound. Either way the generation fences it.
 Fencing: a node's writes for a camera (segment rows, gaps, events) check, in their own
 transaction and under ``FOR SHARE`` of the lease row, that the row still names this node
 and generation (:func:`lease_valid`); a takeover's UPDATE waits for such a write to commit,
@@ -20,6 +27,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from vms.cluster.locks import NAMESPACE, lock_key
 from vms.cluster.plan import LeaseState, NodeState
 
 
@@ -88,9 +96,48 @@ def renew(s: Session, node: str, lease_s: float) -> dict[str, int]:
     return {r.camera_id: int(r.generation) for r in rows}
 
 
-def read_state(s: Session, lease_s: float) -> tuple[dict[str, LeaseState], list[NodeState]]:
+def liveness_job(node: str) -> str:
+    """The name of the advisory lock node ``node`` holds for as long as its session lives."""
+    return f"node-alive:{node}"
+
+
+def dead_nodes(s: Session) -> set[str]:
+    """Nodes whose heartbeat row says they hold their liveness lock, while PostgreSQL says
+    nobody holds it: their session ended (the process died). A heartbeat written before the
+    database last started does not count (after a PostgreSQL restart every lock is gone,
+    and the nodes take theirs again as they reconnect: no false failover)."""
+    claimed = {
+        r.id: lock_key(liveness_job(r.id))
+        for r in s.execute(
+            text(
+                "SELECT id FROM nodes WHERE state = 'up' "
+                "AND CAST(load AS jsonb) ->> 'session_lock' = 'true' "
+                "AND heartbeat_at > pg_postmaster_start_time()"
+            )
+        )
+    }
+    if not claimed:
+        return set()
+    held = {
+        int(r.objid)
+        for r in s.execute(
+            text(
+                "SELECT objid::bigint AS objid FROM pg_locks WHERE locktype = 'advisory' "
+                "AND granted AND objsubid = 2 AND classid::bigint = :ns"
+            ),
+            {"ns": NAMESPACE},
+        )
+    }
+    return {node for node, key in claimed.items() if key not in held}
+
+
+def read_state(
+    s: Session, lease_s: float
+) -> tuple[dict[str, LeaseState], list[NodeState], set[str]]:
+    """The leases (expired: run out, or held by a dead node), the live nodes, the dead ones."""
+    dead = dead_nodes(s)
     leases = {
-        r.camera_id: LeaseState(r.camera_id, r.node, bool(r.expired))
+        r.camera_id: LeaseState(r.camera_id, r.node, bool(r.expired) or r.node in dead)
         for r in s.execute(
             text(
                 "SELECT camera_id, node, (expires_at IS NULL OR expires_at < now()) AS expired "
@@ -107,21 +154,25 @@ def read_state(s: Session, lease_s: float) -> tuple[dict[str, LeaseState], list[
             ),
             {"ttl": lease_s},
         )
+        if r.id not in dead
     ]
-    return leases, nodes
+    return leases, nodes, dead
 
 
-def acquire(s: Session, node: str, cameras: list[str], lease_s: float) -> list[Grant]:
-    """Take those of ``cameras`` that are free or expired and not being taken right now."""
+def acquire(
+    s: Session, node: str, cameras: list[str], lease_s: float, dead: set[str] | None = None
+) -> list[Grant]:
+    """Take those of ``cameras`` that are free, expired or held by a ``dead`` node, and not
+    being taken right now."""
     if not cameras:
         return []
     rows = s.execute(
         text(
             "SELECT camera_id FROM camera_leases WHERE camera_id = ANY(:cams) "
-            "AND (node IS NULL OR expires_at IS NULL OR expires_at < now()) "
-            "ORDER BY camera_id FOR UPDATE SKIP LOCKED"
+            "AND (node IS NULL OR expires_at IS NULL OR expires_at < now() "
+            "OR node = ANY(:dead)) ORDER BY camera_id FOR UPDATE SKIP LOCKED"
         ),
-        {"cams": cameras},
+        {"cams": cameras, "dead": sorted(dead or ())},
     ).all()
     got = [r.camera_id for r in rows]
     if not got:

@@ -56,6 +56,7 @@ class JobLocks:
                 except psycopg.Error:
                     log.warning("%s: lost the lock of job %s (connection broke)", self.node, job)
                     self._drop(job)
+            conn = None
             try:
                 conn = psycopg.connect(
                     libpq_url(self.url),
@@ -72,6 +73,9 @@ class JobLocks:
                 ).fetchone()
             except psycopg.Error as exc:
                 log.warning("%s: cannot try the lock of job %s: %s", self.node, job, exc)
+                if conn is not None:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.close()
                 return False
             if row is None or not row[0]:
                 conn.close()

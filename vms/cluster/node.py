@@ -8,10 +8,13 @@ SKIP LOCKED``) and start a worker per new camera; a camera whose lease is no lon
 camera given away to balance the load is stopped first, then released, so the next node
 starts it within one heartbeat: one cut per moved camera.
 
-Takeover bound: a dead node's leases run out ``node.lease_s`` after its last renewal; a live
-node finds them at its next round and starts the worker, which records from the camera's
-next keyframe. With the defaults (lease 15 s, heartbeat 5 s) recording resumes within about
-20 s plus the camera's connect time; the target is 30 s.
+Takeover bound: a node that dies (crash, kill -9) loses its liveness lock with its session
+(vms.cluster.leases.dead_nodes); a live node finds its leases free at its next round, within
+``node.heartbeat_s``, and starts the worker (forked from a preloaded forkserver), which
+records from the camera's next keyframe. A node cut off by the network keeps its session for
+a while: its leases run out ``node.lease_s`` after its last renewal. With the defaults (lease
+15 s, heartbeat 5 s) recording resumes within about 5 s after a crash and 20 s after a cut,
+plus the worker's start and the camera's connect time; the target is 30 s.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from vms.cluster import leases
-from vms.cluster.leases import Grant
+from vms.cluster.leases import Grant, liveness_job
+from vms.cluster.locks import JobLocks
 from vms.cluster.plan import LeasePlan, plan_leases
 from vms.config import Config
 from vms.db.session import Database
@@ -67,8 +71,11 @@ class NodeAgent:
         self._retiring: set[str] = set()
         self._lock = threading.Lock()
         self._started = time.monotonic()
+        #: This node's liveness lock: freed by PostgreSQL the moment this process dies.
+        self._alive = JobLocks(config.database_url, self.node)
 
     def start(self) -> None:
+        locked = self._alive.holds(liveness_job(self.node))
         with self.db.session() as s:
             leases.ensure_leases(s, list(self.pins))
             leases.heartbeat(
@@ -76,7 +83,7 @@ class NodeAgent:
                 self.node,
                 max_cameras=self.config.node.max_cameras,
                 web_url=self.web_url,
-                load={"cameras": 0},
+                load={"cameras": 0, "session_lock": locked},
             )
             leases.mark_started(s, self.node)
         self.queries += 1 + len(self.pins) + 1
@@ -98,6 +105,8 @@ class NodeAgent:
         """One round: heartbeat, renew, stop what was lost, take and give per the plan."""
         ttl = self.config.node.lease_s
         recording = self.recorder.recording()
+        # Held before the heartbeat says so: "session_lock" is never claimed without it.
+        locked = self._alive.holds(liveness_job(self.node))
         with self.db.session() as s:
             leases.heartbeat(
                 s,
@@ -108,11 +117,12 @@ class NodeAgent:
                     "cameras": len(recording),
                     "camera_ids": sorted(recording),
                     "coordinator_statements": self.queries,
+                    "session_lock": locked,
                 },
             )
             held = leases.renew(s, self.node, ttl)
-            state, nodes = leases.read_state(s, ttl)
-        self.queries += 4
+            state, nodes, dead = leases.read_state(s, ttl)
+        self.queries += 7  # with the liveness lock's check
         self.last_ok = time.monotonic()
         self.rounds += 1
         for cam, gen in recording.items():
@@ -139,7 +149,7 @@ class NodeAgent:
             self.recorder.assign(grant)
         if plan.take:
             with self.db.session() as s:
-                grants = leases.acquire(s, self.node, plan.take, ttl)
+                grants = leases.acquire(s, self.node, plan.take, ttl, dead)
             self.queries += 2
             for grant in grants:
                 log.info(
@@ -200,4 +210,5 @@ class NodeAgent:
                 leases.mark_stopped(s, self.node)
         except SQLAlchemyError as exc:
             log.error("node %s: leases not released (they will expire): %s", self.node, exc)
+        self._alive.release_all()
         log.info("node %s left the cluster", self.node)

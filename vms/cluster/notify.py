@@ -85,5 +85,5 @@ class NotifyListener:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=30)  # it wakes every second to look
             self._thread = None
