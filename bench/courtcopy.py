@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.footage import FOOTAGE, Take, record_segments
-from vms.app import prepare
+from vms.bootstrap import prepare
 from vms.config import Config
 from vms.custody.courtcopy import make_court_copy
 from vms.custody.rules import Officer

@@ -39,7 +39,7 @@ from typing import Any
 import av
 import numpy as np
 
-from vms.app import prepare
+from vms.bootstrap import prepare
 from vms.cameras.recorder import SegmentWriter, finalize
 from vms.cameras.sources import StreamInfo
 from vms.clock import SystemClock

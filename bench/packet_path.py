@@ -97,7 +97,7 @@ if mode == "floor":
     print(json.dumps({"cpu_s": time.process_time() - t0, "packets": n}))
     sys.exit(0)
 
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.cameras.index import RecordingIndex
 from vms.cameras.worker import CameraWorker
 from vms.config import Config

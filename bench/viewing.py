@@ -38,7 +38,7 @@ import av
 from aiortc.codecs.h264 import H264Encoder
 
 from tests.support.footage import Take, record_segments
-from vms.app import prepare
+from vms.bootstrap import prepare
 from vms.config import Config
 from vms.recordings import segments_in_range
 from vms.web.viewing import ViewingPlan, make_viewing_copy

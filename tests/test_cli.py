@@ -87,8 +87,16 @@ def test_demo_records_lists_and_verifies(tmp_path: Path) -> None:
         assert seg["duration_s"] > 0  # how much is recorded depends on the machine's load
         assert seg["end"] > seg["start"]
         assert (tmp_path / "data" / seg["path"]).is_file()
+        # The interrogation room records sound (the synthetic camera's tone, AAC); the street
+        # camera sends none.
+        kinds = [(s["kind"], s["codec"]) for s in seg["streams"]]
+        if seg["camera"] == "interrogation-1":
+            assert kinds == [("video", "h264"), ("audio", "aac")], seg
+        else:
+            assert kinds == [("video", "h264")], seg
     gaps = [r for r in rows if r["kind"] == "gap"]
     assert all(g["reason"].startswith("recorder stopped") for g in gaps)
+    assert not [g for g in gaps if g.get("gap_kind") == "audio"]  # the tone never stopped
     ok = run("verify", "--json", cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads(ok.stdout)["counts"]["ok"] == len(segments)

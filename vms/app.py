@@ -1,14 +1,15 @@
-"""Composition root: builds every part of a running vms and tears it down in reverse."""
+"""Composition root of the supervisor process (``vms serve``, ``vms demo``): builds every part
+of a running vms and tears it down in reverse. Each worker process is composed by
+``vms.worker_process``; the supervisor starts them with its entry point."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select, text
 
+from vms.bootstrap import prepare
 from vms.cameras.gb28181.platform import Gb28181Platform
 from vms.cameras.health import CameraHealth
 from vms.cameras.recovery import recover_node
@@ -19,52 +20,17 @@ from vms.cluster.locks import JobLocks
 from vms.cluster.node import NodeAgent
 from vms.cluster.notify import is_postgres
 from vms.config import Config
-from vms.db.migrate import upgrade
-from vms.db.models import Camera
 from vms.db.session import Database
 from vms.detection.startup import announce_detection
-from vms.errors import CameraError, ConfigError, StorageError
+from vms.errors import CameraError, ConfigError
 from vms.ops.jobs import register_jobs
 from vms.ops.registry import JobRegistry
+from vms.worker_process import run_worker_process
 
 if TYPE_CHECKING:
     from vms.web.server import WebServer
 
 log = logging.getLogger(__name__)
-
-
-def sync_cameras(db: Database, config: Config) -> None:
-    """Write the configured cameras into the database, so other processes can read them."""
-    now = datetime.now(UTC)
-    with db.session() as s:
-        if s.get_bind().dialect.name == "postgresql":
-            # Nodes of a cluster start together: one writes the registry at a time.
-            s.execute(text("SELECT pg_advisory_xact_lock(7761267, 2)"))
-        existing = {c.id: c for c in s.scalars(select(Camera))}
-        for cam in config.cameras:
-            row = existing.get(cam.id) or Camera(id=cam.id)
-            row.name = cam.display_name
-            row.kind = cam.kind.value
-            row.site = cam.site
-            row.room = cam.room
-            row.room_type = cam.room_type.value if cam.room_type else None
-            row.source = redact(cam.source)
-            row.record = cam.record
-            row.retention_days = config.retention_days_of(cam)
-            row.updated_at = now
-            s.add(row)
-
-
-def prepare(config: Config) -> Database:
-    """Make the storage folder, open and migrate the database, register the cameras."""
-    try:
-        config.recordings_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot create {config.recordings_dir}: {exc}") from exc
-    db = Database(config.database_url)
-    upgrade(db.engine)
-    sync_cameras(db, config)
-    return db
 
 
 class App:
@@ -90,7 +56,9 @@ class App:
         announce_detection(self.config)  # a configured model that is missing stops us here
         if self.config.gb28181.enabled:  # before the workers, which ask it for their streams
             self._start_gb28181(self.db)
-        self.supervisor = Supervisor(self.config, log_level=self.log_level, dynamic=self.cluster)
+        self.supervisor = Supervisor(
+            self.config, run_worker_process, log_level=self.log_level, dynamic=self.cluster
+        )
         self.supervisor.start()
         if self.cluster:
             # A node: its own segments left by a crash first, then leases decide what it

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -15,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vms.app import App, prepare
+from vms.app import App
 from vms.bodyworn.cli import bodyworn_app, devices_app, officers_app
 from vms.cameras.gb28181.cli import gb_app
 from vms.cluster.status import cluster_view
@@ -25,20 +24,23 @@ from vms.db.migrate import upgrade
 from vms.db.session import Database
 from vms.detection.cli import register as register_analytics
 from vms.errors import ConfigError, VmsError
-from vms.evidence.cli import audit_app, cases_app, evidence_app, hold_app, retention_app
+from vms.evidence.cli.audit import audit_app
+from vms.evidence.cli.cases import cases_app
+from vms.evidence.cli.holds import hold_app
+from vms.evidence.cli.items import evidence_app
+from vms.evidence.cli.retention import retention_app
 from vms.logs import setup_logging
 from vms.ops.cli import register as register_ops
 from vms.recordings import (
-    gap_dict,
+    GapRow,
+    SegmentRow,
     gaps_in_range,
-    segment_dict,
     segment_streams,
     segments_in_range,
     stream_summary,
     verify_segments,
 )
 from vms.storage import storage_for
-from vms.vocab import jsonable
 from vms.web.cli import demo_banner, users_app
 
 app = typer.Typer(
@@ -65,7 +67,7 @@ app.add_typer(devices_app, name="devices")
 app.add_typer(gb_app, name="gb28181")
 register_ops(app)  # vms briefing
 
-from vms.cli_common import ConfigOpt, JsonOpt, err, out  # noqa: E402
+from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, err, out  # noqa: E402
 from vms.cli_common import load_cli_config as _config  # noqa: E402
 from vms.cli_common import parse_when as _when  # noqa: E402
 
@@ -148,18 +150,17 @@ def recordings_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List the segments and gaps covering a time range."""
-    cfg = _config(config)
-    if camera is not None:
-        cfg.camera(camera)
     start, end = _when(from_, "--from"), _when(to, "--to")
-    db = prepare(cfg)
-    segs = segments_in_range(db, camera, start, end)
-    streams = segment_streams(db, [s.id for s in segs])
-    rows = [segment_dict(s, streams[s.id]) for s in segs]
-    rows += [gap_dict(g) for g in gaps_in_range(db, camera, start, end, kind=None)]
-    rows.sort(key=lambda r: (r["camera"], r["start"]))
+    with cli_database(config, read_only=True) as (cfg, db):
+        if camera is not None:
+            cfg.camera(camera)
+        segs = segments_in_range(db, camera, start, end)
+        streams = segment_streams(db, [s.id for s in segs])
+        rows: list[SegmentRow | GapRow] = [SegmentRow.of(s, streams[s.id]) for s in segs]
+        rows += [GapRow.of(g) for g in gaps_in_range(db, camera, start, end, kind=None)]
+    rows.sort(key=lambda r: (r.camera, r.start))
     if as_json:
-        print(json.dumps(rows, indent=None))
+        emit_json(rows)
         return
     table = Table(
         "camera",
@@ -172,20 +173,22 @@ def recordings_list(
         "sha256",
     )
     for r in rows:
-        dur = f"{r['duration_s']:.2f}" if r["duration_s"] is not None else "open"
-        seg = r["kind"] == "segment"
-        what = r["path"] if seg else r["reason"]
-        kind = "segment" if seg else ("audio gap" if r["gap_kind"] == "audio" else "gap")
-        sha = (r.get("sha256") or "")[:16]
-        style = None if seg else ("yellow" if r["gap_kind"] == "audio" else "red")
+        dur = f"{r.duration_s:.2f}" if r.duration_s is not None else "open"
+        if isinstance(r, SegmentRow):
+            kind, what, style = "segment", r.path, None
+            summary, sha = stream_summary(streams[r.id]), (r.sha256 or "")[:16]
+        else:
+            audio = r.gap_kind == "audio"
+            kind, style = ("audio gap", "yellow") if audio else ("gap", "red")
+            what, summary, sha = r.reason, "", ""
         table.add_row(
-            r["camera"],
+            r.camera,
             kind,
-            r["start"],
-            r["end"] or "-",
+            r.start.isoformat(),
+            r.end.isoformat() if r.end else "-",
             dur,
             what,
-            stream_summary(streams[r["id"]]) if seg else "",
+            summary,
             sha,
             style=style,
         )
@@ -199,18 +202,17 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Recompute every segment's SHA-256; exit 1 if any file is altered or missing."""
-    cfg = _config(config)
-    if camera is not None:
-        cfg.camera(camera)
-    db = prepare(cfg)
-    node = cfg.node_id if cfg.database_url.startswith("postgresql") else None
-    results = verify_segments(db, storage_for(cfg), camera, node=node)
+    with cli_database(config, read_only=True) as (cfg, db):
+        if camera is not None:
+            cfg.camera(camera)
+        node = cfg.node_id if cfg.database_url.startswith("postgresql") else None
+        results = verify_segments(db, storage_for(cfg), camera, node=node)
     bad = [r for r in results if r.status in ("mismatch", "missing")]
     counts = {
         s: sum(r.status == s for r in results) for s in ("ok", "mismatch", "missing", "unhashed")
     }
     if as_json:
-        print(json.dumps({"counts": counts, "problems": [r.to_dict() for r in bad]}))
+        emit_json({"counts": counts, "problems": bad})
     else:
         for r in bad:
             out.print(
@@ -228,11 +230,10 @@ def verify(
 @app.command()
 def nodes(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """The recorder nodes sharing this index: heartbeats, cameras held, load."""
-    cfg = _config(config)
-    db = prepare(cfg)
-    view = cluster_view(db, cfg.node.lease_s)
+    with cli_database(config, read_only=True) as (cfg, db):
+        view = cluster_view(db, cfg.node.lease_s)
     if as_json:
-        print(json.dumps(jsonable(view)))
+        emit_json(view)
         return
     if not view.cluster:
         out.print("single node (SQLite index): no leases; this node records every camera")

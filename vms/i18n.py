@@ -23,6 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.messages.pofile import read_po
 
+from vms.i18n_mark import N_ as N_  # re-exported: every module marks with vms.i18n.N_
+from vms.labels import label
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 #: Languages offered, as browsers and users name them; the first is the site default.
@@ -30,11 +33,6 @@ LANGUAGES: dict[str, str] = {"zh-CN": "zh_CN", "en": "en"}
 LANGUAGE_NAMES: dict[str, str] = {"zh-CN": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh-CN"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-
-
-def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
-    """Mark a message for extraction where it is defined; translate it where it is shown."""
-    return message
 
 
 def check_language(value: str) -> str:
@@ -159,8 +157,6 @@ class Texts:
 
     def label(self, kind: str, value: str | None) -> str:
         """A vocabulary value as the reader calls it (``vms.labels``): 'loitering' -> '徘徊'."""
-        from vms.labels import label
-
         return label(self, kind, value)
 
 

@@ -7,12 +7,16 @@ enumeration has one here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from vms.i18n import N_
+from vms.i18n_mark import N_
 
-if TYPE_CHECKING:
-    from vms.i18n import Texts
+
+class Texts(Protocol):
+    """What a label needs of the reader's texts (``vms.i18n.Texts``, which uses this module)."""
+
+    def gettext(self, message: str, **params: Any) -> str: ...
+
 
 LABELS: dict[str, dict[str, str]] = {
     "event_type": {

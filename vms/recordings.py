@@ -1,5 +1,5 @@
-"""Queries over the recording index: segments, their streams, video and audio gaps in a range,
-and hash verification.
+"""Queries over the recording index: segments, their streams, video and audio gaps in a range
+(with their views), and hash verification.
 
 A video gap is a time nothing was recorded; an audio gap a time the picture was recorded but
 the camera's sound was not. ``gaps_in_range`` returns video gaps unless asked for another kind,
@@ -14,13 +14,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from pydantic import Field, computed_field
+from sqlalchemy import Select, or_, select
 
 from vms.db.models import Gap, Segment, SegmentStream
 from vms.db.session import Database
 from vms.storage import Storage, as_storage
+from vms.vocab import View
+
+
+def _in_range(
+    model: type[Segment] | type[Gap],
+    camera_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> Select[Any]:
+    q = select(model).order_by(model.camera_id, model.start)
+    if camera_id:
+        q = q.where(model.camera_id == camera_id)
+    if end is not None:
+        q = q.where(model.start < end)
+    if start is not None:
+        q = q.where(or_(model.end.is_(None), model.end > start))
+    return q
 
 
 def segments_in_range(
@@ -30,13 +48,7 @@ def segments_in_range(
 
     Segments ``empty`` (no playable packet reached the disk) hold no footage and are left out.
     """
-    q = select(Segment).where(Segment.status != "empty").order_by(Segment.camera_id, Segment.start)
-    if camera_id:
-        q = q.where(Segment.camera_id == camera_id)
-    if end is not None:
-        q = q.where(Segment.start < end)
-    if start is not None:
-        q = q.where(or_(Segment.end.is_(None), Segment.end > start))
+    q = _in_range(Segment, camera_id, start, end).where(Segment.status != "empty")
     with db.session() as s:
         return list(s.scalars(q))
 
@@ -51,15 +63,9 @@ def gaps_in_range(
 ) -> list[Gap]:
     """Gaps of ``kind`` (video, audio; None: both) overlapping [start, end) (an open gap
     reaches to now)."""
-    q = select(Gap).order_by(Gap.camera_id, Gap.start)
+    q = _in_range(Gap, camera_id, start, end)
     if kind is not None:
         q = q.where(Gap.kind == kind)
-    if camera_id:
-        q = q.where(Gap.camera_id == camera_id)
-    if end is not None:
-        q = q.where(Gap.start < end)
-    if start is not None:
-        q = q.where(or_(Gap.end.is_(None), Gap.end > start))
     with db.session() as s:
         return list(s.scalars(q))
 
@@ -107,51 +113,69 @@ def stream_summary(streams: Sequence[SegmentStream]) -> str:
     return " + ".join(parts)
 
 
-def segment_dict(seg: Segment, streams: Sequence[SegmentStream] = ()) -> dict[str, Any]:
-    return {
-        "kind": "segment",
-        "id": seg.id,
-        "camera": seg.camera_id,
-        "start": seg.start.isoformat(),
-        "end": seg.end.isoformat() if seg.end else None,
-        "duration_s": seg.duration_s,
-        "path": seg.path,
-        "bytes": seg.bytes,
-        "sha256": seg.sha256,
-        "codec": seg.codec,
-        "width": seg.width,
-        "height": seg.height,
-        "fps": seg.fps,
-        "status": seg.status,
-        "streams": [
-            {
-                "index": st.index,
-                "kind": st.kind,
-                "codec": st.codec,
-                "sample_rate": st.sample_rate,
-                "channels": st.channels,
-                "width": st.width,
-                "height": st.height,
-                "fps": st.fps,
-                "packets": st.packets,
-            }
-            for st in streams
-        ],
-        "location": seg.location,
-    }
+class StreamRow(View):
+    """One elementary stream of a segment file."""
+
+    index: int
+    kind: str
+    codec: str
+    sample_rate: int | None
+    channels: int | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    packets: int | None
 
 
-def gap_dict(gap: Gap) -> dict[str, Any]:
-    return {
-        "kind": "gap",
-        "id": gap.id,
-        "camera": gap.camera_id,
-        "start": gap.start.isoformat(),
-        "end": gap.end.isoformat() if gap.end else None,
-        "duration_s": (gap.end - gap.start).total_seconds() if gap.end else None,
-        "reason": gap.reason,
-        "gap_kind": gap.kind,
-    }
+class SegmentRow(View):
+    """A recorded segment as ``vms recordings list`` shows it."""
+
+    kind: Literal["segment"] = "segment"
+    id: int
+    camera: str = Field(validation_alias="camera_id")
+    start: datetime
+    end: datetime | None
+    duration_s: float | None
+    path: str
+    bytes: int | None
+    sha256: str | None
+    codec: str | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    status: str
+    location: str = Field("local", description="local (a node's disk) or bucket.")
+    streams: list[StreamRow] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, seg: Segment, streams: Sequence[SegmentStream] = ()) -> SegmentRow:
+        row = cls.model_validate(seg)
+        return row.model_copy(update={"streams": [StreamRow.model_validate(st) for st in streams]})
+
+
+class GapRow(View):
+    """A gap in the recording (``end`` None while it lasts): of the picture (``gap_kind``
+    video) or of the sound only (audio)."""
+
+    kind: Literal["gap"] = "gap"
+    id: int
+    camera: str
+    start: datetime
+    end: datetime | None
+    reason: str
+    gap_kind: str
+
+    @classmethod
+    def of(cls, gap: Gap) -> GapRow:
+        return cls(
+            id=gap.id, camera=gap.camera_id, start=gap.start, end=gap.end, reason=gap.reason,
+            gap_kind=gap.kind,
+        )  # fmt: skip
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_s(self) -> float | None:
+        return (self.end - self.start).total_seconds() if self.end else None
 
 
 @dataclass(frozen=True)
@@ -163,9 +187,6 @@ class VerifyResult:
     expected: str | None
     actual: str | None
     location: str = "local"
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
 
 
 def verify_segments(

@@ -3,11 +3,12 @@
 - ``ConfigModel``: the base of every configuration section (``extra="forbid"``, frozen).
 - ``View`` and ``jsonable``: the base of every typed result view, and its one serialiser.
 - ``CameraKind``, ``RoomType``: what a camera is and which custody space it covers.
-- ``EventType``, ``Severity`` and ``severity_of``: the rows of the ``events`` table.
+- ``EventType``, ``CustodyAlertType``, ``Severity`` and ``severity_of``: the rows of the
+  ``events`` and ``custody_alerts`` tables.
 - ``Subsystem``: the context an error carries (``errors.NotFoundError(..., subsystem=...)``).
 - ``sha256_file``: the one way a file's evidence hash is computed.
 
-A new kind of event is added here, with its severity, and nowhere else.
+A new kind of event or custody alert is added here, with its severity, and nowhere else.
 """
 
 from __future__ import annotations
@@ -91,7 +92,24 @@ class EventType(StrEnum):
     BODYWORN_NO_FOOTAGE = "bodyworn_no_footage"
 
 
-_SEVERITY: dict[EventType, Severity] = {
+class CustodyAlertType(StrEnum):
+    """Every ``custody_alerts.type`` the custody rules (vms.custody.rules) raise."""
+
+    LEGAL_WARNING = "legal_clock_warning"
+    LEGAL_LIMIT = "legal_clock_limit"
+    RESUMMONS = "resummons"
+    TWO_OFFICER = "two_officer"
+    PERSON_ALONE = "person_alone"
+    PERSON_DOWN = "person_down"
+    STILLNESS = "stillness"
+    OBSERVATION_OVERDUE = "observation_overdue"
+    ROOM_WITHOUT_VIDEO = "room_without_video"
+    RECORDING_INCOMPLETE = "recording_incomplete"
+    NO_SOUND = "no_sound"
+
+
+#: One table for both: a custody alert named like an analytics event has its severity.
+_SEVERITY: dict[str, Severity] = {
     EventType.LOITERING: Severity.INFO,
     EventType.INTRUSION: Severity.WARNING,
     EventType.CROWDING: Severity.WARNING,
@@ -104,17 +122,24 @@ _SEVERITY: dict[EventType, Severity] = {
     EventType.SEGMENT_HASH_MISMATCH: Severity.CRITICAL,
     EventType.STORAGE_FULL: Severity.CRITICAL,
     EventType.STORAGE_FULL_HELD_ONLY: Severity.CRITICAL,
+    CustodyAlertType.LEGAL_WARNING: Severity.WARNING,
+    CustodyAlertType.LEGAL_LIMIT: Severity.CRITICAL,
+    CustodyAlertType.RESUMMONS: Severity.WARNING,
+    CustodyAlertType.TWO_OFFICER: Severity.CRITICAL,
+    CustodyAlertType.PERSON_ALONE: Severity.WARNING,
+    CustodyAlertType.OBSERVATION_OVERDUE: Severity.WARNING,
+    CustodyAlertType.ROOM_WITHOUT_VIDEO: Severity.CRITICAL,
+    CustodyAlertType.RECORDING_INCOMPLETE: Severity.CRITICAL,
+    CustodyAlertType.NO_SOUND: Severity.CRITICAL,
     EventType.BODYWORN_LATE_UPLOAD: Severity.WARNING,
     EventType.BODYWORN_NO_FOOTAGE: Severity.WARNING,
 }
 
 
-def severity_of(event_type: str) -> Severity:
-    """The severity of an event type; an unknown type (an older row) is ``info``."""
-    try:
-        return _SEVERITY[EventType(event_type)]
-    except ValueError:
-        return Severity.INFO
+def severity_of(kind: str) -> Severity:
+    """The severity of an event type or a custody alert type; an unknown one (an older row)
+    is ``info``."""
+    return _SEVERITY.get(str(kind), Severity.INFO)
 
 
 class Subsystem(StrEnum):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.bodyworn.media import Recording, make_recording
-from tests.evidence.conftest import FakeClock
+from tests.support.clock import FakeClock
 from vms.bodyworn.ingest import CLI, Ingestor, Offer
 from vms.bodyworn.officers import add_device, add_officer, assign
 from vms.config import Config
@@ -107,7 +107,7 @@ class Bw:
 def bw(db: Database, tmp_path: Path) -> Bw:
     """Officers 031245 (Li Wei, Patrol 1) holding DSJ-A1 since November and 031877 (Wang
     Fang, Patrol 2) holding DSJ-B2; the clock at NOW."""
-    from vms.app import sync_cameras
+    from vms.bootstrap import sync_cameras
 
     config = make_config(tmp_path / "store")
     config.recordings_dir.mkdir(parents=True)

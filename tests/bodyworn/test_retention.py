@@ -51,7 +51,7 @@ def test_under_a_small_quota_evidence_stays_and_only_expired_defaults_go(
     assert deleted_bw == [old_default]
     assert [k["file_id"] for k in report.bodyworn["kept_held"]] == [held]
     # Disk pressure took fixed-camera footage, never a body-worn file before its time.
-    assert {d["segment_id"] for d in report.deleted} == {c.id for c in camera}
+    assert {d.segment_id for d in report.deleted} == {c.id for c in camera}
     with bw.db.session() as s:
         status = dict(s.execute(select(BodywornFile.id, BodywornFile.status)).all())
     assert status == {

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import av
-import pytest
 from sqlalchemy import select
 
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.cameras.index import RecordingIndex
 from vms.cameras.worker import CameraWorker
 from vms.config import CameraConfig, Config
 from vms.db.migrate import upgrade
 from vms.db.models import Event, Gap, Segment, SegmentStream
 from vms.db.session import Database
-
-T = TypeVar("T")
 
 # --- configuration and database -------------------------------------------------------------
 
@@ -69,21 +65,6 @@ def seconds(a: datetime, b: datetime) -> float:
 
 
 # --- running things --------------------------------------------------------------------------
-
-
-def wait_for(what: str, check: Callable[[], T], timeout: float, poll: float = 0.2) -> T:
-    """Poll ``check`` until it returns something truthy; fail the test after ``timeout`` s.
-
-    A generous deadline guards against hangs; it is not a performance assertion.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(poll)
 
 
 @dataclass

@@ -24,8 +24,8 @@ from tests.cameras.helpers import (
     seconds,
     segment_streams,
     segments,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 from vms.cameras.synthetic import AUDIO_RATE
 from vms.config import load_config
 from vms.db.models import Segment

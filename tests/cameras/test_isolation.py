@@ -11,11 +11,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.cameras.helpers import camera, events, gaps, make_config, seconds, segments, wait_for
-from vms.app import prepare
+from tests.cameras.helpers import camera, events, gaps, make_config, seconds, segments
+from tests.support.waiting import wait_for
+from vms.bootstrap import prepare
 from vms.cameras.health import CameraHealth, CameraState
 from vms.cameras.supervisor import Supervisor
 from vms.vocab import sha256_file
+from vms.worker_process import run_worker_process
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +46,7 @@ def test_hostile_file_and_killed_worker_do_not_stop_other_cameras(
         workers={"cameras_per_process": 1, "health_interval_s": 0.5},
     )
     db = prepare(config)
-    sup = Supervisor(config)
+    sup = Supervisor(config, run_worker_process)
     sup.start()
     try:
         health = sup.health

@@ -17,9 +17,9 @@ from tests.cameras.helpers import (
     recording,
     seconds,
     segments,
-    wait_for,
 )
 from tests.support.rtsp import RtspServer
+from tests.support.waiting import wait_for
 from vms.cameras.health import CameraState
 
 pytestmark = pytest.mark.slow

@@ -36,10 +36,10 @@ from tests.cameras.helpers import (
     seconds,
     segment_streams,
     segments,
-    wait_for,
 )
 from tests.support.postgres import PostgresCluster
 from tests.support.rtsp import AudioTrack, Mount, RtspServer
+from tests.support.waiting import wait_for
 from vms.cameras.bitstream import starts_picture
 from vms.cameras.health import CameraHealth
 from vms.config import load_config

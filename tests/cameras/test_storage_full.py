@@ -28,8 +28,8 @@ from tests.cameras.helpers import (
     recording,
     seconds,
     segments,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 from vms.cameras.health import CameraHealth
 from vms.cameras.recorder import SegmentWriter, probe_segment
 from vms.cameras.recovery import recover_camera

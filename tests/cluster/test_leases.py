@@ -4,7 +4,7 @@ node that merely has not heartbeated lately keeps its leases until they expire."
 
 from __future__ import annotations
 
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.cluster import leases
 from vms.cluster.leases import liveness_job
 from vms.cluster.locks import JobLocks

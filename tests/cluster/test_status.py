@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.cluster import leases
 from vms.cluster.status import cluster_view
 from vms.config import Config, parse_config

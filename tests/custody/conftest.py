@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from vms.app import sync_cameras
+from tests.support.clock import FakeClock
+from vms.bootstrap import sync_cameras
 from vms.config import Config
+from vms.custody.presence import RoomObservation
 from vms.custody.service import CustodyService
 from vms.db.session import Database
 
 T0 = datetime(2026, 3, 2, 8, 0, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """A clock the test moves by hand: no sleeping, no wall time in any decision."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def set(self, now: datetime) -> None:
-        self._now = now
-
-    def advance(self, **delta: float) -> datetime:
-        self._now += timedelta(**delta)
-        return self._now
 
 
 def custody_config(root: Path, **custody: Any) -> Config:
@@ -78,7 +59,7 @@ def custody_config(root: Path, **custody: Any) -> Config:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture
@@ -90,3 +71,16 @@ def config(tmp_path: Path) -> Config:
 def svc(db: Database, config: Config, clock: FakeClock) -> CustodyService:
     sync_cameras(db, config)
     return CustodyService(db, config, clock)
+
+
+def frames(camera: str, script: list[tuple[float, int]], fps: float = 5) -> list[RoomObservation]:
+    """Observations at ``fps`` from a script of (seconds, count): each count holds until the
+    next step; the last step is a single frame."""
+    out = []
+    for (t, n), nxt in zip(script, [*script[1:], None], strict=True):
+        end = nxt[0] if nxt else t + 1 / fps
+        k = 0
+        while t + k / fps < end - 1e-9:
+            out.append(RoomObservation(camera, T0 + timedelta(seconds=t + k / fps), n))
+            k += 1
+    return out

@@ -21,9 +21,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tests.custody.conftest import FakeClock
+from tests.support.clock import FakeClock
 from tests.support.footage import OTHER_FOOTAGE, Recorded, Take, record_segments
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.cli import app
 from vms.cli_identity import os_user
 from vms.config import Config
@@ -301,6 +301,7 @@ def test_court_copy_has_both_pictures_the_time_the_sound_and_the_gap(
         "main": "int-main", "inset": "int-wide", "microphone": "int-main",
         "inset_corner": "top-right",
     }  # fmt: skip
+    assert derived["time_burned_in"] == {"utc": True, "local": "Asia/Shanghai"}  # the site's
     assert (pkg / "court-copy" / out.name).read_bytes() == out.read_bytes()
     used = [
         s

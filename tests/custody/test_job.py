@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.custody.conftest import T0, FakeClock
-from tests.custody.test_presence import frames
-from vms.custody.job import CustodyJob, add_custody_job, run_custody_checks
+from tests.custody.conftest import T0, frames
+from tests.support.clock import FakeClock
+from vms.custody.job import run_custody_checks
 from vms.custody.models import Alert, Check, Interview
 from vms.custody.presence import PresenceRecorder, RoomObservation
 from vms.custody.rules import Officer
@@ -352,33 +352,7 @@ def test_interview_with_a_gap_is_recording_incomplete(
 # --- the job as the scheduler runs it --------------------------------------------------
 
 
-def test_job_never_raises_into_the_scheduler(svc: CustodyService, clock: FakeClock) -> None:
-    job = CustodyJob(svc.db, svc.config, clock)
-    job()
-    assert job.last is not None
-    assert job.failures == 0
-    svc.db.dispose()
-    broken = CustodyJob(type(svc.db)("sqlite:////nonexistent/dir/x.db"), svc.config, clock)
-    broken()
-    assert broken.failures == 1
-
-
 def test_presence_observations_ignore_unknown_cameras(svc: CustodyService) -> None:
     rec = PresenceRecorder(svc.db, svc.config.custody.presence, cameras={"cell-cam"})
     rec.observe(RoomObservation("holding-cam", T0, 1))
     assert rec.errors == 0
-
-
-def test_the_job_is_registered_on_a_scheduler(svc: CustodyService, clock: FakeClock) -> None:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    scheduler = BackgroundScheduler(timezone="UTC")
-    job = add_custody_job(scheduler, svc.db, svc.config, clock)
-    scheduled = scheduler.get_job("custody-checks")
-    assert scheduled.trigger.interval == timedelta(seconds=svc.config.custody.check_interval_s)
-    assert scheduled.func is job
-    scheduler.start()
-    scheduler.shutdown(wait=True)
-    job()  # what each scheduled run does
-    assert job.last is not None
-    assert job.last.at == clock.now()

@@ -19,8 +19,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import shared_file
-from tests.custody.conftest import T0, FakeClock, custody_config
-from vms.app import sync_cameras
+from tests.custody.conftest import T0, custody_config
+from tests.support.clock import FakeClock
+from vms.bootstrap import sync_cameras
 from vms.config import Config
 from vms.custody.job import run_custody_checks
 from vms.custody.models import Alert

@@ -6,26 +6,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from tests.custody.conftest import T0
-from vms.app import sync_cameras
+from tests.custody.conftest import T0, frames
+from vms.bootstrap import sync_cameras
 from vms.config import Config
 from vms.custody.config import PresenceConfig
 from vms.custody.models import Presence
 from vms.custody.presence import PresenceRecorder, PresenceSpan, RoomObservation, room_timeline
 from vms.db.session import Database
-
-
-def frames(camera: str, script: list[tuple[float, int]], fps: float = 5) -> list[RoomObservation]:
-    """Observations at ``fps`` from a script of (seconds, count): each count holds until the
-    next step; the last step is a single frame."""
-    out = []
-    for (t, n), nxt in zip(script, [*script[1:], None], strict=True):
-        end = nxt[0] if nxt else t + 1 / fps
-        k = 0
-        while t + k / fps < end - 1e-9:
-            out.append(RoomObservation(camera, T0 + timedelta(seconds=t + k / fps), n))
-            k += 1
-    return out
 
 
 def rows(db: Database) -> list[tuple[float, float | None, int]]:

@@ -15,9 +15,10 @@ import yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.cameras.helpers import open_database, segments, start_worker, wait_for
+from tests.cameras.helpers import open_database, segments, start_worker
 from tests.conftest import shared_file
 from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_h264, prepare_speech
+from tests.support.waiting import wait_for
 from vms.cli import app
 from vms.cli_identity import os_user
 from vms.config import Config
@@ -100,19 +101,23 @@ def test_interview_report_and_export_with_a_real_gap(
         camera_server.start()  # ...and comes back
         wait_for("two segments after the outage", lambda: closed(db) >= before + 2, 60)
         ended = svc.end_interview(iv.id, by="li", note="signed")
-        time.sleep(1.5)  # footage beyond the end, so the last segment covers it
+        assert ended.ended_at is not None
+        end = ended.ended_at
+        wait_for(  # footage beyond the end, so the last segment covers it
+            "a segment recorded past the interview's end",
+            lambda: any(s.start > end for s in segments(db, CAM)),
+            60,
+        )
         running.stop()
     finally:
         if running.thread.is_alive():
             running.stop()
     assert ended.ended_at is not None
     assert ended.recording_incomplete is True
-    # The outage is the one picture gap; this camera sends no sound at all, so the rest of
-    # the interview is audio gaps (picture without sound), each listed too.
-    (video_gap,) = [g for g in ended.gaps if g["kind"] == "video"]
-    audio = [g for g in ended.gaps if g["kind"] == "audio"]
-    assert audio
-    assert {r for g in audio for r in g["reasons"]} == {"the recording holds no audio stream"}
+    # The outage is the one gap: picture and sound both missing, listed once as a picture
+    # gap; the rest of the interview was recorded with its sound (no audio gap).
+    (video_gap,) = ended.gaps
+    assert video_gap["kind"] == "video"
     with db.session() as s:
         alerts = s.scalars(select(Alert).where(Alert.type == "recording_incomplete")).all()
     (alert,) = [a for a in alerts if a.data["gap"]["kind"] == "video"]
@@ -121,10 +126,12 @@ def test_interview_report_and_export_with_a_real_gap(
 
     report = interview_report(db, config, iv.id, ended.ended_at)
     assert report.continuous is False
-    assert report.sound is False
+    assert report.sound is True
+    assert report.complete is False
     assert report.hashes_ok is True
     (cam,) = report.cameras
     (gap,) = cam.gaps
+    assert cam.audio_gaps == []
     assert gap.reasons[0].startswith("camera offline"), gap.reasons
     # The server was down OUTAGE_S; the gap is longer by the reconnect wait and the set-up.
     assert OUTAGE_S - 1 <= gap.duration_s <= OUTAGE_S + 10, gap.duration_s
@@ -143,6 +150,8 @@ def test_interview_report_and_export_with_a_real_gap(
     ]
     text = report.to_text()
     assert "Continuous: no" in text
+    assert "Complete (picture and sound): no" in text
+    assert "Sound: yes" in text
     assert "GAP " in text
     assert "badge 031877" in text
 
@@ -160,17 +169,25 @@ def test_interview_report_and_export_with_a_real_gap(
     # Remuxed, not re-encoded: every exported packet is byte for byte a recorded one, and the
     # outage is still a jump in the export's timeline.
     recorded: set[bytes] = set()
+    recorded_sound: set[bytes] = set()
     for s in cam.segments:
         with av.open(str(config.storage.root / s.path)) as c:
             recorded |= {bytes(p) for p in c.demux(video=0) if p.size}
+        with av.open(str(config.storage.root / s.path)) as c:
+            recorded_sound |= {bytes(p) for p in c.demux(audio=0) if p.size}
     with av.open(str(mp4)) as c:
         stream = c.streams.video[0]
         assert stream.codec_context.name == "h264"
+        assert c.streams.audio[0].codec_context.name == "aac"
         packets = [p for p in c.demux(stream) if p.size]
         times = sorted(float(p.pts * stream.time_base) for p in packets)
         exported_bytes = [bytes(p) for p in packets]
+    with av.open(str(mp4)) as c:
+        sound = [bytes(p) for p in c.demux(audio=0) if p.size]
     assert len(packets) == item.packets > 0
+    assert len(sound) == item.audio_packets > 0
     assert all(b in recorded for b in exported_bytes)
+    assert all(b in recorded_sound for b in sound)  # the camera's sound, not re-encoded
     jumps = [b - a for a, b in itertools.pairwise(times)]
     assert max(jumps) >= OUTAGE_S - 1
     assert times[-1] - times[0] >= (report.end - report.start).total_seconds() - 2

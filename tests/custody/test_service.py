@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.custody.conftest import T0, FakeClock
+from tests.custody.conftest import T0
+from tests.support.clock import FakeClock
 from vms.custody.config import RiskLevel
 from vms.custody.models import Alert, CustodyRoom, CustodyRoomCamera, Stay
 from vms.custody.rules import Officer

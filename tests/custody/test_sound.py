@@ -14,9 +14,9 @@ import av
 import pytest
 from sqlalchemy import select
 
-from tests.custody.conftest import FakeClock
+from tests.support.clock import FakeClock
 from tests.support.footage import OTHER_FOOTAGE, Take, record_segments
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.config import Config
 from vms.custody.job import run_custody_checks
 from vms.custody.models import Alert, Interview

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.custody.conftest import T0, FakeClock
+from tests.custody.conftest import T0
 from tests.custody.test_job import alerts, at, enter, record
+from tests.support.clock import FakeClock
 from vms.custody.job import run_custody_checks
 from vms.custody.service import CustodyService
 from vms.custody.texts import alert_text

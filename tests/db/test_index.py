@@ -10,7 +10,7 @@ import av
 from sqlalchemy import select
 
 from tests.conftest import shared_file
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.cameras.index import RecordingIndex
 from vms.cameras.recorder import SegmentWriter
 from vms.cameras.recovery import recover_camera

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from tests.conftest import shared_file
 from vms.config import CameraConfig
 from vms.detection.config import DetectorConfig
 from vms.detection.detector import YoloDetector
+from vms.detection.events import EventRecord
 from vms.detection.offline import FileAnalysis, analyze_file
 from vms.detection.pipeline import FrameResult
 
@@ -109,3 +110,23 @@ def analyze(detector: MemoDetector) -> Analyze:
 def seconds(analysis: FileAnalysis) -> list[dict[str, Any]]:
     """The events as ``vms analyze --json`` prints them."""
     return [e.seconds_from(analysis.origin) for e in analysis.events]
+
+
+def record(cam: str, kind: str, zone: str | None, start: datetime, **kw: object) -> EventRecord:
+    values: dict[str, object] = {
+        "type": kind,
+        "camera_id": cam,
+        "zone": zone,
+        "start": start,
+        "end": None,
+        "track_ids": (7,),
+        "peak_count": 1,
+        "confidence": 0.9,
+        "began": start - timedelta(seconds=60),
+        "recording_start": start - timedelta(seconds=65),
+        "recording_end": None,
+        "severity": "info",
+        "data": {"seconds": 60.0},
+    }
+    values.update(kw)
+    return EventRecord(**values)  # type: ignore[arg-type]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared_file
-from tests.detection.test_events import record
-from vms.app import prepare
+from tests.detection.conftest import record
+from vms.bootstrap import prepare
 from vms.config import load_config
 from vms.detection.events import DatabaseEventSink
 
@@ -118,8 +118,8 @@ def test_events_search(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert [(r["camera"], r["type"], r["start"]) for r in rows] == [
-        ("door", "loitering", "2026-03-02T12:00:00+00:00"),
-        ("door", "loitering", "2026-03-02T12:02:00+00:00"),
+        ("door", "loitering", "2026-03-02T12:00:00Z"),
+        ("door", "loitering", "2026-03-02T12:02:00Z"),
     ]
     assert rows[0]["track_ids"] == [7]
     table = vms("events", "search", "--config", str(cfg), "--type", "intrusion")

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
+from tests.detection.conftest import record
 from vms.db.models import Camera
 from vms.db.session import Database
-from vms.detection.events import DatabaseEventSink, EventRecord, event_dict, search_events
+from vms.detection.events import DatabaseEventSink
+from vms.events import EventView, search_events
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -31,26 +33,6 @@ def add_cameras(db: Database, *ids: str) -> None:
                     updated_at=T0,
                 )
             )
-
-
-def record(cam: str, kind: str, zone: str | None, start: datetime, **kw: object) -> EventRecord:
-    values: dict[str, object] = {
-        "type": kind,
-        "camera_id": cam,
-        "zone": zone,
-        "start": start,
-        "end": None,
-        "track_ids": (7,),
-        "peak_count": 1,
-        "confidence": 0.9,
-        "began": start - timedelta(seconds=60),
-        "recording_start": start - timedelta(seconds=65),
-        "recording_end": None,
-        "severity": "info",
-        "data": {"seconds": 60.0},
-    }
-    values.update(kw)
-    return EventRecord(**values)  # type: ignore[arg-type]
 
 
 def test_an_event_is_written_when_it_fires_and_completed_when_it_ends(
@@ -84,7 +66,7 @@ def test_an_event_is_written_when_it_fires_and_completed_when_it_ends(
     assert row.recording_start == T0 - timedelta(seconds=65)
     assert row.recording_end == T0 + timedelta(seconds=35)
     assert (row.track_ids, row.peak_count, row.confidence) == ([7, 9], 2, pytest.approx(0.9))
-    assert row.snapshot == event_dict(row)["snapshot"]
+    assert row.snapshot == EventView.model_validate(row).snapshot
     assert row.data["began"] == (T0 - timedelta(seconds=60)).isoformat()
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from tests.conftest import shared_file
+from tests.support.waiting import wait_for
 from vms.config import load_config
 from vms.db.session import Database
-from vms.detection.events import search_events
+from vms.events import search_events
 
 VMS = [sys.executable, "-m", "vms.cli"]
 
@@ -51,15 +53,16 @@ def test_events_reach_the_database_while_serving(tmp_path: Path, model_path: Pat
     )
     db = Database(load_config(cfg).database_url)
     try:
-        events = []
-        deadline = time.monotonic() + 240  # model load + 7 s of footage, on a busy machine
-        while not events and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.5)
+
+        def intrusions() -> list[object]:
+            assert proc.poll() is None, "vms serve ended before an intrusion was seen"
             try:
-                events = search_events(db, camera="lobby", type="intrusion")
-            except Exception:  # the tables are created by the server as it starts
-                events = []
-        assert events, "no intrusion event while serving"
+                return list(search_events(db, camera="lobby", type="intrusion"))
+            except SQLAlchemyError:  # the tables are created by the server as it starts
+                return []
+
+        # Model load + 7 s of footage, on a busy machine.
+        wait_for("an intrusion event while serving", intrusions, 240, poll=0.5)
     finally:
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)

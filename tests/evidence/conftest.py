@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import shared_file
-from vms.app import sync_cameras
+from tests.support.clock import FakeClock
+from vms.bootstrap import sync_cameras
 from vms.cameras.recorder import SegmentWriter, finalize
 from vms.cameras.sources import open_source
 from vms.config import Config
@@ -24,25 +25,6 @@ from vms.evidence.items import ItemView, add_clip
 T0 = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
 FOOTAGE = "footage/one-by-one-person-detection.mp4"  # 768x432, 10 fps, a keyframe every 2 s
 ALICE = Actor("alice", "case 2026-17: assault in the hall")
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
-
-    def monotonic(self) -> float:
-        return self._now.timestamp()
-
-    def set(self, now: datetime) -> None:
-        self._now = now
-
-    def advance(self, **kwargs: float) -> None:
-        self._now += timedelta(**kwargs)
 
 
 def make_config(root: Path, **evidence: Any) -> Config:

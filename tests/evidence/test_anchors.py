@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.evidence.conftest import ALICE, CASE, EXPORTER, T0, FakeClock
+from tests.evidence.conftest import ALICE, CASE, EXPORTER, T0
 from tests.evidence.test_audit import _INSERT, _forged, _hash_of, _history, _tamper
+from tests.support.clock import FakeClock
 from vms.config import Config
 from vms.db.models import Event
 from vms.db.session import Database

@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
 
-from tests.evidence.conftest import ALICE, T0, FakeClock
+from tests.evidence.conftest import ALICE, T0
+from tests.support.clock import FakeClock
 from vms.db.session import Database
 from vms.evidence import audit, cases
 from vms.evidence.audit import Actor

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.evidence.conftest import ALICE, FakeClock
+from tests.evidence.conftest import ALICE
+from tests.support.clock import FakeClock
 from vms.db.session import Database
 from vms.errors import ConflictError, InvalidError, NotFoundError
 from vms.evidence import audit, cases

@@ -89,6 +89,16 @@ def test_case_clip_hold_export_verify_and_audit(
     assert refused.returncode == 1
     assert "under legal hold" in refused.stderr
     assert "Traceback" not in refused.stderr
+    # Viewing an item from the command line: a reason, and on the record as who really ran it.
+    no_reason = _vms(cfg, "evidence", "view", str(item["id"]), token=tokens["bob"])
+    assert no_reason.returncode == 2
+    assert "--reason" in no_reason.stderr
+    shown = _json(
+        _vms(cfg, "evidence", "view", str(item["id"]), "--reason", "check the clip", "--json",
+             token=tokens["bob"])
+    )  # fmt: skip
+    assert shown["sha256"] == item["sha256"]
+    assert Path(shown["file"]).is_file()
 
     package = tmp_path / "package"
     exported = _json(  # signed; `vms evidence verify` is tested in test_export
@@ -104,11 +114,21 @@ def test_case_clip_hold_export_verify_and_audit(
         ("alice", "create"),
         ("alice", "hold"),
         ("alice", "hold"),
+        ("bob", "view"),
         ("dave", "export"),
     ]
-    assert log[4].reason == "court"
+    assert (log[4].reason, log[4].object_type, log[4].object_id) == (
+        "check the clip",
+        "item",
+        str(item["id"]),
+    )
+    assert log[5].reason == "court"
     how = [(d["auth"], d["os_user"]) for d in (json.loads(e.details) for e in log)]
-    assert how == [("token", os_user()), *[("password", os_user())] * 3, ("token", os_user())]
+    assert how == [
+        ("token", os_user()),
+        *[("password", os_user())] * 3,
+        *[("token", os_user())] * 2,
+    ]
     # A wrong password is refused, and on the record; nothing else is done.
     wrong = _vms(cfg, "hold", "add", "--item", str(item["id"]), "--reason", "x",
                  "--login", "bob", stdin="not bob's password\n")  # fmt: skip
@@ -140,6 +160,11 @@ def test_mistakes_get_a_clear_message_and_a_non_zero_exit(tmp_path: Path) -> Non
         f"storage: {{root: {tmp_path / 'store'}}}\n"
         "cameras:\n  - {id: street-1, kind: street, site: Main St, source: 'synthetic://a'}\n"
     )
+    no_db = _vms(cfg, "audit", "list")  # reads only: never makes a database
+    assert no_db.returncode == 1
+    assert "no database at" in no_db.stderr
+    assert not (tmp_path / "store" / "vms.db").exists()
+    assert _vms(cfg, "db", "upgrade").returncode == 0
     missing = _vms(cfg, "evidence", "view", "999", "--reason", "curious")
     assert (missing.returncode, missing.stderr.strip()) == (1, "error: no evidence item 999")
     no_reason = _vms(cfg, "hold", "add", "--camera", "street-1", "--from", "2026-03-01T12:00")

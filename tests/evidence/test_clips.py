@@ -10,7 +10,8 @@ import av
 import pytest
 from sqlalchemy import select
 
-from tests.evidence.conftest import ALICE, T0, FakeClock, packets_between, record_segments
+from tests.evidence.conftest import ALICE, T0, packets_between, record_segments
+from tests.support.clock import FakeClock
 from vms.config import Config
 from vms.db.models import Segment
 from vms.db.session import Database
@@ -69,9 +70,7 @@ def test_clip_packets_are_bit_identical_to_the_source(
     assert item.gaps == []
     assert (item.sha256, item.bytes) == sha256_file(clip)
     assert item.path.startswith(f"evidence/{case}/")
-    assert [(s["path"], s["sha256"]) for s in item.sources] == [
-        (s.path, s.sha256) for s in segs[1:4]
-    ]
+    assert [(s.path, s.sha256) for s in item.sources] == [(s.path, s.sha256) for s in segs[1:4]]
     held = holds.list_holds(store, clock.now(), case_number=case)
     assert [(h.kind, h.camera_id, h.start, h.end, h.item_id) for h in held] == [
         ("range", "street-1", item.start, item.end, None),

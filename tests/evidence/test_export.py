@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import shared_file
-from tests.evidence.conftest import ALICE, CASE, EXPORTER, T0, FakeClock, Recorded
+from tests.evidence.conftest import ALICE, CASE, EXPORTER, T0, Recorded
+from tests.support.clock import FakeClock
 from vms.config import Config
 from vms.db.models import Event
 from vms.db.session import Database
@@ -66,7 +67,7 @@ def test_export_writes_a_signed_manifest_that_verifies_offline(
     assert manifest["case"]["number"] == CASE
     assert manifest["case"]["investigators"] == ["bob"]
     assert (manifest["exported_by"], manifest["reason"]) == (EXPORTER.user, EXPORTER.reason)
-    assert manifest["exported_at"] == clock.now().isoformat()
+    assert datetime.fromisoformat(manifest["exported_at"]) == clock.now()
     assert [c["id"] for c in manifest["cameras"]] == ["cell-1", "street-1"]
     assert manifest["cameras"][0]["room"] == "Cell 1"
     assert [i["id"] for i in manifest["items"]] == [m.id for m in made] + [shown.id]

@@ -11,15 +11,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared_file
-from tests.evidence.conftest import ALICE, EXPORTER, T0, FakeClock, make_config
-from vms.app import sync_cameras
+from tests.evidence.conftest import ALICE, EXPORTER, T0, make_config
+from tests.support.clock import FakeClock
+from vms.bootstrap import sync_cameras
 from vms.config import Config
 from vms.db.models import Event
 from vms.db.session import Database
 from vms.errors import InsufficientStorageError
 from vms.evidence import audit, cases, exports, holds, items
 from vms.evidence.export import export_case
-from vms.evidence.retention import disk_probe, run_retention
+from vms.evidence.retention import run_retention
+from vms.evidence.usage import disk_probe
 
 
 def _case_with_snapshot(db: Database, config: Config, clock: FakeClock, number: str) -> None:

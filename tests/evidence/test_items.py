@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import shared_file
-from tests.evidence.conftest import ALICE, T0, FakeClock, record_segments
+from tests.evidence.conftest import ALICE, T0, record_segments
+from tests.support.clock import FakeClock
 from vms.config import Config
 from vms.db.models import Event
 from vms.db.session import Database

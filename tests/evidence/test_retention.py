@@ -10,20 +10,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.evidence.conftest import ALICE, T0, FakeClock, Recorded, make_config, record_segments
+from tests.evidence.conftest import ALICE, T0, Recorded, make_config, record_segments
+from tests.support.clock import FakeClock
 from vms.config import Config
 from vms.db.models import Event, Segment
 from vms.db.session import Database
 from vms.evidence import audit, holds
 from vms.evidence.holds import HoldSpan
 from vms.evidence.retention import (
-    DiskUsage,
+    RetentionJob,
     SegmentFacts,
-    add_retention_job,
     plan_retention,
     retention_days,
     run_retention,
 )
+from vms.evidence.usage import DiskUsage
 from vms.vocab import EventType
 
 # --- the decision, as a pure function ------------------------------------------------------
@@ -181,11 +182,11 @@ def test_under_disk_pressure_the_oldest_unheld_footage_goes_first_and_held_foota
     report = run_retention(store, config, clock, disk_usage=_on_disk(root, quota))
 
     gone = {s.path for s in must_go}
-    assert [d["path"] for d in report.deleted] == [s.path for s in must_go]
-    assert {d["why"] for d in report.deleted} == {"disk_pressure"}
+    assert [d.path for d in report.deleted] == [s.path for s in must_go]
+    assert {d.why for d in report.deleted} == {"disk_pressure"}
     assert report.freed_bytes == sum(s.bytes for s in must_go)
     assert not report.over_limit
-    assert sorted(k["path"] for k in report.kept_held) == sorted(held)
+    assert sorted(k.path for k in report.kept_held) == sorted(held)
     everything = {s.path for s in street + cell}
     assert _files(root) == everything - gone
     assert _rows(store) == everything - gone
@@ -219,7 +220,7 @@ def test_under_disk_pressure_the_oldest_unheld_footage_goes_first_and_held_foota
     holds.release_hold(store, clock, ALICE, hold.id)
     clock.advance(minutes=1)
     report = run_retention(store, tiny, clock)
-    assert sorted(d["path"] for d in report.deleted) == sorted(held)
+    assert sorted(d.path for d in report.deleted) == sorted(held)
     assert _files(root) == set()
     with store.session() as s:
         event = s.scalars(select(Event).where(Event.type == EventType.STORAGE_FULL_HELD_ONLY)).one()
@@ -242,29 +243,24 @@ def test_expired_footage_goes_unless_held_and_dry_run_changes_nothing(
 
     dry = run_retention(store, config, clock, disk_usage=roomy, dry_run=True)
     expired = [s.path for s in street if s is not street[4]]
-    assert [d["path"] for d in dry.deleted] == expired
-    assert [k["path"] for k in dry.kept_held] == [street[4].path]
+    assert [d.path for d in dry.deleted] == expired
+    assert [k.path for k in dry.kept_held] == [street[4].path]
     assert _files(root) == before
     assert audit.list_entries(store, action="delete") == []
 
     report = run_retention(store, config, clock, disk_usage=roomy)
-    assert [(d["path"], d["why"]) for d in report.deleted] == [(p, "expired") for p in expired]
+    assert [(d.path, d.why) for d in report.deleted] == [(p, "expired") for p in expired]
     assert _files(root) == {street[4].path} | {s.path for s in cell}
     assert len(audit.list_entries(store, action="delete")) == len(expired)
 
 
-def test_the_scheduler_job_runs_retention(
+def test_the_scheduled_job_runs_retention(
     store: Database,
     config: Config,
     clock: FakeClock,
     footage: tuple[list[Recorded], list[Recorded]],
 ) -> None:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    scheduler = BackgroundScheduler(timezone="UTC")  # not started: the test runs the job
-    job = add_retention_job(scheduler, store, make_config(config.storage.root), clock)
-    (scheduled,) = scheduler.get_jobs()
-    assert (scheduled.id, scheduled.trigger.interval) == ("retention", timedelta(seconds=300))
+    job = RetentionJob(store, make_config(config.storage.root), clock)  # what register_jobs runs
     clock.set(T0 + timedelta(days=91))  # everything expired, nothing held
     report = job()
     assert len(report.deleted) == sum(len(f) for f in footage)

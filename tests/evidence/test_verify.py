@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner, Result
 
 from tests.conftest import shared_file
-from tests.evidence.conftest import ALICE, CASE, EXPORTER, T0, FakeClock
+from tests.evidence.conftest import ALICE, CASE, EXPORTER, T0
+from tests.support.clock import FakeClock
 from vms.cli import app
 from vms.config import Config
 from vms.db.models import Event

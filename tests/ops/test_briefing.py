@@ -10,7 +10,8 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from tests.ops.conftest import FakeClock, ops_config, prepared
+from tests.ops.conftest import T0, ops_config, prepared
+from tests.support.clock import FakeClock
 from vms.cli import app as cli_app
 from vms.config import Config
 from vms.custody.models import Alert as CustodyAlert
@@ -70,7 +71,7 @@ def seed(db: Database, config: Config) -> None:
 def test_briefing_counts(db: Database, tmp_path: Path) -> None:
     config = prepared(db, ops_config(tmp_path))
     seed(db, config)
-    data = jsonable(build_briefing(db, DAY, clock=FakeClock()))
+    data = jsonable(build_briefing(db, DAY, clock=FakeClock(T0)))
     assert data["total"] == 6
     assert data["alerts_by_type"] == {"loitering": 3, "person_down": 2, "intrusion": 1}
     assert data["top_places"] == [
@@ -109,7 +110,7 @@ def test_briefing_counts(db: Database, tmp_path: Path) -> None:
 def test_briefing_writes_readable_charts_html_and_json(db: Database, tmp_path: Path) -> None:
     config = prepared(db, ops_config(tmp_path))
     seed(db, config)
-    folder = write_briefing(db, config, DAY, tmp_path / "out", clock=FakeClock())
+    folder = write_briefing(db, config, DAY, tmp_path / "out", clock=FakeClock(T0))
     assert folder == tmp_path / "out" / "2026-03-09"
     for name in CHARTS.values():
         with Image.open(folder / name) as img:
@@ -129,10 +130,14 @@ def test_briefing_command(tmp_path: Path) -> None:
     config_file = tmp_path / "vms.yaml"
     config = ops_config(tmp_path / "store")
     config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-    res = CliRunner().invoke(
-        cli_app,
-        ["briefing", "--date", "2026-03-09", "--out", str(tmp_path / "b"), "-c", str(config_file)],
-    )
+    out, cfg = str(tmp_path / "b"), str(config_file)
+    args = ["briefing", "--date", "2026-03-09", "--out", out, "-c", cfg]
+    # It only reads the database: none yet is a clear error, not a new empty database.
+    missing = CliRunner().invoke(cli_app, args)
+    assert missing.exit_code == 1
+    assert "no database at" in str(missing.exception)
+    assert CliRunner().invoke(cli_app, ["db", "upgrade", "-c", str(config_file)]).exit_code == 0
+    res = CliRunner().invoke(cli_app, args)
     assert res.exit_code == 0, res.output
     assert (tmp_path / "b" / "2026-03-09" / "index.html").is_file()
     assert json.loads((tmp_path / "b" / "2026-03-09" / "briefing.json").read_text())["total"] == 0

@@ -8,7 +8,8 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from tests.ops.conftest import T0, FakeClock, add_segment, ops_config, prepared
+from tests.ops.conftest import T0, add_segment, ops_config, prepared
+from tests.support.clock import FakeClock
 from vms.cameras.health import CameraHealth, CameraState
 from vms.custody.models import Alert as CustodyAlert
 from vms.custody.service import CustodyService
@@ -34,7 +35,7 @@ def test_verification_checks_a_share_oldest_verified_first_and_raises_once(
     db: Database, tmp_path: Path
 ) -> None:
     config = prepared(db, ops_config(tmp_path, verify_share_per_day=0.5, verify_interval_s=86400))
-    clock = FakeClock()
+    clock = FakeClock(T0)
     ids = [add_segment(db, config, "street-1", T0 - timedelta(hours=i), i) for i in range(4)]
     verify = SegmentVerifier(db, config, clock)
     first, second, third = verify(), verify(), verify()
@@ -77,7 +78,7 @@ def test_camera_health_raises_once_defers_to_offline_and_clears(
     db: Database, tmp_path: Path
 ) -> None:
     config = prepared(db, ops_config(tmp_path, unhealthy_after_s=60))
-    clock = FakeClock()
+    clock = FakeClock(T0)
     health = {
         "street-1": _health("street-1", connected=True, last=T0),
         "interview-1": _health("interview-1", connected=False, last=None),
@@ -105,7 +106,7 @@ def test_camera_health_raises_once_defers_to_offline_and_clears(
 
 def test_camera_health_leaves_a_worker_offline_event_alone(db: Database, tmp_path: Path) -> None:
     config = prepared(db, ops_config(tmp_path, unhealthy_after_s=10))
-    clock = FakeClock()
+    clock = FakeClock(T0)
     with db.session() as s:
         s.add(Event(type="camera_offline", camera_id="street-1", start=T0, severity="critical"))
     health = {"street-1": _health("street-1", connected=False, last=T0 - timedelta(minutes=5))}
@@ -118,7 +119,7 @@ def test_camera_health_leaves_a_worker_offline_event_alone(db: Database, tmp_pat
 
 def test_register_jobs_schedules_every_job_and_each_runs(db: Database, tmp_path: Path) -> None:
     config = prepared(db, ops_config(tmp_path, briefing_time="05:30"))
-    clock = FakeClock()
+    clock = FakeClock(T0)
     registry = JobRegistry()
     scheduler = BackgroundScheduler(timezone="UTC")
     jobs = register_jobs(scheduler, db, config, clock, dict, registry=registry)
@@ -170,7 +171,7 @@ def test_a_failing_job_is_counted_and_never_raised() -> None:
     def broken() -> None:
         raise RuntimeError("disk on fire")
 
-    run = registry.track("broken", broken, FakeClock())
+    run = registry.track("broken", broken, FakeClock(T0))
     run()
     run()
     (stats,) = registry.snapshot()

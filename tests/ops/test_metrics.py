@@ -8,7 +8,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ops.conftest import T0, FakeClock, ops_config, prepared
+from tests.ops.conftest import T0, ops_config, prepared
+from tests.support.clock import FakeClock
 from tests.web.conftest import add_users
 from vms.cameras.health import CameraHealth, CameraState
 from vms.db.models import Event, Gap
@@ -50,8 +51,8 @@ def test_metrics_parse_and_counters_move(db: Database, tmp_path: Path) -> None:
         )
     }
     registry = JobRegistry()
-    registry.track("camera-health", lambda: None, FakeClock())()
-    collector = VmsCollector(lambda: dict(health), db, config, registry, FakeClock())
+    registry.track("camera-health", lambda: None, FakeClock(T0))()
+    collector = VmsCollector(lambda: dict(health), db, config, registry, FakeClock(T0))
     cam = (("camera", "street-1"),)
     first = _samples(render_metrics(collector).decode())
     assert first[("vms_camera_packets_written_total", cam)] == 100

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.ops.conftest import FakeClock, ops_config, prepared
+from tests.ops.conftest import T0, ops_config, prepared
+from tests.support.clock import FakeClock
 from tests.web.conftest import add_users
 from vms.db.session import Database
 from vms.ops.briefing import write_briefing
@@ -18,7 +19,7 @@ from vms.web.users import create_api_token, get_user
 def test_briefings_are_listed_and_shown(db: Database, tmp_path: Path) -> None:
     config = prepared(db, ops_config(tmp_path))
     for day in (date(2026, 3, 8), date(2026, 3, 9)):
-        write_briefing(db, config, day, clock=FakeClock())
+        write_briefing(db, config, day, clock=FakeClock(T0))
     users = add_users(db)
     with db.session() as s:
         token, _ = create_api_token(s, get_user(s, users.ids["auditor"]), "t")

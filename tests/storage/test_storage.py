@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.evidence.conftest import ALICE, T0, FakeClock, make_config, record_segments
 from tests.support.seaweed import SeaweedServer
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.config import Config
 from vms.db.models import Segment
 from vms.db.session import Database

@@ -10,7 +10,6 @@ Usage::
 from __future__ import annotations
 
 import json
-import queue
 import subprocess
 import sys
 import threading
@@ -44,8 +43,9 @@ class DeviceSimulator:
             "fps": fps,
             **settings,
         }
-        self.events: list[dict[str, Any]] = []
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.events: list[dict[str, Any]] = []  # everything the device reported, in order
+        self._taken: set[int] = set()  # positions in ``events`` a wait_for has returned
+        self._arrived = threading.Condition()
         self._proc: subprocess.Popen[str] | None = None
 
     def start(self) -> DeviceSimulator:
@@ -65,22 +65,32 @@ class DeviceSimulator:
         assert stream is not None
         for line in stream:
             event = json.loads(line)
-            self.events.append(event)
-            self._queue.put(event)
+            with self._arrived:
+                self.events.append(event)
+                self._arrived.notify_all()
 
     def wait_for(self, name: str, timeout: float = 30.0, **match: Any) -> dict[str, Any]:
-        """The next event called ``name`` (with ``match``ing fields); fail after ``timeout``."""
+        """The first event called ``name`` (with ``match``ing fields) not returned before.
+
+        Events of other names stay for later calls: the device's threads report in whatever
+        order they run (an ``unregistered`` may come before the ``ok`` of its command).
+        Fails after ``timeout`` s.
+        """
         deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"device {self.device_id}: no {name!r} event in {timeout} s")
-            try:
-                event = self._queue.get(timeout=left)
-            except queue.Empty:
-                continue
-            if event["event"] == name and all(event.get(k) == v for k, v in match.items()):
-                return event
+        with self._arrived:
+            while True:
+                for i, event in enumerate(self.events):
+                    if i in self._taken or event["event"] != name:
+                        continue
+                    if all(event.get(k) == v for k, v in match.items()):
+                        self._taken.add(i)
+                        return event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"device {self.device_id}: no {name!r} event in {timeout} s"
+                    )
+                self._arrived.wait(left)
 
     def command(self, cmd: str, **args: Any) -> dict[str, Any]:
         assert self._proc is not None

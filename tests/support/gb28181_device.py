@@ -171,6 +171,9 @@ class Device:
         self.dropped: dict[str, list[int]] = {}
         self.host = "127.0.0.1"
         self.cseq = 0
+        # Expires of each REGISTER sent, by CSeq number: a reply (401, 200) is handled on
+        # another thread and must act on the request it answers, not on the latest one.
+        self.register_expires: dict[int, int] = {}
         self.call_id = secrets.token_hex(8)
         self.tag = secrets.token_hex(4)
         self.plays: dict[str, MediaSender] = {}
@@ -201,8 +204,14 @@ class Device:
         proto = self.transport.upper()
         return f"SIP/2.0/{proto} {self.host}:{self.port};rport;branch=z9hG4bK{secrets.token_hex(6)}"
 
+    def next_cseq(self) -> int:
+        with self.lock:
+            self.cseq += 1
+            return self.cseq
+
     def register(self, expires: int = 3600, auth: str | None = None) -> None:
-        self.cseq += 1
+        cseq = self.next_cseq()
+        self.register_expires[cseq] = expires  # before sending: the reply may come at once
         uri = f"sip:{self.platform_id}@{self.domain}"
         lines = [
             f"REGISTER {uri} SIP/2.0",
@@ -210,7 +219,7 @@ class Device:
             f"From: <sip:{self.id}@{self.domain}>;tag={self.tag}",
             f"To: <sip:{self.id}@{self.domain}>",
             f"Call-ID: {self.call_id}",
-            f"CSeq: {self.cseq} REGISTER",
+            f"CSeq: {cseq} REGISTER",
             f"Contact: <sip:{self.id}@{self.host}:{self.port}>",
             "Max-Forwards: 70",
             "User-Agent: vms test device",
@@ -219,9 +228,8 @@ class Device:
         if auth:
             lines.append(f"Authorization: {auth}")
         self.send("\n".join([*lines, "Content-Length: 0", "", ""]))
-        self.expires = expires
 
-    def answer_challenge(self, www: str) -> None:
+    def answer_challenge(self, www: str, expires: int) -> None:
         params = dict(re.findall(r'(\w+)="?([^",]*)"?', www))
         realm, nonce = params["realm"], params["nonce"]
         uri = f"sip:{self.platform_id}@{self.domain}"
@@ -241,10 +249,10 @@ class Device:
                 f'Digest username="{self.id}", realm="{realm}", nonce="{nonce}", '
                 f'uri="{uri}", response="{resp}", algorithm=MD5'
             )
-        self.register(self.expires, auth)
+        self.register(expires, auth)
 
     def message(self, xml: str) -> None:
-        self.cseq += 1
+        cseq = self.next_cseq()
         body = ('<?xml version="1.0" encoding="GB2312"?>\r\n' + xml).encode("gb18030")
         self.send(
             "\n".join(
@@ -254,7 +262,7 @@ class Device:
                     f"From: <sip:{self.id}@{self.domain}>;tag={secrets.token_hex(4)}",
                     f"To: <sip:{self.platform_id}@{self.domain}>",
                     f"Call-ID: {secrets.token_hex(8)}",
-                    f"CSeq: {self.cseq} MESSAGE",
+                    f"CSeq: {cseq} MESSAGE",
                     "Content-Type: Application/MANSCDP+xml",
                     "Max-Forwards: 70",
                     "Content-Length: 0",
@@ -293,12 +301,15 @@ class Device:
         first = msg.split("\r\n", 1)[0]
         if first.startswith("SIP/2.0"):
             code = int(first.split()[1])
-            method = (header(msg, "CSeq") or " ").split()[-1]
-            if method == "REGISTER":
+            number, _, method = (header(msg, "CSeq") or "").partition(" ")
+            if method.strip() == "REGISTER":
+                expires = self.register_expires.get(int(number) if number.isdigit() else -1)
+                if expires is None:
+                    return  # not an answer to a REGISTER of ours
                 if code == 401:
-                    self.answer_challenge(header(msg, "WWW-Authenticate") or "")
+                    self.answer_challenge(header(msg, "WWW-Authenticate") or "", expires)
                 elif code == 200:
-                    if self.expires == 0:
+                    if expires == 0:
                         self.registered.clear()
                         emit(event="unregistered")
                     else:
@@ -489,6 +500,7 @@ class Device:
                 self.retry_register = True
                 self.register()
             elif name == "unregister":
+                self.retry_register = False  # unregistered on purpose: stay so
                 self.register(expires=0)
             elif name == "dropped":
                 emit(event="dropped", dropped=self.dropped)

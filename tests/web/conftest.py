@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import shared_file
 from tests.support.rtsp import RtspServer, prepare_h264
-from vms.app import App, sync_cameras
+from vms.app import App
+from vms.bootstrap import sync_cameras
 from vms.cameras.health import CameraHealth, CameraState
 from vms.cameras.index import RecordingIndex
 from vms.cameras.worker import CameraWorker

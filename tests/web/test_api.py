@@ -21,7 +21,7 @@ from vms.db.session import Database
 from vms.evidence import signing
 from vms.evidence.audit import list_entries, verify_chain
 from vms.evidence.export import verify_package
-from vms.evidence.retention import disk_probe
+from vms.evidence.usage import disk_probe
 from vms.web.app import create_app
 
 

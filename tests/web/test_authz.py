@@ -2,13 +2,15 @@
 
 A route missing from MATRIX fails ``test_every_route_is_in_the_matrix``; so does an entry
 for a route that no longer exists. The roles here are written out by hand on purpose: they
-are the specification that vms/web/roles.py must meet, not a copy of it.
+are the specification that vms/web/roles.py must meet, not a copy of it. The whole matrix,
+the camera scope's included, runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -23,8 +25,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.routing import Mount, Route
 
-from tests.cameras.helpers import wait_for
 from tests.conftest import shared_file
+from tests.support.postgres import PostgresCluster
+from tests.support.waiting import wait_for
 from tests.web.bodyworn_matrix import rows as bodyworn_rows
 from tests.web.bodyworn_matrix import setup_bodyworn
 from tests.web.conftest import (
@@ -35,7 +38,7 @@ from tests.web.conftest import (
     make_config,
     record_file,
 )
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.clock import SystemClock
 from vms.custody.models import Alert as CustodyAlert
 from vms.custody.rules import Officer
@@ -302,12 +305,19 @@ async def _offer() -> str:
     return sdp
 
 
-@pytest.fixture(scope="module")
-def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def ctx(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
+    """The whole installation the matrix runs against, on each backend (lists are filtered and
+    objects looked up in SQL: the scope must hold on both)."""
     tmp = tmp_path_factory.mktemp("authz")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'vms.db'}"
+    else:
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        url = cluster.create_database(f"t_authz_{uuid.uuid4().hex[:12]}")
     clip = str(shared_file("footage/one-by-one-person-detection.mp4"))
     config = make_config(tmp / "store", source=clip, custody_source=clip)
-    db = Database(f"sqlite:///{tmp / 'vms.db'}")
+    db = Database(url)
     upgrade(db.engine)
     config.recordings_dir.mkdir(parents=True)
     sync_cameras(db, config)

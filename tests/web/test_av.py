@@ -21,15 +21,15 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 from sqlalchemy import select
 
-from tests.cameras.helpers import wait_for
 from tests.conftest import shared_file
 from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_speech, prepare_video
+from tests.support.waiting import wait_for
 from tests.support.webrtc import LiveViewer
 from tests.web.conftest import Served, add_users
 from tests.web.test_browser import CHROMIUM, FLAGS, VIDEO_STATE, log_in, shot
 from vms.app import App
 from vms.config import Config
-from vms.db.models import Segment
+from vms.db.models import Gap, Segment
 from vms.db.session import Database
 from vms.web.live import TRANSCODED
 
@@ -42,6 +42,9 @@ CAMERAS = {  # id: (video, sound as the server sends it)
     "cam-aac": ("h264", "aac"),
     "cam-hevc": ("h265", "pcmu"),
 }
+#: cam-aac's microphone drops out for a while (stream seconds; after the second segment, which
+#: the playback test plays with its sound): the recording has an audio gap there.
+PAUSE = {"cam-aac": (8.0, 3.0)}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,7 @@ def served_av(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             shared_file(FOOTAGE), tmp / "media", codec=video, max_seconds=LOOP_S, gop=10
         )
         speech = prepare_speech(tmp / "media", sound, seconds=LOOP_S)
-        mounts[f"/{cam}"] = Mount(path, fps, AudioTrack(sound, speech))
+        mounts[f"/{cam}"] = Mount(path, fps, AudioTrack(sound, speech, PAUSE.get(cam)))
     with RtspServer(mounts) as rtsp:
         config = Config.model_validate(
             {
@@ -202,13 +205,14 @@ SOUND = """async (video) => {
   }
   await window.__audio.resume();
   const buf = new Float32Array(2048);
-  let peak = 0;
+  let peak = 0, bytes = 0;  // the count restarts when the page moves on to the next segment
   for (let i = 0; i < 30; i++) {
     window.__analyser.getFloatTimeDomainData(buf);
     for (const x of buf) peak = Math.max(peak, Math.abs(x));
+    bytes = Math.max(bytes, video.webkitAudioDecodedByteCount);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return {peak, bytes: video.webkitAudioDecodedByteCount, muted: video.muted};
+  return {peak, bytes, muted: video.muted};
 }"""
 
 
@@ -242,7 +246,7 @@ def test_playback_plays_h265_and_sound_in_chromium(
         assert (state["w"], state["h"]) == (768, 432)
         assert state["std"] > 10  # a real picture, decoded
         sound = video.evaluate(SOUND)
-        assert sound["bytes"] > 0, sound
+        assert sound["bytes"] > 0, (camera, sound)
         assert sound["peak"] > 0.02, sound  # speech, not silence
         note = page.locator("#viewing-note")
         src = video.evaluate("v => v.currentSrc")
@@ -268,3 +272,37 @@ def test_playback_plays_h265_and_sound_in_chromium(
     with av.open(str(copies[0])) as c:
         assert "VIEWING COPY" in c.metadata["comment"]
         assert [s.codec_context.name for s in c.streams] == ["h264", "aac"]
+
+
+def test_playback_timeline_shows_the_audio_gap_and_plays_the_picture_through_it(
+    served_av: Served, context: BrowserContext
+) -> None:
+    def closed_audio_gap() -> Gap | None:
+        with served_av.db.session() as s:
+            return s.scalars(
+                select(Gap).where(
+                    Gap.camera_id == "cam-aac", Gap.kind == "audio", Gap.end.is_not(None)
+                )
+            ).first()
+
+    gap = wait_for("cam-aac's audio gap, closed", closed_audio_gap, 90)
+    assert gap.end is not None
+    assert gap.reason.startswith("audio lost")
+    assert abs((gap.end - gap.start).total_seconds() - PAUSE["cam-aac"][1]) < 0.5
+    inside = gap.start + (gap.end - gap.start) / 2
+    page = context.new_page()
+    log_in(page, served_av, "investigator", "/playback")
+    page.goto(f"{served_av.url}/playback?camera=cam-aac&t={quote(inside.isoformat())}")
+    # On the timeline: a band under the recorded range, not a hole; in the list, its reason.
+    page.wait_for_selector("#timeline .audio-gap")
+    row = page.locator("#ranges tr.audio-gap-row").first
+    assert "audio gap (picture without sound): audio lost" in row.inner_text()
+    # The picture of that moment plays: it was recorded, only its sound is missing.
+    video = page.locator("#video")
+    page.wait_for_function(
+        "v => v.currentTime > 0.3 && v.videoWidth > 0", arg=video.element_handle()
+    )
+    assert video.evaluate(VIDEO_STATE)["std"] > 10
+    assert page.inner_text("#playback-error") == ""
+    shot(page, "playback-audio-gap")
+    page.close()

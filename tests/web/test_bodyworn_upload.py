@@ -9,9 +9,7 @@ import hashlib
 import http.client
 import json
 import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,14 +19,15 @@ from fastapi.testclient import TestClient
 
 from tests.bodyworn.conftest import Media, media  # noqa: F401 (the session fixture)
 from tests.conftest import shared_file
-from tests.evidence.conftest import FakeClock
+from tests.support.clock import FakeClock
+from tests.support.waiting import wait_for
 from tests.web.conftest import add_users, fake_health, login, make_config
-from vms.app import sync_cameras
 from vms.bodyworn import officers
 from vms.bodyworn.files import get_file
 from vms.bodyworn.models import IngestRecord
 from vms.bodyworn.store import LocalStore
 from vms.bodyworn.uploads import expire_uploads
+from vms.bootstrap import sync_cameras
 from vms.clock import SystemClock
 from vms.config import Config
 from vms.db.migrate import upgrade
@@ -105,15 +104,6 @@ def _blocks(path: Path, start: int, length: int) -> Iterator[bytes]:
             left -= len(block)
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        threading.Event().wait(0.05)
-    return condition()
-
-
 @pytest.mark.slow
 def test_a_2_gb_upload_resumes_after_a_cut_and_is_stored_byte_for_byte(
     media: Media,
@@ -146,7 +136,7 @@ def test_a_2_gb_upload_resumes_after_a_cut_and_is_stored_byte_for_byte(
         # The first chunk breaks off after 300 MB.
         api.cut(f"{url}?offset=0", chunk, big, 0, 300 << 20)
         # The server notices the cut and records what it kept.
-        assert _wait_for(lambda: api.call("GET", url)[1]["offset"] > 0, timeout=120)
+        wait_for("a first part stored", lambda: api.call("GET", url)[1]["offset"] > 0, 120, 0.05)
         code, up = api.call("GET", url)
         offset = up["offset"]
         assert 0 < offset <= 300 << 20

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import func, select
 
 from tests.conftest import ROOT, shared_file
+from tests.support.waiting import wait_for
 from tests.web.conftest import PASSWORD, Served
 from vms.custody.alerts import escalate
 from vms.custody.models import Alert as CustodyAlert
@@ -309,19 +310,24 @@ def test_playback_plays_recorded_segments_and_custody_needs_a_reason(
     shot(page, "playback-custody")
 
 
-def _wait_for_segments(served: Served, camera_id: str, count: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with served.db.session() as s:
-            done = s.scalar(
+def _complete_segments(served: Served, camera_id: str) -> int:
+    with served.db.session() as s:
+        return int(
+            s.scalar(
                 select(func.count()).where(
                     Segment.camera_id == camera_id, Segment.status == "complete"
                 )
             )
-        if done and done >= count:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"{camera_id}: fewer than {count} segments recorded in 30 s")
+            or 0
+        )
+
+
+def _wait_for_segments(served: Served, camera_id: str, count: int) -> None:
+    wait_for(
+        f"{count} recorded segments of {camera_id}",
+        lambda: _complete_segments(served, camera_id) >= count,
+        60,
+    )
 
 
 def test_clip_to_case_and_export_download_and_no_export_for_supervisors(
@@ -446,7 +452,10 @@ def test_audit_page_reports_interviews_and_verifies_the_chain(
     )
     officers = [Officer("Li Wei", "031245"), Officer("Wang Fang", "031877")]
     iv = custody.start_interview(person.id, officers=officers, by="li")
-    time.sleep(2.5)
+    # The interview lasts until the room's camera has closed a segment inside it.
+    during = _complete_segments(served, "interview-1")
+    wait_for("a segment recorded in the interview", lambda: _complete_segments(
+        served, "interview-1") >= during + 1, 60)  # fmt: skip
     custody.end_interview(iv.id, by="li")
     page = context.new_page()
     log_in(page, served, "auditor", "/audit")
@@ -454,7 +463,15 @@ def test_audit_page_reports_interviews_and_verifies_the_chain(
     page.wait_for_selector("#report:not([hidden]) .camera-report[data-camera='interview-1']")
     assert "Interview" in page.inner_text("#report-title")
     assert "hash check" in page.inner_text("#report-summary")
-    assert "complete (picture and sound): NO" in page.inner_text("#report-summary")  # no sound
+    # The room's camera sends no sound: the interview is incomplete for that alone, and the
+    # report says why (an audio gap: the recording holds no audio stream).
+    summary = page.inner_text("#report-summary")
+    assert "complete (picture and sound): NO" in summary
+    assert "sound: NO" in summary
+    audio_gap = "#report .camera-report[data-camera='interview-1'] .audio-gap-row"
+    assert page.locator(audio_gap).count() >= 1
+    assert "AUDIO GAP" in page.inner_text(f"{audio_gap} >> nth=0")
+    assert "holds no audio stream" in page.inner_text(f"{audio_gap} >> nth=0")
     # The court copy: asked for with a reason, rendered, downloaded as a signed package.
     page.fill("#court-copy input[name=reason]", "procuratorate review")
     page.click("#court-copy button[type=submit]")

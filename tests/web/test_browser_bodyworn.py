@@ -16,8 +16,8 @@ from playwright.sync_api import BrowserContext, Dialog, Page
 from tests.bodyworn.conftest import T_REC, Media, media  # noqa: F401 (the session fixture)
 from tests.web.conftest import PASSWORD, add_users, fake_health, make_config
 from tests.web.test_browser import browser, context, shot  # noqa: F401 (fixtures)
-from vms.app import sync_cameras
 from vms.bodyworn import officers
+from vms.bootstrap import sync_cameras
 from vms.clock import SystemClock
 from vms.db.migrate import upgrade
 from vms.db.session import Database

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.cameras.helpers import wait_for
 from tests.support.footage import Take, record_segments
+from tests.support.waiting import wait_for
 from tests.web.conftest import login
 from vms.config import Config
 from vms.custody.rules import Officer

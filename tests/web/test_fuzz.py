@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from tests.conftest import shared_file
 from tests.support.postgres import PostgresCluster
 from tests.web.conftest import Users, add_users, fake_health, make_config, record_file
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.db.migrate import upgrade
 from vms.db.session import Database
 from vms.web.app import create_app

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
+from tests.support.waiting import wait_for
 from tests.support.webrtc import LiveViewer
 from tests.web.conftest import Served
 from vms.evidence.audit import list_entries
@@ -101,13 +101,12 @@ def test_live_view_relays_the_workers_packets_to_viewers(served: Served) -> None
     assert pts == sorted(pts)
     assert pts[-1] > pts[0]
     # One upstream reader for both viewers, and it stops once the last one has gone.
-    deadline = time.monotonic() + 10
-    while (state.live.source("street-1") is not None or channel.wanted.value) and (
-        time.monotonic() < deadline
-    ):
-        time.sleep(0.1)
-    assert state.live.source("street-1") is None
-    assert channel.wanted.value == 0
+    wait_for(
+        "the upstream reader to stop after the last viewer",
+        lambda: state.live.source("street-1") is None and channel.wanted.value == 0,
+        30,
+        poll=0.1,
+    )
 
     async def watch_again() -> object:
         async with LiveViewer(served.url, cookie, "street-1") as again:

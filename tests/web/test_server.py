@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.web.conftest import add_users, fake_health, make_config
-from vms.app import App, sync_cameras
+from vms.app import App
+from vms.bootstrap import sync_cameras
 from vms.db.migrate import upgrade
 from vms.db.session import Database
 from vms.errors import ConfigError

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.evidence.conftest import FakeClock
+from tests.support.clock import FakeClock
 from tests.web.conftest import PASSWORD, Users, fake_health, login, make_config
 from vms.config import Config, LoginThrottleConfig
 from vms.db.migrate import upgrade

@@ -9,7 +9,7 @@ import av
 import pytest
 
 from tests.support.footage import Take, camera_stream, record_segments
-from vms.app import sync_cameras
+from vms.bootstrap import sync_cameras
 from vms.config import Config
 from vms.db.migrate import upgrade
 from vms.db.models import SegmentStream

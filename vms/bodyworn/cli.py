@@ -7,17 +7,16 @@ copying footage out is checked against that user's approvals like a download fro
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vms.app import prepare
 from vms.bodyworn import access, links, officers
 from vms.bodyworn.copies import copy_out
 from vms.bodyworn.dock import DockWatcher, dock_files
@@ -25,7 +24,16 @@ from vms.bodyworn.files import Area, FileQuery, get_file, search_files
 from vms.bodyworn.ingest import CLI, REJECTED, Ingestor, Offer
 from vms.bodyworn.retention import set_category
 from vms.bodyworn.views import FileView
-from vms.cli_common import ConfigOpt, JsonOpt, err, load_cli_config, out, parse_when
+from vms.cli_common import (
+    ConfigOpt,
+    JsonOpt,
+    emit_json,
+    err,
+    load_cli_config,
+    open_for_cli,
+    out,
+    parse_when,
+)
 from vms.cli_identity import LoginOpt, identify
 from vms.clock import SystemClock
 from vms.config import Config
@@ -42,6 +50,7 @@ devices_app = typer.Typer(
     help="Body-worn recorders, who holds which (history) and duty shifts.", no_args_is_help=True
 )
 
+V = TypeVar("V")
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why, for the audit log (required).")]
 
 
@@ -57,10 +66,11 @@ for _app in (bodyworn_app, officers_app, devices_app):
     _app.callback()(_remember)
 
 
-def _open(path: Path | None) -> tuple[Config, Database]:
-    """The configuration and its migrated database, closed when the command ends."""
+def _open(path: Path | None, *, read_only: bool = False) -> tuple[Config, Database]:
+    """The configuration and database (``vms.cli_common.open_for_cli``), closed when the
+    command ends."""
     cfg = load_cli_config(path)
-    db = prepare(cfg)
+    db = open_for_cli(cfg, read_only=read_only)
     ctx = _GROUP.get()
     if ctx is not None:
         ctx.call_on_close(db.dispose)
@@ -82,7 +92,20 @@ def _required(value: str | None, name: str) -> datetime:
 
 
 def _print_json(value: object) -> None:
-    print(json.dumps(jsonable(value), ensure_ascii=False))
+    emit_json(value)
+
+
+def _print_rows(
+    views: Sequence[V], as_json: bool, head: Sequence[str], row: Callable[[V], Sequence[str]]
+) -> None:
+    """``--json``: the views; else a table of one row per view."""
+    if as_json:
+        emit_json(views)
+        return
+    table = Table(*head)
+    for v in views:
+        table.add_row(*row(v))
+    out.print(table)
 
 
 def _files_table(files: list[FileView]) -> Table:
@@ -164,7 +187,7 @@ def list_files(
         except ValueError as exc:
             raise typer.BadParameter("give LAT,LON,RADIUS_M", param_hint="--near") from exc
         area = Area(lat, lon, radius)
-    _cfg, db = _open(config)
+    _cfg, db = _open(config, read_only=True)
     query = FileQuery(
         officer=officer, unit=unit, device=device, start=parse_when(from_, "--from"),
         end=parse_when(to, "--to"), near=area, case_number=case, person_id=person,
@@ -180,7 +203,7 @@ def list_files(
 @bodyworn_app.command("show")
 def show(file_id: int, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """One file's record: device, officer, times and their source, codecs, GPS, cases."""
-    _cfg, db = _open(config)
+    _cfg, db = _open(config, read_only=True)
     f = get_file(db, file_id)
     if as_json:
         _print_json(f)
@@ -292,7 +315,7 @@ def approvals(
     as_json: JsonOpt = False,
 ) -> None:
     """Requests to view or copy body-worn files, newest first."""
-    _cfg, db = _open(config)
+    _cfg, db = _open(config, read_only=True)
     views = access.list_approvals(
         db, SystemClock().now(), requested_by=identify(db, user).name if mine else None,
         status="pending" if pending else None,
@@ -427,18 +450,13 @@ def officer_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Officers and the recorder each holds now."""
-    _cfg, db = _open(config)
+    _cfg, db = _open(config, read_only=True)
     views = officers.list_officers(db, unit=unit)
-    if as_json:
-        _print_json(views)
-        return
-    table = Table("badge", "name", "unit", "account", "recorder", "active")
-    for v in views:
-        table.add_row(
-            v.badge, escape(v.name), escape(v.unit), v.username or "", v.device or "",
-            "yes" if v.active else "no",
-        )  # fmt: skip
-    out.print(table)
+    _print_rows(
+        views, as_json, ("badge", "name", "unit", "account", "recorder", "active"),
+        lambda v: (v.badge, escape(v.name), escape(v.unit), v.username or "", v.device or "",
+                   "yes" if v.active else "no"),
+    )  # fmt: skip
 
 
 @officers_app.command("update")
@@ -484,7 +502,7 @@ def device_add(
 @devices_app.command("list")
 def device_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Recorders and who holds each now."""
-    _cfg, db = _open(config)
+    _cfg, db = _open(config, read_only=True)
     views = officers.list_devices(db)
     if as_json:
         _print_json(views)
@@ -501,7 +519,7 @@ def device_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @devices_app.command("show")
 def device_show(serial: str, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """A recorder's assignment history."""
-    _cfg, db = _open(config)
+    _cfg, db = _open(config, read_only=True)
     view = officers.get_device(db, serial)
     if as_json:
         _print_json(view)
@@ -582,15 +600,11 @@ def device_shifts(
     as_json: JsonOpt = False,
 ) -> None:
     """Duty shifts and whether each raised 'no footage'."""
-    _cfg, db = _open(config)
+    _cfg, db = _open(config, read_only=True)
     views = officers.list_shifts(db, serial=device)
-    if as_json:
-        _print_json(views)
-        return
-    table = Table("id", "name", "recorder", "officer", "from (UTC)", "to (UTC)", "no footage")
-    for v in views:
-        table.add_row(
-            str(v.id), escape(v.name), v.serial, v.badge or "", f"{v.start:%Y-%m-%d %H:%M}",
-            f"{v.end:%Y-%m-%d %H:%M}", f"alert {v.event_id}" if v.event_id else "",
-        )  # fmt: skip
-    out.print(table)
+    head = ("id", "name", "recorder", "officer", "from (UTC)", "to (UTC)", "no footage")
+    _print_rows(
+        views, as_json, head,
+        lambda v: (str(v.id), escape(v.name), v.serial, v.badge or "", f"{v.start:%Y-%m-%d %H:%M}",
+                   f"{v.end:%Y-%m-%d %H:%M}", f"alert {v.event_id}" if v.event_id else ""),
+    )  # fmt: skip

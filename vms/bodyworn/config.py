@@ -69,6 +69,12 @@ DEFAULT_NAME_PATTERNS = [
 ]
 
 
+_SETTLE = (
+    "A dock file is tried once its size and modification time have not changed for this long; "
+    "the probe then checks that every sample its header declares is there."
+)
+
+
 class BodywornConfig(ConfigModel):
     """Body-worn recorders (执法记录仪): ingest, upload deadline, retention, approvals."""
 
@@ -79,14 +85,7 @@ class BodywornConfig(ConfigModel):
     dock_scan_interval_s: float = Field(
         10.0, ge=0.5, description="How often dock folders are scanned, seconds."
     )
-    settle_s: float = Field(
-        5.0,
-        ge=0,
-        description=(
-            "A dock file is tried once its size and modification time have not changed for "
-            "this long; the probe then checks that every sample its header declares is there."
-        ),
-    )
+    settle_s: float = Field(5.0, ge=0, description=_SETTLE)
     upload_deadline_h: float = Field(
         24.0, gt=0, description="Upload within this many hours of the end of recording."
     )

@@ -146,7 +146,16 @@ class BodywornFile(Base):
     )
 
 
-class CaseLink(Base):
+class _Linked:
+    """What every link of a file keeps: a note, why, who made it and when."""
+
+    note: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class CaseLink(_Linked, Base):
     """A file (or a time range of it) linked to a case file; it is held while linked."""
 
     __tablename__ = "bw_case_links"
@@ -157,10 +166,6 @@ class CaseLink(Base):
     start: Mapped[datetime]
     end: Mapped[datetime]
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("holds.id"))
-    note: Mapped[str] = mapped_column(Text, default="")
-    reason: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
-    created_by: Mapped[str] = mapped_column(String(100))
 
     __table_args__ = (
         Index("ix_bw_case_links_file", "file_id"),
@@ -168,7 +173,7 @@ class CaseLink(Base):
     )
 
 
-class PersonLink(Base):
+class PersonLink(_Linked, Base):
     """A file linked to a person held (custody ledger)."""
 
     __tablename__ = "bw_person_links"
@@ -176,10 +181,6 @@ class PersonLink(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     file_id: Mapped[int] = mapped_column(ForeignKey("bw_files.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("custody_persons.id"))
-    note: Mapped[str] = mapped_column(Text, default="")
-    reason: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
-    created_by: Mapped[str] = mapped_column(String(100))
 
     __table_args__ = (
         Index("ix_bw_person_links_file", "file_id"),

@@ -12,13 +12,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import queue
 import re
-import threading
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from vms.errors import InvalidError, StorageError
+from vms.queued_writer import QueuedWriter
 from vms.vocab import Subsystem
 
 CHUNK = 8 << 20
@@ -105,45 +104,28 @@ class HashingWriter:
         self._f: BinaryIO = path.open("ab" if append else "xb")
         self.size = self._f.tell()
         self._hash = hashlib.sha256()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._drain, name="bw-write", daemon=True)
-        self._thread.start()
-
-    def _drain(self) -> None:
-        while True:
-            chunk = self._queue.get()
-            try:
-                if chunk is None:
-                    return
-                if self._error is None:
-                    self._f.write(chunk)
-            except BaseException as exc:  # handed to the caller at its next call
-                self._error = exc
-            finally:
-                self._queue.task_done()
+        self._writer = QueuedWriter(self._f, name="bw-write", maxsize=_QUEUE)
 
     def update_hash_only(self, chunk: bytes) -> None:
         """Hash bytes already in the file (resuming an upload after a restart)."""
         self._hash.update(chunk)
 
     def write(self, chunk: bytes) -> None:
-        if self._error is not None:
+        if self._writer.error is not None:
             self._raise()
-        self._queue.put(chunk)
+        self._writer.put(chunk)
         self._hash.update(chunk)
         self.size += len(chunk)
 
     def _raise(self) -> None:
-        err = self._error
+        err = self._writer.error
         raise StorageError(
             f"cannot write {self.path.name}: {err}", subsystem=Subsystem.BODYWORN
         ) from err
 
     def flush(self, *, sync: bool = False) -> None:
         """Everything handed over is in the file (and on disk, with ``sync``)."""
-        self._queue.join()
-        if self._error is not None:
+        if self._writer.join() is not None:
             self._raise()
         self._f.flush()
         if sync:
@@ -153,14 +135,12 @@ class HashingWriter:
         try:
             self.flush(sync=sync)
         finally:
-            self._queue.put(None)
-            self._thread.join()
+            self._writer.stop()
             self._f.close()
 
     def abort(self) -> None:
+        self._writer.abandon()
         with contextlib.suppress(BaseException):
-            self._queue.put(None)
-            self._thread.join()
             self._f.close()
 
     @property

@@ -286,16 +286,10 @@ class RecordingIndex:
         self._thread.join()
 
 
+#: What a ``segment_streams`` row keeps of a stream's description.
+_STREAM_COLUMNS = ("kind", "codec", "sample_rate", "channels", "width", "height", "fps", "bit_rate")
+
+
 def _stream_row(segment_id: int, index: int, t: StreamInfo) -> SegmentStream:
-    return SegmentStream(
-        segment_id=segment_id,
-        index=index,
-        kind=t.kind,
-        codec=t.codec,
-        sample_rate=t.sample_rate,
-        channels=t.channels,
-        width=t.width,
-        height=t.height,
-        fps=t.fps,
-        bit_rate=t.bit_rate,
-    )
+    columns = {c: getattr(t, c) for c in _STREAM_COLUMNS}
+    return SegmentStream(segment_id=segment_id, index=index, **columns)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import av
@@ -25,9 +25,6 @@ import av.video.stream
 from vms.cameras.synthetic import SyntheticEncoder, SyntheticSpec
 from vms.cameras.timeline import PacketTimeline, Verdict
 from vms.errors import SourceEndedError, SourceOpenError, SourceStalledError
-
-if TYPE_CHECKING:
-    from vms.cameras.gb28181.source import Gb28181Media
 
 
 def redact(url: str) -> str:
@@ -207,21 +204,29 @@ class OpenedSource:
             self._closer.close()
 
 
+class ChannelOpener(Protocol):
+    """Opens a ``gb28181://DEVICE/CHANNEL`` source (owned here, implemented by the GB/T 28181
+    package, which builds on this module: no import back)."""
+
+    def open(self, url: str, *, stall_timeout_s: float) -> OpenedSource: ...
+
+
 def open_source(
     url: str,
     *,
     stall_timeout_s: float = 10.0,
     native_speed: bool = True,
-    gb28181: Gb28181Media | None = None,
+    gb28181: ChannelOpener | None = None,
 ) -> OpenedSource:
-    """Connect to ``url``; raise SourceOpenError with the reason if it cannot be opened."""
+    """Connect to ``url``; raise SourceOpenError with the reason if it cannot be opened.
+
+    ``gb28181`` opens ``gb28181://`` channels (``vms.cameras.gb28181.source.Gb28181Media``,
+    given by the worker process when GB/T 28181 is enabled)."""
     kind = source_kind(url)
     if kind == "gb28181":
-        from vms.cameras.gb28181.source import open_gb28181
-
-        if gb28181 is None or not gb28181.config.enabled:
+        if gb28181 is None:
             raise SourceOpenError(f"{url}: GB/T 28181 is not enabled (gb28181.enabled: true)")
-        return open_gb28181(url, gb28181, stall_timeout_s=stall_timeout_s)
+        return gb28181.open(url, stall_timeout_s=stall_timeout_s)
     timeout = (max(stall_timeout_s, 5.0), stall_timeout_s)
     try:
         if kind == "synthetic":

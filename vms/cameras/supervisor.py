@@ -1,38 +1,28 @@
 """Worker processes: each runs a few camera workers; a crash kills one child, not the service.
 
 The supervisor (in ``vms serve``) starts the children, restarts one that dies (with backoff),
-and gathers the health snapshots they send every ``health_interval_s``.
+and gathers the health snapshots they send every ``health_interval_s``. What a child runs is
+composed by ``vms.worker_process`` and handed to the supervisor by ``vms.app``.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import multiprocessing as mp
 import multiprocessing.connection
 import queue
-import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from sqlalchemy import update
-
-from vms.cameras.gb28181.source import Gb28181Media
 from vms.cameras.health import CameraHealth, CameraState
-from vms.cameras.index import RecordingIndex
 from vms.cameras.live import LiveChannel, LiveTap
-from vms.cameras.recovery import recover_camera
-from vms.cameras.worker import CameraWorker
-from vms.cluster.fence import LeaseFence
 from vms.cluster.leases import Grant
 from vms.config import Config
-from vms.db.models import Gap
-from vms.db.session import Database
-from vms.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +36,7 @@ _SPAWN = mp.get_context("spawn")
 #: before the target runs (multiprocessing's main fix-up), which cold costs several seconds
 #: of imports between the takeover and the first packet (measured 5 s on a loaded machine).
 _PRELOADED = (
-    "vms.cameras.supervisor",
+    "vms.worker_process",
     "psycopg",
     "sqlalchemy.dialects.postgresql.psycopg",
     "vms.detection.live",
@@ -61,105 +51,31 @@ def _forkserver() -> Any:
     return ctx
 
 
-def run_worker_process(
-    config_json: str,
-    camera_ids: list[str],
-    health_queue: Any,
-    stop: multiprocessing.connection.Connection,
-    log_level: int = logging.INFO,
-    live_taps: dict[str, LiveTap] | None = None,
-    grants: dict[str, Grant] | None = None,
-) -> None:
-    """Entry point of a worker process: record ``camera_ids`` until ``stop`` is readable.
-
-    ``grants`` (cluster nodes): the camera leases this process records under; every index
-    write and every new segment is fenced by their generations (vms.cluster.fence).
+@dataclass
+class WorkerArgs:
+    """What a worker process is started with (pickled into the spawned child).
 
     ``stop`` is the read end of a pipe whose write end only the supervisor holds: closing it
     (or the supervisor dying) stops every child. Not a ``multiprocessing.Event``: a child
     killed while in ``Event.wait`` is still counted as a sleeper, and ``Event.set`` then waits
-    forever for it to wake, hanging the supervisor's shutdown.
-
-    Ctrl-C reaches the whole process group: the child ignores SIGINT and lets the supervisor
-    stop it through ``stop``, so segments are closed cleanly. A SIGTERM sent to the child
-    itself (or its group) also closes its segments before it exits.
+    forever for it to wake, hanging the supervisor's shutdown. ``health`` is the queue the
+    child puts a ``CameraHealth`` per camera on, every ``workers.health_interval_s``.
+    ``grants`` (cluster nodes): the camera leases this process records under; every index
+    write and every new segment is fenced by their generations (vms.cluster.fence).
     """
-    setup_logging(log_level)
-    terminated = threading.Event()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda _sig, _frame: terminated.set())
-    config = Config.model_validate_json(config_json)
-    db = Database(config.database_url)
-    root = config.storage.root
-    fence = None
-    if grants is not None:
-        fence = LeaseFence(db, config.node_id, {c: g.generation for c, g in grants.items()})
-    index = RecordingIndex(
-        db, root, node=config.node_id if grants is not None else None, fence=fence
-    )
-    workers: list[CameraWorker] = []
-    threads: list[threading.Thread] = []
-    gb28181 = Gb28181Media.of(config.gb28181, root) if config.gb28181.enabled else None
-    for cam_id in camera_ids:
-        cam = config.camera(cam_id)
-        grant = (grants or {}).get(cam_id)
-        handover = grant.handover if grant else None
-        if handover:
-            relabel_open_gap(db, cam_id, handover)  # one gap row for the whole handover
-        report = recover_camera(
-            db, root, cam_id, node=config.node_id if grants is not None else None, reason=handover
-        )
-        worker = CameraWorker(
-            cam,
-            root,
-            index,
-            last_recorded_end=report.last_end,
-            live=(live_taps or {}).get(cam_id),
-            gb28181=gb28181,
-            fence=functools.partial(fence.holds, cam_id) if fence is not None else None,
-            outage_reason=handover,
-        )
-        workers.append(worker)
-        t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
-        t.start()
-        threads.append(t)
-    from vms.custody.presence import presence_observers  # people per custody room
-    from vms.detection.live import LiveAnalysis  # the analytics stack loads in workers only
 
-    analysis = LiveAnalysis(
-        config, workers, db, observers=presence_observers(config, db, camera_ids)
-    )
-    analysis.start()
-    interval = config.workers.health_interval_s
-    while not stop.poll(interval) and not terminated.is_set():
-        for w in workers:
-            stats = analysis.stats(w.camera.id)
-            health_queue.put(
-                replace(
-                    w.health(),
-                    detector_calls=stats.calls,
-                    detector_latency_ms=stats.latency_ms,
-                )
-            )
-    for w in workers:
-        w.stop()
-    for t in threads:
-        t.join(timeout=15)
-    analysis.stop()  # after recording stopped: recording never waits for analysis
-    index.flush()
-    index.close()
-    for w in workers:
-        health_queue.put(w.health())
-    db.dispose()
+    config_json: str
+    camera_ids: list[str]
+    health: Any  # multiprocessing.Queue[CameraHealth]
+    stop: multiprocessing.connection.Connection
+    log_level: int = logging.INFO
+    live_taps: dict[str, LiveTap] = field(default_factory=dict)
+    grants: dict[str, Grant] | None = None
 
 
-def relabel_open_gap(db: Database, camera_id: str, reason: str) -> None:
-    """The gap left open by the node that recorded the camera before ("recorder stopped")
-    becomes the handover's gap: one row, with the handover's reason."""
-    with db.session() as s:
-        s.execute(
-            update(Gap).where(Gap.camera_id == camera_id, Gap.end.is_(None)).values(reason=reason)
-        )
+#: The entry point of a worker process (``vms.worker_process.run_worker_process``): a
+#: module-level function, so the spawned child can import it.
+WorkerMain = Callable[[WorkerArgs], None]
 
 
 @dataclass
@@ -172,19 +88,26 @@ class _Child:
     exits: list[int | None] = field(default_factory=list)
     grants: dict[str, Grant] | None = None
     retired: bool = False
-    # Its own stop pipe (see run_worker_process): one child can be stopped alone.
+    # Its own stop pipe (see WorkerArgs): one child can be stopped alone.
     pipe: tuple[Any, Any] = field(default_factory=lambda: _SPAWN.Pipe(duplex=False))
 
 
 class Supervisor:
-    """Owns the worker processes of every recording camera."""
+    """Owns the worker processes of every recording camera; ``main`` is what each runs
+    (composed by ``vms.worker_process``: the supervisor knows nothing of what is inside)."""
 
     def __init__(
-        self, config: Config, *, log_level: int = logging.INFO, dynamic: bool = False
+        self,
+        config: Config,
+        main: WorkerMain,
+        *,
+        log_level: int = logging.INFO,
+        dynamic: bool = False,
     ) -> None:
         """``dynamic`` (cluster nodes): no camera is recorded until ``assign`` gives it, under
         its lease, one process per camera; ``retire`` stops it."""
         self.config = config
+        self.main = main
         self.log_level = log_level
         self.dynamic = dynamic
         per = config.workers.cameras_per_process
@@ -212,17 +135,18 @@ class Supervisor:
         self._monitor.start()
 
     def _spawn(self, child: _Child) -> None:
+        args = WorkerArgs(
+            self.config.model_dump_json(),
+            child.camera_ids,
+            self._queue,
+            child.pipe[0],
+            self.log_level,
+            {cam_id: self._live[cam_id].tap() for cam_id in child.camera_ids},
+            child.grants,
+        )
         proc = self._ctx.Process(
-            target=run_worker_process,
-            args=(
-                self.config.model_dump_json(),
-                child.camera_ids,
-                self._queue,
-                child.pipe[0],
-                self.log_level,
-                {cam_id: self._live[cam_id].tap() for cam_id in child.camera_ids},
-                child.grants,
-            ),
+            target=self.main,
+            args=(args,),
             name="vms-worker-" + "+".join(child.camera_ids),
             daemon=False,
         )

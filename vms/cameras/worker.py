@@ -113,7 +113,7 @@ class CameraWorker:
         self.root = root
         self.index = index
         self.clock = clock or SystemClock()
-        self.frames = frames or LatestFrameBuffer(capacity=2)
+        self.frames = frames if frames is not None else LatestFrameBuffer(capacity=2)
         self._stop = threading.Event()
         self._health = CameraHealth(camera_id=camera.id)
         self._rates = RateMeter()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -16,9 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit, emit_json, out, parse_when
 from vms.cli_identity import LoginOpt, identify
-from vms.clock import SystemClock, utc
-from vms.config import Config, demo_config, load_config
+from vms.clock import SystemClock
 from vms.custody.config import RiskLevel
 from vms.custody.job import run_custody_checks
 from vms.custody.report import export_interview, interview_report
@@ -26,23 +23,12 @@ from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
 from vms.custody.views import AlertView, CheckView, InterviewView, PersonView
 from vms.evidence.audit import append
-from vms.vocab import jsonable
 
 custody_app = typer.Typer(
     help="Custody areas: people held, interviews, observation checks, alerts.",
     no_args_is_help=True,
 )
-out = Console(width=None if sys.stdout.isatty() else 200)
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Configuration file (default: $VMS_CONFIG, else the demo configuration in ./data).",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 ByOpt = Annotated[str, typer.Option("--by", help="Who makes this entry (user name).")]
 AtOpt = Annotated[
     str | None,
@@ -51,31 +37,14 @@ AtOpt = Annotated[
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note kept with the entry.")]
 
 
-def _config(path: Path | None) -> Config:
-    if path is None and os.environ.get("VMS_CONFIG"):
-        path = Path(os.environ["VMS_CONFIG"])
-    return load_config(path) if path is not None else demo_config()
-
-
 @contextmanager
-def _service(path: Path | None) -> Iterator[CustodyService]:
-    from vms.app import prepare  # the composition root imports this package
-
-    config = _config(path)
-    db = prepare(config)
-    try:
+def _service(path: Path | None, *, read_only: bool = False) -> Iterator[CustodyService]:
+    with cli_database(path, read_only=read_only) as (config, db):
         yield CustodyService(db, config, SystemClock())
-    finally:
-        db.dispose()
 
 
 def _when(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint="--at") from exc
+    return parse_when(value, "--at")
 
 
 def _t(at: datetime | None) -> str:
@@ -89,13 +58,6 @@ def _officer(text: str) -> Officer:
             f"expected NAME:BADGE (e.g. 'Li Wei:031245'), got {text!r}", param_hint="--officer"
         )
     return Officer(name.strip(), badge.strip())
-
-
-def _emit(data: object, as_json: bool, text: str) -> None:
-    if as_json:
-        print(json.dumps(jsonable(data)))
-    else:
-        out.print(text, highlight=False)
 
 
 @custody_app.command()
@@ -132,16 +94,14 @@ def enter(
             at=_when(at),
         )
     flag = " [red]re-summons within the minimum interval[/]" if "resummons" in p.flags else ""
-    _emit(
-        PersonView.model_validate(p), as_json, f"person {p.id} {p.name} entered {p.room_id}{flag}"
-    )
+    emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} entered {p.room_id}{flag}")
 
 
 @custody_app.command()
 def move(
     person: Annotated[int, typer.Argument(help="Person id.")],
-    room: Annotated[str, typer.Option(help="Room id (or unique name).")],
     by: ByOpt,
+    room: Annotated[str, typer.Option(help="Room id (or unique name) the person goes to.")],
     at: AtOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -149,7 +109,7 @@ def move(
     """Move a person held to another room."""
     with _service(config) as svc:
         p = svc.move(person, room=room, by=by, at=_when(at))
-    _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} now in {p.room_id}")
+    emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} now in {p.room_id}")
 
 
 @custody_app.command("interview-start")
@@ -170,44 +130,7 @@ def interview_start(
     officers = [_officer(o) for o in officer]
     with _service(config) as svc:
         iv = svc.start_interview(person, officers=officers, by=by, room=room, at=_when(at))
-    _emit(InterviewView.model_validate(iv), as_json, f"interview {iv.id} started in {iv.room_id}")
-
-
-@custody_app.command("interview-end")
-def interview_end(
-    interview: Annotated[int, typer.Argument(help="Interview id.")],
-    by: ByOpt,
-    note: NoteOpt = None,
-    at: AtOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """End an interview; its recording continuity is checked."""
-    with _service(config) as svc:
-        iv = svc.end_interview(interview, by=by, note=note, at=_when(at))
-    text = f"interview {iv.id} ended; recording " + (
-        f"[red]INCOMPLETE ({len(iv.gaps)} gap(s))[/]" if iv.recording_incomplete else "continuous"
-    )
-    _emit(InterviewView.model_validate(iv), as_json, text)
-
-
-@custody_app.command()
-def check(
-    person: Annotated[int, typer.Argument(help="Person id.")],
-    by: ByOpt,
-    note: NoteOpt = None,
-    at: AtOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record an observation round of a person held."""
-    with _service(config) as svc:
-        c = svc.record_check(person, by=by, note=note, at=_when(at))
-    _emit(
-        CheckView.model_validate(c),
-        as_json,
-        f"check {c.id} of person {c.person_id} at {c.at.isoformat()}",
-    )
+    emit(InterviewView.model_validate(iv), as_json, f"interview {iv.id} started in {iv.room_id}")
 
 
 @custody_app.command()
@@ -222,41 +145,84 @@ def risk(
     """Change a person's risk level (and so the observation interval)."""
     with _service(config) as svc:
         p = svc.set_risk(person, level, by=by, at=_when(at))
-    _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name}: risk {p.risk}")
+    emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name}: risk {p.risk}")
 
 
-@custody_app.command()
-def ack(
-    alert: Annotated[int, typer.Argument(help="Alert id.")],
-    by: ByOpt,
-    note: Annotated[str, typer.Option(help="What was done (required).")],
-    at: AtOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
+# --- entries about one person or interview: by whom, a note, when ----------------------
+
+#: (service, the id given, by, note, at) -> (the view printed with --json, the line shown)
+Entry = Callable[[CustodyService, int, str, str | None, datetime | None], tuple[object, str]]
+
+
+def _entry_command(
+    name: str, doc: str, target: str, entry: Entry, *, note_required: str | None = None
 ) -> None:
-    """Acknowledge an alert (stops its escalation)."""
-    with _service(config) as svc:
-        a = svc.acknowledge(alert, by=by, note=note, at=_when(at))
-    _emit(
-        AlertView.of(a, svc.config.custody.escalation),
-        as_json,
-        f"alert {a.id} acknowledged by {a.acknowledged_by}",
+    """Register ``vms custody NAME ID --by WHO [--note ...] [--at ...]``; with
+    ``note_required`` (its help) the note must be given."""
+
+    def command(
+        target_id: int, by: ByOpt, note: NoteOpt = None, at: AtOpt = None,
+        config: ConfigOpt = None, as_json: JsonOpt = False,
+    ) -> None:  # fmt: skip
+        with _service(config) as svc:
+            view, text = entry(svc, target_id, by, note, _when(at))
+        emit(view, as_json, text)
+
+    # A real annotation object (this module's annotations are strings, resolved globally).
+    command.__annotations__["target_id"] = Annotated[
+        int, typer.Argument(help=f"{target} id.", metavar=target.upper())
+    ]
+    if note_required is not None:
+        command.__annotations__["note"] = Annotated[str, typer.Option(help=note_required)]
+        command.__defaults__ = (None, None, False)  # at, config, as_json; note is required
+    command.__doc__ = doc
+    custody_app.command(name)(command)
+
+
+def _interview_end(
+    svc: CustodyService, interview: int, by: str, note: str | None, at: datetime | None
+) -> tuple[object, str]:
+    iv = svc.end_interview(interview, by=by, note=note, at=at)
+    text = f"interview {iv.id} ended; recording " + (
+        f"[red]INCOMPLETE ({len(iv.gaps)} gap(s))[/]" if iv.recording_incomplete else "continuous"
     )
+    return InterviewView.model_validate(iv), text
 
 
-@custody_app.command("exit")
-def exit_(
-    person: Annotated[int, typer.Argument(help="Person id.")],
-    by: ByOpt,
-    note: NoteOpt = None,
-    at: AtOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Register a person's release."""
-    with _service(config) as svc:
-        p = svc.exit(person, by=by, note=note, at=_when(at))
-    _emit(PersonView.model_validate(p), as_json, f"person {p.id} {p.name} released")
+def _check(
+    svc: CustodyService, person: int, by: str, note: str | None, at: datetime | None
+) -> tuple[object, str]:
+    c = svc.record_check(person, by=by, note=note, at=at)
+    text = f"check {c.id} of person {c.person_id} at {c.at.isoformat()}"
+    return CheckView.model_validate(c), text
+
+
+def _exit(
+    svc: CustodyService, person: int, by: str, note: str | None, at: datetime | None
+) -> tuple[object, str]:
+    p = svc.exit(person, by=by, note=note, at=at)
+    return PersonView.model_validate(p), f"person {p.id} {p.name} released"
+
+
+def _ack(
+    svc: CustodyService, alert: int, by: str, note: str | None, at: datetime | None
+) -> tuple[object, str]:
+    a = svc.acknowledge(alert, by=by, note=note or "", at=at)
+    return AlertView.of(
+        a, svc.config.custody.escalation
+    ), f"alert {a.id} acknowledged by {a.acknowledged_by}"
+
+
+_entry_command(
+    "interview-end", "End an interview; its recording continuity is checked.", "Interview",
+    _interview_end,
+)  # fmt: skip
+_entry_command("check", "Record an observation round of a person held.", "Person", _check)
+_entry_command("exit", "Register a person's release.", "Person", _exit)
+_entry_command(
+    "ack", "Acknowledge an alert (stops its escalation).", "Alert", _ack,
+    note_required="What was done (required).",
+)  # fmt: skip
 
 
 @custody_app.command()
@@ -270,7 +236,7 @@ def status(
         run_custody_checks(svc.db, svc.config, svc.clock, layout=svc.layout)
         report = svc.status(site)
     if as_json:
-        _emit(report, True, "")
+        emit_json(report)
         return
     people = Table("id", "name", "room", "basis", "entered", "min left", "risk", "next check")
     for p in report.held:
@@ -356,7 +322,7 @@ def interview(
             "exporting an interview's footage (custody room) needs a reason for the audit log",
             param_hint="--reason",
         )
-    with _service(config) as svc:
+    with _service(config, read_only=True) as svc:
         now = svc.clock.now()
         who = identify(svc.db, login)
         if export is not None:
@@ -381,7 +347,7 @@ def interview(
                 append(s, svc.clock, who.actor(why or "interview continuity report"), "view",
                        "interview", interview_id, details={"what": "interview report"})  # fmt: skip
     if as_json:
-        _emit(result, True, "")
+        emit_json(result)
     else:
         out.print(result.to_text(svc.config.texts()), highlight=False, markup=False)
     if result.hash_state == "failed":  # a segment still being written is not a failure
@@ -429,7 +395,7 @@ def _court_copy(
             layout=svc.layout,
         )
     gaps = len(result.gaps)
-    _emit(
+    emit(
         result.to_dict(),
         as_json,
         f"court copy {result.path} ({result.seconds:.0f} s, {result.width}x{result.height}, "
@@ -444,11 +410,4 @@ def run_checks(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Run every custody rule once now (`vms serve` does this periodically)."""
     with _service(config) as svc:
         r = run_custody_checks(svc.db, svc.config, svc.clock, layout=svc.layout)
-    data = {
-        "at": r.at.isoformat(),
-        "raised": r.raised,
-        "cleared": r.cleared,
-        "escalated": r.escalated,
-        "video_checks": r.video_checks,
-    }
-    _emit(data, as_json, f"{r.raised} raised, {r.cleared} cleared, {r.escalated} escalated")
+    emit(r, as_json, f"{r.raised} raised, {r.cleared} cleared, {r.escalated} escalated")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from vms.i18n import N_
-from vms.vocab import ConfigModel, RoomType
+from vms.vocab import ConfigModel, EventType, RoomType
 
 _ROOM_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -179,11 +179,11 @@ class VideoEventsConfig(ConfigModel):
         default_factory=lambda: _types("cell", "holding"), description="Rooms it applies to."
     )
     person_down: list[str] = Field(
-        default_factory=lambda: ["person_down"],
+        default_factory=lambda: [EventType.PERSON_DOWN.value],
         description="Analytics event types that mean a person is down (critical).",
     )
     stillness: list[str] = Field(
-        default_factory=lambda: ["stillness"],
+        default_factory=lambda: [EventType.STILLNESS.value],
         description="Analytics event types that mean a person is lying or sitting still.",
     )
 
@@ -210,9 +210,10 @@ class RecordingCheckConfig(ConfigModel):
 class CourtCopyConfig(ConfigModel):
     """The court copy of an interview: picture-in-picture, time burned in, H.264 + AAC."""
 
-    timezone: str = Field(
-        "Asia/Shanghai",
-        description="IANA time zone of the local time burned in beside UTC.",
+    timezone: str | None = Field(
+        None,
+        description="IANA time zone of the local time burned in beside UTC; default: the "
+        "site's (site.timezone, Asia/Shanghai unless set).",
     )
     max_height: int = Field(
         1080, ge=240, le=2160, description="Output height at most (the main camera's, scaled)."
@@ -236,7 +237,9 @@ class CourtCopyConfig(ConfigModel):
 
     @field_validator("timezone")
     @classmethod
-    def _zone(cls, value: str) -> str:
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:

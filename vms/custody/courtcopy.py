@@ -194,6 +194,7 @@ def make_court_copy(
         ),
         footer=DERIVED_NOTE,
         settings=config.custody.court_copy,
+        timezone=config.custody.court_copy.timezone or config.site.timezone,
     )
     rendered = render(job, out, progress)
     digest, size = _sha256(out)
@@ -230,7 +231,7 @@ def make_court_copy(
             "microphone": mic.camera_id if mic else None,
             "inset_corner": job.settings.inset_corner,
         },
-        "time_burned_in": {"utc": True, "local": job.settings.timezone},
+        "time_burned_in": {"utc": True, "local": job.timezone},
         "picture_gaps": picture_gaps,
         "sound_gaps": sound_gaps_,
         "slate_frames": rendered.slate_frames,

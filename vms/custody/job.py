@@ -1,23 +1,18 @@
 """The periodic custody checks: load the state, run the rules, raise, clear and escalate alerts.
 
-``run_custody_checks(db, config, clock)`` is the whole job; a scheduler only calls it::
-
-    scheduler = BackgroundScheduler(timezone=UTC)
-    add_custody_job(scheduler, db, config, clock)   # every custody.check_interval_s
-    scheduler.start()
+``run_custody_checks(db, config, clock)`` is the whole job; ``vms.ops.jobs.register_jobs``
+schedules it every ``custody.check_interval_s`` (``vms custody run-checks`` runs it once).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from vms.clock import Clock
 from vms.config import Config
@@ -25,9 +20,9 @@ from vms.custody.alerts import escalate, reconcile
 from vms.custody.layout import Layout, build_layout
 from vms.custody.models import Check, Interview, Person, Presence, Stay
 from vms.custody.presence import PresenceSpan
+from vms.custody.recording import camera_recordings
 from vms.custody.report import interview_gaps
 from vms.custody.rules import (
-    CameraRecording,
     CheckState,
     CustodyState,
     StayState,
@@ -36,9 +31,9 @@ from vms.custody.rules import (
     video_checks,
 )
 from vms.custody.service import interview_state, person_state, sync_rooms
-from vms.db.models import Event, Gap, Segment, SegmentStream
+from vms.db.models import Event
 from vms.db.session import Database
-from vms.errors import ConfigError, DatabaseError
+from vms.errors import DatabaseError
 from vms.vocab import jsonable
 
 log = logging.getLogger(__name__)
@@ -53,71 +48,6 @@ class CheckRunReport:
     cleared: int
     escalated: int
     video_checks: int
-
-
-def _segment_s(config: Config, camera_id: str) -> float:
-    try:
-        return config.camera(camera_id).segment_seconds
-    except ConfigError:
-        return 60.0
-
-
-def _sound(
-    s: Session, camera_id: str, latest: Segment | None
-) -> tuple[bool | None, datetime | None]:
-    """(whether the newest segment holds an audio stream (None: unknown), since when the
-    camera records none: the first segment without one after the last with one)."""
-    if latest is None:
-        return None, None
-    kinds = set(s.scalars(select(SegmentStream.kind).where(SegmentStream.segment_id == latest.id)))
-    if not kinds:
-        return None, None  # indexed without its streams (before migration 0012)
-    if "audio" in kinds:
-        return True, None
-    last_heard = s.scalar(
-        select(func.max(Segment.start))
-        .join(SegmentStream, SegmentStream.segment_id == Segment.id)
-        .where(Segment.camera_id == camera_id, SegmentStream.kind == "audio")
-    )
-    q = select(func.min(Segment.start)).where(Segment.camera_id == camera_id)
-    if last_heard is not None:
-        q = q.where(Segment.start > last_heard)
-    return False, s.scalar(q)
-
-
-def camera_recordings(
-    s: Session, config: Config, layout: Layout, cameras: Iterable[str] | None = None
-) -> dict[str, CameraRecording]:
-    """What the index says of each camera of the custody rooms (or of ``cameras``)."""
-    cams = sorted(
-        cameras if cameras is not None else {c for r in layout.rooms.values() for c in r.cameras}
-    )
-    out: dict[str, CameraRecording] = {}
-    for cam in cams:
-        latest = s.scalars(
-            select(Segment).where(Segment.camera_id == cam).order_by(Segment.start.desc()).limit(1)
-        ).first()
-        gap_since = s.scalar(
-            select(func.min(Gap.start)).where(
-                Gap.camera_id == cam, Gap.end.is_(None), Gap.kind == "video"
-            )
-        )
-        try:
-            record = config.camera(cam).record
-        except ConfigError:
-            record = False
-        audio, no_audio_since = _sound(s, cam, latest)
-        out[cam] = CameraRecording(
-            cam,
-            record,
-            _segment_s(config, cam),
-            latest.start if latest else None,
-            latest.end if latest else None,
-            gap_since,
-            audio=audio,
-            no_audio_since=no_audio_since,
-        )
-    return out
 
 
 def load_state(
@@ -260,38 +190,3 @@ def run_custody_checks(
             report.escalated,
         )
     return report
-
-
-class CustodyJob:
-    """The checks as a scheduler job with explicit dependencies; failures are logged, never
-    raised into the scheduler, so the next run happens."""
-
-    def __init__(self, db: Database, config: Config, clock: Clock) -> None:
-        self.db = db
-        self.config = config
-        self.clock = clock
-        self.layout = build_layout(config)
-        self.last: CheckRunReport | None = None
-        self.failures = 0
-
-    def __call__(self) -> None:
-        try:
-            self.last = run_custody_checks(self.db, self.config, self.clock, layout=self.layout)
-        except Exception:
-            self.failures += 1
-            log.exception("custody checks failed")
-
-
-def add_custody_job(scheduler: Any, db: Database, config: Config, clock: Clock) -> CustodyJob:
-    """Register the custody checks on an APScheduler scheduler."""
-    job = CustodyJob(db, config, clock)
-    scheduler.add_job(
-        job,
-        "interval",
-        seconds=config.custody.check_interval_s,
-        id="custody-checks",
-        max_instances=1,
-        coalesce=True,
-        replace_existing=True,
-    )
-    return job

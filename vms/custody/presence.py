@@ -306,13 +306,6 @@ class Occupancy:
     seen_at: datetime | None
     cameras: dict[str, int | None]
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "count": self.count,
-            "seen_at": self.seen_at.isoformat() if self.seen_at else None,
-            "cameras": dict(self.cameras),
-        }
-
 
 def room_occupancy(
     s: Session, rooms: Iterable[Room], now: datetime, stale_s: float

@@ -84,6 +84,7 @@ class RenderJob:
     title: str
     footer: str
     settings: CourtCopyConfig = field(default_factory=CourtCopyConfig)
+    timezone: str = "Asia/Shanghai"  # of the local time burned in beside UTC
 
 
 @dataclass(frozen=True)
@@ -374,7 +375,7 @@ def render(job: RenderJob, out: Path, progress: Progress | None = None) -> Rende
     size = output_size(*(main_size or (0, 0)), cfg.max_height)
     inset_src = _first_size(job.inset) if job.inset else None
     inset_box = inset_geometry(size, inset_src, cfg) if job.inset else None
-    clock = Clock(job.start, ZoneInfo(cfg.timezone))
+    clock = Clock(job.start, ZoneInfo(job.timezone))
     main = Sampler(video_frames(job.main, job.start), size)
     inset = (
         Sampler(video_frames(job.inset, job.start), inset_box[2:])

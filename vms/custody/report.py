@@ -27,10 +27,11 @@ from vms.custody.continuity import (
 )
 from vms.custody.layout import Layout, build_layout
 from vms.custody.models import Interview, Person
+from vms.custody.recording import segment_seconds
 from vms.custody.views import InterviewView, PersonView
 from vms.db.models import Segment
 from vms.db.session import Database
-from vms.errors import ConfigError, NotFoundError, StorageError
+from vms.errors import NotFoundError, StorageError
 from vms.evidence.clips import SourceSegment, cut_clip
 from vms.i18n import Texts, texts_for
 from vms.recordings import (
@@ -42,15 +43,6 @@ from vms.recordings import (
 )
 from vms.storage import LOCAL, Storage, as_storage, storage_for
 from vms.vocab import Subsystem, View, jsonable
-
-DEFAULT_SEGMENT_S = 60.0
-
-
-def _segment_s(config: Config, camera_id: str) -> float:
-    try:
-        return config.camera(camera_id).segment_seconds
-    except ConfigError:  # a camera since removed from the configuration
-        return DEFAULT_SEGMENT_S
 
 
 def camera_gaps(
@@ -66,7 +58,7 @@ def camera_gaps(
         start,
         end,
         now=now,
-        segment_s=_segment_s(config, camera_id),
+        segment_s=segment_seconds(config, camera_id),
         stale_s=config.custody.recording.stale_s,
         tolerance_s=config.custody.recording.continuity_tolerance_s,
     )
@@ -118,7 +110,7 @@ def camera_sound_gaps(
         start,
         end,
         now=now,
-        segment_s=_segment_s(config, camera_id),
+        segment_s=segment_seconds(config, camera_id),
         stale_s=config.custody.recording.stale_s,
         tolerance_s=config.custody.recording.continuity_tolerance_s,
     )

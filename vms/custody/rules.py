@@ -14,7 +14,6 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import partial
 from typing import Any
 
@@ -23,36 +22,11 @@ from vms.custody.continuity import CoverageGap
 from vms.custody.layout import Layout, Room
 from vms.custody.presence import PresenceSpan, room_timeline, runs
 from vms.custody.texts import english
-from vms.vocab import Severity, jsonable
+from vms.vocab import CustodyAlertType, jsonable, severity_of
 
+#: The custody alert types (the vocabulary's; their severities are there too).
+AlertType = CustodyAlertType
 
-class AlertType(StrEnum):
-    LEGAL_WARNING = "legal_clock_warning"
-    LEGAL_LIMIT = "legal_clock_limit"
-    RESUMMONS = "resummons"
-    TWO_OFFICER = "two_officer"
-    PERSON_ALONE = "person_alone"
-    PERSON_DOWN = "person_down"
-    STILLNESS = "stillness"
-    OBSERVATION_OVERDUE = "observation_overdue"
-    ROOM_WITHOUT_VIDEO = "room_without_video"
-    RECORDING_INCOMPLETE = "recording_incomplete"
-    NO_SOUND = "no_sound"
-
-
-SEVERITY: Mapping[AlertType, Severity] = {
-    AlertType.LEGAL_WARNING: Severity.WARNING,
-    AlertType.LEGAL_LIMIT: Severity.CRITICAL,
-    AlertType.RESUMMONS: Severity.WARNING,
-    AlertType.TWO_OFFICER: Severity.CRITICAL,
-    AlertType.PERSON_ALONE: Severity.WARNING,
-    AlertType.PERSON_DOWN: Severity.CRITICAL,
-    AlertType.STILLNESS: Severity.WARNING,
-    AlertType.OBSERVATION_OVERDUE: Severity.WARNING,
-    AlertType.ROOM_WITHOUT_VIDEO: Severity.CRITICAL,
-    AlertType.RECORDING_INCOMPLETE: Severity.CRITICAL,
-    AlertType.NO_SOUND: Severity.CRITICAL,
-}
 
 #: Rules that look only at the present: their alerts clear when no longer produced.
 CURRENT_ONLY: frozenset[AlertType] = frozenset({AlertType.ROOM_WITHOUT_VIDEO, AlertType.NO_SOUND})
@@ -176,10 +150,20 @@ class Condition:
 
     @property
     def severity(self) -> str:
-        return SEVERITY[self.type]
+        return severity_of(self.type)
 
 
 Rule = Callable[[CustodyState, datetime, CustodyConfig], list[Condition]]
+
+
+def _room_alert(
+    kind: AlertType, key: str, since: datetime, room: Room, data: dict[str, Any], **ids: Any
+) -> Condition:
+    """An ongoing condition of ``room`` since ``since``; its message says ``data``."""
+    return Condition(
+        kind, key, since, None, english(kind, data, since), site=room.site, room_id=room.id,
+        data=data, **ids,
+    )  # fmt: skip
 
 
 # --- the rules ------------------------------------------------------------------------------
@@ -518,18 +502,8 @@ def recording_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> li
             "room_name": room.name,
             "since": since.isoformat(),
         }
-        out.append(
-            Condition(
-                AlertType.ROOM_WITHOUT_VIDEO,
-                f"room_without_video:{room.id}:{since.isoformat()}",
-                since,
-                None,
-                english(AlertType.ROOM_WITHOUT_VIDEO, data, since),
-                site=room.site,
-                room_id=room.id,
-                data=data,
-            )
-        )
+        key = f"room_without_video:{room.id}:{since.isoformat()}"
+        out.append(_room_alert(AlertType.ROOM_WITHOUT_VIDEO, key, since, room, data))
     for iv in state.interviews:
         room = state.layout.rooms.get(iv.room_id)
         for gap in state.interview_gaps.get(iv.id, ()):
@@ -590,37 +564,16 @@ def no_sound_rule(state: CustodyState, now: datetime, cfg: CustodyConfig) -> lis
                 "room_type": room.type.value,
                 "since": since.isoformat(),
             }
-            out.append(
-                Condition(
-                    AlertType.NO_SOUND,
-                    f"no_sound:{cam_id}:{since.isoformat()}",
-                    since,
-                    None,
-                    english(AlertType.NO_SOUND, data, since),
-                    site=room.site,
-                    room_id=room.id,
-                    camera_id=cam_id,
-                    data=data,
-                )
-            )
+            key = f"no_sound:{cam_id}:{since.isoformat()}"
+            out.append(_room_alert(AlertType.NO_SOUND, key, since, room, data, camera_id=cam_id))
             for iv in state.interviews:
                 if iv.room_id != room.id or iv.ended_at is not None:
                     continue
                 iv_data = {**data, "interview": iv.id, "since": iv.started_at.isoformat()}
+                key = f"no_sound:{cam_id}:interview:{iv.id}"
+                ids = {"person_id": iv.person_id, "interview_id": iv.id, "camera_id": cam_id}
                 out.append(
-                    Condition(
-                        AlertType.NO_SOUND,
-                        f"no_sound:{cam_id}:interview:{iv.id}",
-                        iv.started_at,
-                        None,
-                        english(AlertType.NO_SOUND, iv_data, iv.started_at),
-                        site=room.site,
-                        room_id=room.id,
-                        person_id=iv.person_id,
-                        interview_id=iv.id,
-                        camera_id=cam_id,
-                        data=iv_data,
-                    )
+                    _room_alert(AlertType.NO_SOUND, key, iv.started_at, room, iv_data, **ids)
                 )
     return out
 

@@ -35,6 +35,8 @@ from vms.custody.models import (
     Stay,
 )
 from vms.custody.presence import room_occupancy
+from vms.custody.recording import camera_recordings
+from vms.custody.report import interview_gaps
 from vms.custody.rules import (
     AlertType,
     CustodyState,
@@ -360,8 +362,6 @@ class CustodyService:
     def _no_sound_at_start(self, s: Session, iv: Interview, room: Room, when: datetime) -> None:
         """An interview starting in a room whose camera records no sound: alert at once (the
         periodic checks keep the alert while it lasts)."""
-        from vms.custody.job import camera_recordings  # the job imports this module
-
         state = CustodyState(
             layout=Layout({room.id: room}),
             interviews=[interview_state(iv)],
@@ -375,8 +375,6 @@ class CustodyService:
         self, interview_id: int, *, by: str, note: str | None = None, at: datetime | None = None
     ) -> Interview:
         """End an interview; its recording continuity is checked and stored with it."""
-        from vms.custody.report import interview_gaps  # report imports this module
-
         when = self._at(at)
         with self._session() as s:
             iv = s.get(Interview, interview_id)

@@ -49,3 +49,8 @@ def head_revision() -> str | None:
     """The newest revision of every branch, joined as ``current_revision`` joins them."""
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     return ",".join(sorted(heads)) or None
+
+
+def head_revisions() -> list[str]:
+    """Every head of the migration scripts, sorted (several while branches are unmerged)."""
+    return sorted(ScriptDirectory.from_config(alembic_config()).get_heads())

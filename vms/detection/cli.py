@@ -11,10 +11,11 @@ import typer
 from rich.table import Table
 
 from vms.errors import ModelError
+from vms.events import EventView, search_events
 
 events_app = typer.Typer(help="Analytics events: search.", no_args_is_help=True)
 
-from vms.cli_common import ConfigOpt, JsonOpt, err, out  # noqa: E402
+from vms.cli_common import ConfigOpt, JsonOpt, cli_database, emit_json, err, out  # noqa: E402
 from vms.cli_common import load_cli_config as _config  # noqa: E402
 from vms.cli_common import parse_when as _when  # noqa: E402
 
@@ -109,37 +110,28 @@ def events_search(
     as_json: JsonOpt = False,
 ) -> None:
     """Events that started in a time range, oldest first, by camera, type and zone."""
-    from vms.app import prepare
-    from vms.detection.events import event_dict, search_events
-
-    cfg = _config(config)
-    if camera is not None:
-        cfg.camera(camera)
     start, end = _when(from_, "--from"), _when(to, "--to")
-    db = prepare(cfg)
-    try:
-        rows = [
-            event_dict(e)
-            for e in search_events(
-                db, camera=camera, type=type, zone=zone, start=start, end=end, limit=limit
-            )
-        ]
-    finally:
-        db.dispose()
+    with cli_database(config, read_only=True) as (cfg, db):
+        if camera is not None:
+            cfg.camera(camera)
+        found = search_events(
+            db, camera=camera, type=type, zone=zone, start=start, end=end, limit=limit
+        )
+    rows = [EventView.model_validate(e) for e in found]
     if as_json:
-        print(json.dumps(rows))
+        emit_json(rows)
         return
     table = Table("id", "camera", "type", "zone", "start (UTC)", "end (UTC)", "tracks", "count")
     for r in rows:
         table.add_row(
-            str(r["id"]),
-            r["camera"],
-            r["type"],
-            r["zone"] or "-",
-            r["start"],
-            r["end"] or "open",
-            ",".join(str(t) for t in r["track_ids"]),
-            "" if r["peak_count"] is None else str(r["peak_count"]),
+            str(r.id),
+            r.camera,
+            r.type,
+            r.zone or "-",
+            r.start.isoformat(),
+            r.end.isoformat() if r.end else "open",
+            ",".join(str(t) for t in r.track_ids),
+            "" if r.peak_count is None else str(r.peak_count),
         )
     out.print(table)
 

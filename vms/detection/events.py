@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -235,56 +235,4 @@ def _columns(event: EventRecord) -> dict[str, Any]:
         "snapshot": event.snapshot,
         "recording_start": event.recording_start,
         "recording_end": event.recording_end,
-    }
-
-
-# --- search ------------------------------------------------------------------------------
-
-
-def search_events(
-    db: Database,
-    *,
-    camera: str | None = None,
-    type: str | None = None,
-    zone: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    limit: int = 1000,
-) -> list[Event]:
-    """Events that started in ``[start, end)``, oldest first, filtered by camera, type and
-    zone. Each filter combination is served by an index (camera, type, start), (type, start),
-    (zone, start) or (start)."""
-    q = select(Event)
-    if camera is not None:
-        q = q.where(Event.camera_id == camera)
-    if type is not None:
-        q = q.where(Event.type == type)
-    if zone is not None:
-        q = q.where(Event.zone == zone)
-    if start is not None:
-        q = q.where(Event.start >= start)
-    if end is not None:
-        q = q.where(Event.start < end)
-    q = q.order_by(Event.start, Event.id).limit(limit)
-    with db.session() as s:
-        return list(s.scalars(q))
-
-
-def event_dict(e: Event) -> dict[str, Any]:
-    """An event row as JSON-ready values."""
-    return {
-        "id": e.id,
-        "type": e.type,
-        "camera": e.camera_id,
-        "zone": e.zone,
-        "start": e.start.isoformat(),
-        "end": e.end.isoformat() if e.end else None,
-        "severity": e.severity,
-        "track_ids": e.track_ids or [],
-        "peak_count": e.peak_count,
-        "confidence": e.confidence,
-        "snapshot": e.snapshot,
-        "recording_start": e.recording_start.isoformat() if e.recording_start else None,
-        "recording_end": e.recording_end.isoformat() if e.recording_end else None,
-        "data": e.data,
     }

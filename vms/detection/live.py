@@ -1,6 +1,9 @@
 """Live analysis inside a worker process: one thread per camera, one detector per process.
 
-    CameraWorker.frames (LatestFrameBuffer) --> Pipeline --> DatabaseEventSink --> events
+    (CameraConfig, LatestFrameBuffer) --> Pipeline --> DatabaseEventSink --> events
+
+Detection depends on the recording side only through ``vms.cameras.frames``: the worker
+process's composition root (``vms.worker_process``) hands each camera's frame buffer here.
 
 Analysis never slows recording: it takes the newest decoded frames and the buffer drops
 (and counts) what analysis could not keep up with.
@@ -14,8 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from vms.cameras.worker import CameraWorker
-from vms.config import Config
+from vms.cameras.frames import LatestFrameBuffer
+from vms.config import CameraConfig, Config
 from vms.db.session import Database
 from vms.detection.detector import Detector, YoloDetector
 from vms.detection.events import DatabaseEventSink
@@ -39,14 +42,14 @@ class DetectorStats:
 class LiveAnalysis:
     """Analyses the frames of a worker process's cameras until ``stop()``.
 
-    >>> analysis = LiveAnalysis(config, workers, db)  # doctest: +SKIP
+    >>> analysis = LiveAnalysis(config, [(camera, frames)], db)  # doctest: +SKIP
     >>> analysis.start(); ...; analysis.stop()  # doctest: +SKIP
     """
 
     def __init__(
         self,
         config: Config,
-        workers: Sequence[CameraWorker],
+        feeds: Sequence[tuple[CameraConfig, LatestFrameBuffer]],
         db: Database,
         *,
         detector: Detector | None = None,
@@ -54,7 +57,7 @@ class LiveAnalysis:
     ) -> None:
         self.config = config
         ids = {c.id for c in analysed(config)}
-        self.workers = [w for w in workers if w.camera.id in ids]
+        self.feeds = [(cam, frames) for cam, frames in feeds if cam.id in ids]
         self.sink = DatabaseEventSink(db, config.storage.root)
         self.detector = detector
         self.observers = list(observers)
@@ -66,46 +69,44 @@ class LiveAnalysis:
 
     def start(self) -> None:
         """Load the detector (off the recording path) and start a thread per camera."""
-        if not self.workers:
+        if not self.feeds:
             return
         # Not joined at stop: loading a model cannot be interrupted, and shutdown must not
         # wait for it (a daemon; once stopped it starts no camera thread).
         threading.Thread(target=self._start, name="analysis-start", daemon=True).start()
 
     def _start(self) -> None:
-        for w in self.workers:
+        for cam, _frames in self.feeds:
             try:
-                pipe = pipeline_for(
-                    w.camera, detector=None, sink=self.sink, observers=self.observers
-                )
+                pipe = pipeline_for(cam, detector=None, sink=self.sink, observers=self.observers)
             except VmsError as exc:
-                log.error("%s: analysis is off: %s", w.camera.id, exc)
+                log.error("%s: analysis is off: %s", cam.id, exc)
                 continue
-            self.pipelines[w.camera.id] = pipe
+            self.pipelines[cam.id] = pipe
         needed = any(p.needs_detections for p in self.pipelines.values())
         if self.detector is None and needed and self.config.detector.model is not None:
             try:
                 self.detector = YoloDetector(self.config.detector)
             except Exception as exc:  # never a dead thread: say it, and analyse without
                 log.error("detection is OFF in this worker: %s", exc)
-        for w in self.workers:
-            found = self.pipelines.get(w.camera.id)
+        for cam, frames in self.feeds:
+            found = self.pipelines.get(cam.id)
             if found is None or self._stop.is_set():
                 continue
             found.detector = self.detector
             t = threading.Thread(
-                target=self._run, args=(w, found), name=f"analysis-{w.camera.id}", daemon=True
-            )
+                target=self._run, args=(cam.id, frames, found), name=f"analysis-{cam.id}",
+                daemon=True,
+            )  # fmt: skip
             with self._lock:
                 if self._stop.is_set():
                     return
                 t.start()
                 self._threads.append(t)
 
-    def _run(self, worker: CameraWorker, pipe: Pipeline) -> None:
-        cam = worker.camera.id
+    def _run(self, cam: str, frames: LatestFrameBuffer, pipe: Pipeline) -> None:
         while not self._stop.is_set():
-            frame = worker.frames.get(timeout=0.5)
+            frame = frames.get(timeout=0.5)
             if frame is None or pipe.idle:
                 continue
             try:

@@ -37,19 +37,6 @@ class CaseView:
     created_by: str
     closed_at: datetime | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "number": self.number,
-            "title": self.title,
-            "status": self.status,
-            "owner": self.owner,
-            "investigators": list(self.investigators),
-            "created_at": self.created_at.isoformat(),
-            "created_by": self.created_by,
-            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
-        }
-
 
 def case_slug(number: str) -> str:
     """The case number as a folder name (``/`` becomes ``_``)."""

@@ -14,8 +14,6 @@ import contextlib
 import hashlib
 import io
 import os
-import queue
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ import av.container
 import av.stream
 
 from vms.errors import ClipError, FileIntegrityError, StorageError
+from vms.queued_writer import QueuedWriter
 from vms.storage import LOCAL, Storage, as_storage
 
 # Two segments are contiguous when the second starts within this of the first's end.
@@ -53,16 +52,6 @@ class SourceSegment:
     start: datetime
     end: datetime
     location: str = LOCAL  # where the file lives: the node's disk or the bucket
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "segment_id": self.segment_id,
-            "path": self.path,
-            "sha256": self.sha256,
-            "bytes": self.bytes,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-        }
 
 
 @dataclass(frozen=True)
@@ -160,29 +149,13 @@ class _HashingFile(io.RawIOBase):
         self._pos = 0
         self._end = 0
         self.in_order = True
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE_CHUNKS)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._drain, name="clip-write", daemon=True)
-        self._thread.start()
-
-    def _drain(self) -> None:
-        while True:
-            chunk = self._queue.get()
-            try:
-                if chunk is None:
-                    return
-                if self._error is None:
-                    self._hash.update(chunk)
-                    self._f.write(chunk)
-            except BaseException as exc:  # handed to the muxer's thread at its next call
-                self._error = exc
-            finally:
-                self._queue.task_done()
+        self._writer = QueuedWriter(
+            self._f, name="clip-write", maxsize=_QUEUE_CHUNKS, before_write=self._hash.update
+        )
 
     def _wait(self) -> None:
-        self._queue.join()
-        if self._error is not None:
-            raise StorageError(f"cannot write the clip: {self._error}") from self._error
+        if (error := self._writer.join()) is not None:
+            raise StorageError(f"cannot write the clip: {error}") from error
 
     def writable(self) -> bool:
         return True
@@ -191,13 +164,13 @@ class _HashingFile(io.RawIOBase):
         return True
 
     def write(self, data: Any) -> int:
-        if self._error is not None:
+        if self._writer.error is not None:
             self._wait()
         chunk = bytes(data)
         if self._pos != self._end:
             self.in_order = False
         if self.in_order:
-            self._queue.put(chunk)
+            self._writer.put(chunk)
         else:
             self._wait()
             self._f.seek(self._pos)
@@ -222,8 +195,7 @@ class _HashingFile(io.RawIOBase):
             try:
                 self._wait()
             finally:
-                self._queue.put(None)
-                self._thread.join()
+                self._writer.stop()
                 if not self._f.closed:
                     self._f.flush()
                     os.fsync(self._f.fileno())

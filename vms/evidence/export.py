@@ -41,7 +41,7 @@ from vms.evidence.items import CLIP, ItemView, list_items, require_items
 from vms.evidence.package import MANIFEST, README, SIGNATURE, SUMS
 from vms.evidence.verify import PackageProblem, PackageReport, verify_package
 from vms.storage import storage_for
-from vms.vocab import Subsystem
+from vms.vocab import Subsystem, jsonable
 
 log = logging.getLogger(__name__)
 __all__ = ["ExportResult", "PackageProblem", "PackageReport", "export_case", "verify_package"]
@@ -57,15 +57,6 @@ class ExportResult:
     key_fingerprint: str
     files: int
     bytes: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "manifest_sha256": self.manifest_sha256,
-            "key_fingerprint": self.key_fingerprint,
-            "files": self.files,
-            "bytes": self.bytes,
-        }
 
 
 def _camera_dicts(db: Database, ids: set[str]) -> list[dict[str, Any]]:
@@ -89,14 +80,14 @@ def _item_entry(item: ItemView, file_entry: dict[str, Any] | None) -> dict[str, 
         "id": item.id,
         "kind": item.kind,
         "camera": item.camera_id,
-        "requested_start": item.requested_start.isoformat(),
-        "requested_end": item.requested_end.isoformat(),
-        "start": item.start.isoformat(),
-        "end": item.end.isoformat(),
+        "requested_start": item.requested_start,
+        "requested_end": item.requested_end,
+        "start": item.start,
+        "end": item.end,
         "gaps": item.gaps,
         "note": item.note,
         "added_by": item.created_by,
-        "added_at": item.created_at.isoformat(),
+        "added_at": item.created_at,
         "reason": item.reason,
         "file": file_entry,
     }
@@ -138,7 +129,7 @@ def export_case(
     if partial.exists():
         shutil.rmtree(partial)
     try:
-        result = _write_package(db, config, clock, actor, case.to_dict(), items, partial, fp)
+        result = _write_package(db, config, clock, actor, jsonable(case), items, partial, fp)
         with db.session() as s:
             audit.append(
                 s,
@@ -233,7 +224,7 @@ def _write_package(
             "format": FORMAT,
             "case": case,
             "exported_by": actor.user,
-            "exported_at": utc(clock.now()).isoformat(),
+            "exported_at": utc(clock.now()),
             "reason": actor.reason,
             "system": {"software": f"vms {vms.__version__}", "host": socket.gethostname()},
             "signature": {
@@ -248,7 +239,8 @@ def _write_package(
             "items": entries,
             "files": sorted(files, key=_by_path),
         }
-        data = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        text = json.dumps(jsonable(manifest), indent=2, sort_keys=True, ensure_ascii=False)
+        data = (text + "\n").encode()
         (folder / MANIFEST).write_bytes(data)
     except OSError as exc:
         raise StorageError(f"cannot write the export package {folder}: {exc}") from exc

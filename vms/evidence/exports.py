@@ -34,6 +34,7 @@ from vms.evidence import audit
 from vms.evidence.audit import Actor
 from vms.evidence.cases import case_slug
 from vms.evidence.models import Case, EvidenceItem, Hold
+from vms.evidence.usage import disk_probe, exports_bytes, exports_root
 from vms.vocab import Subsystem
 
 log = logging.getLogger(__name__)
@@ -42,27 +43,9 @@ EXPORT_ACTOR = Actor("vms-retention", "export package retention")
 _STAMP = "%Y%m%dT%H%M%S%fZ"
 
 
-def exports_root(config: Config) -> Path:
-    return config.storage.root / "exports"
-
-
-def exports_bytes(config: Config) -> int:
-    """Bytes of every file under the exports folder (packages, zips, partial ones)."""
-    total = 0
-    for dirpath, _dirs, files in os.walk(exports_root(config)):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                continue
-    return total
-
-
 def check_room(db: Database, config: Config, needed: int, what: str) -> None:
     """Refuse (507) an export of ``needed`` bytes that would pass the high-water mark or the
     exports quota; the message says what to do."""
-    from vms.evidence.retention import disk_probe  # it counts these packages too
-
     ev = config.evidence
     now = disk_probe(config, db)()
     limit = int(now.total * ev.high_water_percent / 100)

@@ -97,13 +97,6 @@ class HoldView:
     released_by: str | None
     release_reason: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(vars(self))
-        for key in ("start", "end", "created_at", "released_at"):
-            value = out[key]
-            out[key] = value.isoformat() if value is not None else None
-        return out
-
 
 def _view(s: Session, row: Hold) -> HoldView:
     number = None
@@ -144,34 +137,29 @@ def add_range_hold(
         )
     if s.get(Camera, camera_id) is None:
         raise NotFoundError(f"no camera {camera_id!r} in the index", subsystem=Subsystem.EVIDENCE)
+    row = Hold(kind=RANGE, case_id=case.id if case else None, camera_id=camera_id, start=start,
+               end=end)  # fmt: skip
+    details = {
+        "kind": RANGE,
+        "camera": camera_id,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
+    return _placed(s, clock, actor, row, case, details)
+
+
+def _placed(
+    s: Session, clock: Clock, actor: Actor, row: Hold, case: Case | None, details: dict[str, Any]
+) -> Hold:
+    """Write hold ``row`` (by ``actor``, now) and its audit entry, the chain locked first."""
     audit.lock_chain(s)
-    row = Hold(
-        kind=RANGE,
-        case_id=case.id if case else None,
-        camera_id=camera_id,
-        start=start,
-        end=end,
-        reason=actor.reason,
-        created_at=clock.now(),
-        created_by=actor.user,
-    )
+    row.reason, row.created_at, row.created_by = actor.reason, clock.now(), actor.user
     s.add(row)
     s.flush()
     audit.append(
-        s,
-        clock,
-        actor,
-        "hold",
-        "hold",
-        row.id,
-        case_number=case.number if case else None,
-        details={
-            "kind": RANGE,
-            "camera": camera_id,
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-        },
-    )
+        s, clock, actor, "hold", "hold", row.id,
+        case_number=case.number if case else None, details=details,
+    )  # fmt: skip
     return row
 
 
@@ -179,28 +167,9 @@ def add_item_hold(
     s: Session, clock: Clock, actor: Actor, item: EvidenceItem, case: Case | None
 ) -> Hold:
     """Hold evidence file ``item`` inside the caller's transaction."""
-    audit.lock_chain(s)
-    row = Hold(
-        kind=ITEM,
-        case_id=case.id if case else item.case_id,
-        item_id=item.id,
-        reason=actor.reason,
-        created_at=clock.now(),
-        created_by=actor.user,
-    )
-    s.add(row)
-    s.flush()
-    audit.append(
-        s,
-        clock,
-        actor,
-        "hold",
-        "hold",
-        row.id,
-        case_number=case.number if case else None,
-        details={"kind": ITEM, "item": item.id, "path": item.path, "sha256": item.sha256},
-    )
-    return row
+    row = Hold(kind=ITEM, case_id=case.id if case else item.case_id, item_id=item.id)
+    details = {"kind": ITEM, "item": item.id, "path": item.path, "sha256": item.sha256}
+    return _placed(s, clock, actor, row, case, details)
 
 
 def place_range_hold(

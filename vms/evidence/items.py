@@ -12,7 +12,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -66,14 +66,15 @@ class ItemView:
     reason: str
     created_at: datetime
     created_by: str
-    sources: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[SourceSegment] = field(default_factory=list)
     location: str = LOCAL  # the item's file: on a node's disk or in the bucket
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(vars(self))
-        for key in ("requested_start", "requested_end", "start", "end", "created_at"):
-            out[key] = out[key].isoformat()
-        return out
+
+@dataclass(frozen=True)
+class ViewedItem(ItemView):
+    """An item with the path of its file, as ``vms evidence view --json`` prints it."""
+
+    file: str | None = None
 
 
 def _view(s: Session, item: EvidenceItem, case: Case | None = None) -> ItemView:
@@ -106,9 +107,7 @@ def _view(s: Session, item: EvidenceItem, case: Case | None = None) -> ItemView:
         item.created_at,
         item.created_by,
         [
-            SourceSegment(
-                src.segment_id, src.path, src.sha256, src.bytes, src.start, src.end
-            ).to_dict()
+            SourceSegment(src.segment_id, src.path, src.sha256, src.bytes, src.start, src.end)
             for src in sources
         ],
         item.location,
@@ -231,8 +230,11 @@ def add_clip(
         staging.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ClipError(f"cannot create {folder}: {exc}") from exc
-    tmp = staging / f"{uuid.uuid4().hex}.mp4"
-    clip = cut_clip(storage_for(config), plan.sources, plan.start, plan.end, tmp)
+    # The picture and the sound as recorded, in the container they were recorded in (MP4;
+    # MOV for G.711; NUT for G.726): a clip is evidence, so the camera's sound goes with it.
+    suffix = PurePosixPath(plan.sources[0].path).suffix or ".mp4"
+    tmp = staging / f"{uuid.uuid4().hex}{suffix}"
+    clip = cut_clip(storage_for(config), plan.sources, plan.start, plan.end, tmp, audio=True)
     final: Path | None = None
     try:
         with db.session() as s:
@@ -260,7 +262,7 @@ def add_clip(
             )
             s.add(item)
             s.flush()
-            final = folder / f"{item.id:06d}-{camera_id}-{clip.start:%Y%m%dT%H%M%SZ}.mp4"
+            final = folder / f"{item.id:06d}-{camera_id}-{clip.start:%Y%m%dT%H%M%SZ}{suffix}"
             item.path = final.relative_to(config.storage.root).as_posix()
             _add_sources(s, item, clip)
             audit.append(
@@ -315,6 +317,7 @@ def _clip_details(item: EvidenceItem, clip: ClipResult) -> dict[str, Any]:
         "sha256": clip.sha256,
         "bytes": clip.bytes,
         "packets": clip.packets,
+        "audio_packets": clip.audio_packets,
         "gaps": item.gaps,
         "sources": [[src.path, src.sha256] for src in clip.sources],
     }

@@ -11,13 +11,12 @@ Recording is never stopped here: it goes on while space lasts.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from vms.clock import Clock, SystemClock, utc
 from vms.config import Config
@@ -26,10 +25,11 @@ from vms.db.session import Database
 from vms.errors import StorageError
 from vms.evidence import audit
 from vms.evidence.audit import Actor
+from vms.evidence.exports import expire_packages
 from vms.evidence.holds import HoldSpan, active_spans, held_by
-from vms.evidence.models import EvidenceItem
+from vms.evidence.usage import DiskUsage, disk_probe
 from vms.storage import BUCKET, LOCAL, Storage, storage_for
-from vms.vocab import CameraKind, EventType, Severity
+from vms.vocab import CameraKind, EventType, Severity, jsonable
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,6 @@ class SegmentFacts:
     path: str
     sha256: str | None = None
     location: str = LOCAL  # the node's disk or the bucket
-
-
-@dataclass(frozen=True)
-class DiskUsage:
-    """Capacity and use of the storage, in bytes."""
-
-    total: int
-    used: int
 
 
 @dataclass(frozen=True)
@@ -158,41 +150,6 @@ def retention_days(config: Config, db: Database) -> dict[str, int]:
     return days
 
 
-def disk_probe(config: Config, db: Database) -> Callable[[], DiskUsage]:
-    """The usage probe for ``config``: the indexed bytes (footage, evidence files) and the
-    export packages against ``quota_bytes`` if set, else the file system that holds the
-    storage root."""
-    quota = config.evidence.quota_bytes
-    if quota is not None:
-
-        def indexed() -> DiskUsage:
-            with db.session() as s:
-                footage = s.scalar(
-                    select(func.coalesce(func.sum(Segment.bytes), 0)).where(
-                        Segment.status != "missing"
-                    )
-                )
-                evidence = s.scalar(
-                    select(func.coalesce(func.sum(EvidenceItem.bytes), 0)).where(
-                        EvidenceItem.status == "active"
-                    )
-                )
-            from vms.evidence.exports import exports_bytes  # packages count like footage
-
-            kept = int(footage or 0) + int(evidence or 0) + exports_bytes(config)
-            return DiskUsage(quota, kept)
-
-        return indexed
-
-    root = config.storage.root
-
-    def filesystem() -> DiskUsage:
-        usage = shutil.disk_usage(root)
-        return DiskUsage(usage.total, usage.used)
-
-    return filesystem
-
-
 def _facts(seg: Segment) -> SegmentFacts:
     assert seg.end is not None
     size = 0 if seg.status == "missing" else int(seg.bytes or 0)
@@ -252,6 +209,28 @@ def _candidates(
     return list(found.values()), horizon is not None
 
 
+@dataclass(frozen=True)
+class SegmentAction:
+    """A segment a retention run deleted (or would), or kept because it is held."""
+
+    segment_id: int
+    camera: str
+    path: str
+    start: datetime
+    end: datetime
+    bytes: int
+    sha256: str | None
+    why: str  # expired, disk_pressure, or why it would have gone when kept
+    holds: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, seg: SegmentFacts, why: str, holds: Sequence[int] = ()) -> SegmentAction:
+        return cls(
+            seg.id, seg.camera_id, seg.path, seg.start, seg.end, seg.bytes, seg.sha256, why,
+            tuple(holds),
+        )  # fmt: skip
+
+
 @dataclass
 class RetentionReport:
     """What a retention run did (or, with ``dry_run``, would do)."""
@@ -259,40 +238,13 @@ class RetentionReport:
     dry_run: bool
     usage: DiskUsage
     limit: int
-    deleted: list[dict[str, Any]] = field(default_factory=list)
-    kept_held: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[SegmentAction] = field(default_factory=list)
+    kept_held: list[SegmentAction] = field(default_factory=list)
     freed_bytes: int = 0
     over_limit: bool = False
     alerts: list[str] = field(default_factory=list)  # cameras with a storage_full event
     bodyworn: dict[str, Any] = field(default_factory=dict)  # vms.bodyworn.retention's report
     exports: list[dict[str, Any]] = field(default_factory=list)  # export packages expired
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "bodyworn": self.bodyworn,
-            "exports": self.exports,
-            "dry_run": self.dry_run,
-            "usage": {"total": self.usage.total, "used": self.usage.used},
-            "limit": self.limit,
-            "deleted": self.deleted,
-            "kept_held": self.kept_held,
-            "freed_bytes": self.freed_bytes,
-            "over_limit": self.over_limit,
-            "alerts": self.alerts,
-        }
-
-
-def _seg_dict(seg: SegmentFacts, why: str) -> dict[str, Any]:
-    return {
-        "segment_id": seg.id,
-        "camera": seg.camera_id,
-        "path": seg.path,
-        "start": seg.start.isoformat(),
-        "end": seg.end.isoformat(),
-        "bytes": seg.bytes,
-        "sha256": seg.sha256,
-        "why": why,
-    }
 
 
 def run_retention(
@@ -310,7 +262,6 @@ def run_retention(
     ``disk_usage`` measures the storage (default: ``disk_probe(config, db)``); ``scope``
     says which files this run may delete (default: all, the single-node case).
     """
-    from vms.evidence.exports import expire_packages
 
     now = utc(clock.now())
     days = retention_days(config, db)
@@ -327,7 +278,7 @@ def run_retention(
             break
         page *= 4
     report = RetentionReport(dry_run, usage, plan.limit, over_limit=plan.over_limit)
-    report.kept_held = [_seg_dict(k.segment, k.why) | {"holds": list(k.holds)} for k in plan.kept]
+    report.kept_held = [SegmentAction.of(k.segment, k.why, k.holds) for k in plan.kept]
     from vms.bodyworn.retention import run_bodyworn_retention  # its files, its categories
 
     report.bodyworn = run_bodyworn_retention(
@@ -335,14 +286,14 @@ def run_retention(
     ).to_dict()
     report.exports = expired
     if dry_run:
-        report.deleted = [_seg_dict(d.segment, d.why) for d in plan.deletions]
+        report.deleted = [SegmentAction.of(d.segment, d.why) for d in plan.deletions]
         report.freed_bytes = sum(d.segment.bytes for d in plan.deletions)
         return report
     for start in range(0, len(plan.deletions), _BATCH):
         done = _delete_batch(
             db, storage_for(config), clock, actor, plan.deletions[start : _BATCH + start]
         )
-        report.deleted += [_seg_dict(d.segment, d.why) for d in done]
+        report.deleted += [SegmentAction.of(d.segment, d.why) for d in done]
         report.freed_bytes += sum(d.segment.bytes for d in done)
     report.over_limit = usage.used - report.freed_bytes > plan.limit
     report.alerts = _storage_alerts(db, clock, plan, report)
@@ -375,7 +326,7 @@ def _delete_batch(
                 "delete",
                 "segment",
                 seg.id,
-                details=_seg_dict(seg, d.why),
+                details=jsonable(SegmentAction.of(seg, d.why)),
             )
             done.append(d)
     for d in done:
@@ -454,7 +405,7 @@ def _storage_alerts(
 
 
 class RetentionJob:
-    """``run_retention`` as a zero-argument callable for a scheduler (see add_retention_job)."""
+    """``run_retention`` as a zero-argument callable (``vms.ops.jobs.register_jobs``)."""
 
     def __init__(
         self,
@@ -478,20 +429,3 @@ class RetentionJob:
         """Everything on one node; a cluster node's own disk (and the bucket when it holds
         the job's lock), from ``scope_fn`` (set by vms.ops.jobs.register_jobs)."""
         return self.scope_fn() if self.scope_fn is not None else Scope()
-
-
-def add_retention_job(
-    scheduler: Any, db: Database, config: Config, clock: Clock | None = None
-) -> RetentionJob:
-    """Register retention on an APScheduler scheduler, every ``evidence.retention_interval_s``."""
-    job = RetentionJob(db, config, clock)
-    scheduler.add_job(
-        job,
-        "interval",
-        seconds=config.evidence.retention_interval_s,
-        id="retention",
-        max_instances=1,
-        coalesce=True,
-        replace_existing=True,
-    )
-    return job

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from fastapi.responses import FileResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
@@ -76,6 +77,30 @@ class WebState:
 def content(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
     """``responses=`` of a route that answers a file or a stream, not JSON (for OpenAPI)."""
     return {200: {"description": description, "content": {m: {} for m in media_types}}}
+
+
+#: The signed grant a playback start returned (the video URL carries it).
+GrantQuery = Annotated[
+    str, Query(max_length=200, description="From the audited playback start that gave the URL.")
+]
+
+
+def check_grant(
+    state: WebState, grant: str, user: Principal, segment_id: int | None, what: str, start: str
+) -> None:
+    """Video is served only under the grant of an audited playback start of that segment."""
+    if segment_id is None or not state.grants.check(grant, user.id, segment_id):
+        raise PermissionDeniedError(
+            f"no valid playback grant for {what}: start playback with {start} (it is audited) "
+            "and use the URL it returns",
+            subsystem=Subsystem.WEB,
+        )
+
+
+def served_file(description: str, *media_types: str) -> dict[str, Any]:
+    """The route arguments of an answer that is a file (``@router.get(path, **served_file(...))``):
+    its class and, for OpenAPI, its media types."""
+    return {"response_class": FileResponse, "responses": content(description, *media_types)}
 
 
 def get_state(request: Request) -> WebState:

@@ -15,11 +15,13 @@ from sqlalchemy.exc import DataError as SQLAlchemyDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vms.errors import (
+    AnalyticsError,
     AuthenticationError,
     CameraError,
     ConfigError,
     ConflictError,
     DatabaseError,
+    FileIntegrityError,
     InsufficientStorageError,
     InvalidError,
     LegalHoldError,
@@ -27,6 +29,7 @@ from vms.errors import (
     NotFoundError,
     PermissionDeniedError,
     ReasonRequiredError,
+    SigningError,
     StorageError,
     TooManyAttemptsError,
     VmsError,
@@ -36,7 +39,8 @@ from vms.web.limits import problems_of
 log = logging.getLogger(__name__)
 
 #: The HTTP answer of each kind of error (vms.errors): the most specific class in an error's MRO
-#: decides; anything else raised on purpose is a 400. This is the one place kinds become statuses.
+#: decides. Every kind is listed (a test walks vms.errors); this is the one place kinds become
+#: statuses.
 STATUS: dict[type[VmsError], int] = {
     InvalidError: 400,
     AuthenticationError: 401,
@@ -52,6 +56,11 @@ STATUS: dict[type[VmsError], int] = {
     StorageError: 503,
     InsufficientStorageError: 507,
     DatabaseError: 503,
+    # The evidence on disk no longer matches its recorded hash: the request conflicts with
+    # the state of the footage (and is logged); not the caller's mistake, never a 500.
+    FileIntegrityError: 409,
+    SigningError: 503,  # the signing key cannot be read now
+    AnalyticsError: 503,  # the detector or a video cannot be used now
 }
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from tests.cameras.conftest import H264Clip
 from tests.cameras.gb28181.conftest import CHANNELS, NVR, PASSWORD, running_platform, simulator
 from tests.cameras.gb28181.corpus import corpus
-from tests.cameras.helpers import wait_for
+from tests.support.waiting import wait_for
 from vms.cameras.gb28181.store import list_devices
 from vms.cli import app
 from vms.config import load_config

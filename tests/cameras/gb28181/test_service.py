@@ -14,8 +14,9 @@ from sqlalchemy import inspect
 import vms.cameras.gb28181.models  # noqa: F401  (the tables under test)
 from tests.cameras.conftest import H264Clip
 from tests.cameras.gb28181.conftest import CHANNELS, NVR, PASSWORD, gb_settings
-from tests.cameras.helpers import make_config, segments, wait_for
+from tests.cameras.helpers import make_config, segments
 from tests.support.gb28181 import DeviceSimulator
+from tests.support.waiting import wait_for
 from vms.app import App
 from vms.cameras.gb28181.store import list_devices
 from vms.cameras.sources import open_source

@@ -13,7 +13,7 @@ import yaml
 from rich.table import Table
 
 from vms.cameras.gb28181.store import list_devices
-from vms.cli_common import ConfigOpt, JsonOpt, load_cli_config, out
+from vms.cli_common import ConfigOpt, JsonOpt, load_cli_config, open_for_cli, out
 from vms.config import Config, parse_config
 from vms.errors import ConfigError, NotFoundError
 from vms.vocab import CameraKind, RoomType, Subsystem
@@ -37,10 +37,8 @@ def _iso(value: Any) -> str | None:
 @gb_app.command("devices")
 def devices(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """List registered devices, their channels, and the camera recording each channel."""
-    from vms.app import prepare
-
     cfg = load_cli_config(config)
-    db = prepare(cfg)
+    db = open_for_cli(cfg, read_only=True)
     try:
         rows = list_devices(db)
     finally:
@@ -120,13 +118,11 @@ def add(
     config: ConfigOpt = None,
 ) -> None:
     """Add a discovered channel as a camera to the configuration file (restart vms serve)."""
-    from vms.app import prepare
-
     path = config or (Path(os.environ["VMS_CONFIG"]) if os.environ.get("VMS_CONFIG") else None)
     if path is None:
         raise ConfigError("vms gb28181 add writes to a configuration file: give --config FILE")
     cfg = load_cli_config(path)
-    db = prepare(cfg)
+    db = open_for_cli(cfg, read_only=True)
     try:
         rows = {d.id: chans for d, chans in list_devices(db)}
     finally:

@@ -93,6 +93,12 @@ class Gb28181Media:
     def of(cls, config: Gb28181Config, storage_root: Path) -> Gb28181Media:
         return cls(config, control_address(storage_root))
 
+    def open(self, url: str, *, stall_timeout_s: float) -> OpenedSource:
+        """Play ``url`` (``vms.cameras.sources.ChannelOpener``)."""
+        if not self.config.enabled:
+            raise SourceOpenError(f"{url}: GB/T 28181 is not enabled (gb28181.enabled: true)")
+        return open_gb28181(url, self, stall_timeout_s=stall_timeout_s)
+
 
 class Gb28181Session:
     """One play: the RTP socket, the control connection and the receiving thread."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import supervision as sv
@@ -197,6 +197,21 @@ class Rule(Protocol[S]):
     def initial(self) -> S: ...
 
     def step(self, state: S, obs: Observation, now: datetime) -> tuple[S, list[Transition]]: ...
+
+
+C = TypeVar("C")
+T = TypeVar("T")
+
+
+class PerTrackRule(Generic[C, T]):
+    """Base of the rules that follow each person on their own (person down, stillness): a
+    config, a zone, ``clear_s`` of hysteresis, and a state per track id (none at first)."""
+
+    def __init__(self, config: C, zone: str | None, clear_s: float) -> None:
+        self.config, self.zone, self.clear_s = config, zone, clear_s
+
+    def initial(self) -> Mapping[int, T]:
+        return {}
 
 
 TrackStates = Mapping[int, Situation]

@@ -14,6 +14,7 @@ from vms.detection.rules.base import (
     transition,
     zone_key,
 )
+from vms.vocab import EventType
 
 
 class CrowdingRule:
@@ -23,7 +24,7 @@ class CrowdingRule:
     >>> rule = CrowdingRule(CrowdingConfig(people=3, seconds=10), zone="gate", clear_s=2)
     """
 
-    type = "crowding"
+    type: str = EventType.CROWDING
 
     def __init__(self, config: CrowdingConfig, zone: str | None, clear_s: float) -> None:
         self.config, self.zone, self.clear_s = config, zone, clear_s

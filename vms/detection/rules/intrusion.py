@@ -14,6 +14,7 @@ from vms.detection.rules.base import (
     transition,
     zone_key,
 )
+from vms.vocab import EventType
 
 
 class IntrusionRule:
@@ -23,7 +24,7 @@ class IntrusionRule:
     >>> rule = IntrusionRule(IntrusionConfig(), zone="yard", clear_s=2)
     """
 
-    type = "intrusion"
+    type: str = EventType.INTRUSION
 
     def __init__(self, config: IntrusionConfig, zone: str | None, clear_s: float) -> None:
         self.config, self.zone, self.clear_s = config, zone, clear_s

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from vms.detection.config import LoiteringConfig
 from vms.detection.rules.base import Observation, TrackStates, Transition, step_tracks
+from vms.vocab import EventType
 
 
 class LoiteringRule:
@@ -16,7 +17,7 @@ class LoiteringRule:
     >>> state, events = rule.step(rule.initial(), observation, now)  # doctest: +SKIP
     """
 
-    type = "loitering"
+    type: str = EventType.LOITERING
 
     def __init__(self, config: LoiteringConfig, zone: str | None, clear_s: float) -> None:
         self.config, self.zone, self.clear_s = config, zone, clear_s

@@ -17,6 +17,7 @@ from vms.detection.rules.base import (
     transition,
     zone_key,
 )
+from vms.vocab import EventType
 
 #: (below MIN, above MAX)
 OccupancyState = tuple[Situation, Situation]
@@ -30,7 +31,7 @@ class OccupancyRule:
     >>> rule = OccupancyRule(OccupancyConfig(min=2, seconds=30), zone="cell", clear_s=2)
     """
 
-    type = "occupancy"
+    type: str = EventType.OCCUPANCY
 
     def __init__(self, config: OccupancyConfig, zone: str | None, clear_s: float) -> None:
         self.config, self.zone, self.clear_s = config, zone, clear_s

@@ -23,12 +23,14 @@ from vms.detection.config import PersonDownConfig
 from vms.detection.rules.base import (
     IDLE,
     Observation,
+    PerTrackRule,
     Situation,
     Transition,
     advance,
     transition,
     zone_key,
 )
+from vms.vocab import EventType
 
 # COCO keypoints: shoulders 5, 6; hips 11, 12.
 _SHOULDERS, _HIPS = (5, 6), (11, 12)
@@ -123,7 +125,7 @@ def is_down(
     return head_dropped and feet_in_place
 
 
-class PersonDownRule:
+class PersonDownRule(PerTrackRule[PersonDownConfig, DownTrack]):
     """One event per person down for T. A detector often misses a person lying still, so a
     person last seen down and not seen since stays down for ``clear_s`` (which covers the
     tracker's lost timeout); seen upright again ends it.
@@ -131,13 +133,7 @@ class PersonDownRule:
     >>> rule = PersonDownRule(PersonDownConfig(seconds=5), zone=None, clear_s=2)
     """
 
-    type = "person_down"
-
-    def __init__(self, config: PersonDownConfig, zone: str | None, clear_s: float) -> None:
-        self.config, self.zone, self.clear_s = config, zone, clear_s
-
-    def initial(self) -> PersonDownState:
-        return {}
+    type: str = EventType.PERSON_DOWN
 
     def step(
         self, state: PersonDownState, obs: Observation, now: datetime

@@ -12,12 +12,14 @@ from vms.detection.rules.base import (
     IDLE,
     Ended,
     Observation,
+    PerTrackRule,
     Situation,
     Transition,
     advance,
     transition,
     zone_key,
 )
+from vms.vocab import EventType
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class StillTrack:
 StillnessState = Mapping[int, StillTrack]
 
 
-class StillnessRule:
+class StillnessRule(PerTrackRule[StillnessConfig, StillTrack]):
     """A person is still while the bottom centre of the box stays within ``max_move`` box
     heights of where it was when stillness began; moving further ends it and starts over
     from there (so a slow walker is never still). A short loss is bridged by ``clear_s``.
@@ -40,13 +42,7 @@ class StillnessRule:
     >>> rule = StillnessRule(StillnessConfig(seconds=60), zone=None, clear_s=2)
     """
 
-    type = "stillness"
-
-    def __init__(self, config: StillnessConfig, zone: str | None, clear_s: float) -> None:
-        self.config, self.zone, self.clear_s = config, zone, clear_s
-
-    def initial(self) -> StillnessState:
-        return {}
+    type: str = EventType.STILLNESS
 
     def step(
         self, state: StillnessState, obs: Observation, now: datetime

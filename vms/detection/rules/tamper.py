@@ -18,6 +18,7 @@ from vms.detection.rules.base import (
     transition,
     zone_key,
 )
+from vms.vocab import EventType
 
 _WIDTH = 320  # analysis width of the grey frame
 _THUMB = 96  # width of the structure thumbnail compared with the reference
@@ -89,7 +90,7 @@ class TamperRule:
     >>> rule = TamperRule(TamperConfig(seconds=5), clear_s=2)
     """
 
-    type = "tamper"
+    type: str = EventType.TAMPER
     zone: str | None = None
 
     def __init__(

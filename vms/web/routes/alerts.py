@@ -10,23 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
-from sqlalchemy import select
 
 from vms.custody.models import Alert as CustodyAlert
-from vms.db.models import Event
 from vms.errors import NotFoundError
+from vms.events import NEWEST, WRITTEN, EventFilter, find_events
 from vms.vocab import Subsystem, jsonable
-from vms.web.alerts import (
-    acked_ids,
-    acknowledge,
-    acks_of,
-    event_out,
-    latest_event_id,
-    open_custody_alerts,
-    render_custody,
-    snapshot_path,
-)
-from vms.web.deps import SessionDep, StateDep, content
+from vms.web import alerts as feed
+from vms.web.deps import SessionDep, StateDep, content, served_file
 from vms.web.i18n import texts_of
 from vms.web.roles import Permission
 from vms.web.schemas import AckIn, AckMessage, AckOut, AlertsOut, EventOut, FeedMessage
@@ -50,22 +40,19 @@ def recent_alerts(
     """The newest alerts, newest first; ``last_id`` is where the live feed takes over. With
     them the open custody alerts (``custody``, oldest first), which the feed keeps current."""
     user = scope.user
-    last = latest_event_id(s)
+    last = feed.latest_event_id(s)
     texts, now = texts_of(state.config, request, user.language), state.clock.now()
     custody = [
-        render_custody(m, texts, now)
+        feed.render_custody(m, texts, now)
         for m in map(
-            state.alerts.custody, s.scalars(open_custody_alerts().order_by(CustodyAlert.id))
+            state.alerts.custody, s.scalars(feed.open_custody_alerts().order_by(CustodyAlert.id))
         )
         if scope.rule.alert(m.camera_id, m.room)
     ]
-    q = select(Event).order_by(Event.id.desc()).limit(limit)
-    if user.camera_scope is not None:
-        q = q.where(Event.camera_id.in_(sorted(user.camera_scope)))
-    rows = list(s.scalars(q))
-    acked = acked_ids(s, [r.id for r in rows])
+    rows = find_events(s, EventFilter(cameras=user.camera_scope), order=WRITTEN, limit=limit)
+    acked = feed.acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
-    alerts = [event_out(root, r, r.id in acked) for r in rows]
+    alerts = [feed.event_out(root, r, r.id in acked) for r in rows]
     return AlertsOut(last_id=last, alerts=alerts, custody=custody)
 
 
@@ -120,7 +107,7 @@ def ack_alert(
     """Acknowledge an alert with a note; every open feed shows it at once."""
     user = scope.user
     event = scope.event(s, event_id)
-    ack = acknowledge(s, event.id, user, body.note.strip(), state.clock.now())
+    ack = feed.acknowledge(s, event.id, user, body.note.strip(), state.clock.now())
     out = AckOut(id=ack.id, event_id=event.id, username=user.username, note=ack.note, at=ack.at)
     state.alerts.publish(AckMessage(**out.model_dump(), camera_id=event.camera_id))
     return out
@@ -131,7 +118,7 @@ def alert_acks(event_id: int, s: SessionDep, scope: Supervisor) -> list[AckOut]:
     event = scope.event(s, event_id)
     return [
         AckOut(id=a.id, event_id=a.event_id, username=name, note=a.note, at=a.at)
-        for a, name in acks_of(s, event.id)
+        for a, name in feed.acks_of(s, event.id)
     ]
 
 
@@ -147,35 +134,27 @@ def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventOut]:
     """Events, newest first, by camera, type and time (the search page builds on this)."""
-    q = select(Event).order_by(Event.start.desc()).limit(limit)
     if camera_id is not None:
         scope.camera(camera_id)
-        q = q.where(Event.camera_id == camera_id)
-    elif scope.user.camera_scope is not None:
-        q = q.where(Event.camera_id.in_(sorted(scope.user.camera_scope)))
-    if type is not None:
-        q = q.where(Event.type == type)
-    if since is not None:
-        q = q.where(Event.start >= since)
-    if until is not None:
-        q = q.where(Event.start < until)
-    rows = list(s.scalars(q))
-    acked = acked_ids(s, [r.id for r in rows])
+    f = EventFilter(
+        cameras=[camera_id] if camera_id is not None else scope.user.camera_scope,
+        types=None if type is None else [type],
+        since=since,
+        until=until,
+    )
+    rows = find_events(s, f, order=NEWEST, limit=limit)
+    acked = feed.acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
-    return [event_out(root, r, r.id in acked) for r in rows]
+    return [feed.event_out(root, r, r.id in acked) for r in rows]
 
 
-@router.get(
-    "/events/{event_id}/snapshot",
-    response_class=FileResponse,
-    responses=content("The snapshot.", "image/jpeg"),
-)
+@router.get("/events/{event_id}/snapshot", **served_file("The snapshot.", "image/jpeg"))
 def event_snapshot(
     event_id: int, s: SessionDep, state: StateDep, scope: EventReader
 ) -> FileResponse:
     """The JPEG the rule saved when the event fired."""
     event = scope.event(s, event_id)
-    path = snapshot_path(state.config.storage.root, event)
+    path = feed.snapshot_path(state.config.storage.root, event)
     if path is None:
         raise NotFoundError(f"event {event_id} has no snapshot", subsystem=Subsystem.WEB)
     return FileResponse(path, media_type="image/jpeg")

@@ -47,7 +47,15 @@ from vms.web.bodyworn_schemas import (
     PlayOut,
     RevokeIn,
 )
-from vms.web.deps import SessionDep, StateDep, WebState, content, require
+from vms.web.deps import (
+    GrantQuery,
+    SessionDep,
+    StateDep,
+    WebState,
+    check_grant,
+    require,
+    served_file,
+)
 from vms.web.roles import Permission, Role
 from vms.web.schemas import ItemOut
 from vms.web.scope import case_member
@@ -233,26 +241,18 @@ def _stored(state: WebState, row: BodywornFile) -> Path:
     return path
 
 
-@router.get(
-    "/files/{file_id}/video",
-    response_class=FileResponse,
-    responses=content("The file (HTTP range requests).", "video/mp4"),
-)
+@router.get("/files/{file_id}/video", **served_file("The file (HTTP range requests).", "video/mp4"))
 def video(
     file_id: int,
     state: StateDep,
     s: SessionDep,
     user: Viewer,
-    grant: Annotated[str, Query(max_length=200, description="From POST .../play.")] = "",
+    grant: GrantQuery = "",
 ) -> FileResponse:
     """The file for a video element, under the grant POST .../play gave."""
     row = visible_file(s, user, file_id)
-    if row.segment_id is None or not state.grants.check(grant, user.id, row.segment_id):
-        raise PermissionDeniedError(
-            f"no valid playback grant for body-worn file {file_id}: start playback with "
-            f"POST /api/bodyworn/files/{file_id}/play (it is audited)",
-            subsystem=Subsystem.WEB,
-        )
+    start = f"POST /api/bodyworn/files/{file_id}/play"
+    check_grant(state, grant, user, row.segment_id, f"body-worn file {file_id}", start)
     return FileResponse(
         _stored(state, row), media_type=MEDIA.get(Path(row.path).suffix, "video/mp4")
     )
@@ -260,8 +260,7 @@ def video(
 
 @router.get(
     "/files/{file_id}/download",
-    response_class=FileResponse,
-    responses=content("The original, byte for byte.", "video/mp4", "application/octet-stream"),
+    **served_file("The original, byte for byte.", "video/mp4", "application/octet-stream"),
 )
 def download(
     file_id: int,

@@ -23,10 +23,9 @@ Manager = Annotated[Principal, Depends(require(Permission.BODYWORN_MANAGE))]
 
 @router.get("/officers")
 def list_officers(
-    state: StateDep,
-    user: Viewer,
-    unit: Annotated[str | None, Query(max_length=200)] = None,
+    state: StateDep, user: Viewer, unit: Annotated[str | None, Query(max_length=200)] = None
 ) -> list[OfficerView]:
+    """Officers (badge, name, unit, account, the recorder each holds now), of one unit."""
     return officers.list_officers(state.db, unit=unit)
 
 

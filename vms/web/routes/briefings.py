@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from vms.errors import NotFoundError
 from vms.ops.briefing import Briefing, briefing_root, is_day, list_briefings
 from vms.vocab import Subsystem
-from vms.web.deps import StateDep, content
+from vms.web.deps import StateDep, served_file
 from vms.web.roles import Permission
 from vms.web.schemas import BriefingLink
 from vms.web.scope import Scope, unscoped
@@ -48,8 +48,7 @@ def briefing(state: StateDep, user: Reader, day: str) -> Briefing:
 
 @router.get(
     "/{day}/files/{name}",
-    response_class=FileResponse,
-    responses=content("The page or a chart.", "text/html", "image/png"),
+    **served_file("The page or a chart.", "text/html", "image/png"),
 )
 def briefing_file(state: StateDep, user: Reader, day: str, name: str) -> FileResponse:
     """The briefing's HTML page (index.html, its charts load beside it) or a chart."""

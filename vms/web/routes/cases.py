@@ -26,7 +26,7 @@ from vms.evidence.items import ItemView, add_clip, list_items
 from vms.evidence.package import MANIFEST, open_package
 from vms.vocab import CameraKind, Subsystem
 from vms.web.audit import record
-from vms.web.deps import SessionDep, StateDep, WebState, content
+from vms.web.deps import SessionDep, StateDep, WebState, served_file
 from vms.web.roles import Permission
 from vms.web.routes.recordings import Reason, check_reason
 from vms.web.schemas import CaseDetailOut, CaseIn, CaseOut, ClipIn, ExportIn, ExportOut, ItemOut
@@ -158,8 +158,7 @@ async def export(
 
 @router.get(
     "/{case_id}/exports/{name}",
-    response_class=FileResponse,
-    responses=content("The signed export package.", "application/zip"),
+    **served_file("The signed export package.", "application/zip"),
 )
 def export_download(
     case_id: int, name: str, state: StateDep, s: SessionDep, scope: Exporter, reason: Reason = None

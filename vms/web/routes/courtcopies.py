@@ -15,7 +15,7 @@ from vms.evidence.audit import Actor
 from vms.vocab import Subsystem
 from vms.web.audit import record
 from vms.web.courtcopies import CourtCopyJob
-from vms.web.deps import SessionDep, StateDep, WebState, content, require
+from vms.web.deps import SessionDep, StateDep, WebState, require, served_file
 from vms.web.roles import Permission
 from vms.web.schemas import CourtCopyIn, CourtCopyOut
 from vms.web.users import Principal
@@ -95,10 +95,7 @@ def court_copy_status(job_id: str, state: StateDep, user: InterviewAuditor) -> C
 
 @router.get(
     "/court-copies/{job_id}/download",
-    response_class=FileResponse,
-    responses=content(
-        "The court copy package: copy, originals, signed manifest.", "application/zip"
-    ),
+    **served_file("The court copy package: copy, originals, signed manifest.", "application/zip"),
 )
 def court_copy_download(
     job_id: str, state: StateDep, s: SessionDep, user: InterviewAuditor

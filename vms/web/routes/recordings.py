@@ -17,17 +17,13 @@ from vms.bodyworn.files import view_of
 from vms.bodyworn.officers import is_bodyworn_camera
 from vms.config import CameraConfig
 from vms.db.models import Camera, Event, Gap, Segment, SegmentStream
-from vms.errors import (
-    FileIntegrityError,
-    NotFoundError,
-    PermissionDeniedError,
-    ReasonRequiredError,
-)
+from vms.errors import FileIntegrityError, NotFoundError, ReasonRequiredError
 from vms.storage import LOCAL, storage_for
 from vms.vocab import CameraKind, Subsystem
+from vms.web import deps
 from vms.web.alerts import event_out
 from vms.web.audit import record
-from vms.web.deps import SessionDep, StateDep, WebState, content, require
+from vms.web.deps import SessionDep, StateDep, WebState, require
 from vms.web.files import stored_response
 from vms.web.roles import Permission
 from vms.web.routes.bodyworn import segment_access
@@ -251,8 +247,7 @@ def _playback_out(
 
 @router.get(
     "/recordings/segments/{segment_id}/view",
-    response_class=FileResponse,
-    responses=content("A copy of the segment this browser plays (derived).", "video/mp4"),
+    **deps.served_file("A copy of the segment this browser plays (derived).", "video/mp4"),
 )
 def segment_viewing_copy(
     segment_id: int,
@@ -260,19 +255,14 @@ def segment_viewing_copy(
     state: StateDep,
     s: SessionDep,
     user: Player,
-    grant: Annotated[str, Query(max_length=200, description="From POST /api/playback.")] = "",
+    grant: deps.GrantQuery = "",
     hevc: Annotated[bool, Query(description="The browser decodes H.265.")] = False,
 ) -> Response:
     """The segment made playable for this browser (H.265 to H.264, G.711/G.726 to AAC, NUT
     to MP4), under a playback grant: a viewing copy, made on demand and kept in a bounded
     cache; it says so, and names the original's SHA-256. The evidence is the original."""
     seg = _segment(s, state, user, segment_id)
-    if not state.grants.check(grant, user.id, seg.id):
-        raise PermissionDeniedError(
-            f"no valid playback grant for segment {segment_id}: start playback with "
-            "POST /api/playback (it is audited) and use the URL it returns",
-            subsystem=Subsystem.WEB,
-        )
+    deps.check_grant(state, grant, user, seg.id, f"segment {segment_id}", "POST /api/playback")
     plan = _plan(state, s, seg, hevc)
     if not plan.needed:
         return _serve(state, seg, request)
@@ -287,8 +277,7 @@ def segment_viewing_copy(
 
 @router.get(
     "/recordings/segments/{segment_id}/video",
-    response_class=FileResponse,
-    responses=content("The segment (HTTP range requests).", "video/mp4"),
+    **deps.served_file("The segment (HTTP range requests).", "video/mp4"),
 )
 def segment_video(
     segment_id: int,
@@ -296,23 +285,17 @@ def segment_video(
     state: StateDep,
     s: SessionDep,
     user: Player,
-    grant: Annotated[str, Query(max_length=200, description="From POST /api/playback.")] = "",
+    grant: deps.GrantQuery = "",
 ) -> Response:
     """The segment file for a video element (HTTP range requests), under a playback grant."""
     seg = _segment(s, state, user, segment_id)
-    if not state.grants.check(grant, user.id, seg.id):
-        raise PermissionDeniedError(
-            f"no valid playback grant for segment {segment_id}: start playback with "
-            "POST /api/playback (it is audited) and use the URL it returns",
-            subsystem=Subsystem.WEB,
-        )
+    deps.check_grant(state, grant, user, seg.id, f"segment {segment_id}", "POST /api/playback")
     return _serve(state, seg, request)
 
 
 @router.get(
     "/recordings/segments/{segment_id}/download",
-    response_class=FileResponse,
-    responses=content("The segment file as recorded.", "video/mp4"),
+    **deps.served_file("The segment file as recorded.", "video/mp4"),
 )
 def segment_download(
     segment_id: int,

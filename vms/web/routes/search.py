@@ -3,7 +3,7 @@ were in, while they were there) or a case (its evidence items and clip ranges)."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from vms.custody.layout import build_layout
 from vms.custody.models import Person, Stay
 from vms.db.models import Event
+from vms.events import NEWEST, EventFilter, find_events
 from vms.evidence.models import Case, EvidenceItem
+from vms.i18n import Texts
 from vms.web.alerts import acked_ids, event_out
 from vms.web.deps import SessionDep, StateDep, WebState
 from vms.web.roles import Permission
@@ -59,9 +61,16 @@ def _case_filter(s: Session, case: Case) -> ColumnElement[bool]:
     return or_(*conds) if conds else false()
 
 
-def play_url(event: Event) -> str:
-    at = event.recording_start or event.start
-    query = {"camera": event.camera_id, "day": at.date().isoformat(), "t": at.isoformat()}
+def play_url(event: Event, texts: Texts) -> str:
+    """The playback page at the event's recording: ``t`` the UTC instant, ``day`` the site's
+    local calendar day it falls on (the timeline's day; not the UTC date, which differs from
+    it for eight hours of every day in Asia/Shanghai)."""
+    at = texts.local(event.recording_start or event.start)
+    query = {
+        "camera": event.camera_id,
+        "day": at.date().isoformat(),
+        "t": at.astimezone(UTC).isoformat(),
+    }
     return f"/playback?{urlencode(query)}"
 
 
@@ -83,30 +92,31 @@ def search(
     cams = camera or [c.id for c in scope.cameras()]
     for cam_id in cams:
         scope.camera(cam_id)
-    q = select(Event).where(Event.camera_id.in_(cams))
-    if type:
-        q = q.where(Event.type.in_(type))
-    if zone:
-        q = q.where(Event.zone == zone)
-    if since is not None:
-        q = q.where(Event.start >= since)
-    if until is not None:
-        q = q.where(Event.start < until)
+    conds: list[ColumnElement[bool]] = []
     if person is not None:
         scope.person(s, person)  # 404, or 403 if held only outside the scope
-        q = q.where(_person_filter(s, state, person))
+        conds.append(_person_filter(s, state, person))
     if case:
-        q = q.where(_case_filter(s, scope.case_by_number(s, case)))  # members only
-    rows = list(s.scalars(q.order_by(Event.start.desc(), Event.id.desc()).limit(limit)))
+        conds.append(_case_filter(s, scope.case_by_number(s, case)))  # members only
+    f = EventFilter(
+        cameras=cams,
+        types=type or None,
+        zone=zone or None,
+        since=since,
+        until=until,
+        where=and_(*conds) if conds else None,
+    )
+    rows = find_events(s, f, order=NEWEST, limit=limit)
     acked = acked_ids(s, [r.id for r in rows])
     root = state.config.storage.root
     names = {c.id: c.display_name for c in state.cameras.values()}
+    texts = state.config.texts()
     return [
         SearchHitOut(
             **event_out(root, r, r.id in acked).model_dump(),
             camera_name=names.get(r.camera_id, r.camera_id),
             recording_start=r.recording_start,
-            play_url=play_url(r),
+            play_url=play_url(r, texts),
         )
         for r in rows
     ]

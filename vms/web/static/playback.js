@@ -52,7 +52,13 @@ function draw() {
   }
   const parts = [hours];
   for (const s of day.segments) parts.push(block("seg", s.start, s.end, `${localTime(s.start)} – ${localTime(s.end)}`));
-  for (const g of day.gaps) parts.push(block("gap", g.start, g.end, t("gap: {reason}", { reason: g.reason })));
+  // A picture gap: nothing recorded. An audio gap: the picture was recorded without its sound,
+  // drawn as a band under the recorded range, never as missing footage.
+  for (const g of day.gaps) {
+    parts.push(g.kind === "audio"
+      ? block("audio-gap", g.start, g.end, t("audio gap (picture without sound): {reason}", { reason: g.reason }))
+      : block("gap", g.start, g.end, t("gap: {reason}", { reason: g.reason })));
+  }
   for (const e of day.events) {
     const m = el("div", { class: "ev", title: `${label("event_type", e.type)} ${localTime(e.start)}`, "data-event-id": e.id });
     m.style.left = pct(ms(e.start));
@@ -63,7 +69,9 @@ function draw() {
 
   const rows = [
     ...day.segments.map((s) => ({ start: s.start, end: s.end, what: t("segment {id}", { id: s.id }), cls: "" })),
-    ...day.gaps.map((g) => ({ start: g.start, end: g.end, what: t("gap: {reason}", { reason: g.reason }), cls: "gap-row" })),
+    ...day.gaps.map((g) => g.kind === "audio"
+      ? { start: g.start, end: g.end, what: t("audio gap (picture without sound): {reason}", { reason: g.reason }), cls: "gap-row audio-gap-row" }
+      : { start: g.start, end: g.end, what: t("gap: {reason}", { reason: g.reason }), cls: "gap-row" }),
   ].sort((a, b) => ms(a.start) - ms(b.start));
   document.querySelector("#ranges tbody").replaceChildren(...rows.map((r) => {
     const tr = el("tr", { class: r.cls });
