@@ -55,12 +55,12 @@ import cv2
 import numpy as np
 import psutil
 
-from tests.support.rtsp import AudioTrack, Mount, RtspServer, prepare_speech
+from tests.support.rtsp import AudioTrack, Mount, RtspServer, check_gstreamer, prepare_speech
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 FFMPEG = "/usr/bin/ffmpeg"
-PHASES = ("vms", "ffmpeg", "ffmpeg-fmp4")
+PHASES = ("vms", "vms-base", "ffmpeg", "ffmpeg-fmp4")
 AUDIO_SECONDS = 16  # the speech loops on its own (its frames are matched, not its timing)
 INSTALL_FFMPEG = "apt-get install -y --no-install-recommends ffmpeg"
 FMP4_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
@@ -337,8 +337,8 @@ class TreeMeter:
             cmd = " ".join(p.cmdline())
         except psutil.Error:
             return "?"
-        if "spawn_main" in cmd:
-            return "vms worker processes"
+        if "spawn_main" in cmd or "forkserver" in cmd:
+            return "vms worker processes (and their fork server)"
         if "resource_tracker" in cmd:
             return "multiprocessing resource tracker"
         if "vms.cli" in cmd:
@@ -503,6 +503,24 @@ class Recorder:
         raise NotImplementedError
 
 
+def missing_prerequisites(phases: Sequence[str], ffmpeg: str | None = None) -> list[str]:
+    """What the phases need and this machine lacks, each with how to install it; checked
+    before any phase (or the source encoding) starts."""
+    missing = []
+    ffmpeg = ffmpeg or FFMPEG
+    if any(p.startswith("ffmpeg") for p in phases) and not os.access(ffmpeg, os.X_OK):
+        missing.append(
+            f"{ffmpeg} not found: the ffmpeg phases need Debian's ffmpeg "
+            f"({INSTALL_FFMPEG}, also done by scripts/setup --dev), "
+            "or leave them out with --phases vms"
+        )
+    try:
+        check_gstreamer()  # the RTSP server every phase records from
+    except RuntimeError as exc:
+        missing.append(str(exc))
+    return missing
+
+
 def _names(n: int) -> list[str]:
     return [f"cam{i:03d}" for i in range(1, n + 1)]
 
@@ -513,9 +531,15 @@ class VmsRecorder(Recorder):
     name = "vms"
 
     def __init__(
-        self, workdir: Path, urls: list[str], cameras_per_process: int, tree: Path = ROOT
+        self,
+        workdir: Path,
+        urls: list[str],
+        cameras_per_process: int,
+        tree: Path = ROOT,
+        name: str = "vms",
     ) -> None:
         super().__init__(workdir, urls)
+        self.name = name
         self.per_process = cameras_per_process
         self.tree = tree
         self.root = workdir / "data"
@@ -857,6 +881,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=ROOT,
         help="folder whose vms package runs (default: this repository; e.g. a git archive)",
     )
+    parser.add_argument(
+        "--base-tree",
+        type=Path,
+        help="the vms-base phase runs this folder's vms (e.g. a git archive of the code before "
+        "a change), so before and after are measured in one run",
+    )
     parser.add_argument("--video", choices=("h264", "h265"), default="h264")
     parser.add_argument(
         "--audio", choices=("none", "aac", "pcma", "pcmu"), default="none",
@@ -868,12 +898,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     if unknown := sorted(set(phases) - set(PHASES)):
         parser.error(f"unknown phases {unknown}; choose from {PHASES}")
-    if any(p.startswith("ffmpeg") for p in phases) and not os.access(FFMPEG, os.X_OK):
-        print(
-            f"{FFMPEG} not found: the ffmpeg phases need Debian's ffmpeg ({INSTALL_FFMPEG}), "
-            "or leave them out with --phases vms",
-            file=sys.stderr,
-        )
+    if "vms-base" in phases and args.base_tree is None:
+        parser.error("the vms-base phase needs --base-tree")
+    if missing := missing_prerequisites(phases):
+        for line in missing:
+            print(line, file=sys.stderr)
         return 2
     n = args.streams
     per_process = args.cameras_per_process or min(25, max(1, math.ceil(n / 4)))
@@ -925,6 +954,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             rec: Recorder
             if phase == "vms":
                 rec = VmsRecorder(workdir, urls, per_process, args.vms_tree.resolve())
+            elif phase == "vms-base":
+                rec = VmsRecorder(
+                    workdir, urls, per_process, args.base_tree.resolve(), name="vms (base)"
+                )
             else:
                 rec = FfmpegRecorder(
                     workdir,

@@ -97,6 +97,11 @@ READ_ONLY = [
     ["hold", "list", "--json"],
     ["users", "list", "--json"],
     ["retention", "run", "--dry-run", "--json"],
+    ["bodyworn", "list", "--json"],
+    ["bodyworn", "approvals", "--json"],
+    ["officers", "list", "--json"],
+    ["devices", "list", "--json"],
+    ["gb28181", "devices", "--json"],
 ]
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from vms.bootstrap import prepare
+from vms.bootstrap import prepare, sync_cameras
 from vms.cameras.gb28181.platform import Gb28181Platform
 from vms.cameras.health import CameraHealth
 from vms.cameras.recovery import recover_node
@@ -29,6 +29,10 @@ from vms.worker_process import run_worker_process
 
 if TYPE_CHECKING:
     from vms.web.server import WebServer
+
+#: ``prepare`` and ``sync_cameras`` live in vms.bootstrap; named here too for code written
+#: when they were App's (other branches' tests import them from here).
+__all__ = ["App", "prepare", "sync_cameras"]
 
 log = logging.getLogger(__name__)
 
@@ -111,20 +115,25 @@ class App:
         return self.supervisor.health() if self.supervisor else {}
 
     def stop(self) -> None:
-        if self.web is not None:
-            self.web.stop()
-            self.web = None
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=True)
-            self.scheduler = None
+        # The recorders first: their stop budget is for closing segments, and it must not be
+        # spent waiting for a web server or jobs backed up under load (bench.recording, 100
+        # streams). The platform stays up until its channels' workers are gone. A node's
+        # agent stops first (no camera is assigned meanwhile) and gives its leases back once
+        # the workers closed their segments, so the others take them over at once.
         if self.agent is not None:
             self.agent.stop()
         if self.supervisor is not None:
             self.supervisor.stop()
             self.supervisor = None
         if self.agent is not None:
-            self.agent.leave()  # after the workers closed their segments
+            self.agent.leave()
             self.agent = None
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
         if self.locks is not None:
             self.locks.release_all()
             self.locks = None

@@ -146,6 +146,19 @@ class WorkersConfig(ConfigModel):
         1, ge=1, le=256, description="Cameras sharing one worker process (1 isolates each)."
     )
     health_interval_s: float = Field(1.0, gt=0, description="How often workers report health.")
+    connects_at_once: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="Cameras of one worker process that connect at the same time; the others "
+        "wait their turn, so many cameras starting together do not all time out.",
+    )
+    stop_s_per_camera: float = Field(
+        1.5,
+        gt=0,
+        description="Time a worker process gets to close each camera's segment (fsync, "
+        "SHA-256) at shutdown, on top of 20 s; a process still running after that is killed.",
+    )
 
 
 class LoginThrottleConfig(ConfigModel):

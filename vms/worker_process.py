@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import signal
 import threading
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -26,13 +27,14 @@ from vms.cameras.health import CameraHealth
 from vms.cameras.index import RecordingIndex
 from vms.cameras.live import LiveTap
 from vms.cameras.recovery import recover_camera
-from vms.cameras.supervisor import WorkerArgs
+from vms.cameras.supervisor import WorkerArgs, stop_budget_s
 from vms.cameras.worker import CameraWorker
 from vms.cluster.fence import LeaseFence
 from vms.cluster.leases import Grant
 from vms.config import Config
 from vms.db.models import Gap
 from vms.db.session import Database
+from vms.detection.startup import analysed
 from vms.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -77,6 +79,8 @@ class WorkerProcess:
     def start(self) -> None:
         config, root = self.config, self.config.storage.root
         gb28181 = Gb28181Media.of(config.gb28181, root) if config.gb28181.enabled else None
+        # Shared by the cameras of this process: at most so many connect at once (staggered).
+        slots = threading.Semaphore(config.workers.connects_at_once)
         feeds = []
         for cam_id in self.camera_ids:
             cam = config.camera(cam_id)
@@ -98,12 +102,15 @@ class WorkerProcess:
                     functools.partial(self.fence.holds, cam_id) if self.fence is not None else None
                 ),
                 outage_reason=handover,
+                connect_slots=slots,
             )
             self.workers.append(worker)
             feeds.append((cam, frames))
             t = threading.Thread(target=worker.run, name=f"camera-{cam_id}", daemon=True)
             t.start()
             self._threads.append(t)
+        if not any(c.id in self.camera_ids for c in analysed(config)):
+            return  # recording only: the analytics stack (torch, Ultralytics, OpenCV) never loads
         # The analytics stack (OpenCV, supervision, the detector) loads in worker processes
         # only, not in the supervisor, which imports this module for its entry point.
         from vms.custody.presence import presence_observers
@@ -127,8 +134,11 @@ class WorkerProcess:
     def stop(self) -> None:
         for w in self.workers:
             w.stop()
+        # The threads close their segments in parallel; what is left of the budget goes to
+        # the index (the SHA-256 of every closed file) before the supervisor's own deadline.
+        deadline = time.monotonic() + 0.75 * stop_budget_s(self.config, len(self.camera_ids))
         for t in self._threads:
-            t.join(timeout=15)
+            t.join(timeout=max(0.1, deadline - time.monotonic()))
         if self.analysis is not None:
             self.analysis.stop()  # after recording stopped: recording never waits for it
         self.index.flush()

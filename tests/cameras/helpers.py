@@ -14,6 +14,8 @@ from typing import Any
 import av
 from sqlalchemy import select
 
+# Re-exported for tests written when it lived here; the one wait_for is tests/support's.
+from tests.support.waiting import wait_for as wait_for
 from vms.bootstrap import sync_cameras
 from vms.cameras.index import RecordingIndex
 from vms.cameras.worker import CameraWorker

@@ -11,6 +11,7 @@ and with the damage a reconnect can bring; no timing is involved.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -23,8 +24,10 @@ from tests.cameras.conftest import CLIP, H264Clip
 from tests.cameras.helpers import camera, make_config, open_database, read_segment, segments
 from tests.conftest import shared_file
 from tests.support.rtsp import prepare_video
+from tests.support.waiting import wait_for
 from vms.cameras.decoder import AnalysisDecoder
 from vms.cameras.frames import LatestFrameBuffer
+from vms.cameras.health import CameraState
 from vms.cameras.index import RecordingIndex
 from vms.cameras.sources import OpenedSource
 from vms.cameras.worker import CameraWorker
@@ -148,3 +151,83 @@ def test_the_analysis_decoder_decodes_h264_and_h265(tmp_path: Path, codec: str) 
     assert first.image.shape == (432, 768, 3)
     assert first.time.timestamp() == pytest.approx(1_700_000_000.0)
     assert decoder.dropped == 0
+
+
+def test_cameras_of_a_process_connect_a_few_at_a_time(tmp_path: Path) -> None:
+    """Many cameras starting together take turns: the wait for a turn is not an open, so it
+    cannot run into the stall timeout."""
+    ids = [f"cam{i}" for i in range(6)]
+    config = make_config(tmp_path, [camera(c, "replay://", analysis_fps=0) for c in ids])
+    db = open_database(config.database_url, config)
+    index = RecordingIndex(db, tmp_path)
+    slots = threading.Semaphore(2)
+    lock = threading.Lock()
+    go = threading.Event()
+    opening: list[str] = []
+    opened: list[str] = []
+    most = 0
+
+    def opener_for(worker_of: dict[str, CameraWorker], cam: str) -> Any:
+        def opener(url: str, **_options: Any) -> OpenedSource:
+            nonlocal most
+            with lock:
+                opening.append(cam)
+                most = max(most, len(opening))
+            go.wait(60)
+            with lock:
+                opening.remove(cam)
+                opened.append(cam)
+            worker_of[cam].stop()  # one connection each
+            raise SourceOpenError("replay: done")
+
+        return opener
+
+    workers: dict[str, CameraWorker] = {}
+    for cam_config in config.cameras:
+        workers[cam_config.id] = CameraWorker(
+            cam_config,
+            tmp_path,
+            index,
+            opener=opener_for(workers, cam_config.id),
+            connect_slots=slots,
+        )
+    threads = [threading.Thread(target=w.run, daemon=True) for w in workers.values()]
+    try:
+        for t in threads:
+            t.start()
+        wait_for("two cameras connecting", lambda: len(opening) == 2, 30)
+        waiting = [w for w in workers.values() if w.camera.id not in opening]
+        assert all(w.health().state is CameraState.STARTING for w in waiting)
+        go.set()
+        for t in threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in threads)
+    finally:
+        go.set()
+        index.close()
+        db.dispose()
+    assert sorted(opened) == ids  # every camera had its turn
+    assert most == 2  # never more than the slots at once
+
+
+def test_a_camera_waiting_for_its_turn_stops_without_connecting(tmp_path: Path) -> None:
+    config = make_config(tmp_path, [camera(CAM, "replay://", analysis_fps=0)])
+    db = open_database(config.database_url, config)
+    index = RecordingIndex(db, tmp_path)
+    slots = threading.Semaphore(1)
+    slots.acquire()  # another camera of the process is connecting and does not finish
+
+    def opener(url: str, **_options: Any) -> OpenedSource:
+        raise AssertionError("connected without a slot")
+
+    worker = CameraWorker(config.cameras[0], tmp_path, index, opener=opener, connect_slots=slots)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    try:
+        thread.start()
+        wait_for("the camera waiting", lambda: worker.health().state is CameraState.STARTING, 30)
+        worker.stop()
+        thread.join(60)
+        assert not thread.is_alive()
+    finally:
+        index.close()
+        db.dispose()

@@ -380,3 +380,33 @@ def test_burned_in_time_is_utc_and_local(zone: str, at: datetime, local: str) ->
     clock = Clock(at - timedelta(seconds=2), ZoneInfo(zone))
     offset = {"Asia/Shanghai": "+08:00", "Europe/London": "+01:00"}[zone]
     assert clock.lines(2.0) == (f"{at:%Y-%m-%d %H:%M:%S} UTC", f"{local} {zone} (UTC{offset})")
+
+
+def test_court_copy_takes_the_configured_microphone_and_the_sites_time_zone(
+    room: Room, tmp_path: Path
+) -> None:
+    """The room names the wide camera (which records no sound) as its microphone, and the
+    site reads local time in London: the copy carries that camera's sound (none: silence,
+    every second listed as a sound gap) and burns in London time (UTC+0 in March)."""
+    raw = json.loads(json.dumps(room.raw))
+    raw["custody"]["sites"][0]["rooms"][0]["microphone_camera"] = "int-wide"
+    raw["site"] = {"timezone": "Europe/London"}
+    config = Config.model_validate(raw)
+    out = tmp_path / "mic.mp4"
+    actor = Actor("auditor-zhao", "procuratorate review")
+    result = make_court_copy(room.db, config, room.clock, actor, room.interview, out)
+    derived = json.loads((package_path(out) / "manifest.json").read_text())["derived"]
+    assert derived["layout"]["microphone"] == "int-wide"
+    assert derived["time_burned_in"] == {"utc": True, "local": "Europe/London"}
+    assert {g["camera"] for g in derived["sound_gaps"]} == {"int-wide"}
+    assert sum(
+        (datetime.fromisoformat(g["end"]) - datetime.fromisoformat(g["start"])).total_seconds()
+        for g in derived["sound_gaps"]
+    ) == pytest.approx(END - START, abs=0.1)
+    assert derived["silent_seconds"] == pytest.approx(END - START, abs=0.2)
+    _, got = sound(out)
+    assert abs(len(got) / SAMPLE_RATE - result.seconds) < 0.1
+    assert float(np.abs(got).max()) < 1e-3  # the wide camera's (absent) sound, not the main's
+    text = ocr(frame_at(out, 2.0)[0:80, 0:480], tmp_path)
+    assert "2026-03-02 08:00:03 UTC" in text, text
+    assert "2026-03-02 08:00:03 Europe/London" in text, text

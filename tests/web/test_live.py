@@ -129,6 +129,7 @@ def test_an_unknown_camera_or_a_bad_offer_is_an_error(served: Served) -> None:
     with httpx.Client(base_url=served.url, cookies=cookies, headers=headers) as client:
         res = client.post("/api/live/nope/offer", json={"sdp": "v=0", "type": "offer"})
         assert res.status_code == 404
+        # A malformed offer is the caller's error, named (issue 11: never a 5xx from input).
         res = client.post("/api/live/street-1/offer", json={"sdp": "v=0\r\n", "type": "offer"})
-        assert res.status_code == 503
-        assert "cannot answer this WebRTC offer" in res.json()["message"]
+        assert res.status_code == 400
+        assert res.json()["message"].startswith("body sdp: ")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # the images are numpy arrays; a recording-only worker never loads numpy
+    import numpy as np
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ LiveItem = LiveHeader | LivePacket
 class LiveChannel:
     """Created by the supervisor per camera, handed to the camera's worker process."""
 
-    def __init__(self, ctx: multiprocessing.context.SpawnContext) -> None:
+    def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
         self.queue: Any = ctx.Queue(maxsize=QUEUE_PACKETS)
         # 0: nobody watches; otherwise the number of the current watch, so that a worker that
         # missed a short stop still starts the new one afresh (header, then a keyframe).

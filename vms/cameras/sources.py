@@ -22,7 +22,6 @@ import av.container
 import av.stream
 import av.video.stream
 
-from vms.cameras.synthetic import SyntheticEncoder, SyntheticSpec
 from vms.cameras.timeline import PacketTimeline, Verdict
 from vms.errors import SourceEndedError, SourceOpenError, SourceStalledError
 
@@ -230,6 +229,9 @@ def open_source(
     timeout = (max(stall_timeout_s, 5.0), stall_timeout_s)
     try:
         if kind == "synthetic":
+            # Lazy: the test camera draws with OpenCV, which a recording worker never loads.
+            from vms.cameras.synthetic import SyntheticEncoder, SyntheticSpec
+
             encoder = SyntheticEncoder(SyntheticSpec.parse(url))
             try:
                 container = av.open(

@@ -7,13 +7,16 @@ composed by ``vms.worker_process`` and handed to the supervisor by ``vms.app``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import multiprocessing.connection
 import queue
+import sys
 import threading
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
@@ -26,29 +29,55 @@ from vms.config import Config
 
 log = logging.getLogger(__name__)
 
-_SPAWN = mp.get_context("spawn")
-#: Cluster nodes start a camera's worker at a takeover, when every second counts: forked from
-#: a server process that has already imported the recording stack (a fresh interpreter
-#: importing it takes seconds on a loaded machine), still never forked from this
-#: multi-threaded process itself. Preloaded as well: the PostgreSQL driver (a worker's first
-#: query would import it), the analytics entry the worker imports once its cameras run, and
-#: ``vms.cli``: a child of ``python -m vms.cli`` re-runs its main module as ``__mp_main__``
-#: before the target runs (multiprocessing's main fix-up), which cold costs several seconds
-#: of imports between the takeover and the first packet (measured 5 s on a loaded machine).
+# Worker processes fork from a fork server, a fresh interpreter (not a fork of ``vms serve``,
+# so no thread or web state of the parent is inherited) that has imported the worker's entry
+# point and what it needs (PyAV, SQLAlchemy, pydantic) once: the children share those pages
+# instead of each loading its own copy, and start without importing anything.
+_SPAWN = mp.get_context("forkserver")
+#: Imported by the fork server after the entry point's module: ``gc.freeze()``.
+_FREEZE = "vms.cameras.forkserver"
+#: Also preloaded in the fork server, so that a camera taken over by a cluster node records
+#: from its next keyframe within seconds: the PostgreSQL driver (a worker's first query would
+#: import it) and the analytics entry the worker imports once its cameras run (measured
+#: ~0.5 s and ~2.5 s on a loaded machine between a takeover and the first packet).
 _PRELOADED = (
-    "vms.worker_process",
     "psycopg",
     "sqlalchemy.dialects.postgresql.psycopg",
     "vms.detection.live",
     "vms.custody.presence",
-    "vms.cli",
 )
+#: A worker process's stop budget before its cameras' share (``stop_budget_s``).
+STOP_BASE_S = 20.0
+_MAIN_LOCK = threading.Lock()
 
 
-def _forkserver() -> Any:
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(list(_PRELOADED))
-    return ctx
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """While a worker process is started, ``__main__`` is an empty module.
+
+    A child first imports its parent's main module (``python -m vms.cli``, or the ``vms``
+    script: the CLI, the web app, and everything they import) before it runs its target. A
+    worker needs none of that; without a main module to re-import, the child loads only its
+    entry point's module. ``Process.start()`` reads ``__main__`` once, synchronously, in this
+    thread.
+    """
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
+def stop_budget_s(config: Config, cameras: int) -> float:
+    """How long a worker process with ``cameras`` cameras may take to stop cleanly.
+
+    Each camera closes its segment (an fsync of up to tens of MB) and its SHA-256 is taken
+    before the process exits, so the time grows with the cameras a process records.
+    """
+    return STOP_BASE_S + config.workers.stop_s_per_camera * cameras
 
 
 @dataclass
@@ -114,7 +143,7 @@ class Supervisor:
         ids = [] if dynamic else [c.id for c in config.cameras]
         self._children = [_Child(ids[i : i + per]) for i in range(0, len(ids), per)]
         self._health: dict[str, CameraHealth] = {i: CameraHealth(i) for i in ids}
-        self._ctx: Any = _forkserver() if dynamic else _SPAWN
+        self._ctx: Any = _SPAWN
         self._queue: Any = self._ctx.Queue()
         self._live = {c.id: LiveChannel(self._ctx) for c in config.cameras}
         self._lock = threading.Lock()
@@ -122,12 +151,14 @@ class Supervisor:
         self._running = threading.Event()
 
     def start(self) -> None:
+        self._preload()
         if self.dynamic:
-            # The forkserver imports the recording stack now, at the node's start, not at
-            # its first takeover.
+            # The fork server imports the recording stack now, at the node's start, not at
+            # its first takeover (a node may start with no camera to record).
             from multiprocessing import forkserver
 
-            forkserver.ensure_running()
+            with _bare_main():
+                forkserver.ensure_running()
         self._running.set()
         for child in self._children:
             self._spawn(child)
@@ -150,10 +181,16 @@ class Supervisor:
             name="vms-worker-" + "+".join(child.camera_ids),
             daemon=False,
         )
-        proc.start()
+        self._preload()
+        with _bare_main():
+            proc.start()
         child.process = proc
         child.started_at = time.monotonic()
         log.info("worker %s started (pid %s)", "+".join(child.camera_ids), proc.pid)
+
+    def _preload(self) -> None:
+        # Only the first start launches the fork server; later calls change nothing.
+        _SPAWN.set_forkserver_preload([self.main.__module__, *_PRELOADED, _FREEZE])
 
     def assign(self, grant: Grant) -> None:
         """Start recording ``grant.camera_id`` under its lease (dynamic mode)."""
@@ -256,8 +293,14 @@ class Supervisor:
             "+".join(c.camera_ids): (c.process.pid if c.process else None) for c in self._children
         }
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """Ask every child to close its segments, wait, and kill what does not stop."""
+    def stop_budget_s(self) -> float:
+        """How long ``stop()`` waits for the children: the budget of the largest one."""
+        most = max((len(c.camera_ids) for c in self._children), default=0)
+        return stop_budget_s(self.config, most)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask every child to close its segments, wait (by default ``stop_budget_s()``, the
+        children stopping in parallel), and kill what does not stop."""
         self._running.clear()
         if self._monitor is not None:
             self._monitor.join()
@@ -265,7 +308,7 @@ class Supervisor:
             children = list(self._children)
         for child in children:
             child.pipe[1].close()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (self.stop_budget_s() if timeout is None else timeout)
         for child in children:
             if child.process is not None:
                 child.process.join(max(0.1, deadline - time.monotonic()))

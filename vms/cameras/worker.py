@@ -101,11 +101,14 @@ class CameraWorker:
         gb28181: Gb28181Media | None = None,
         fence: Callable[[], bool] | None = None,
         outage_reason: str | None = None,
+        connect_slots: threading.Semaphore | None = None,
     ) -> None:
         """``fence`` (cluster nodes): asked before each segment opens whether this node still
         holds the camera's lease. ``outage_reason``: why the time since the last recording
         is a gap, when another node recorded it last (``node failover (node X lost)``)."""
         self.camera = camera
+        # Shared by the cameras of a process: at most so many connect at once (stagger).
+        self._connect_slots = connect_slots
         self._opener = opener  # the seam to the camera: vms.cameras.sources.open_source
         self._fence = fence
         self.live = live
@@ -196,12 +199,9 @@ class CameraWorker:
             written_before = self._n_written
             try:
                 self._set(state=CameraState.STARTING if failures == 0 else CameraState.RECONNECTING)
-                source = self._opener(
-                    self.camera.source,
-                    stall_timeout_s=self.camera.stall_timeout_s,
-                    native_speed=self.camera.native_speed,
-                    gb28181=self.gb28181,
-                )
+                source = self._connect()
+                if source is None:
+                    break  # stopped while waiting for a turn to connect
                 with self._lock:
                     self._source = source
                 self._record(source)
@@ -236,6 +236,28 @@ class CameraWorker:
             with self._lock:
                 self._health.reconnects += 1
         self._shutdown()
+
+    def _connect(self) -> OpenedSource | None:
+        """Open the source once a connect slot is free (None if stopped while waiting).
+
+        The wait for a slot is not part of the stall timeout: only the open itself is timed,
+        so 100 cameras starting together connect a few at a time instead of all timing out.
+        """
+        slots = self._connect_slots
+        if slots is not None:
+            while not slots.acquire(timeout=0.5):
+                if self._stop.is_set():
+                    return None
+        try:
+            return self._opener(
+                self.camera.source,
+                stall_timeout_s=self.camera.stall_timeout_s,
+                native_speed=self.camera.native_speed,
+                gb28181=self.gb28181,
+            )
+        finally:
+            if slots is not None:
+                slots.release()
 
     def _record(self, source: OpenedSource) -> None:
         info = source.info
