@@ -1,8 +1,11 @@
-"""Fixtures of the analytics tests: the real model on real footage, shared per session.
+"""Fixtures of the analytics tests: real models on real footage, shared per session.
 
-The detector is ~100 ms a frame on a 2-core CPU, so one ``YoloDetector`` serves the whole
-session and its outputs are memoised by frame content: tests that run the same footage
-through different rules pay for detection once. Everything else is real: the pipeline,
+Every footage test runs once per detector option (``OPTIONS``: each runtime and input size
+vms supports, on the models of ../shared/data), through the same pipeline. One
+``YoloDetector`` per option serves the whole session and its outputs are memoised by image
+content, and decoded frames are kept per (file, rate): tests that run the same footage
+through different rules pay for decoding and detection once. Everything else is real: the
+pipeline,
 ByteTrack, the rules, decoding in a child process.
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,16 @@ from vms.detection.offline import FileAnalysis, analyze_file
 from vms.detection.pipeline import FrameResult
 
 MODEL = "models/yolov8n_int8.onnx"
+
+#: The detector options every footage test runs with: (model file, runtime).
+OPTIONS: dict[str, tuple[str, str]] = {
+    "onnxruntime-640": (MODEL, "onnxruntime"),  # dynamic int8 YOLOv8n, what vms used to use
+    "openvino-640": ("models/yolov8n_int8_openvino_model", "openvino"),  # OpenVINO IR int8
+    "onnxruntime-320": ("models/yolo11n_int8qdq-fixed_320.onnx", "onnxruntime"),  # QDQ int8
+    "openvino-pose-320": ("models/yolo11n-pose_fp32_320.onnx", "openvino"),  # keypoints
+}
+#: Options whose model sees a person lying on the floor (the 320 detector does not).
+SEES_LYING = ["onnxruntime-640", "openvino-640", "openvino-pose-320"]
 ORIGIN = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, noon UTC
 
 
@@ -64,8 +77,44 @@ def model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def detector(model_path: Path) -> MemoDetector:
-    return MemoDetector(YoloDetector(DetectorConfig(model=model_path)))
+def detectors() -> dict[str, MemoDetector]:
+    """One memoised detector per option, loaded when first asked for."""
+    return {}
+
+
+@pytest.fixture(params=list(OPTIONS))
+def option(request: pytest.FixtureRequest) -> str:
+    """The detector option of this run of the test."""
+    return str(request.param)
+
+
+@pytest.fixture
+def detector(option: str, detectors: dict[str, MemoDetector]) -> MemoDetector:
+    if option not in detectors:
+        model, backend = OPTIONS[option]
+        detectors[option] = MemoDetector(
+            YoloDetector(DetectorConfig(model=shared_file(model), backend=backend))
+        )
+    return detectors[option]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_frames() -> Iterator[None]:
+    """Decode each (file, analysis rate) once a session (still in a child process)."""
+    from vms.detection import offline
+
+    decoded: dict[tuple[str, float | None], list[tuple[float, np.ndarray]]] = {}
+    real = offline.read_frames
+
+    def read(path: Path, fps: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
+        key = (str(Path(path).resolve()), fps)
+        if key not in decoded:
+            decoded[key] = list(real(path, fps))
+        yield from decoded[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(offline, "read_frames", read)
+        yield
 
 
 def camera(

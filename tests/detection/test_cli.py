@@ -128,3 +128,86 @@ def test_events_search(tmp_path: Path) -> None:
     bad = vms("events", "search", "--config", str(cfg), "--camera", "nope")
     assert bad.returncode == 2
     assert "no camera 'nope'" in bad.stderr
+
+
+# -- vms models bench ----------------------------------------------------------------------
+
+STREET_CAM = """\
+  - id: road
+    kind: street
+    site: test
+    source: synthetic://road
+    analysis_fps: 2
+    analytics:
+      rules: {intrusion: {}}
+"""
+
+
+def test_models_bench_measures_each_model_on_the_cameras_newest_recording(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+    import shutil
+
+    from vms.bootstrap import sync_cameras
+    from vms.cli_identity import os_user
+    from vms.db.models import Segment
+    from vms.evidence.audit import list_entries
+
+    qdq = shared_file("models/yolo11n_int8qdq-fixed_320.onnx")
+    pose = shared_file("models/yolo11n-pose_fp32_320.onnx")
+    cfg_path = write_config(tmp_path, qdq, STREET_CAM)
+    config = load_config(cfg_path)
+    db = prepare(config)
+    sync_cameras(db, config)
+    clip = shared_file("footage/traffic-cctv-no-people.avi")
+    rel = "recordings/road/20260302T120000-1.avi"
+    (config.storage.root / rel).parent.mkdir(parents=True)
+    shutil.copy(clip, config.storage.root / rel)
+    start = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    with db.session() as s:
+        s.add(
+            Segment(
+                camera_id="road", start=start, end=start + timedelta(seconds=30),
+                duration_s=30.0, path=rel, bytes=clip.stat().st_size,
+                sha256=hashlib.sha256(clip.read_bytes()).hexdigest(), codec="mpeg4",
+                status="complete",
+            )
+        )  # fmt: skip
+    gif = shared_file("footage/classroom.gif")
+    res = vms(
+        "models", "bench", str(qdq), f"{pose}@openvino", "--video", str(gif),
+        "--frames", "3", "--config", str(cfg_path), "--json",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert [(r["backend"], r["input"], r["pose"]) for r in rows] == [
+        ("onnxruntime", [320, 320], False),
+        ("openvino", [320, 320], True),
+    ]
+    for r in rows:
+        by_source = {m["source"]: m for m in r["sources"]}
+        assert set(by_source) == {"road", "classroom.gif"}
+        assert all(m["frames"] == 3 and m["whole_ms"] > 0 for m in by_source.values())
+        assert by_source["classroom.gif"]["whole_persons"] == [4, 4, 4]  # four seated
+        assert by_source["road"]["whole_persons"] == [0, 0, 0]  # cars only, 0-1.5 s
+    # Reading recordings is audited, with who (the OS user: no --login or $VMS_TOKEN) and why.
+    (view,) = list_entries(db, object_type="segment", action="view")
+    details = json.loads(view.details)
+    assert {k: details[k] for k in ("camera", "path", "frames")} == {
+        "camera": "road",
+        "path": rel,
+        "frames": 3,
+    }
+    assert (details["via"], details["auth"], details["os_user"]) == ("cli", "os", os_user())
+    assert view.reason == "detector benchmark (vms models bench)"
+    assert view.actor == f"os:{os_user()}"
+    db.dispose()
+
+
+def test_models_bench_names_a_missing_model(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, None, STREET_CAM)
+    res = vms("models", "bench", str(tmp_path / "nope.onnx"), "--config", str(cfg))
+    assert res.returncode == 1
+    assert "nope.onnx does not exist" in res.stderr
+    assert "Traceback" not in res.stderr

@@ -76,4 +76,4 @@ def test_custody_cameras_detect_an_occupied_room_at_least_every_second_by_defaul
 def test_no_model_is_the_default_and_the_demo_finds_the_shared_one() -> None:
     config = parse_config("cameras:\n" + CAMERA)
     assert config.detector.model is None
-    assert demo_model_path() is not None  # ../shared/data/models/yolov8n_int8.onnx
+    assert demo_model_path() is not None  # ../shared/data/models/yolo11n_int8qdq-fixed_320.onnx

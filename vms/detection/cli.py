@@ -60,7 +60,7 @@ def analyze(
             raise ModelError(
                 f"camera {cam.id} has rules that need detections but detector.model is not "
                 "set; set it to a YOLO model file (.pt, .onnx or OpenVINO folder), e.g. "
-                "../shared/data/models/yolov8n_int8.onnx"
+                "../shared/data/models/yolo11n_int8qdq-fixed_320.onnx"
             )
         detector = YoloDetector(cfg.detector)
     result = analyze_file(
@@ -137,6 +137,9 @@ def events_search(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``analyze`` and ``events`` to the ``vms`` command line."""
+    """Add ``analyze``, ``events`` and ``models`` to the ``vms`` command line."""
+    from vms.detection.models_cli import models_app
+
     app.command("analyze")(analyze)
     app.add_typer(events_app, name="events")
+    app.add_typer(models_app, name="models")

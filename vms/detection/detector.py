@@ -224,6 +224,9 @@ class YoloDetector:
             class_id=d.class_id,
             data={"class_name": np.array([self.names[int(c)] for c in d.class_id], dtype=str)},
         )
-        if d.keypoints is not None and len(det):
-            det.data["keypoints"] = d.keypoints
+        if self.info.kpt_shape is not None:  # a pose model: keypoints, even for no one
+            kp = d.keypoints
+            det.data["keypoints"] = (
+                kp if kp is not None else np.zeros((0, *self.info.kpt_shape), np.float32)
+            )
         return det

@@ -1,6 +1,9 @@
-"""Live analysis inside a worker process: one thread per camera, one detector per process.
+"""Live analysis inside a worker process: one analysis thread and one detector for all its
+cameras, their frames batched into one detector call.
 
-    (CameraConfig, LatestFrameBuffer) --> Pipeline --> DatabaseEventSink --> events
+    (CameraConfig, LatestFrameBuffer) -+
+    (CameraConfig, LatestFrameBuffer) -+-> CameraBatch (Pipeline per camera,
+    ...                                -+   one detect_batch) --> DatabaseEventSink
 
 Detection depends on the recording side only through ``vms.cameras.frames``: the worker
 process's composition root (``vms.worker_process``) hands each camera's frame buffer here.
@@ -17,9 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from vms.cameras.frames import LatestFrameBuffer
+from vms.cameras.frames import Frame, LatestFrameBuffer
 from vms.config import CameraConfig, Config
 from vms.db.session import Database
+from vms.detection.batch import CameraBatch
 from vms.detection.detector import Detector, YoloDetector
 from vms.detection.events import DatabaseEventSink
 from vms.detection.pipeline import FrameResult, Pipeline, pipeline_for
@@ -68,7 +72,7 @@ class LiveAnalysis:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Load the detector (off the recording path) and start a thread per camera."""
+        """Load the detector (off the recording path) and start the analysis thread."""
         if not self.feeds:
             return
         # Not joined at stop: loading a model cannot be interrupted, and shutdown must not
@@ -89,33 +93,45 @@ class LiveAnalysis:
                 self.detector = YoloDetector(self.config.detector)
             except Exception as exc:  # never a dead thread: say it, and analyse without
                 log.error("detection is OFF in this worker: %s", exc)
+        feeds: list[tuple[Pipeline, LatestFrameBuffer]] = []
         for cam, frames in self.feeds:
             found = self.pipelines.get(cam.id)
-            if found is None or self._stop.is_set():
+            if found is None:
                 continue
             found.detector = self.detector
-            t = threading.Thread(
-                target=self._run, args=(cam.id, frames, found), name=f"analysis-{cam.id}",
-                daemon=True,
-            )  # fmt: skip
-            with self._lock:
-                if self._stop.is_set():
-                    return
-                t.start()
-                self._threads.append(t)
+            feeds.append((found, frames))
+        t = threading.Thread(target=self._run, args=(feeds,), name="analysis", daemon=True)
+        with self._lock:
+            if self._stop.is_set() or not feeds:
+                return
+            t.start()
+            self._threads.append(t)
 
-    def _run(self, cam: str, frames: LatestFrameBuffer, pipe: Pipeline) -> None:
+    def _run(self, feeds: list[tuple[Pipeline, LatestFrameBuffer]]) -> None:
+        """Take the frame waiting at each camera (waiting a little when none is), analyse
+        them together, until stopped; then end the events still open."""
+        batch = CameraBatch(self.detector)
+        turn = 0
         while not self._stop.is_set():
-            frame = frames.get(timeout=0.5)
-            if frame is None or pipe.idle:
-                continue
-            try:
-                pipe.process(frame.image, frame.time)
-                self._last[cam] = frame.time
-            except Exception:  # a bug in one frame must not end the camera's analysis
-                log.exception("%s: analysis failed on frame %d", cam, frame.index)
-        if cam in self._last:
-            pipe.close(self._last[cam], why="analysis stopped")
+            ready: list[tuple[Pipeline, Frame]] = []
+            for pipe, frames in feeds:
+                frame = frames.get(timeout=0)
+                if frame is not None and not pipe.idle:
+                    ready.append((pipe, frame))
+            if not ready:
+                pipe, frames = feeds[turn % len(feeds)]
+                turn += 1
+                frame = frames.get(timeout=0.5 / len(feeds))
+                if frame is None or pipe.idle:
+                    continue
+                ready.append((pipe, frame))
+            results = batch.step([(p, f.image, f.time) for p, f in ready])
+            for (pipe, frame), result in zip(ready, results, strict=True):
+                if result is not None:
+                    self._last[pipe.camera_id] = frame.time
+        for pipe, _frames in feeds:
+            if pipe.camera_id in self._last:
+                pipe.close(self._last[pipe.camera_id], why="analysis stopped")
 
     def stats(self, camera_id: str) -> DetectorStats:
         """The camera's detector figures for its health report (none when not analysed)."""

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import supervision as sv
 
+from vms.detection.backends import nms
 from vms.detection.config import AnalyticsConfig, DetectMode, RulesConfig
 from vms.detection.detections import concat, empty_tracks, subset
 from vms.detection.detector import Detector, detect_all, input_size
@@ -269,9 +270,14 @@ class Pipeline:
                 else cover(vsize, model, full_below=crop.full_below, max_windows=crop.max_windows)
             )
         else:
-            boxes = self._unexplained(motion, (w, h), view)
-            if reason == "occupied":
-                boxes += [_shift(tuple(b), -view.x1, -view.y1) for b in self._tracks.xyxy]
+            moved = self._unexplained(motion, (w, h), view)
+            boxes = list(moved)
+            # The tracked people due a re-check: all of them (occupied room), or those the
+            # new motion touches (they are walking: see where they went).
+            for b in self._tracks.xyxy:
+                box = _shift(tuple(b), -view.x1, -view.y1)
+                if reason == "occupied" or any(_touch(box, m) for m in moved):
+                    boxes.append(box)
             local = plan_windows(
                 boxes,
                 vsize,
@@ -332,20 +338,9 @@ class Pipeline:
         window covered (carried as they were: nobody looked there)."""
         view = self._view(size)
         vsize = (view.width, view.height)
-        parts: list[sv.Detections] = []
         cropped = len(windows) > 1 or windows[0] != view
-        for win, det in zip(windows, found, strict=True):
-            det = _offset(det, win.x1, win.y1)
-            if cropped and len(det):
-                local = Window(
-                    win.x1 - view.x1, win.y1 - view.y1, win.x2 - view.x1, win.y2 - view.y1
-                )
-                det = subset(det, ~_at_inner_edge(det.xyxy - [view.x1, view.y1] * 2, local, vsize))
-            parts.append(det)
-        fresh = concat(parts)
+        fresh = merge_crops(windows, found, view)
         fresh.data["carried"] = np.zeros(len(fresh), bool)
-        if len(parts) > 1 and len(fresh) > 1:
-            fresh = subset(fresh, _dedupe(fresh))
         if not cropped or not len(self._tracks):
             return fresh
         covered = np.array(
@@ -479,6 +474,27 @@ def _explained(region: tuple[float, float, float, float], boxes: np.ndarray) -> 
     return False
 
 
+def merge_crops(
+    windows: Sequence[Window], found: Sequence[sv.Detections], view: Window
+) -> sv.Detections:
+    """The detections of each window (found in its crop) in image pixels, one per object:
+    boxes cut off by a window's edge inside the ``view`` are dropped (a neighbouring window
+    or the carried track has them) and duplicates from overlapping windows merged."""
+    vsize = (view.width, view.height)
+    cropped = len(windows) > 1 or windows[0] != view
+    parts: list[sv.Detections] = []
+    for win, det in zip(windows, found, strict=True):
+        det = _offset(det, win.x1, win.y1)
+        if cropped and len(det):
+            local = Window(win.x1 - view.x1, win.y1 - view.y1, win.x2 - view.x1, win.y2 - view.y1)
+            det = subset(det, ~_at_inner_edge(det.xyxy - [view.x1, view.y1] * 2, local, vsize))
+        parts.append(det)
+    fresh = concat(parts)
+    if len(parts) > 1 and len(fresh) > 1:
+        fresh = subset(fresh, _dedupe(fresh))
+    return fresh
+
+
 def _shift(box: tuple[float, ...], dx: float, dy: float) -> PixelBox:
     return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
 
@@ -494,6 +510,10 @@ def _offset(det: sv.Detections, dx: int, dy: int) -> sv.Detections:
         kps[..., 1] += dy
         det.data["keypoints"] = kps
     return det
+
+
+def _touch(a: PixelBox, b: PixelBox) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _at_inner_edge(xyxy: np.ndarray, win: Window, size: tuple[int, int]) -> np.ndarray:
@@ -529,7 +549,6 @@ def _dedupe(det: sv.Detections) -> np.ndarray:
     group of same-class boxes overlapping more than _MERGE_IOU."""
     conf = det.confidence if det.confidence is not None else np.ones(len(det), np.float32)
     cls = det.class_id if det.class_id is not None else np.zeros(len(det), int)
-    from vms.detection.backends import nms
 
     return np.sort(nms(det.xyxy + (cls * 1e5)[:, None], conf, _MERGE_IOU))
 

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 HOW_TO_SUPPLY = (
     "put a YOLO model file there (.pt, .onnx or an OpenVINO folder that Ultralytics loads; "
-    "e.g. ../shared/data/models/yolov8n_int8.onnx), or point detector.model in the "
+    "e.g. ../shared/data/models/yolo11n_int8qdq-fixed_320.onnx), or point detector.model in the "
     "configuration at one; set detector.model to null to run without detection "
     "(motion and tamper checks only)"
 )
@@ -53,7 +53,7 @@ def announce_detection(config: Config) -> bool:
             "person, loitering, intrusion or person-down events will be raised; motion and "
             "camera-tamper checks still run. To turn it on, set detector.model to a YOLO "
             "model file (.pt, .onnx or an OpenVINO folder that Ultralytics loads), e.g. "
-            "../shared/data/models/yolov8n_int8.onnx."
+            "../shared/data/models/yolo11n_int8qdq-fixed_320.onnx."
         )
         return False
     log.info("detection is on: model %s", Path(str(config.detector.model)).resolve())

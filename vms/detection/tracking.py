@@ -94,11 +94,8 @@ class ByteTrackTracker:
         out = self._byte.update(
             _Boxes(detections.xyxy.astype(np.float32), conf.astype(np.float32), cls)
         )
-        if len(out) == 0:
-            self._mark_missed(set(), now)
-            return _with_ids(subset(detections, np.zeros(n, bool)), np.empty(0, int))
-        idx = out[:, 7].astype(int)
-        byte_ids = out[:, 4].astype(int)
+        idx = out[:, 7].astype(int) if len(out) else np.empty(0, int)
+        byte_ids = out[:, 4].astype(int) if len(out) else np.empty(0, int)
         result = subset(detections, idx)
         seen_now = {self._map[b] for b in byte_ids if b in self._map}
         stable: list[int] = []
@@ -114,8 +111,48 @@ class ByteTrackTracker:
                 self._tracks[sid] = track
             track.box, track.last_seen, track.missed_since, track.misses = box.copy(), now, None, 0
             stable.append(sid)
+        extra, extra_ids = self._continue_weak(detections, conf, cls, idx, set(stable), now)
+        stable += extra_ids
         self._mark_missed(set(stable), now)
+        if extra:
+            result = subset(detections, np.concatenate([idx, np.asarray(extra, int)]))
         return _with_ids(result, np.asarray(stable, int))
+
+    def _continue_weak(
+        self,
+        detections: sv.Detections,
+        conf: np.ndarray,
+        cls: np.ndarray,
+        matched: np.ndarray,
+        seen: set[int],
+        now: float,
+    ) -> tuple[list[int], list[int]]:
+        """Weak detections ByteTrack left unmatched that lie near a track it lost just now
+        continue that track. ByteTrack matches weak boxes by overlap with the predicted box,
+        which a change of shape defeats (someone falling: tall, then wide); nearness of the
+        centre does not. Strong unmatched boxes are left to start tracks of their own."""
+        taken = set(seen)
+        rows: list[int] = []
+        ids: list[int] = []
+        done = set(int(i) for i in matched)
+        order = np.argsort(-conf, kind="stable")
+        for i in (int(k) for k in order):
+            if i in done or conf[i] >= self.config.start_confidence:
+                continue
+            sid = self._nearest(detections.xyxy[i], int(cls[i]), now, taken)
+            if sid is None:
+                continue
+            track = self._tracks[sid]
+            track.box, track.last_seen, track.missed_since, track.misses = (
+                detections.xyxy[i].copy(),
+                now,
+                None,
+                0,
+            )
+            taken.add(sid)
+            rows.append(i)
+            ids.append(sid)
+        return rows, ids
 
     def _mark_missed(self, seen: set[int], now: float) -> None:
         for t in self._tracks.values():
@@ -131,6 +168,15 @@ class ByteTrackTracker:
 
     def _reidentify(self, box: np.ndarray, class_id: int, now: float, taken: set[int]) -> int:
         """A lost track near ``box`` (same class, not seen this frame), else a new id."""
+        best = self._nearest(box, class_id, now, taken)
+        if best is not None:
+            return best
+        sid = self._next_id
+        self._next_id += 1
+        return sid
+
+    def _nearest(self, box: np.ndarray, class_id: int, now: float, taken: set[int]) -> int | None:
+        """The known track nearest ``box`` (same class, not ``taken``), within reid_distance."""
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         best, best_d = None, math.inf
         for t in self._tracks.values():
@@ -141,11 +187,7 @@ class ByteTrackTracker:
             d = math.hypot(cx - tx, cy - ty) / h
             if d <= self.config.reid_distance and d < best_d:
                 best, best_d = t.id, d
-        if best is not None:
-            return best
-        sid = self._next_id
-        self._next_id += 1
-        return sid
+        return best
 
     def _expire(self, now: float) -> None:
         limit = self.config.lost_timeout_s

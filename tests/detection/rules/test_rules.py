@@ -218,8 +218,28 @@ def crowd(n: int) -> dict[int, Box]:
     ],
 )  # fmt: skip
 def test_crowding(spans: list[tuple[float, float, dict[int, Box]]], expected: list[Any]) -> None:
-    rule = CrowdingRule(CrowdingConfig(people=3, seconds=5), "gate", clear_s=1)
+    # Per-frame counts (window 0): the hysteresis alone.
+    rule = CrowdingRule(CrowdingConfig(people=3, seconds=5, window_s=0), "gate", clear_s=1)
     assert fired_ended(play(rule, timeline(spans))) == expected
+
+
+def test_a_crowd_is_held_through_drop_outs_and_ends_when_it_really_thins() -> None:
+    # The detector sees 3 of the 4, then 2, for 3 s in the middle (longer than clear_s):
+    # counted over a 4 s window it is one crowd, ended when the count first fell for good.
+    spans = [(0, 6, crowd(4)), (6, 9, crowd(2)), (9, 14, crowd(4)), (14, 22, crowd(1))]
+    held = CrowdingRule(CrowdingConfig(people=4, seconds=5, window_s=4), "gate", clear_s=1)
+    assert fired_ended(play(held, timeline(spans))) == [("fired", 5.0), ("ended", 14.0)]
+    per_frame = CrowdingRule(CrowdingConfig(people=4, seconds=5, window_s=0), "gate", clear_s=1)
+    assert fired_ended(play(per_frame, timeline(spans))) == [("fired", 5.0), ("ended", 6.0)]
+    # The window only holds an open crowd: 4 s of a crowd is still shorter than T.
+    short = [(0, 4, crowd(4)), (4, 12, crowd(2))]
+    assert fired_ended(play(held, timeline(short))) == []
+
+
+def test_occupancy_above_is_held_through_drop_outs_too() -> None:
+    rule = OccupancyRule(OccupancyConfig(max=2, seconds=2, window_s=4), "cell", clear_s=1)
+    spans = [(0, 4, crowd(4)), (4, 6.5, crowd(2)), (6.5, 9, crowd(3)), (9, 20, crowd(1))]
+    assert fired_ended(play(rule, timeline(spans))) == [("fired", 2.0), ("ended", 9.0)]
 
 
 def test_occupancy_below_and_above_are_separate_events() -> None:

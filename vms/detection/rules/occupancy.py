@@ -17,15 +17,17 @@ from vms.detection.rules.base import (
     transition,
     zone_key,
 )
+from vms.detection.rules.crowding import HeldCount
 from vms.vocab import EventType
 
-#: (below MIN, above MAX)
-OccupancyState = tuple[Situation, Situation]
+#: (below MIN, above MAX with its count window)
+OccupancyState = tuple[Situation, HeldCount]
 
 
 class OccupancyRule:
-    """Two situations per zone, each its own event: ``below`` (count < MIN) and ``above``
-    (count > MAX); ``count`` reports the extreme (lowest or highest) seen. Custody rules
+    """Two situations per zone, each its own event: ``below`` (count < MIN, per frame) and
+    ``above`` (count > MAX, held through drop-outs over ``window_s`` like crowding);
+    ``count`` reports the extreme (lowest or highest) seen. Custody rules
     build on it (a detainee left alone, too many people in a cell).
 
     >>> rule = OccupancyRule(OccupancyConfig(min=2, seconds=30), zone="cell", clear_s=2)
@@ -37,7 +39,7 @@ class OccupancyRule:
         self.config, self.zone, self.clear_s = config, zone, clear_s
 
     def initial(self) -> OccupancyState:
-        return (IDLE, IDLE)
+        return (IDLE, HeldCount())
 
     def step(
         self, state: OccupancyState, obs: Observation, now: datetime
@@ -69,25 +71,31 @@ class OccupancyRule:
         if isinstance(t, Fired | Changed):
             t = replace(t, count=(cfg.min or 0) - t.count)  # the lowest count seen
         out += [t] if t else []
+        held = state[1]
+        if cfg.max is not None:
+            held, above_on, raw = held.step(obs.count, cfg.max + 1, now, cfg.window_s)
+        else:
+            above_on = raw = False
         above, phase = advance(
-            state[1],
+            held.situation,
             above_on,
             now,
             cfg.seconds,
             self.clear_s,
-            tracks=obs.track_ids if above_on else (),
-            count=obs.count if above_on else 0,
-            confidence=min(obs.confidences(), default=0.0) if above_on else 0.0,
+            tracks=obs.track_ids if raw else (),
+            count=obs.count if raw else 0,
+            confidence=min(obs.confidences(), default=0.0) if raw else 0.0,
         )
         t = transition(
             self.type,
             zone_key(self.type, self.zone, "above"),
             self.zone,
-            state[1],
+            held.situation,
             above,
             phase,
             now,
             {"condition": "above", "max": cfg.max, "seconds": cfg.seconds},
         )
-        out += [t] if t else []
-        return (below, above), out
+        out += [held.ended_at(t)] if t else []
+        held = replace(held, situation=above)
+        return (below, held), out
