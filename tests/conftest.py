@@ -10,7 +10,7 @@ import pytest
 from vms.db.migrate import upgrade
 from vms.db.session import Database
 
-pytest_plugins = ["tests.support.pg_plugin"]
+pytest_plugins = ["tests.support.pg_plugin", "tests.support.s3_plugin"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

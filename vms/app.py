@@ -12,9 +12,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from vms.bootstrap import prepare, sync_cameras
 from vms.cameras.gb28181.platform import Gb28181Platform
 from vms.cameras.health import CameraHealth
+from vms.cameras.recovery import recover_node
 from vms.cameras.sources import redact
 from vms.cameras.supervisor import Supervisor
 from vms.clock import SystemClock
+from vms.cluster.locks import JobLocks
+from vms.cluster.node import NodeAgent
+from vms.cluster.notify import is_postgres
 from vms.config import Config
 from vms.db.session import Database
 from vms.detection.startup import announce_detection
@@ -45,6 +49,10 @@ class App:
         self.scheduler: BackgroundScheduler | None = None
         self.jobs: JobRegistry | None = None
         self.gb28181: Gb28181Platform | None = None
+        #: On PostgreSQL this process is a node of a cluster (docs/scale-out.md).
+        self.cluster = is_postgres(config.database_url)
+        self.agent: NodeAgent | None = None
+        self.locks: JobLocks | None = None
 
     def start(self) -> None:
         self.db = prepare(self.config)
@@ -52,12 +60,29 @@ class App:
         announce_detection(self.config)  # a configured model that is missing stops us here
         if self.config.gb28181.enabled:  # before the workers, which ask it for their streams
             self._start_gb28181(self.db)
-        self.supervisor = Supervisor(self.config, run_worker_process, log_level=self.log_level)
+        self.supervisor = Supervisor(
+            self.config, run_worker_process, log_level=self.log_level, dynamic=self.cluster
+        )
         self.supervisor.start()
+        if self.cluster:
+            # A node: its own segments left by a crash first, then leases decide what it
+            # records; once-only jobs run where their advisory lock is.
+            recover_node(self.db, self.config.storage.root, self.config.node_id)
+            self.locks = JobLocks(self.config.database_url, self.config.node_id)
+            web = self.config.web
+            self.agent = NodeAgent(
+                self.db,
+                self.config,
+                self.supervisor,
+                web_url=f"http://{web.host}:{web.port}" if web.enabled else None,
+            )
+            self.agent.start()
         # APScheduler logs every run at INFO: every few seconds, for nothing.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = BackgroundScheduler(timezone="UTC")
-        jobs = register_jobs(self.scheduler, self.db, self.config, SystemClock(), self.health)
+        jobs = register_jobs(
+            self.scheduler, self.db, self.config, SystemClock(), self.health, locks=self.locks
+        )
         self.jobs = jobs.registry
         self.scheduler.start()
         log.info(
@@ -92,16 +117,26 @@ class App:
     def stop(self) -> None:
         # The recorders first: their stop budget is for closing segments, and it must not be
         # spent waiting for a web server or jobs backed up under load (bench.recording, 100
-        # streams). The platform stays up until its channels' workers are gone.
+        # streams). The platform stays up until its channels' workers are gone. A node's
+        # agent stops first (no camera is assigned meanwhile) and gives its leases back once
+        # the workers closed their segments, so the others take them over at once.
+        if self.agent is not None:
+            self.agent.stop()
         if self.supervisor is not None:
             self.supervisor.stop()
             self.supervisor = None
+        if self.agent is not None:
+            self.agent.leave()
+            self.agent = None
         if self.web is not None:
             self.web.stop()
             self.web = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        if self.locks is not None:
+            self.locks.release_all()
+            self.locks = None
         if self.gb28181 is not None:
             self.gb28181.stop()
             self.gb28181 = None

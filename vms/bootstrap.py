@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +27,9 @@ def sync_cameras(db: Database, config: Config) -> None:
     """Write the configured cameras into the database, so other processes can read them."""
     now = datetime.now(UTC)
     with db.session() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            # Nodes of a cluster start together: one writes the registry at a time.
+            s.execute(text("SELECT pg_advisory_xact_lock(7761267, 2)"))
         existing = {c.id: c for c in s.scalars(select(Camera))}
         for cam in config.cameras:
             row = existing.get(cam.id) or Camera(id=cam.id)

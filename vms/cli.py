@@ -18,6 +18,7 @@ from rich.table import Table
 from vms.app import App
 from vms.bodyworn.cli import bodyworn_app, devices_app, officers_app
 from vms.cameras.gb28181.cli import gb_app
+from vms.cluster.status import cluster_view
 from vms.config import Config, load_config
 from vms.custody.cli import custody_app
 from vms.db.migrate import upgrade
@@ -41,6 +42,7 @@ from vms.recordings import (
     stream_summary,
     verify_segments,
 )
+from vms.storage import storage_for
 from vms.web.cli import demo_banner, users_app
 
 app = typer.Typer(
@@ -226,7 +228,8 @@ def verify(
     with cli_database(config, read_only=True) as (cfg, db):
         if camera is not None:
             cfg.camera(camera)
-        results = verify_segments(db, cfg.storage.root, camera)
+        node = cfg.node_id if cfg.database_url.startswith("postgresql") else None
+        results = verify_segments(db, storage_for(cfg), camera, node=node)
     bad = [r for r in results if r.status in ("mismatch", "missing")]
     counts = {
         s: sum(r.status == s for r in results) for s in ("ok", "mismatch", "missing", "unhashed")
@@ -245,6 +248,35 @@ def verify(
         )
     if bad:
         raise typer.Exit(1)
+
+
+@app.command()
+def nodes(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """The recorder nodes sharing this index: heartbeats, cameras held, load."""
+    with cli_database(config, read_only=True) as (cfg, db):
+        view = cluster_view(db, cfg.node.lease_s)
+    if as_json:
+        emit_json(view)
+        return
+    if not view.cluster:
+        out.print("single node (SQLite index): no leases; this node records every camera")
+        return
+    table = Table("node", "state", "host", "heartbeat", "cameras", "max", "web")
+    for n in view.nodes:
+        style = None if n.state == "up" else "red"
+        table.add_row(
+            n.id,
+            n.state,
+            f"{n.host} (pid {n.pid})",
+            f"{n.heartbeat_age_s:.1f} s ago",
+            f"{len(n.cameras)}: {', '.join(n.cameras)}" if n.cameras else "0",
+            "-" if n.max_cameras is None else str(n.max_cameras),
+            n.web_url or "-",
+            style=style,
+        )
+    out.print(table)
+    if view.unassigned:
+        out.print(f"[red]not recorded by any live node:[/] {', '.join(view.unassigned)}")
 
 
 def main() -> None:

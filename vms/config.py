@@ -27,6 +27,7 @@ from vms.i18n import (
 )
 from vms.ops.config import OpsConfig
 from vms.safe_yaml import LIMITS, load_yaml
+from vms.storage.config import ObjectStoreConfig
 from vms.vocab import CameraKind, ConfigModel, RoomType
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -67,6 +68,11 @@ class CameraConfig(ConfigModel):
         )
     )
     record: bool = Field(True, description="Record this camera's stream to segment files.")
+    node: str | None = Field(
+        None,
+        pattern=_CAMERA_ID,
+        description="Cluster: the node that records this camera while it is alive (pinning).",
+    )
     segment_seconds: float = Field(
         60.0, ge=1, le=3600, description="Target segment length; each segment starts at a keyframe."
     )
@@ -116,6 +122,13 @@ def _room_types() -> str:
 
 class StorageConfig(ConfigModel):
     root: Path = Field(Path("./data"), description="Folder for recordings and the SQLite index.")
+    object_store: ObjectStoreConfig | None = Field(
+        None,
+        description=(
+            "An S3 bucket finished segments, clips and exports move to (docs/scale-out.md); "
+            "null: everything stays under root."
+        ),
+    )
 
 
 class DatabaseConfig(ConfigModel):
@@ -215,6 +228,42 @@ class SiteConfig(ConfigModel):
         return check_language(value)
 
 
+class NodeConfig(ConfigModel):
+    """This ``vms serve`` as a node of a cluster sharing one PostgreSQL (docs/scale-out.md)."""
+
+    id: str | None = Field(
+        None,
+        pattern=_CAMERA_ID,
+        description="Node id (lower case, digits, '-', '_'); default: the host name.",
+    )
+    max_cameras: int | None = Field(
+        None, ge=0, description="Most cameras this node records at once; null: no limit."
+    )
+    heartbeat_s: float = Field(
+        5.0, gt=0, le=60, description="How often the node renews its heartbeat and leases."
+    )
+    lease_s: float = Field(
+        15.0,
+        gt=0,
+        le=600,
+        description="A lease not renewed for this long is lost; live nodes take it over.",
+    )
+
+    @model_validator(mode="after")
+    def _lease_longer(self) -> Self:
+        if self.lease_s < 2 * self.heartbeat_s:
+            raise ValueError("lease_s must be at least twice heartbeat_s")
+        return self
+
+
+def default_node_id() -> str:
+    """The host name, folded to a valid node id."""
+    import socket
+
+    name = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-_")
+    return (name or "node")[:63]
+
+
 class Config(ConfigModel):
     """The whole vms configuration file."""
 
@@ -222,6 +271,10 @@ class Config(ConfigModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
+    node: NodeConfig = Field(
+        default_factory=NodeConfig,
+        description="This process as a node of a cluster (id, capacity, heartbeat, leases).",
+    )
     web: WebConfig = Field(default_factory=WebConfig)
     cameras: Annotated[list[CameraConfig], Field(default_factory=list)]
     detector: DetectorConfig = Field(
@@ -247,6 +300,18 @@ class Config(ConfigModel):
     )
 
     @model_validator(mode="after")
+    def _cluster_needs_postgres(self) -> Self:
+        pinned = [c.id for c in self.cameras if c.node is not None]
+        if self.database_url.startswith("sqlite") and (pinned or self.node.max_cameras):
+            what = f"cameras[].node ({', '.join(pinned)})" if pinned else "node.max_cameras"
+            raise ValueError(
+                f"{what} describes several recorder nodes, which share one PostgreSQL index; "
+                "SQLite is the single-node index. Set database.url to PostgreSQL "
+                "(postgresql+psycopg://...) or remove the node settings"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _unique_ids(self) -> Self:
         seen: set[str] = set()
         for cam in self.cameras:
@@ -264,6 +329,11 @@ class Config(ConfigModel):
     def texts(self, language: str | None = None) -> Texts:
         """Messages in ``language`` (default: the site's), times in the site's zone."""
         return texts_for(language or self.site.language, self.site.timezone)
+
+    @property
+    def node_id(self) -> str:
+        """This node's id: ``node.id``, else the host name."""
+        return self.node.id or default_node_id()
 
     @property
     def recordings_dir(self) -> Path:
@@ -319,6 +389,19 @@ def _expand_env(value: Any, loc: _Loc, problems: list[tuple[_Loc, str]]) -> Any:
 
 def _literal_secrets(raw: Any, problems: list[tuple[_Loc, str]]) -> None:
     """Refuse passwords written into the YAML: they belong in environment variables."""
+    store = raw.get("storage", {}) if isinstance(raw, dict) else {}
+    store = store.get("object_store") if isinstance(store, dict) else None
+    if isinstance(store, dict):
+        for name in ("access_key", "secret_key"):
+            value = store.get(name)
+            if isinstance(value, str) and not _ENV_REF.fullmatch(value):
+                problems.append(
+                    (
+                        ("storage", "object_store", name),
+                        "the bucket's credentials come from the environment: write "
+                        f"${{VMS_S3_{name.upper()}}}, not the key itself",
+                    )
+                )
     for loc, text in _strings(raw, ()):
         if "://" not in text:
             continue
@@ -420,7 +503,7 @@ def parse_config(text: str, source: str = "<config>", *, base_dir: Path | None =
         raise ConfigError(f"{source}: {len(problems)} problem(s)", lines)
     assert config is not None
     if base_dir is not None and not config.storage.root.is_absolute():
-        storage = StorageConfig(root=(base_dir / config.storage.root))
+        storage = config.storage.model_copy(update={"root": base_dir / config.storage.root})
         config = config.model_copy(update={"storage": storage})
     return config
 

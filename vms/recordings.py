@@ -21,7 +21,8 @@ from sqlalchemy import Select, or_, select
 
 from vms.db.models import Gap, Segment, SegmentStream
 from vms.db.session import Database
-from vms.vocab import View, sha256_file
+from vms.storage import Storage, as_storage
+from vms.vocab import View
 
 
 def _in_range(
@@ -143,6 +144,7 @@ class SegmentRow(View):
     height: int | None
     fps: float | None
     status: str
+    location: str = Field("local", description="local (a node's disk) or bucket.")
     streams: list[StreamRow] = Field(default_factory=list)
 
     @classmethod
@@ -184,10 +186,20 @@ class VerifyResult:
     status: str  # ok, mismatch, missing, unhashed (still recording)
     expected: str | None
     actual: str | None
+    location: str = "local"
 
 
-def verify_segments(db: Database, root: Path, camera_id: str | None = None) -> list[VerifyResult]:
-    """Recompute the SHA-256 of every indexed segment and compare it with the index."""
+def verify_segments(
+    db: Database,
+    storage: Storage | Path,
+    camera_id: str | None = None,
+    *,
+    node: str | None = None,
+) -> list[VerifyResult]:
+    """Recompute the SHA-256 of every indexed segment, wherever it lives (node disk or
+    bucket), and compare it with the index. With ``node`` (a cluster node), a file on
+    another node's disk is reported ``elsewhere``: that node checks it."""
+    store = as_storage(storage)
     q = select(Segment).order_by(Segment.camera_id, Segment.start)
     if camera_id:
         q = q.where(Segment.camera_id == camera_id)
@@ -195,13 +207,22 @@ def verify_segments(db: Database, root: Path, camera_id: str | None = None) -> l
         rows = list(s.scalars(q))
     out: list[VerifyResult] = []
     for seg in rows:
-        path = root / seg.path
-        if seg.sha256 is None:
-            status, actual = ("missing" if not path.exists() else "unhashed"), None
-        elif not path.exists():
+        if node is not None and seg.location == "local" and seg.node not in (None, node):
+            out.append(
+                VerifyResult(
+                    seg.id, seg.camera_id, seg.path, "elsewhere", seg.sha256, None, seg.location
+                )
+            )
+            continue
+        found = store.sha256(seg.location, seg.path)
+        if found is None:
             status, actual = "missing", None
+        elif seg.sha256 is None:
+            status, actual = "unhashed", None
         else:
-            actual, _size = sha256_file(path)
+            actual = found[0]
             status = "ok" if actual == seg.sha256 else "mismatch"
-        out.append(VerifyResult(seg.id, seg.camera_id, seg.path, status, seg.sha256, actual))
+        out.append(
+            VerifyResult(seg.id, seg.camera_id, seg.path, status, seg.sha256, actual, seg.location)
+        )
     return out

@@ -153,6 +153,8 @@ class Subsystem(StrEnum):
     WEB = "web"
     OPS = "ops"
     BODYWORN = "bodyworn"
+    STORAGE = "storage"
+    CLUSTER = "cluster"
 
 
 _HASH_CHUNK = 1 << 20

@@ -12,11 +12,14 @@ custody. Parts that decide which cameras a process records (node leases) plug in
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from sqlalchemy import update
 
 from vms.cameras.frames import LatestFrameBuffer
 from vms.cameras.gb28181.source import Gb28181Media
@@ -26,7 +29,10 @@ from vms.cameras.live import LiveTap
 from vms.cameras.recovery import recover_camera
 from vms.cameras.supervisor import WorkerArgs, stop_budget_s
 from vms.cameras.worker import CameraWorker
+from vms.cluster.fence import LeaseFence
+from vms.cluster.leases import Grant
 from vms.config import Config
+from vms.db.models import Gap
 from vms.db.session import Database
 from vms.detection.startup import analysed
 from vms.logs import setup_logging
@@ -48,13 +54,27 @@ class WorkerProcess:
     """
 
     def __init__(
-        self, config: Config, camera_ids: list[str], live_taps: dict[str, LiveTap] | None = None
+        self,
+        config: Config,
+        camera_ids: list[str],
+        live_taps: dict[str, LiveTap] | None = None,
+        grants: dict[str, Grant] | None = None,
     ) -> None:
+        """``grants`` (a cluster node): the leases this process records under; every index
+        write and every new segment is fenced by their generations (vms.cluster.fence)."""
         self.config = config
         self.camera_ids = camera_ids
         self.live_taps = live_taps or {}
+        self.grants = grants
         self.db = Database(config.database_url)
-        self.index = RecordingIndex(self.db, config.storage.root)
+        #: On a cluster node: the node whose disk holds the files, and the lease fence.
+        self.node = config.node_id if grants is not None else None
+        self.fence = (
+            LeaseFence(self.db, config.node_id, {c: g.generation for c, g in grants.items()})
+            if grants is not None
+            else None
+        )
+        self.index = RecordingIndex(self.db, config.storage.root, node=self.node, fence=self.fence)
         self.workers: list[CameraWorker] = []
         self._threads: list[threading.Thread] = []
         self.analysis: LiveAnalysis | None = None
@@ -67,7 +87,11 @@ class WorkerProcess:
         feeds = []
         for cam_id in self.camera_ids:
             cam = config.camera(cam_id)
-            report = recover_camera(self.db, root, cam_id)
+            grant = (self.grants or {}).get(cam_id)
+            handover = grant.handover if grant else None
+            if handover:
+                relabel_open_gap(self.db, cam_id, handover)  # one gap row for the handover
+            report = recover_camera(self.db, root, cam_id, node=self.node, reason=handover)
             frames = LatestFrameBuffer(capacity=FRAME_BUFFER)
             worker = CameraWorker(
                 cam,
@@ -77,6 +101,10 @@ class WorkerProcess:
                 last_recorded_end=report.last_end,
                 live=self.live_taps.get(cam_id),
                 gb28181=gb28181,
+                fence=(
+                    functools.partial(self.fence.holds, cam_id) if self.fence is not None else None
+                ),
+                outage_reason=handover,
                 connect_slots=slots,
             )
             self.workers.append(worker)
@@ -140,6 +168,15 @@ class WorkerProcess:
         self.db.dispose()
 
 
+def relabel_open_gap(db: Database, camera_id: str, reason: str) -> None:
+    """The gap left open by the node that recorded the camera before ("recorder stopped")
+    becomes the handover's gap: one row, with the handover's reason."""
+    with db.session() as s:
+        s.execute(
+            update(Gap).where(Gap.camera_id == camera_id, Gap.end.is_(None)).values(reason=reason)
+        )
+
+
 def run_worker_process(args: WorkerArgs) -> None:
     """Entry point of a worker process: record ``args.camera_ids`` until ``args.stop`` is
     readable, sending each camera's health every ``workers.health_interval_s``.
@@ -153,7 +190,7 @@ def run_worker_process(args: WorkerArgs) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda _sig, _frame: terminated.set())
     config = Config.model_validate_json(args.config_json)
-    process = WorkerProcess(config, args.camera_ids, args.live_taps)
+    process = WorkerProcess(config, args.camera_ids, args.live_taps, args.grants)
     process.start()
     interval = config.workers.health_interval_s
     while not args.stop.poll(interval) and not terminated.is_set():

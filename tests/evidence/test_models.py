@@ -32,10 +32,6 @@ def test_migration_matches_the_models_and_rolls_back(db_url: str) -> None:
     try:
         upgrade(db.engine, "0002")
         assert _tables(db) >= TABLES
-        with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        ours = [d for d in diff if any(f"'{t}'" in repr(d) for t in TABLES)]
-        assert ours == []
 
         cfg = alembic_config()
         with db.engine.begin() as conn:
@@ -44,5 +40,10 @@ def test_migration_matches_the_models_and_rolls_back(db_url: str) -> None:
         assert not TABLES & _tables(db)
         upgrade(db.engine)  # and every later migration on top of it
         assert _tables(db) >= TABLES
+        # The models are those of the newest schema (later migrations add columns).
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        ours = [d for d in diff if any(f"'{t}'" in repr(d) for t in TABLES)]
+        assert ours == []
     finally:
         db.dispose()

@@ -370,6 +370,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     # operations: metrics and jobs (admin, supervisor), daily briefings (every role)
     ("GET", "/metrics"): Case(frozenset({ADMIN, SUPERVISOR})),
     ("GET", "/api/ops/jobs"): Case(frozenset({ADMIN, SUPERVISOR})),
+    ("GET", "/api/nodes"): Case(frozenset({ADMIN, SUPERVISOR})),
     ("GET", "/api/briefings"): Case(EVERYONE),
     ("GET", "/api/briefings/{day}"): Case(EVERYONE, url=lambda c, w: "/api/briefings/2026-01-02"),
     ("GET", "/api/briefings/{day}/files/{name}"): Case(
@@ -816,6 +817,7 @@ SCOPE: dict[tuple[str, str], Scoping] = {
     ("GET", "/cases/{case_id}"): Scoping("list", inside=lambda c, w: f"/cases/{c.custody_case}"),
     ("GET", "/metrics"): WHOLE,
     ("GET", "/api/ops/jobs"): WHOLE,
+    ("GET", "/api/nodes"): WHOLE,  # the nodes and the cameras they hold: every camera
     ("GET", "/api/briefings"): WHOLE,
     ("GET", "/briefings"): WHOLE,
     ("GET", "/api/briefings/{day}"): WHOLE,

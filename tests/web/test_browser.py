@@ -189,7 +189,19 @@ def event(
 
 #: Words a Chinese page may show in Latin letters: the test's own data (camera and room
 #: names, user names), units and identifiers.
-DATA_WORDS = {"vms", "SHA", "UTC", "sha256", "fps", "GPS", "kb", "MB", "English"}
+DATA_WORDS = {
+    "vms",
+    "SHA",
+    "UTC",
+    "sha256",
+    "fps",
+    "GPS",
+    "kb",
+    "MB",
+    "English",
+    "SQLite",
+    "PostgreSQL",
+}
 #: The text a page shows, without what the server says in its own words (error details) and
 #: records shown as they were written (the audit log's entries: class "data").
 PAGE_TEXT = """() => {

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,19 +32,32 @@ log = logging.getLogger(__name__)
 Op = Callable[[Session], None]
 
 
+class Fence(Protocol):
+    """Checks, inside a write's transaction, that this node still holds ``camera_id``."""
+
+    def check(self, s: Session, camera_id: str) -> bool: ...
+
+
 @dataclass
 class Handle:
     """A row the worker will update later (filled in by the writer thread)."""
 
     row_id: int | None = None
+    camera_id: str | None = None  # whose row: index writes are fenced per camera
 
 
 class RecordingIndex:
     """Queues index writes for one worker process and applies them in order."""
 
-    def __init__(self, db: Database, root: Path) -> None:
+    def __init__(
+        self, db: Database, root: Path, *, node: str | None = None, fence: Fence | None = None
+    ) -> None:
         self.db = db
         self.root = root
+        #: The node whose disk holds the files (None on a single SQLite node).
+        self.node = node
+        #: In a cluster: every write checks the camera's lease in its own transaction.
+        self.fence = fence
         self._queue: queue.Queue[Op | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="recording-index", daemon=True)
         self._thread.start()
@@ -60,11 +74,12 @@ class RecordingIndex:
         tracks: Sequence[StreamInfo] = (),
     ) -> Handle:
         """A segment file was created: its row (status recording) and one row per stream."""
-        handle = Handle()
+        handle = Handle(camera_id=camera_id)
         streams = list(tracks) or [info]
 
         def op(s: Session) -> None:
             row = Segment(
+                node=self.node,
                 camera_id=camera_id,
                 start=start,
                 path=relpath.as_posix(),
@@ -79,7 +94,7 @@ class RecordingIndex:
             handle.row_id = row.id
             s.add_all(_stream_row(row.id, i, t) for i, t in enumerate(streams))
 
-        self._queue.put(op)
+        self._put(camera_id, op)
         return handle
 
     def segment_closed(
@@ -130,7 +145,7 @@ class RecordingIndex:
                     .values(packets=0 if empty else n)
                 )
 
-        self._queue.put(op)
+        self._put(handle.camera_id, op)
 
     def outage_started(
         self,
@@ -147,9 +162,9 @@ class RecordingIndex:
         ``kind`` video: nothing recorded; audio: the picture goes on, the sound stopped.
         ``offline_event`` raises camera_offline; ``event`` another type (storage_full).
         """
-        gap = Handle()
+        gap = Handle(camera_id=camera_id)
         event_type = EventType.CAMERA_OFFLINE if offline_event else event
-        ev_handle = Handle() if event_type is not None else None
+        ev_handle = Handle(camera_id=camera_id) if event_type is not None else None
 
         def op(s: Session) -> None:
             row = Gap(camera_id=camera_id, start=start, end=None, reason=reason, kind=kind)
@@ -169,7 +184,7 @@ class RecordingIndex:
             if ev_handle is not None and ev is not None:
                 ev_handle.row_id = ev.id
 
-        self._queue.put(op)
+        self._put(camera_id, op)
         return gap, ev_handle
 
     def outage_ended(self, gap: Handle, event: Handle | None, end: datetime) -> None:
@@ -178,7 +193,7 @@ class RecordingIndex:
             if event is not None:
                 s.execute(update(Event).where(Event.id == event.row_id).values(end=end))
 
-        self._queue.put(op)
+        self._put(gap.camera_id, op)
 
     def resume_open_gap(self, camera_id: str) -> Handle | None:
         """The camera's (video) gap left open by a previous run, if any (synchronous)."""
@@ -189,7 +204,22 @@ class RecordingIndex:
                 .order_by(Gap.start.desc())
                 .limit(1)
             )
-        return None if row_id is None else Handle(row_id)
+        return None if row_id is None else Handle(row_id, camera_id)
+
+    def _put(self, camera_id: str | None, op: Op) -> None:
+        fence = self.fence
+        if fence is None or camera_id is None:
+            self._queue.put(op)
+            return
+
+        def fenced(s: Session) -> None:
+            if not fence.check(s, camera_id):
+                # Another node holds the camera now: this write must not land.
+                log.error("%s: index write refused: this node no longer holds it", camera_id)
+                return
+            op(s)
+
+        self._queue.put(fenced)
 
     def camera_had_audio(self, camera_id: str) -> bool:
         """Did the camera's newest segment record sound? (synchronous; at start-up)"""
@@ -221,7 +251,7 @@ class RecordingIndex:
             for row in rows:
                 row.end = max(end, row.start) if end is not None else row.start
 
-        self._queue.put(op)
+        self._put(camera_id, op)
 
     # -- the writer thread ---------------------------------------------------------------
 

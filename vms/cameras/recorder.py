@@ -80,10 +80,14 @@ def _takes(fmt: str, templates: Sequence[av.stream.Stream]) -> bool:
     return True
 
 
-def segment_relpath(camera_id: str, start: datetime, root: Path, suffix: str = ".mp4") -> Path:
-    """``recordings/<camera>/<YYYY-MM-DD>/<HH-MM-SS><suffix>`` (UTC), made unique if taken."""
+def segment_relpath(
+    camera_id: str, start: datetime, root: Path, suffix: str = ".mp4", node: str | None = None
+) -> Path:
+    """``recordings/<camera>/<YYYY-MM-DD>/<HH-MM-SS><suffix>`` (UTC), made unique if taken. A
+    cluster node adds its id (``<HH-MM-SS>_<node><suffix>``): keys stay unique in a shared
+    bucket when two nodes record one camera in the same second, across a handover."""
     day = start.strftime("%Y-%m-%d")
-    stem = start.strftime("%H-%M-%S")
+    stem = start.strftime("%H-%M-%S") + (f"_{node}" if node else "")
     folder = root / "recordings" / camera_id / day
     rel = Path("recordings") / camera_id / day / f"{stem}{suffix}"
     n = 1

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from vms.cameras.recorder import CONTAINERS, probe_segment
-from vms.db.models import Segment, SegmentStream
+from vms.db.models import Gap, Segment, SegmentStream
 from vms.db.session import Database
 from vms.vocab import sha256_file
 
@@ -42,7 +42,14 @@ def _start_from_name(path: Path) -> datetime | None:
     return day.replace(hour=t.hour, minute=t.minute, second=t.second, tzinfo=UTC)
 
 
-def recover_camera(db: Database, root: Path, camera_id: str) -> RecoveryReport:
+def recover_camera(
+    db: Database,
+    root: Path,
+    camera_id: str,
+    *,
+    node: str | None = None,
+    reason: str | None = None,
+) -> RecoveryReport:
     """Close every unfinished segment of ``camera_id``: probe it, hash it, mark it recovered.
 
     Also indexes segment files on disk that have no row at all (a crash between creating the
@@ -56,10 +63,19 @@ def recover_camera(db: Database, root: Path, camera_id: str) -> RecoveryReport:
         ).all()
         for row in open_rows:
             path = root / row.path
-            if not path.exists():
+            elsewhere = node is not None and row.node is not None and row.node != node
+            if elsewhere or not path.exists():
+                # Another node's disk (a failover): missing here, recovered by that node
+                # if it comes back with its disk (recover_node).
                 row.status = "missing"
+                row.note = reason if elsewhere and reason else row.note
                 report.missing.append(row.path)
-                log.error("%s: unfinished segment %s is missing", camera_id, row.path)
+                log.error(
+                    "%s: unfinished segment %s is missing%s",
+                    camera_id,
+                    row.path,
+                    f" ({row.note})" if row.note else "",
+                )
                 continue
             _finish(s, row, path)
             report.recovered.append(row.path)
@@ -71,7 +87,9 @@ def recover_camera(db: Database, root: Path, camera_id: str) -> RecoveryReport:
             start = _start_from_name(path)
             if rel in known or start is None:
                 continue
-            row = Segment(camera_id=camera_id, start=start, path=rel, codec="", status="")
+            row = Segment(
+                camera_id=camera_id, start=start, path=rel, codec="", status="", node=node
+            )
             s.add(row)
             _finish(s, row, path)
             report.recovered.append(rel)
@@ -82,6 +100,56 @@ def recover_camera(db: Database, root: Path, camera_id: str) -> RecoveryReport:
     for rel in report.recovered:
         log.warning("%s: recovered unfinished segment %s", camera_id, rel)
     return report
+
+
+def recover_node(db: Database, root: Path, node: str) -> list[str]:
+    """A node back with its disk: its segments left unfinished (or marked missing by the node
+    that took its cameras over) are hashed and indexed as recovered, and the failover gap
+    that covered them now starts where they end. Returns their paths."""
+    done: list[str] = []
+    with db.session() as s:
+        rows = s.scalars(
+            select(Segment).where(
+                Segment.node == node, Segment.status.in_(("recording", "missing"))
+            )
+        ).all()
+        for row in rows:
+            path = root / row.path
+            if not path.is_file():
+                continue
+            _finish(s, row, path)
+            assert row.end is not None
+            overlap = s.scalar(
+                select(func.count(Segment.id)).where(
+                    Segment.camera_id == row.camera_id,
+                    Segment.id != row.id,
+                    Segment.status.in_(("recording", "complete", "recovered")),
+                    Segment.start < row.end,
+                    or_(Segment.end.is_(None), Segment.end > row.start),
+                )
+            )
+            if overlap:
+                # Written after another node took the camera over: never claimed twice.
+                row.status = "missing"
+                row.note = "recorded after the camera was taken over; not indexed as footage"
+                continue
+            row.note = None
+            done.append(row.path)
+            for gap in s.scalars(
+                select(Gap).where(
+                    Gap.camera_id == row.camera_id,
+                    Gap.kind == "video",
+                    Gap.start >= row.start,
+                    Gap.start < row.end,
+                )
+            ):
+                if gap.end is not None and gap.end <= row.end:
+                    s.delete(gap)
+                else:
+                    gap.start = row.end
+    for rel in done:
+        log.warning("recovered segment %s of this node (%s) left by a crash", rel, node)
+    return done
 
 
 def _finish(s: Session, row: Segment, path: Path) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from vms.cameras.health import CameraHealth, CameraState
 from vms.cameras.live import LiveChannel, LiveTap
+from vms.cluster.leases import Grant
 from vms.config import Config
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,16 @@ log = logging.getLogger(__name__)
 _SPAWN = mp.get_context("forkserver")
 #: Imported by the fork server after the entry point's module: ``gc.freeze()``.
 _FREEZE = "vms.cameras.forkserver"
+#: Also preloaded in the fork server, so that a camera taken over by a cluster node records
+#: from its next keyframe within seconds: the PostgreSQL driver (a worker's first query would
+#: import it) and the analytics entry the worker imports once its cameras run (measured
+#: ~0.5 s and ~2.5 s on a loaded machine between a takeover and the first packet).
+_PRELOADED = (
+    "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "vms.detection.live",
+    "vms.custody.presence",
+)
 #: A worker process's stop budget before its cameras' share (``stop_budget_s``).
 STOP_BASE_S = 20.0
 _MAIN_LOCK = threading.Lock()
@@ -78,6 +89,8 @@ class WorkerArgs:
     killed while in ``Event.wait`` is still counted as a sleeper, and ``Event.set`` then waits
     forever for it to wake, hanging the supervisor's shutdown. ``health`` is the queue the
     child puts a ``CameraHealth`` per camera on, every ``workers.health_interval_s``.
+    ``grants`` (cluster nodes): the camera leases this process records under; every index
+    write and every new segment is fenced by their generations (vms.cluster.fence).
     """
 
     config_json: str
@@ -86,6 +99,7 @@ class WorkerArgs:
     stop: multiprocessing.connection.Connection
     log_level: int = logging.INFO
     live_taps: dict[str, LiveTap] = field(default_factory=dict)
+    grants: dict[str, Grant] | None = None
 
 
 #: The entry point of a worker process (``vms.worker_process.run_worker_process``): a
@@ -101,28 +115,50 @@ class _Child:
     next_start: float = 0.0
     started_at: float = 0.0
     exits: list[int | None] = field(default_factory=list)
+    grants: dict[str, Grant] | None = None
+    retired: bool = False
+    # Its own stop pipe (see WorkerArgs): one child can be stopped alone.
+    pipe: tuple[Any, Any] = field(default_factory=lambda: _SPAWN.Pipe(duplex=False))
 
 
 class Supervisor:
     """Owns the worker processes of every recording camera; ``main`` is what each runs
     (composed by ``vms.worker_process``: the supervisor knows nothing of what is inside)."""
 
-    def __init__(self, config: Config, main: WorkerMain, *, log_level: int = logging.INFO) -> None:
+    def __init__(
+        self,
+        config: Config,
+        main: WorkerMain,
+        *,
+        log_level: int = logging.INFO,
+        dynamic: bool = False,
+    ) -> None:
+        """``dynamic`` (cluster nodes): no camera is recorded until ``assign`` gives it, under
+        its lease, one process per camera; ``retire`` stops it."""
         self.config = config
         self.main = main
         self.log_level = log_level
+        self.dynamic = dynamic
         per = config.workers.cameras_per_process
-        ids = [c.id for c in config.cameras]
+        ids = [] if dynamic else [c.id for c in config.cameras]
         self._children = [_Child(ids[i : i + per]) for i in range(0, len(ids), per)]
-        self._health: dict[str, CameraHealth] = {c.id: CameraHealth(c.id) for c in config.cameras}
-        self._queue: Any = _SPAWN.Queue()
-        self._stop, self._stop_writer = _SPAWN.Pipe(duplex=False)  # see WorkerArgs
-        self._live = {c.id: LiveChannel(_SPAWN) for c in config.cameras}
+        self._health: dict[str, CameraHealth] = {i: CameraHealth(i) for i in ids}
+        self._ctx: Any = _SPAWN
+        self._queue: Any = self._ctx.Queue()
+        self._live = {c.id: LiveChannel(self._ctx) for c in config.cameras}
         self._lock = threading.Lock()
         self._monitor: threading.Thread | None = None
         self._running = threading.Event()
 
     def start(self) -> None:
+        self._preload()
+        if self.dynamic:
+            # The fork server imports the recording stack now, at the node's start, not at
+            # its first takeover (a node may start with no camera to record).
+            from multiprocessing import forkserver
+
+            with _bare_main():
+                forkserver.ensure_running()
         self._running.set()
         for child in self._children:
             self._spawn(child)
@@ -134,29 +170,79 @@ class Supervisor:
             self.config.model_dump_json(),
             child.camera_ids,
             self._queue,
-            self._stop,
+            child.pipe[0],
             self.log_level,
             {cam_id: self._live[cam_id].tap() for cam_id in child.camera_ids},
+            child.grants,
         )
-        proc = _SPAWN.Process(
+        proc = self._ctx.Process(
             target=self.main,
             args=(args,),
             name="vms-worker-" + "+".join(child.camera_ids),
             daemon=False,
         )
-        # Only the first start launches the fork server; later calls change nothing.
-        _SPAWN.set_forkserver_preload([self.main.__module__, _FREEZE])
+        self._preload()
         with _bare_main():
             proc.start()
         child.process = proc
         child.started_at = time.monotonic()
         log.info("worker %s started (pid %s)", "+".join(child.camera_ids), proc.pid)
 
+    def _preload(self) -> None:
+        # Only the first start launches the fork server; later calls change nothing.
+        _SPAWN.set_forkserver_preload([self.main.__module__, *_PRELOADED, _FREEZE])
+
+    def assign(self, grant: Grant) -> None:
+        """Start recording ``grant.camera_id`` under its lease (dynamic mode)."""
+        child = _Child(
+            [grant.camera_id],
+            grants={grant.camera_id: grant},
+            pipe=self._ctx.Pipe(duplex=False),
+        )
+        with self._lock:
+            if any(grant.camera_id in c.camera_ids and not c.retired for c in self._children):
+                return
+            self._health[grant.camera_id] = CameraHealth(grant.camera_id)
+            self._children.append(child)
+            if self._running.is_set():
+                self._spawn(child)
+
+    def retire(self, camera_id: str, timeout: float = 20.0) -> None:
+        """Stop recording ``camera_id``: its worker closes the segment and exits."""
+        with self._lock:
+            found = [c for c in self._children if camera_id in c.camera_ids and not c.retired]
+            for child in found:
+                child.retired = True
+        for child in found:
+            child.pipe[1].close()
+            if child.process is not None:
+                child.process.join(timeout)
+                if child.process.is_alive():
+                    log.error("worker %s did not stop; killing it", child.camera_ids)
+                    child.process.kill()
+                    child.process.join(5)
+            child.pipe[0].close()
+        with self._lock:
+            self._children = [c for c in self._children if c not in found]
+            self._health.pop(camera_id, None)
+
+    def recording(self) -> dict[str, int | None]:
+        """Cameras with a worker here -> the lease generation they record under."""
+        with self._lock:
+            return {
+                cam: (c.grants[cam].generation if c.grants else None)
+                for c in self._children
+                if not c.retired
+                for cam in c.camera_ids
+            }
+
     def _watch(self) -> None:
         while self._running.is_set():
             self._drain(timeout=0.5)
             now = time.monotonic()
-            for child in self._children:
+            with self._lock:
+                children = [c for c in self._children if not c.retired]
+            for child in children:
                 proc = child.process
                 if proc is not None and not proc.is_alive() and self._running.is_set():
                     code = proc.exitcode
@@ -218,9 +304,12 @@ class Supervisor:
         self._running.clear()
         if self._monitor is not None:
             self._monitor.join()
-        self._stop_writer.close()
+        with self._lock:
+            children = list(self._children)
+        for child in children:
+            child.pipe[1].close()
         deadline = time.monotonic() + (self.stop_budget_s() if timeout is None else timeout)
-        for child in self._children:
+        for child in children:
             if child.process is not None:
                 child.process.join(max(0.1, deadline - time.monotonic()))
                 if child.process.is_alive():
@@ -233,4 +322,5 @@ class Supervisor:
         stamp = datetime.now(UTC)
         log.info("all camera workers stopped at %s", stamp.isoformat())
         self._queue.close()
-        self._stop.close()
+        for child in children:
+            child.pipe[0].close()

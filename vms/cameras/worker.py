@@ -99,12 +99,18 @@ class CameraWorker:
         live: LiveTap | None = None,
         opener: Callable[..., OpenedSource] = open_source,
         gb28181: Gb28181Media | None = None,
+        fence: Callable[[], bool] | None = None,
+        outage_reason: str | None = None,
         connect_slots: threading.Semaphore | None = None,
     ) -> None:
+        """``fence`` (cluster nodes): asked before each segment opens whether this node still
+        holds the camera's lease. ``outage_reason``: why the time since the last recording
+        is a gap, when another node recorded it last (``node failover (node X lost)``)."""
         self.camera = camera
         # Shared by the cameras of a process: at most so many connect at once (stagger).
         self._connect_slots = connect_slots
         self._opener = opener  # the seam to the camera: vms.cameras.sources.open_source
+        self._fence = fence
         self.live = live
         self.gb28181 = gb28181
         self.root = root
@@ -147,7 +153,9 @@ class CameraWorker:
         if existing is not None:
             self._outage = (existing, None)
         elif last_recorded_end is not None:
-            self._outage_reason = "recorder not running (service stopped or crashed)"
+            self._outage_reason = (
+                outage_reason or "recorder not running (service stopped or crashed)"
+            )
 
     # -- control -------------------------------------------------------------------------
 
@@ -414,8 +422,11 @@ class CameraWorker:
         for i, config in self._learned.items():  # an ADTS track's config, for the header
             if not source.tracks[i].extradata:
                 source.tracks[i] = replace(source.tracks[i], extradata=config)
+        if self._fence is not None and not self._fence():
+            self._stop.set()  # another node records this camera now: stop, write nothing
+            raise StorageError(f"{self.camera.id}: this node no longer holds the camera's lease")
         fmt = container_for(source.streams)
-        rel = segment_relpath(self.camera.id, start, self.root, CONTAINERS[fmt])
+        rel = segment_relpath(self.camera.id, start, self.root, CONTAINERS[fmt], self.index.node)
         audio = list(zip(source.streams[1:], source.tracks[1:], strict=True))
         writer = SegmentWriter(self.root, rel, source.stream, source.info, start, tick, audio=audio)
         handle = self.index.segment_opened(self.camera.id, rel, start, source.info, source.tracks)

@@ -8,6 +8,7 @@ export_interview(db, config, interview_id, Path("out"), now)   # one MP4 per cam
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +41,8 @@ from vms.recordings import (
     segment_streams,
     segments_in_range,
 )
-from vms.vocab import Subsystem, View, jsonable, sha256_file
+from vms.storage import LOCAL, Storage, as_storage, storage_for
+from vms.vocab import Subsystem, View, jsonable
 
 
 def camera_gaps(
@@ -62,14 +64,17 @@ def camera_gaps(
     )
 
 
-def _probe_audio(root: Path, seg: Segment) -> bool:
-    """Whether a segment's file holds an audio stream, for segments indexed without their
-    streams (before migration 0012); a file that cannot be read counts as holding one: its
-    hash check reports it."""
+def _probe_audio(storage: Storage, seg: Segment) -> bool:
+    """Whether a segment's file (on the disk or in the bucket) holds an audio stream, for
+    segments indexed without their streams (before migration 0012); a file that cannot be
+    read counts as holding one: its hash check reports it."""
     try:
-        with av.open(str(root / seg.path)) as c:
+        if seg.location == LOCAL:
+            with av.open(str(storage.local_path(seg.path))) as c:
+                return bool(c.streams.audio)
+        with av.open(io.BytesIO(storage.read_bytes(seg.location, seg.path))) as c:
             return bool(c.streams.audio)
-    except (av.FFmpegError, OSError):
+    except (av.FFmpegError, OSError, StorageError):
         return True
 
 
@@ -87,13 +92,13 @@ def camera_sound_gaps(
     without an audio stream (from the index) and audio gaps (the microphone stopped)."""
     segs = segments if segments is not None else segments_in_range(db, camera_id, start, end)
     streams = segment_streams(db, [s.id for s in segs])
-    root = config.storage.root
+    storage = storage_for(config)
     spans = [
         SoundSpan(
             s.id,
             s.start,
             s.end,
-            has_audio(streams[s.id]) if streams[s.id] else _probe_audio(root, s),
+            has_audio(streams[s.id]) if streams[s.id] else _probe_audio(storage, s),
         )
         for s in segs
     ]
@@ -128,14 +133,14 @@ def interview_gaps(
     return out
 
 
-def hash_status(root: Path, seg: Segment) -> tuple[str, str | None]:
-    """(ok | mismatch | missing | unhashed, the hash computed now)."""
-    path = root / seg.path
-    if not path.exists():
+def hash_status(storage: Storage | Path, seg: Segment) -> tuple[str, str | None]:
+    """(ok | mismatch | missing | unhashed, the hash computed now), wherever the file is."""
+    found = as_storage(storage).sha256(seg.location, seg.path)
+    if found is None:
         return "missing", None
     if seg.sha256 is None:
         return "unhashed", None
-    actual, _size = sha256_file(path)
+    actual = found[0]
     return ("ok" if actual == seg.sha256 else "mismatch"), actual
 
 
@@ -150,6 +155,7 @@ class SegmentCheck(View):
     bytes: int | None
     sha256: str | None
     status: str
+    location: str = Field(LOCAL, description="local (a node's disk) or bucket.")
     hash_check: str = Field(description="ok, mismatch, missing or unhashed.")
 
 
@@ -382,6 +388,7 @@ def interview_report(
     end = iv.ended_at or now
     room = layout.rooms.get(iv.room_id)
     cameras = []
+    storage = storage_for(config)
     for cam in room.cameras if room else ():
         segs = segments_in_range(db, cam, iv.started_at, end)
         segments = [
@@ -394,7 +401,8 @@ def interview_report(
                 bytes=seg.bytes,
                 sha256=seg.sha256,
                 status=seg.status,
-                hash_check=hash_status(config.storage.root, seg)[0],
+                location=seg.location,
+                hash_check=hash_status(storage, seg)[0],
             )
             for seg in segs
         ]
@@ -432,7 +440,7 @@ def export_interview(
         raise StorageError(f"cannot create {out_dir}: {exc}") from exc
     for cam in report.cameras:
         sources = [
-            SourceSegment(sg.id, sg.path, sg.sha256, sg.bytes or 0, sg.start, sg.end)
+            SourceSegment(sg.id, sg.path, sg.sha256, sg.bytes or 0, sg.start, sg.end, sg.location)
             for sg in cam.segments
             if sg.sha256 is not None and sg.end is not None
         ]
@@ -445,7 +453,7 @@ def export_interview(
         # (MP4; MOV for G.711; NUT for G.726).
         suffix = Path(sources[0].path).suffix or ".mp4"
         path = out_dir / f"interview-{interview_id}-{cam.camera_id}{suffix}"
-        clip = cut_clip(config.storage.root, sources, report.start, report.end, path, audio=True)
+        clip = cut_clip(storage_for(config), sources, report.start, report.end, path, audio=True)
         report.exports.append(
             InterviewExport(
                 camera=cam.camera_id,

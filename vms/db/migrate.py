@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +28,9 @@ def upgrade(engine: Engine, revision: str = "heads") -> str:
     cfg = alembic_config()
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Nodes starting together migrate one at a time (held to the commit).
+                conn.execute(text("SELECT pg_advisory_xact_lock(7761267, 1)"))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
         return current_revision(engine) or "base"

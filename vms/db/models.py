@@ -79,11 +79,17 @@ class Segment(Base):
             "unreadable or missing."
         ),
     )
+    location: Mapped[str] = mapped_column(
+        String(16), default="local", server_default="local", doc="local (node disk) or bucket."
+    )
+    node: Mapped[str | None] = mapped_column(String(64), doc="Node whose disk holds it (local).")
+    note: Mapped[str | None] = mapped_column(Text, doc="Why it is missing, when it is.")
 
     __table_args__ = (
         Index("ix_segments_camera_start", "camera_id", "start"),
         Index("ix_segments_camera_end", "camera_id", "end"),
         Index("ix_segments_status", "status"),
+        Index("ix_segments_location_end", "location", "end"),
     )
 
 

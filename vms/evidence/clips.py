@@ -28,6 +28,7 @@ import av.stream
 
 from vms.errors import ClipError, FileIntegrityError, StorageError
 from vms.queued_writer import QueuedWriter
+from vms.storage import LOCAL, Storage, as_storage
 
 # Two segments are contiguous when the second starts within this of the first's end.
 GAP_TOLERANCE = timedelta(milliseconds=100)
@@ -50,6 +51,7 @@ class SourceSegment:
     bytes: int
     start: datetime
     end: datetime
+    location: str = LOCAL  # where the file lives: the node's disk or the bucket
 
 
 @dataclass(frozen=True)
@@ -90,16 +92,15 @@ def uncovered(
     return holes
 
 
-def _verified_bytes(root: Path, src: SourceSegment) -> bytes:
-    path = root / src.path
+def _verified_bytes(storage: Storage, src: SourceSegment) -> bytes:
     try:
-        data = path.read_bytes()
+        data = storage.read_bytes(src.location, src.path)
     except FileNotFoundError as exc:
         raise FileIntegrityError(
             f"source segment {src.path} is missing; refusing to cut a clip from it"
         ) from exc
     except OSError as exc:
-        raise StorageError(f"cannot read source segment {path}: {exc}") from exc
+        raise StorageError(f"cannot read source segment {src.path}: {exc}") from exc
     digest = hashlib.sha256(data).hexdigest()
     if digest != src.sha256:
         raise FileIntegrityError(
@@ -109,7 +110,9 @@ def _verified_bytes(root: Path, src: SourceSegment) -> bytes:
     return data
 
 
-def _loaded(root: Path, sources: Sequence[SourceSegment]) -> Iterator[tuple[SourceSegment, bytes]]:
+def _loaded(
+    storage: Storage, sources: Sequence[SourceSegment]
+) -> Iterator[tuple[SourceSegment, bytes]]:
     """Each source's verified bytes, in order, reading and hashing ahead in a thread."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clip-read") as pool:
         pending: list[tuple[SourceSegment, Future[bytes]]] = []
@@ -120,7 +123,7 @@ def _loaded(root: Path, sources: Sequence[SourceSegment]) -> Iterator[tuple[Sour
                     src = next(todo, None)
                     if src is None:
                         break
-                    pending.append((src, pool.submit(_verified_bytes, root, src)))
+                    pending.append((src, pool.submit(_verified_bytes, storage, src)))
                 if not pending:
                     return
                 src, fut = pending.pop(0)
@@ -231,7 +234,7 @@ def _signature(stream: av.stream.Stream) -> tuple[Any, ...]:
 
 
 def cut_clip(
-    root: Path,
+    root: Path | Storage,
     sources: Sequence[SourceSegment],
     start: datetime,
     end: datetime,
@@ -256,7 +259,7 @@ def cut_clip(
     fmt = {".mov": "mov", ".nut": "nut"}.get(out_path.suffix.lower(), "mp4")
     cutter = _Cutter(sink, start, end, audio=audio, fmt=fmt)
     try:
-        for n, (src, data) in enumerate(_loaded(root, sources)):
+        for n, (src, data) in enumerate(_loaded(as_storage(root), sources)):
             cutter.feed(src, data, last=n == len(sources) - 1)
             if cutter.done:
                 break

@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import shutil
 import socket
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from vms.evidence.cases import get_case
 from vms.evidence.items import CLIP, ItemView, list_items, require_items
 from vms.evidence.package import MANIFEST, README, SIGNATURE, SUMS
 from vms.evidence.verify import PackageProblem, PackageReport, verify_package
+from vms.storage import storage_for
 from vms.vocab import Subsystem, jsonable
 
 log = logging.getLogger(__name__)
@@ -57,20 +57,6 @@ class ExportResult:
     key_fingerprint: str
     files: int
     bytes: int
-
-
-def _copy_hashed(src: Path, dst: Path) -> tuple[str, int]:
-    """Copy ``src`` to ``dst`` and hash the bytes copied; (SHA-256, size)."""
-    h = hashlib.sha256()
-    size = 0
-    with src.open("rb") as fin, dst.open("xb") as fout:
-        while chunk := fin.read(_CHUNK):
-            h.update(chunk)
-            fout.write(chunk)
-            size += len(chunk)
-        fout.flush()
-        os.fsync(fout.fileno())
-    return h.hexdigest(), size
 
 
 def _camera_dicts(db: Database, ids: set[str]) -> list[dict[str, Any]]:
@@ -203,7 +189,7 @@ def _write_package(
     fp: str,
 ) -> tuple[str, int, int]:
     """Copy the files and write manifest, sums and readme; (manifest SHA-256, files, bytes)."""
-    root = config.storage.root
+    storage = storage_for(config)
     try:
         folder.mkdir(parents=True)
         files: list[dict[str, Any]] = []
@@ -214,12 +200,12 @@ def _write_package(
                 sub = "clips" if item.kind == CLIP else "snapshots"
                 rel = f"{sub}/{Path(item.path).name}"
                 (folder / sub).mkdir(exist_ok=True)
-                src = root / item.path
-                if not src.is_file():
+                try:
+                    digest, size = storage.copy_to(item.location, item.path, folder / rel)
+                except FileNotFoundError:
                     raise FileIntegrityError(
                         f"evidence item {item.id}: file {item.path} is missing; not exported"
-                    )
-                digest, size = _copy_hashed(src, folder / rel)
+                    ) from None
                 if digest != item.sha256:
                     raise FileIntegrityError(
                         f"evidence item {item.id}: file {item.path} was altered (SHA-256 "

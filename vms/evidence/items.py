@@ -29,6 +29,7 @@ from vms.evidence.cases import case_row, case_slug, open_case_row
 from vms.evidence.clips import ClipResult, SourceSegment, cut_clip, uncovered
 from vms.evidence.holds import active_spans, add_item_hold, add_range_hold, item_held_by
 from vms.evidence.models import Case, EvidenceItem, EvidenceSource
+from vms.storage import LOCAL, Storage, as_storage, storage_for
 from vms.vocab import Subsystem, sha256_file
 
 ACTIVE, DELETED = "active", "deleted"
@@ -66,6 +67,7 @@ class ItemView:
     created_at: datetime
     created_by: str
     sources: list[SourceSegment] = field(default_factory=list)
+    location: str = LOCAL  # the item's file: on a node's disk or in the bucket
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ def _view(s: Session, item: EvidenceItem, case: Case | None = None) -> ItemView:
             SourceSegment(src.segment_id, src.path, src.sha256, src.bytes, src.start, src.end)
             for src in sources
         ],
+        item.location,
     )
 
 
@@ -164,7 +167,9 @@ def plan_clip(db: Database, camera_id: str, start: datetime, end: datetime) -> C
         )
     usable = [seg for seg in segs if seg.status in _USABLE and seg.sha256 and seg.end]
     sources = [
-        SourceSegment(seg.id, seg.path, seg.sha256 or "", seg.bytes or 0, seg.start, seg.end)
+        SourceSegment(
+            seg.id, seg.path, seg.sha256 or "", seg.bytes or 0, seg.start, seg.end, seg.location
+        )
         for seg in usable
         if seg.end is not None
     ]
@@ -229,7 +234,7 @@ def add_clip(
     # MOV for G.711; NUT for G.726): a clip is evidence, so the camera's sound goes with it.
     suffix = PurePosixPath(plan.sources[0].path).suffix or ".mp4"
     tmp = staging / f"{uuid.uuid4().hex}{suffix}"
-    clip = cut_clip(config.storage.root, plan.sources, plan.start, plan.end, tmp, audio=True)
+    clip = cut_clip(storage_for(config), plan.sources, plan.start, plan.end, tmp, audio=True)
     final: Path | None = None
     try:
         with db.session() as s:
@@ -252,6 +257,8 @@ def add_clip(
                 reason=actor.reason,
                 created_at=clock.now(),
                 created_by=actor.user,
+                location=LOCAL,
+                node=config.node_id,
             )
             s.add(item)
             s.flush()
@@ -447,19 +454,42 @@ def get_item(db: Database, item_id: int) -> ItemView:
         return _view(s, item)
 
 
-def check_item_file(root: Path, item: ItemView) -> None:
-    """Raise FileIntegrityError if the item's file is missing or no longer matches its hash."""
+def check_item_file(storage: Storage | Path, item: ItemView) -> None:
+    """Raise FileIntegrityError if the item's file is missing or no longer matches its hash
+    (wherever it lives: the node's disk or the bucket)."""
     if item.path is None:
         return
-    path = root / item.path
-    if not path.is_file():
+    found = as_storage(storage).sha256(item.location, item.path)
+    if found is None:
         raise FileIntegrityError(f"evidence item {item.id}: file {item.path} is missing")
-    digest, _size = sha256_file(path)
+    digest = found[0]
     if digest != item.sha256:
         raise FileIntegrityError(
             f"evidence item {item.id}: file {item.path} was altered (SHA-256 {digest}, "
             f"recorded {item.sha256})"
         )
+
+
+def local_copy(storage: Storage, item: ItemView) -> Path | None:
+    """A local file with the item's bytes: its own file, or for a file in the bucket a
+    verified copy under ``<root>/cache`` (made once)."""
+    if item.path is None:
+        return None
+    if item.location == LOCAL:
+        return storage.local_path(item.path)
+    cached = storage.root / "cache" / item.path
+    if cached.is_file() and sha256_file(cached)[0] == item.sha256:
+        return cached
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.unlink(missing_ok=True)
+    digest, _size = storage.copy_to(item.location, item.path, cached)
+    if digest != item.sha256:
+        cached.unlink(missing_ok=True)
+        raise FileIntegrityError(
+            f"evidence item {item.id}: the bucket's copy of {item.path} was altered "
+            f"(SHA-256 {digest}, recorded {item.sha256})"
+        )
+    return cached
 
 
 def view_item(
@@ -469,7 +499,8 @@ def view_item(
     item = get_item(db, item_id)
     if item.status != ACTIVE:
         raise NotFoundError(f"evidence item {item_id} was deleted", subsystem=Subsystem.EVIDENCE)
-    check_item_file(config.storage.root, item)
+    storage = storage_for(config)
+    check_item_file(storage, item)
     with db.session() as s:
         audit.append(
             s,
@@ -481,7 +512,7 @@ def view_item(
             case_number=item.case_number,
             details={"path": item.path, "sha256": item.sha256},
         )
-    return item, (config.storage.root / item.path) if item.path else None
+    return item, local_copy(storage, item)
 
 
 def delete_item(db: Database, config: Config, clock: Clock, actor: Actor, item_id: int) -> ItemView:
@@ -516,7 +547,7 @@ def delete_item(db: Database, config: Config, clock: Clock, actor: Actor, item_i
         s.flush()
         view = _view(s, item, case)
     if view.path:
-        (config.storage.root / view.path).unlink(missing_ok=True)
+        storage_for(config).delete(view.location, view.path)
     return view
 
 

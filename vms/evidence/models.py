@@ -68,6 +68,10 @@ class EvidenceItem(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[str] = mapped_column(
+        String(16), default="local", server_default="local", doc="local (node disk) or bucket."
+    )
+    node: Mapped[str | None] = mapped_column(String(64), doc="Node whose disk holds it (local).")
 
     __table_args__ = (Index("ix_evidence_items_case", "case_id"),)
 

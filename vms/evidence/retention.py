@@ -14,20 +14,21 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from vms.clock import Clock, SystemClock, utc
 from vms.config import Config
 from vms.db.models import Camera, Event, Segment
 from vms.db.session import Database
+from vms.errors import StorageError
 from vms.evidence import audit
 from vms.evidence.audit import Actor
 from vms.evidence.exports import expire_packages
 from vms.evidence.holds import HoldSpan, active_spans, held_by
 from vms.evidence.usage import DiskUsage, disk_probe
+from vms.storage import BUCKET, LOCAL, Storage, storage_for
 from vms.vocab import CameraKind, EventType, Severity, jsonable
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class SegmentFacts:
     bytes: int  # 0 when the file is already gone
     path: str
     sha256: str | None = None
+    location: str = LOCAL  # the node's disk or the bucket
 
 
 @dataclass(frozen=True)
@@ -151,25 +153,49 @@ def retention_days(config: Config, db: Database) -> dict[str, int]:
 def _facts(seg: Segment) -> SegmentFacts:
     assert seg.end is not None
     size = 0 if seg.status == "missing" else int(seg.bytes or 0)
-    return SegmentFacts(seg.id, seg.camera_id, seg.start, seg.end, size, seg.path, seg.sha256)
+    return SegmentFacts(
+        seg.id, seg.camera_id, seg.start, seg.end, size, seg.path, seg.sha256, seg.location
+    )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which files one retention run may delete: those on this node's disk (``node``; None:
+    every local file, the single-node case) and, when ``bucket``, those in the bucket. In a
+    cluster each node deletes its own local files; the node holding the once-only lock also
+    deletes in the bucket and files of no named node."""
+
+    node: str | None = None
+    bucket: bool = True
+
+    def clause(self) -> ColumnElement[bool]:
+        local: ColumnElement[bool] = Segment.location == LOCAL
+        if self.node is not None:
+            owned: ColumnElement[bool] = Segment.node == self.node
+            if self.bucket:  # the once-only holder also takes files of no named node
+                owned = or_(owned, Segment.node.is_(None))
+            local = and_(local, owned)
+        return or_(local, Segment.location == BUCKET) if self.bucket else local
 
 
 def _candidates(
-    db: Database, days: Mapping[str, int], now: datetime, page: int
+    db: Database, days: Mapping[str, int], now: datetime, page: int, scope: Scope = Scope()
 ) -> tuple[list[SegmentFacts], bool]:
     """Expired closed segments plus the oldest closed segments of all cameras, in a list
     that holds every segment up to its newest start (so "oldest first" holds across
-    cameras); and whether there are more segments after it."""
+    cameras); and whether there are more segments after it. Only segments in ``scope``;
+    disk pressure only frees this node's disk (bucket files do not count there)."""
     expired: dict[int, SegmentFacts] = {}
     oldest: dict[str, list[SegmentFacts]] = {}
-    closed = (Segment.status != "recording", Segment.end.is_not(None))
+    closed = (Segment.status != "recording", Segment.end.is_not(None), scope.clause())
+    local_only = Scope(scope.node, bucket=False).clause()
     with db.session() as s:
         for cam_id, keep_days in days.items():
             cutoff = now - timedelta(days=keep_days)
             q = select(Segment).where(Segment.camera_id == cam_id, Segment.end <= cutoff, *closed)
             for row in s.scalars(q):
                 expired[row.id] = _facts(row)
-            q = select(Segment).where(Segment.camera_id == cam_id, *closed)
+            q = select(Segment).where(Segment.camera_id == cam_id, *closed, local_only)
             oldest[cam_id] = [
                 _facts(seg) for seg in s.scalars(q.order_by(Segment.start).limit(page))
             ]
@@ -229,10 +255,12 @@ def run_retention(
     disk_usage: Callable[[], DiskUsage] | None = None,
     dry_run: bool = False,
     actor: Actor = RETENTION_ACTOR,
+    scope: Scope = Scope(),
 ) -> RetentionReport:
     """Plan and carry out retention; the function a scheduler job calls.
 
-    ``disk_usage`` measures the storage (default: ``disk_probe(config, db)``).
+    ``disk_usage`` measures the storage (default: ``disk_probe(config, db)``); ``scope``
+    says which files this run may delete (default: all, the single-node case).
     """
 
     now = utc(clock.now())
@@ -244,7 +272,7 @@ def run_retention(
         holds = active_spans(s, now)
     page = _FIRST_PAGE
     while True:
-        segments, more = _candidates(db, days, now, page)
+        segments, more = _candidates(db, days, now, page, scope)
         plan = plan_retention(segments, holds, days, usage, config.evidence.high_water_percent, now)
         if not (plan.over_limit and more):
             break
@@ -263,7 +291,7 @@ def run_retention(
         return report
     for start in range(0, len(plan.deletions), _BATCH):
         done = _delete_batch(
-            db, config.storage.root, clock, actor, plan.deletions[start : _BATCH + start]
+            db, storage_for(config), clock, actor, plan.deletions[start : _BATCH + start]
         )
         report.deleted += [SegmentAction.of(d.segment, d.why) for d in done]
         report.freed_bytes += sum(d.segment.bytes for d in done)
@@ -273,7 +301,7 @@ def run_retention(
 
 
 def _delete_batch(
-    db: Database, root: Path, clock: Clock, actor: Actor, batch: Sequence[Deletion]
+    db: Database, storage: Storage, clock: Clock, actor: Actor, batch: Sequence[Deletion]
 ) -> list[Deletion]:
     """Delete the rows (each with its audit entry) in one transaction, then the files."""
     done: list[Deletion] = []
@@ -302,11 +330,15 @@ def _delete_batch(
             )
             done.append(d)
     for d in done:
-        path = root / d.segment.path
+        seg = d.segment
         try:
-            path.unlink(missing_ok=True)
-        except OSError as exc:
-            log.error("retention: cannot delete %s (its row is gone): %s", path, exc)
+            # In the bucket this lifts the object's S3 legal hold first: the index, checked
+            # above under the audit chain's lock, said nothing holds it.
+            storage.delete(seg.location, seg.path)
+        except (StorageError, OSError) as exc:
+            log.error(
+                "retention: cannot delete %s (%s; its row is gone): %s", seg.path, seg.location, exc
+            )
     if done:
         log.info("retention: deleted %d segment(s)", len(done))
     return done
@@ -386,6 +418,14 @@ class RetentionJob:
         self.config = config
         self.clock = clock or SystemClock()
         self.disk_usage = disk_usage
+        self.scope_fn: Callable[[], Scope] | None = None
 
     def __call__(self) -> RetentionReport:
-        return run_retention(self.db, self.config, self.clock, disk_usage=self.disk_usage)
+        return run_retention(
+            self.db, self.config, self.clock, disk_usage=self.disk_usage, scope=self.scope()
+        )
+
+    def scope(self) -> Scope:
+        """Everything on one node; a cluster node's own disk (and the bucket when it holds
+        the job's lock), from ``scope_fn`` (set by vms.ops.jobs.register_jobs)."""
+        return self.scope_fn() if self.scope_fn is not None else Scope()

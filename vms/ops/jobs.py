@@ -11,6 +11,7 @@ scheduler)::
     segment-verify     every ops.verify_interval_s           SegmentVerifier
     camera-health      every ops.health_check_interval_s     CameraHealthCheck
     daily-briefing     daily at ops.briefing_time (local)    BriefingJob
+    tiering            every object_store.interval_s         vms.storage.tiering (with a bucket)
     bodyworn-docks     every bodyworn.dock_scan_interval_s   vms.bodyworn.dock (if docks)
     bodyworn-late      every bodyworn.deadline_check_interval_s   late-upload alerts
     bodyworn-shifts    every bodyworn.deadline_check_interval_s   "no footage for shift S"
@@ -37,16 +38,18 @@ from vms.bodyworn.ingest import Ingestor
 from vms.bodyworn.uploads import UploadExpiry
 from vms.cameras.health import CameraHealth
 from vms.clock import Clock, utc
+from vms.cluster.locks import JobLocks
 from vms.config import Config
 from vms.custody.job import run_custody_checks
 from vms.custody.layout import build_layout
 from vms.db.models import Event, Segment
 from vms.db.session import Database
 from vms.evidence.anchors import AnchorJob
-from vms.evidence.retention import RetentionJob
+from vms.evidence.retention import RetentionJob, Scope
 from vms.ops.briefing import briefing_root, write_briefing
 from vms.ops.registry import JobRegistry
-from vms.vocab import EventType, Severity, sha256_file
+from vms.storage import storage_for
+from vms.vocab import EventType, Severity
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,9 @@ class SegmentVerifier:
         self.config = config
         self.clock = clock
         self.cursor_path = cursor_path or config.storage.root / "ops" / "verify-cursor.json"
+        #: Which files this node checks (a cluster node: its own disk, and the bucket when
+        #: it holds the job's lock); None: every segment.
+        self.scope_fn: Callable[[], Scope] | None = None
 
     def batch_size(self, total: int) -> int:
         ops = self.config.ops
@@ -103,7 +109,9 @@ class SegmentVerifier:
         os.replace(tmp, self.cursor_path)
 
     def __call__(self) -> VerifyReport:
-        closed = (Segment.status != "recording", Segment.sha256.is_not(None))
+        closed: tuple[Any, ...] = (Segment.status != "recording", Segment.sha256.is_not(None))
+        if self.scope_fn is not None:
+            closed = (*closed, self.scope_fn().clause())
         with self.db.session() as s:
             total = int(s.scalar(select(func.count(Segment.id)).where(*closed)) or 0)
             n = self.batch_size(total)
@@ -122,17 +130,17 @@ class SegmentVerifier:
                     select(Segment).where(*closed).order_by(Segment.id).limit(n - len(rows))
                 )
                 rows += [r for r in more if r.id not in seen]
-            facts = [(r.id, r.camera_id, r.path, r.sha256, r.start) for r in rows]
+            facts = [(r.id, r.camera_id, r.path, r.sha256, r.start, r.location) for r in rows]
         report = VerifyReport()
-        root = self.config.storage.root
-        for seg_id, cam, rel, expected, start in facts:
-            path = root / rel
+        storage = storage_for(self.config)
+        for seg_id, cam, rel, expected, start, location in facts:
             report.checked += 1
-            if not path.exists():
+            got = storage.sha256(location, rel)
+            if got is None:
                 report.missing.append(seg_id)
                 found: tuple[str, str | None] | None = ("missing", None)
             else:
-                actual, _size = sha256_file(path)
+                actual = got[0]
                 found = None if actual == expected else ("mismatch", actual)
                 if found is None:
                     report.ok += 1
@@ -143,6 +151,7 @@ class SegmentVerifier:
                 data = {
                     "segment_id": seg_id,
                     "path": rel,
+                    "location": location,
                     "status": status,
                     "expected_sha256": expected,
                     "actual_sha256": actual_hash,
@@ -337,6 +346,19 @@ class Jobs:
     uploads: UploadExpiry
 
 
+def once_only(locks: JobLocks | None, name: str, fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn``, run only on the node that holds the advisory lock of job ``name``."""
+    if locks is None:
+        return fn
+
+    def run() -> object:
+        if not locks.holds(name):
+            return "another node runs it"
+        return fn()
+
+    return run
+
+
 def register_jobs(
     scheduler: Any,
     db: Database,
@@ -345,9 +367,15 @@ def register_jobs(
     health_provider: HealthProvider,
     *,
     registry: JobRegistry | None = None,
+    locks: JobLocks | None = None,
 ) -> Jobs:
     """Register every periodic job on an APScheduler scheduler (not started here); each run
-    is counted in ``registry`` (a new one if none is given: ``Jobs.registry``)."""
+    is counted in ``registry`` (a new one if none is given: ``Jobs.registry``).
+
+    ``locks`` (a cluster node on PostgreSQL): custody checks and the briefing run only on the
+    node holding their advisory lock; retention and re-verification run on every node for
+    its own disk, and the lock holder also does the bucket's files (vms.cluster.locks).
+    """
     registry = registry if registry is not None else JobRegistry()
     ops = config.ops
     bw = config.bodyworn
@@ -364,17 +392,35 @@ def register_jobs(
         docks=DockWatcher(Ingestor(db, config, clock)),
         uploads=UploadExpiry(Ingestor(db, config, clock)),
     )
+    if locks is not None:
+        node = config.node_id
+        held = locks.holds
+        jobs.retention.scope_fn = lambda: Scope(node, bucket=held("retention"))
+        jobs.verify.scope_fn = lambda: Scope(node, bucket=held("segment-verify"))
     hour, minute = ops.briefing_hour_minute
     schedule: list[tuple[str, Callable[[], object], dict[str, Any]]] = [
         ("retention", jobs.retention, {"seconds": config.evidence.retention_interval_s}),
-        ("audit-anchor", jobs.anchor, {"seconds": config.evidence.anchor_interval_s}),
-        ("custody-checks", jobs.custody, {"seconds": config.custody.check_interval_s}),
+        (
+            "audit-anchor",
+            once_only(locks, "audit-anchor", jobs.anchor),
+            {"seconds": config.evidence.anchor_interval_s},
+        ),
+        (
+            "custody-checks",
+            once_only(locks, "custody-checks", jobs.custody),
+            {"seconds": config.custody.check_interval_s},
+        ),
         ("segment-verify", jobs.verify, {"seconds": ops.verify_interval_s}),
         ("camera-health", jobs.health, {"seconds": ops.health_check_interval_s}),
         ("bodyworn-late", jobs.late_uploads, {"seconds": bw.deadline_check_interval_s}),
         ("bodyworn-shifts", jobs.shift_footage, {"seconds": bw.deadline_check_interval_s}),
         ("bodyworn-uploads", jobs.uploads, {"seconds": 3600}),
     ]
+    if config.storage.object_store is not None:
+        from vms.storage.tiering import TieringJob
+
+        tiering = TieringJob(db, config, storage_for(config), clock)
+        schedule.append(("tiering", tiering, {"seconds": config.storage.object_store.interval_s}))
     if bw.docks:
         schedule.append(("bodyworn-docks", jobs.docks, {"seconds": bw.dock_scan_interval_s}))
     for name, fn, every in schedule:
@@ -390,7 +436,9 @@ def register_jobs(
         )
     if ops.briefing_enabled:
         scheduler.add_job(
-            registry.track("daily-briefing", jobs.briefing, clock),
+            registry.track(
+                "daily-briefing", once_only(locks, "daily-briefing", jobs.briefing), clock
+            ),
             "cron",
             hour=hour,
             minute=minute,

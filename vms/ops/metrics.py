@@ -58,10 +58,19 @@ class VmsCollector(Collector):
         self.clock = clock or SystemClock()
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._node()
         yield from self._cameras()
         yield from self._database()
         yield from self._disk()
         yield from self._jobs()
+
+    def _node(self) -> Iterator[Metric]:
+        """Which node this is and how many cameras it records (each node serves its own)."""
+        node = GaugeMetricFamily(
+            "vms_node_cameras", "Cameras this node records now.", labels=["node"]
+        )
+        node.add_metric([self.config.node_id], len(self.health()))
+        yield node
 
     def _cameras(self) -> Iterator[Metric]:
         now = utc(self.clock.now())

@@ -4,6 +4,12 @@ Events are written by other processes (camera workers, the analytics pipeline), 
 database is the meeting point: one query every ``interval_s`` for rows newer than the last
 seen, whatever the number of viewers, and none while nobody listens.
 
+On PostgreSQL a LISTEN connection (vms.cluster.notify) wakes the poll the moment any node
+commits an event or a custody alert, so an alert raised on node A is in node B's feeds
+within a few milliseconds; polling then only backs it up every ``fallback_s``. A notified
+event committed after a newer one was already sent (ids are taken before commit) is fetched
+by its id, so none is skipped. SQLite (one node) keeps polling every ``interval_s``.
+
 Custody alerts change after they are raised (the custody checks escalate them 1 -> 2 -> 3, a
 supervisor acknowledges, the condition clears), so the same poll also reads the open ones
 (unacknowledged or not cleared, as on the custody page) and sends a ``custody`` message, the
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +32,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from vms.clock import Clock, SystemClock
+from vms.cluster.notify import NotifyListener, is_postgres
 from vms.custody.config import EscalationConfig
 from vms.custody.models import Alert as CustodyAlert
 from vms.custody.texts import alert_text
@@ -146,6 +154,9 @@ class Listener:
             camera_id is None and self.user.camera_scope is None
         )
 
+    #: Alerts sent with an id below ``seen`` (committed late), so none goes twice.
+    late_sent: set[int] = field(default_factory=set)
+
     def offer(self, message: FeedMessage | None) -> None:
         if message is not None:
             room = message.room if isinstance(message, CustodyMessage) else None
@@ -153,8 +164,13 @@ class Listener:
                 return
             if isinstance(message, AlertMessage):
                 if message.id <= self.seen:
-                    return
-                self.seen = message.id
+                    if not message.late or message.id in self.late_sent:
+                        return
+                    if len(self.late_sent) > 10_000:
+                        self.late_sent.clear()
+                    self.late_sent.add(message.id)
+                else:
+                    self.seen = message.id
             if isinstance(message, CustodyMessage):
                 message = render_custody(message, self.texts, self.clock.now())
         with contextlib.suppress(asyncio.QueueFull):  # a stalled browser loses old alerts
@@ -174,12 +190,19 @@ class AlertBroadcaster:
         *,
         escalation: EscalationConfig | None = None,
         room_names: Mapping[str, str] | None = None,
+        fallback_s: float = 5.0,
         clock: Clock | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.db = db
         self.root = root
         self.interval_s = interval_s
+        self.fallback_s = fallback_s
+        self._notify: NotifyListener | None = None
+        self._listening = False
+        #: Events notified with an id at or below the newest sent: fetched by id.
+        self._late: set[int] = set()
+        self._sent: deque[int] = deque(maxlen=5000)
         self.escalation = escalation
         self.room_names = dict(room_names or {})
         self._listeners: set[Listener] = set()
@@ -193,6 +216,39 @@ class AlertBroadcaster:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="alert-feed")
+        if is_postgres(self.db.url):
+            self._notify = NotifyListener(self.db.url, self._notified, on_state=self._listen_state)
+            self._notify.start()
+
+    @property
+    def listening(self) -> bool:
+        """True while a LISTEN connection is up (PostgreSQL): alerts arrive as committed."""
+        return self._listening
+
+    def _listen_state(self, up: bool) -> None:
+        self._listening = up
+        self._wake_soon()
+
+    def _notified(self, payload: str) -> None:
+        """In the listener thread: a row was committed; handled in the feed's loop."""
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._on_notice, payload)
+
+    def _on_notice(self, payload: str) -> None:
+        """In the feed's loop: note an event committed out of id order, and poll now."""
+        table, _sep, ident = payload.partition(":")
+        if table == "events" and ident.isdigit():
+            event_id = int(ident)
+            last = self._last_id
+            if last is not None and event_id <= last and event_id not in self._sent:
+                self._late.add(event_id)
+        self._wake.set()
+
+    def _wake_soon(self) -> None:
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._wake.set)
 
     def subscribe(
         self,
@@ -231,13 +287,16 @@ class AlertBroadcaster:
         return custody_message(a, self.escalation, self.room_names)
 
     def _poll(
-        self, after: int, tracked: list[int]
+        self, after: int, tracked: list[int], late: list[int] | None = None
     ) -> tuple[list[AlertMessage], list[CustodyMessage]]:
-        """New events after ``after``; the open custody alerts and those of ``tracked`` (open
-        when last polled) that have closed since."""
+        """New events after ``after`` (and the ``late`` ones, by id); the open custody alerts
+        and those of ``tracked`` (open when last polled) that have closed since."""
         q = select(Event).where(Event.id > after).order_by(Event.id).limit(self.BATCH)
         with self.db.session() as s:
             rows = list(s.scalars(q))
+            if late:
+                old = s.scalars(select(Event).where(Event.id.in_(late)).order_by(Event.id))
+                rows = list(old) + rows
             acked = acked_ids(s, [r.id for r in rows])
             custody = {a.id: a for a in s.scalars(open_custody_alerts())}
             closed = [i for i in tracked if i not in custody]
@@ -246,7 +305,12 @@ class AlertBroadcaster:
                 for a in s.scalars(select(CustodyAlert).where(CustodyAlert.id.in_(chunk))):
                     custody[a.id] = a
             custody_out = [self.custody(custody[i]) for i in sorted(custody)]
-        return [self.message(r, r.id in acked) for r in rows], custody_out
+        late_ids = set(late or ())
+        out = [
+            self.message(r, r.id in acked).model_copy(update={"late": r.id in late_ids})
+            for r in rows
+        ]
+        return out, custody_out
 
     def _fan_out_custody(self, custody: list[CustodyMessage]) -> None:
         now = self.clock.now()
@@ -271,24 +335,36 @@ class AlertBroadcaster:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            self._wake.clear()
+            late, self._late = sorted(self._late), set()
             try:
                 messages, custody = await run_in_threadpool(
-                    self._poll, self._last_id, list(self._custody)
+                    self._poll, self._last_id, list(self._custody), late
                 )
             except Exception as exc:  # a database hiccup must not end the feed
                 log.warning("alert feed: %s", exc)
                 messages, custody = [], None
+                self._late.update(late)
             if messages:
-                self._last_id = max(self._last_id or 0, messages[-1].id)
+                self._last_id = max(self._last_id or 0, max(m.id for m in messages))
             for message in messages:
+                self._sent.append(message.id)
                 for listener in list(self._listeners):
                     listener.offer(message)
             if custody is not None:
                 self._fan_out_custody(custody)
             if len(messages) < self.BATCH:
-                await asyncio.sleep(self.interval_s)
+                wait = self.fallback_s if self._listening else self.interval_s
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+                # cancellation that close() sends when the wake-up lands at the same time.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
 
     async def close(self) -> None:
+        if self._notify is not None:
+            await run_in_threadpool(self._notify.stop)
+            self._notify = None
         for listener in list(self._listeners):
             listener.offer(None)
         self._listeners.clear()

@@ -243,6 +243,10 @@ class AlertMessage(EventOut):
     """Feed message ``alert``: a new event."""
 
     kind: Literal["alert"] = "alert"
+    late: bool = Field(
+        False,
+        description="Committed after a newer alert was sent (another node's slower write).",
+    )
 
 
 class AckMessage(AckOut):

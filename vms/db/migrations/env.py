@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import vms.cameras.gb28181.models
+import vms.cluster.models
 import vms.custody.models
 import vms.evidence.models  # noqa: F401  (registers the evidence tables in Base.metadata)
 from vms.db.models import Base

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from vms.cluster.status import ClusterView, cluster_view
 from vms.ops.metrics import VmsCollector, render_metrics
 from vms.ops.registry import JobStats
 from vms.web.deps import StateDep, content
@@ -37,3 +38,9 @@ def metrics(state: StateDep, user: Operator) -> Response:
 def jobs(state: StateDep, user: Operator) -> list[JobStats]:
     """Each scheduled job's runs, failures, last duration and last error."""
     return state.jobs.snapshot()
+
+
+@router.get("/api/nodes")
+def nodes(state: StateDep, user: Operator) -> ClusterView:
+    """The recorder nodes sharing the index: heartbeats, cameras held, leases."""
+    return cluster_view(state.db, state.config.node.lease_s)

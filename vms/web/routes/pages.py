@@ -164,6 +164,10 @@ def _briefings(request: Request, state: WebState, user: Principal) -> dict[str, 
     }
 
 
+def _camera_page(_request: Request, _state: WebState, user: Principal) -> dict[str, Any]:
+    return {"can_ops": user.can(Permission.OPS)}  # the nodes panel (/api/nodes)
+
+
 def _bodyworn(_request: Request, _state: WebState, user: Principal) -> dict[str, Any]:
     return {
         "own_only": user.role is Role.OFFICER,
@@ -197,7 +201,7 @@ PAGES: tuple[Page, ...] = (
     Page("/cases/{case_id}", None, Permission.CASES, "case.html", _case),
     Page("/bodyworn", N_("Body-worn"), Permission.BODYWORN, "bodyworn.html", _bodyworn),
     Page("/audit", N_("Audit"), Permission.AUDIT_LOG, "audit.html"),
-    Page("/cameras", N_("Cameras"), Permission.VIEW_CAMERAS, "cameras.html"),
+    Page("/cameras", N_("Cameras"), Permission.VIEW_CAMERAS, "cameras.html", _camera_page),
     Page("/bodyworn/admin", N_("Recorders"), Permission.BODYWORN_MANAGE, "bodyworn_admin.html"),
     Page("/briefings", N_("Briefings"), Permission.BRIEFINGS, "briefings.html", _briefings),
     Page("/users", N_("Users"), Permission.MANAGE_USERS, "users.html", _users),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -17,12 +17,14 @@ from vms.bodyworn.files import view_of
 from vms.bodyworn.officers import is_bodyworn_camera
 from vms.config import CameraConfig
 from vms.db.models import Camera, Event, Gap, Segment, SegmentStream
-from vms.errors import NotFoundError, ReasonRequiredError
+from vms.errors import FileIntegrityError, NotFoundError, ReasonRequiredError
+from vms.storage import LOCAL, storage_for
 from vms.vocab import CameraKind, Subsystem
 from vms.web import deps
 from vms.web.alerts import event_out
 from vms.web.audit import record
 from vms.web.deps import SessionDep, StateDep, WebState, require
+from vms.web.files import stored_response
 from vms.web.roles import Permission
 from vms.web.routes.bodyworn import segment_access
 from vms.web.schemas import GapOut, PlaybackIn, PlaybackOut, SegmentOut, TimelineOut
@@ -65,6 +67,13 @@ def _segment(s: Session, state: WebState, user: Principal, segment_id: int) -> S
     return seg
 
 
+def _check_file(state: WebState, seg: Segment) -> None:
+    if storage_for(state.config).size(seg.location, seg.path) is None:
+        raise NotFoundError(
+            f"the file of segment {seg.id} ({seg.path}) is missing", subsystem=Subsystem.WEB
+        )
+
+
 def _bodyworn_camera(s: Session, user: Principal, camera_id: str) -> None:
     user.check_camera(camera_id)
     row = s.get(Camera, camera_id)
@@ -79,6 +88,43 @@ def _file(state: WebState, seg: Segment) -> Path:
             f"the file of segment {seg.id} ({seg.path}) is missing", subsystem=Subsystem.WEB
         )
     return path
+
+
+def _local_file(state: WebState, seg: Segment) -> Path:
+    """A local file of the segment to probe or transcode: its own on this node's disk, or a
+    copy of the bucket's object (kept beside the viewing copies, checked against the hash
+    the index holds: a copy that does not match is refused, never shown)."""
+    if seg.location == LOCAL:
+        return _file(state, seg)
+    _check_file(state, seg)
+    folder = state.config.storage.root / "cache" / "bucket"
+    dst = folder / f"{seg.id}-{(seg.sha256 or 'open')[:16]}{Path(seg.path).suffix}"
+    if dst.is_file():
+        return dst
+    folder.mkdir(parents=True, exist_ok=True)
+    part = dst.with_name(dst.name + ".part")
+    part.unlink(missing_ok=True)
+    digest, _size = storage_for(state.config).copy_to(seg.location, seg.path, part)
+    if seg.sha256 is not None and digest != seg.sha256:
+        part.unlink(missing_ok=True)
+        raise FileIntegrityError(
+            f"segment {seg.id} in the bucket does not match its hash", subsystem=Subsystem.WEB
+        )
+    part.replace(dst)
+    return dst
+
+
+def _serve(state: WebState, seg: Segment, request: Request, **kwargs: Any) -> Response:
+    """The segment's file from this node's disk or the bucket (HTTP ranges either way)."""
+    return stored_response(
+        storage_for(state.config),
+        seg.location,
+        seg.path,
+        request,
+        media_type="video/mp4",
+        what=f"segment {seg.id}",
+        **kwargs,
+    )
 
 
 @router.get("/recordings/{camera_id}/timeline")
@@ -170,15 +216,15 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
 def _plan(state: WebState, s: Session, seg: Segment, hevc: bool) -> ViewingPlan:
     """What this browser needs changed to play the segment (from its indexed streams, or
     the file's for segments indexed without them)."""
-    path = _file(state, seg)
+    _check_file(state, seg)
     streams = list(
         s.scalars(
             select(SegmentStream)
             .where(SegmentStream.segment_id == seg.id)
             .order_by(SegmentStream.index)
         )
-    ) or probe_streams(path)
-    return viewing_plan(streams, path.suffix, browser_hevc=hevc)
+    ) or probe_streams(_local_file(state, seg))
+    return viewing_plan(streams, Path(seg.path).suffix, browser_hevc=hevc)
 
 
 def _playback_out(
@@ -205,21 +251,22 @@ def _playback_out(
 )
 def segment_viewing_copy(
     segment_id: int,
+    request: Request,
     state: StateDep,
     s: SessionDep,
     user: Player,
     grant: deps.GrantQuery = "",
     hevc: Annotated[bool, Query(description="The browser decodes H.265.")] = False,
-) -> FileResponse:
+) -> Response:
     """The segment made playable for this browser (H.265 to H.264, G.711/G.726 to AAC, NUT
     to MP4), under a playback grant: a viewing copy, made on demand and kept in a bounded
     cache; it says so, and names the original's SHA-256. The evidence is the original."""
     seg = _segment(s, state, user, segment_id)
     deps.check_grant(state, grant, user, seg.id, f"segment {segment_id}", "POST /api/playback")
-    path = _file(state, seg)
     plan = _plan(state, s, seg, hevc)
     if not plan.needed:
-        return FileResponse(path, media_type="video/mp4")
+        return _serve(state, seg, request)
+    path = _local_file(state, seg)
     original = seg.sha256 or "being recorded"
     key = f"{seg.id}-{(seg.sha256 or f'open{path.stat().st_size}')[:16]}"
     note = f"VIEWING COPY of segment {seg.id} ({NOTE}; original sha256 {original})"
@@ -234,15 +281,16 @@ def segment_viewing_copy(
 )
 def segment_video(
     segment_id: int,
+    request: Request,
     state: StateDep,
     s: SessionDep,
     user: Player,
     grant: deps.GrantQuery = "",
-) -> FileResponse:
+) -> Response:
     """The segment file for a video element (HTTP range requests), under a playback grant."""
     seg = _segment(s, state, user, segment_id)
     deps.check_grant(state, grant, user, seg.id, f"segment {segment_id}", "POST /api/playback")
-    return FileResponse(_file(state, seg), media_type="video/mp4")
+    return _serve(state, seg, request)
 
 
 @router.get(
@@ -250,8 +298,13 @@ def segment_video(
     **deps.served_file("The segment file as recorded.", "video/mp4"),
 )
 def segment_download(
-    segment_id: int, state: StateDep, s: SessionDep, user: Downloader, reason: Reason = None
-) -> FileResponse:
+    segment_id: int,
+    request: Request,
+    state: StateDep,
+    s: SessionDep,
+    user: Downloader,
+    reason: Reason = None,
+) -> Response:
     """The segment file as recorded, as an attachment; audited as an export."""
     seg = _segment(s, state, user, segment_id)
     if is_bodyworn_camera(seg.camera_id):
@@ -267,7 +320,7 @@ def segment_download(
         )  # fmt: skip
     cam = state.camera(seg.camera_id)
     why = check_reason(cam, reason, "download")
-    path = _file(state, seg)
+    _check_file(state, seg)
     record(
         s,
         state.clock,
@@ -280,4 +333,4 @@ def segment_download(
     )
     name = f"{seg.camera_id}_{seg.start.strftime('%Y%m%dT%H%M%SZ')}.mp4"
     headers = {"X-Content-SHA256": seg.sha256} if seg.sha256 else None
-    return FileResponse(path, media_type="video/mp4", filename=name, headers=headers)
+    return _serve(state, seg, request, filename=name, headers=headers)
