@@ -36,10 +36,10 @@ from tests.support.rtsp import RtspServer, prepare_h264
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer
 from tests.support.vmsnode import ServeNode, node_config
 from vms.cluster.models import CameraLease, Node
+from vms.config import ObjectStoreConfig
 from vms.db.migrate import upgrade
 from vms.db.models import Gap, Segment
 from vms.db.session import Database
-from vms.storage.config import ObjectStoreConfig
 from vms.storage.s3 import S3Store
 
 CLIP = "footage/one-by-one-person-detection.mp4"

@@ -42,7 +42,7 @@ from vms.recordings import (
     stream_summary,
     verify_segments,
 )
-from vms.storage import storage_for
+from vms.storage.resolve import storage_for
 from vms.web.cli import demo_banner, users_app
 
 app = typer.Typer(

@@ -21,7 +21,8 @@ from sqlalchemy import Select, or_, select
 
 from vms.db.models import Gap, Segment, SegmentStream
 from vms.db.session import Database
-from vms.storage import Storage, as_storage
+from vms.storage.base import Storage
+from vms.storage.resolve import as_storage
 from vms.vocab import View
 
 

@@ -30,11 +30,11 @@ from tests.support.tcpproxy import TcpProxy
 from tests.support.vmsnode import ServeNode, node_config
 from tests.support.waiting import wait_for
 from vms.cluster.models import CameraLease
+from vms.config import ObjectStoreConfig
 from vms.db.migrate import upgrade
 from vms.db.models import Gap, Segment
 from vms.db.session import Database
-from vms.storage import BUCKET
-from vms.storage.config import ObjectStoreConfig
+from vms.storage.base import BUCKET
 from vms.storage.s3 import S3Store
 from vms.web.roles import Role
 from vms.web.users import create_user, find_user, start_session

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.evidence.conftest import ALICE, T0, FakeClock, make_config, record_segments
 from tests.support.seaweed import SeaweedServer
 from vms.bootstrap import sync_cameras
-from vms.config import Config
+from vms.config import Config, ObjectStoreConfig
 from vms.db.models import Segment
 from vms.db.session import Database
 from vms.errors import FileIntegrityError
@@ -21,7 +21,8 @@ from vms.evidence import cases, export, holds, items, signing
 from vms.evidence.retention import run_retention
 from vms.ops.jobs import SegmentVerifier
 from vms.recordings import verify_segments
-from vms.storage import BUCKET, LOCAL, ObjectStoreConfig, Storage, storage_for
+from vms.storage.base import BUCKET, LOCAL, Storage
+from vms.storage.resolve import storage_for
 from vms.storage.s3 import S3Store
 from vms.storage.tiering import TieringJob
 

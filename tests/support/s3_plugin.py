@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from vms.storage import ObjectStoreConfig
+from vms.config import ObjectStoreConfig
 
 from .seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer
 

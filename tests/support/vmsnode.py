@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from vms.storage.config import ObjectStoreConfig
+from vms.config import ObjectStoreConfig
 
 PROJECT = Path(__file__).resolve().parents[2]
 

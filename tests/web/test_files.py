@@ -9,7 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.testclient import TestClient
 
-from vms.storage import BUCKET, LOCAL, ObjectStoreConfig, Storage
+from vms.config import ObjectStoreConfig
+from vms.storage.base import BUCKET, LOCAL, Storage
 from vms.storage.local import LocalStore
 from vms.storage.s3 import S3Store
 from vms.web.files import stored_response

@@ -41,7 +41,8 @@ from vms.recordings import (
     segment_streams,
     segments_in_range,
 )
-from vms.storage import LOCAL, Storage, as_storage, storage_for
+from vms.storage.base import LOCAL, Storage
+from vms.storage.resolve import as_storage, storage_for
 from vms.vocab import Subsystem, View, jsonable
 
 

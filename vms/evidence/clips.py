@@ -28,7 +28,8 @@ import av.stream
 
 from vms.errors import ClipError, FileIntegrityError, StorageError
 from vms.queued_writer import QueuedWriter
-from vms.storage import LOCAL, Storage, as_storage
+from vms.storage.base import LOCAL, Storage
+from vms.storage.resolve import as_storage
 
 # Two segments are contiguous when the second starts within this of the first's end.
 GAP_TOLERANCE = timedelta(milliseconds=100)

@@ -40,7 +40,7 @@ from vms.evidence.cases import get_case
 from vms.evidence.items import CLIP, ItemView, list_items, require_items
 from vms.evidence.package import MANIFEST, README, SIGNATURE, SUMS
 from vms.evidence.verify import PackageProblem, PackageReport, verify_package
-from vms.storage import storage_for
+from vms.storage.resolve import storage_for
 from vms.vocab import Subsystem, jsonable
 
 log = logging.getLogger(__name__)

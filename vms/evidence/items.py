@@ -29,7 +29,8 @@ from vms.evidence.cases import case_row, case_slug, open_case_row
 from vms.evidence.clips import ClipResult, SourceSegment, cut_clip, uncovered
 from vms.evidence.holds import active_spans, add_item_hold, add_range_hold, item_held_by
 from vms.evidence.models import Case, EvidenceItem, EvidenceSource
-from vms.storage import LOCAL, Storage, as_storage, storage_for
+from vms.storage.base import LOCAL, Storage
+from vms.storage.resolve import as_storage, storage_for
 from vms.vocab import Subsystem, sha256_file
 
 ACTIVE, DELETED = "active", "deleted"

@@ -28,7 +28,8 @@ from vms.evidence.audit import Actor
 from vms.evidence.exports import expire_packages
 from vms.evidence.holds import HoldSpan, active_spans, held_by
 from vms.evidence.usage import DiskUsage, disk_probe
-from vms.storage import BUCKET, LOCAL, Storage, storage_for
+from vms.storage.base import BUCKET, LOCAL, Storage
+from vms.storage.resolve import storage_for
 from vms.vocab import CameraKind, EventType, Severity, jsonable
 
 log = logging.getLogger(__name__)

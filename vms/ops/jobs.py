@@ -48,7 +48,7 @@ from vms.evidence.anchors import AnchorJob
 from vms.evidence.retention import RetentionJob, Scope
 from vms.ops.briefing import briefing_root, write_briefing
 from vms.ops.registry import JobRegistry
-from vms.storage import storage_for
+from vms.storage.resolve import storage_for
 from vms.vocab import EventType, Severity
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ bytes, a range of bytes, a size or a hash. The key is the path relative to the s
 (``recordings/<camera>/<day>/<time>.mp4``), the same on disk and in the bucket (after the
 configured prefix).
 
-    from vms.storage import LOCAL, BUCKET, storage_for
+    from vms.storage.base import LOCAL, BUCKET
+    from vms.storage.resolve import storage_for
     storage = storage_for(config)                    # one per process; cheap to share
     storage.size(row.location, row.path)             # bytes, or None when it is gone
     for chunk in storage.read(row.location, row.path, start, end): ...
@@ -27,27 +28,3 @@ in production). Legal holds are the index's, always; where the bucket has S3 obj
 enabled, a held object also carries an S3 legal hold, so not even a bucket administrator's
 stray delete removes it.
 """
-
-from vms.storage.base import (
-    BUCKET,
-    LOCAL,
-    LOCATIONS,
-    ObjectStore,
-    Storage,
-    as_storage,
-    storage_for,
-)
-from vms.storage.config import ObjectStoreConfig
-from vms.storage.local import LocalStore
-
-__all__ = [
-    "BUCKET",
-    "LOCAL",
-    "LOCATIONS",
-    "LocalStore",
-    "ObjectStore",
-    "ObjectStoreConfig",
-    "Storage",
-    "as_storage",
-    "storage_for",
-]

@@ -4,16 +4,12 @@ when configured, its bucket), addressed by ``(location, key)``."""
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from vms.errors import StorageError
 from vms.vocab import Subsystem
-
-if TYPE_CHECKING:
-    from vms.config import Config
 
 LOCAL = "local"
 BUCKET = "bucket"
@@ -138,38 +134,3 @@ class Storage:
         if location == BUCKET:
             store.set_hold(key, False)
         store.delete(key)
-
-
-def as_storage(where: Storage | Path) -> Storage:
-    """``where`` itself, or a local-only Storage over the folder ``where``."""
-    if isinstance(where, Storage):
-        return where
-    from vms.storage.local import LocalStore
-
-    return Storage(LocalStore(Path(where)))
-
-
-_CACHE: dict[str, Storage] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def storage_for(config: Config) -> Storage:
-    """The storage of ``config`` (one per process and configuration: boto3 clients are kept)."""
-    from vms.storage.local import LocalStore
-
-    store_cfg = config.storage.object_store
-    cache_key = (
-        f"{config.storage.root.resolve()}|{store_cfg.model_dump_json() if store_cfg else ''}"
-    )
-    with _CACHE_LOCK:
-        found = _CACHE.get(cache_key)
-        if found is not None:
-            return found
-        bucket: ObjectStore | None = None
-        if store_cfg is not None:
-            from vms.storage.s3 import S3Store  # boto3 loads only where a bucket is used
-
-            bucket = S3Store(store_cfg)
-        storage = Storage(LocalStore(config.storage.root), bucket)
-        _CACHE[cache_key] = storage
-        return storage

@@ -23,9 +23,9 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from vms.config import ObjectStoreConfig
 from vms.errors import FileIntegrityError, StorageError
 from vms.storage.base import CHUNK
-from vms.storage.config import ObjectStoreConfig
 from vms.vocab import Subsystem
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from vms.errors import NotFoundError
-from vms.storage import LOCAL, Storage
+from vms.storage.base import LOCAL, Storage
 from vms.vocab import Subsystem
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -18,7 +18,8 @@ from vms.bodyworn.officers import is_bodyworn_camera
 from vms.config import CameraConfig
 from vms.db.models import Camera, Event, Gap, Segment, SegmentStream
 from vms.errors import FileIntegrityError, NotFoundError, ReasonRequiredError
-from vms.storage import LOCAL, storage_for
+from vms.storage.base import LOCAL
+from vms.storage.resolve import storage_for
 from vms.vocab import CameraKind, Subsystem
 from vms.web import deps
 from vms.web.alerts import event_out
