@@ -6,7 +6,7 @@ each operation is written to the audit log with the user, like the CLI's with it
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -91,6 +91,11 @@ def _person_room(scope: Scope, person_id: int) -> None:
         _check_room(scope, room)
 
 
+def _desk(scope: Scope, why: str = "custody desk") -> dict[str, Any]:
+    """Who acts at the desk, as the custody service takes it: the name and the audit actor."""
+    return {"by": scope.user.username, "actor": actor_of(scope.user, why)}
+
+
 @router.post("/people", status_code=status.HTTP_201_CREATED)
 async def register(body: EnterIn, state: StateDep, scope: Desk) -> PersonView:
     """Register a person brought into the custody area (``vms custody enter``)."""
@@ -101,13 +106,12 @@ async def register(body: EnterIn, state: StateDep, scope: Desk) -> PersonView:
         reason=body.reason,
         basis=body.basis,
         room=body.room,
-        by=scope.user.username,
         id_number=body.id_number or None,
         case_number=body.case_number or None,
         risk=body.risk,
         limit_h=body.limit_h,
         at=body.at,
-        actor=actor_of(scope.user, f"custody desk: {body.reason}"),
+        **_desk(scope, f"custody desk: {body.reason}"),
     )
     return PersonView.model_validate(p)
 
@@ -121,9 +125,8 @@ async def move(person_id: int, body: MoveIn, state: StateDep, scope: Desk) -> Pe
         state.custody.move,
         person_id,
         room=body.room,
-        by=scope.user.username,
         at=body.at,
-        actor=actor_of(scope.user, "custody desk"),
+        **_desk(scope),
     )
     return PersonView.model_validate(p)
 
@@ -136,8 +139,7 @@ async def set_risk(person_id: int, body: RiskIn, state: StateDep, scope: Desk) -
         state.custody.set_risk,
         person_id,
         body.risk,
-        by=scope.user.username,
-        actor=actor_of(scope.user, "custody desk"),
+        **_desk(scope),
     )
     return PersonView.model_validate(p)
 
@@ -149,10 +151,9 @@ async def check(person_id: int, body: NoteIn, state: StateDep, scope: Desk) -> C
     c = await run_in_threadpool(
         state.custody.record_check,
         person_id,
-        by=scope.user.username,
         note=body.note or None,
         at=body.at,
-        actor=actor_of(scope.user, "custody desk"),
+        **_desk(scope),
     )
     return CheckView.model_validate(c)
 
@@ -169,10 +170,9 @@ async def start_interview(
         state.custody.start_interview,
         person_id,
         officers=[Officer(o.name, o.badge) for o in body.officers],
-        by=scope.user.username,
         room=body.room or None,
         at=body.at,
-        actor=actor_of(scope.user, "custody desk"),
+        **_desk(scope),
     )
     return InterviewView.model_validate(iv)
 
@@ -188,10 +188,9 @@ async def end_interview(
     ended = await run_in_threadpool(
         state.custody.end_interview,
         interview_id,
-        by=scope.user.username,
         note=body.note or None,
         at=body.at,
-        actor=actor_of(scope.user, "custody desk"),
+        **_desk(scope),
     )
     return InterviewView.model_validate(ended)
 
@@ -203,9 +202,8 @@ async def release(person_id: int, body: NoteIn, state: StateDep, scope: Desk) ->
     p = await run_in_threadpool(
         state.custody.exit,
         person_id,
-        by=scope.user.username,
         note=body.note or None,
         at=body.at,
-        actor=actor_of(scope.user, "custody desk"),
+        **_desk(scope),
     )
     return PersonView.model_validate(p)
