@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import multiprocessing.forkserver
 import sys
 import types
 from pathlib import Path
@@ -42,6 +43,9 @@ def test_recording_only_worker_imports_no_analysis_stack(
         workers={"health_interval_s": 0.5},
     )
     prepare(config).dispose()
+    # The fork server is one per process: a fresh one, whatever an earlier test preloaded
+    # (an App with analysed cameras preloads the analytics entry).
+    multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
     sup = Supervisor(config, record_then_list_modules)
     sup.start()
     try:

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
@@ -38,14 +38,10 @@ _SPAWN = mp.get_context("forkserver")
 _FREEZE = "vms.cameras.forkserver"
 #: Also preloaded in the fork server, so that a camera taken over by a cluster node records
 #: from its next keyframe within seconds: the PostgreSQL driver (a worker's first query would
-#: import it) and the analytics entry the worker imports once its cameras run (measured
-#: ~0.5 s and ~2.5 s on a loaded machine between a takeover and the first packet).
-_PRELOADED = (
-    "psycopg",
-    "sqlalchemy.dialects.postgresql.psycopg",
-    "vms.detection.live",
-    "vms.custody.presence",
-)
+#: import it; measured ~0.5 s on a loaded machine between a takeover and the first packet).
+#: What else a worker needs (the analytics entry when cameras are analysed) is the
+#: composition root's to say (``preload``): a recording-only worker loads no analysis stack.
+_PRELOADED = ("psycopg", "sqlalchemy.dialects.postgresql.psycopg")
 #: A worker process's stop budget before its cameras' share (``stop_budget_s``).
 STOP_BASE_S = 20.0
 _MAIN_LOCK = threading.Lock()
@@ -132,12 +128,14 @@ class Supervisor:
         *,
         log_level: int = logging.INFO,
         dynamic: bool = False,
+        preload: Sequence[str] = (),
     ) -> None:
         """``dynamic`` (cluster nodes): no camera is recorded until ``assign`` gives it, under
         its lease, one process per camera; ``retire`` stops it."""
         self.config = config
         self.main = main
         self.log_level = log_level
+        self.preload = tuple(preload)
         self.dynamic = dynamic
         per = config.workers.cameras_per_process
         ids = [] if dynamic else [c.id for c in config.cameras]
@@ -190,7 +188,7 @@ class Supervisor:
 
     def _preload(self) -> None:
         # Only the first start launches the fork server; later calls change nothing.
-        _SPAWN.set_forkserver_preload([self.main.__module__, *_PRELOADED, _FREEZE])
+        _SPAWN.set_forkserver_preload([self.main.__module__, *_PRELOADED, *self.preload, _FREEZE])
 
     def assign(self, grant: Grant) -> None:
         """Start recording ``grant.camera_id`` under its lease (dynamic mode)."""
