@@ -162,7 +162,7 @@ def test_an_empty_day_says_no_data_instead_of_empty_or_negative_charts(
     db: Database, tmp_path: Path
 ) -> None:
     config = prepared(db, ops_config(tmp_path))
-    data = jsonable(build_briefing(db, DAY, clock=FakeClock()))
+    data = jsonable(build_briefing(db, DAY, clock=FakeClock(T0)))
     for name, fig in charts(data, texts_for("zh-CN")).items():
         assert _said(fig) == ["无数据"], name  # no data, in the reader's language
         assert not fig.axes[0].axison, name  # no empty axes around it
@@ -170,14 +170,14 @@ def test_an_empty_day_says_no_data_instead_of_empty_or_negative_charts(
     page = render_html(data, texts_for("en", "UTC"))
     assert "no data" in page
     assert "0 alert(s): 0 from cameras and analytics, 0 in custody" in page
-    folder = write_briefing(db, config, DAY, tmp_path / "out", clock=FakeClock())
+    folder = write_briefing(db, config, DAY, tmp_path / "out", clock=FakeClock(T0))
     assert (folder / "heatmap.png").is_file()
 
 
 def test_charts_of_a_busy_day_start_at_zero(db: Database, tmp_path: Path) -> None:
     config = prepared(db, ops_config(tmp_path))
     seed(db, config)
-    data = jsonable(build_briefing(db, DAY, clock=FakeClock()))
+    data = jsonable(build_briefing(db, DAY, clock=FakeClock(T0)))
     figs = charts(data, texts_for("en", "UTC"))
     assert figs["trend"].axes[0].get_ylim()[0] == 0
     assert figs["alerts_by_type"].axes[0].get_xlim()[0] == 0
@@ -193,7 +193,7 @@ def test_briefing_of_a_local_day_in_the_sites_language(db: Database, tmp_path: P
     loitering belongs to 10 March; the 03h UTC person_down are at 11h local."""
     config = prepared(db, ops_config(tmp_path, site={"timezone": "Asia/Shanghai"}))
     seed(db, config)
-    folder = write_briefing(db, config, DAY, tmp_path / "out", clock=FakeClock())
+    folder = write_briefing(db, config, DAY, tmp_path / "out", clock=FakeClock(T0))
     data = json.loads((folder / "briefing.json").read_text())
     assert (data["timezone"], data["zone"]) == ("Asia/Shanghai", "UTC+8")
     assert data["alerts_by_type"] == {"person_down": 2}

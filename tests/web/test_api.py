@@ -417,7 +417,9 @@ def test_the_feed_carries_custody_alerts_and_their_escalation(
         "Interrogation room 1",
         "interview-1",
     )
-    assert listed["level_to"] == "duty officer"
+    # Who is notified, in the user's language (the site's: no language of their own).
+    said = web_config.texts().gettext
+    assert listed["level_to"] == said("duty officer")
     cfg = web_config.custody.escalation
     with client.stream("GET", f"/api/alerts/stream?after={first['last_id']}") as res:
         messages = _sse_messages(res.iter_lines())
@@ -429,7 +431,7 @@ def test_the_feed_carries_custody_alerts_and_their_escalation(
                 alert_id
             ]
         got = next(m for m in messages if m["kind"] == "custody")
-        assert (got["id"], got["level"], got["level_to"]) == (alert_id, 2, "custody supervisor")
+        assert (got["id"], got["level"], got["level_to"]) == (alert_id, 2, said("custody supervisor"))
         assert got["escalated_at"] is not None
         # Acknowledged elsewhere (the custody page, another web process): the feed follows.
         CustodyService(web_db, web_config).acknowledge(alert_id, by="supervisor", note="on it")
