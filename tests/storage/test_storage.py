@@ -14,7 +14,7 @@ from tests.evidence.conftest import ALICE, T0, FakeClock, make_config, record_se
 from tests.support.seaweed import SeaweedServer
 from vms.bootstrap import sync_cameras
 from vms.config import Config, ObjectStoreConfig
-from vms.db.models import Segment
+from vms.db.models import Camera, Segment
 from vms.db.session import Database
 from vms.errors import FileIntegrityError
 from vms.evidence import cases, export, holds, items, signing
@@ -84,12 +84,25 @@ def test_footage_moved_to_the_bucket_keeps_its_hash_clips_exports_and_survives_w
     )
     # Hold segment 3's range (by itself, not through the clip), then move everything.
     holds.place_range_hold(db, clock, ALICE, "street-1", segs[3].start, segs[3].end)
+    # A body-worn recorder's original (read from the storage root by its own routes): stays.
+    with db.session() as s:
+        s.add(
+            Camera(
+                id="bw.T1", name="Body-worn T1", kind="bodyworn", site="S", room=None,
+                room_type=None, source="bodyworn:T1", record=False, retention_days=180,
+                updated_at=T0,
+            )
+        )  # fmt: skip
+    worn, _ = record_segments(db, root, "bw.T1", count=1)
     storage = storage_for(config)
     report = TieringJob(db, config, storage, clock)()
     assert not report.failed
     with db.session() as s:
-        rows = {r.path: r for r in s.scalars(select(Segment))}
+        rows = {r.path: r for r in s.scalars(select(Segment).where(Segment.camera_id != "bw.T1"))}
+        (kept,) = s.scalars(select(Segment).where(Segment.camera_id == "bw.T1"))
     assert {r.location for r in rows.values()} == {BUCKET}
+    assert kept.location == LOCAL
+    assert (root / worn[0].path).exists()
     for seg in segs:  # the local copy is gone; the bucket's copy has the write-time hash
         assert not (root / seg.path).exists()
         assert storage.sha256(BUCKET, seg.path) == (seg.sha256, seg.bytes)
@@ -130,7 +143,7 @@ def test_footage_moved_to_the_bucket_keeps_its_hash_clips_exports_and_survives_w
     clock.set(T0 + timedelta(days=40))
     run_retention(db, config, clock)
     with db.session() as s:
-        left = set(s.scalars(select(Segment.path)))
+        left = set(s.scalars(select(Segment.path).where(Segment.camera_id == "street-1")))
     assert left == {segs[1].path, segs[2].path, segs[3].path}  # the clip's range, the hold
     assert bucket.size(segs[0].path) is None
     for seg in segs[1:]:

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from vms.bodyworn.officers import CAMERA_PREFIX as BODYWORN_PREFIX
 from vms.clock import Clock, utc
 from vms.config import Config
 from vms.db.models import Segment
@@ -71,6 +72,9 @@ class TieringJob:
                         Segment.status.in_(_MOVABLE),
                         Segment.sha256.is_not(None),
                         Segment.end <= cutoff,
+                        # Body-worn originals are read from the storage root by their own
+                        # routes and ingest (not through the seam yet): they stay on disk.
+                        Segment.camera_id.not_like(f"{BODYWORN_PREFIX}%"),
                     )
                     .order_by(Segment.end)
                     .limit(self.cfg.batch)
