@@ -431,7 +431,11 @@ def test_the_feed_carries_custody_alerts_and_their_escalation(
                 alert_id
             ]
         got = next(m for m in messages if m["kind"] == "custody")
-        assert (got["id"], got["level"], got["level_to"]) == (alert_id, 2, said("custody supervisor"))
+        assert (got["id"], got["level"], got["level_to"]) == (
+            alert_id,
+            2,
+            said("custody supervisor"),
+        )
         assert got["escalated_at"] is not None
         # Acknowledged elsewhere (the custody page, another web process): the feed follows.
         CustodyService(web_db, web_config).acknowledge(alert_id, by="supervisor", note="on it")
