@@ -52,6 +52,7 @@ import cv2
 import numpy as np
 import supervision as sv
 
+from bench.docs import write_section
 from vms.config import CameraConfig
 from vms.db.models import Camera
 from vms.db.session import Database
@@ -421,18 +422,6 @@ def write_latency(tmp: Path, n: int = 30) -> list[float]:
     return out
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace our section of ``path`` (or append it), leaving every other section alone."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = old.find(SECTION + "\n")
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        nxt = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + ("\n" + old[nxt + 1 :] if nxt >= 0 else "")
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
-
-
 # -- the detector option table ---------------------------------------------------------------
 
 
@@ -690,7 +679,7 @@ def main(argv: list[str] | None = None) -> None:
     text = markdown(rows, results, args.fps, min_fps, latency, cmd.strip(), det.name)
     print(text)
     if args.markdown:
-        write_section(args.markdown, text)
+        write_section(SECTION.removeprefix("## "), text, args.markdown)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(

@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.docs import write_section
 from tests.support.rtsp import RtspServer, free_port, prepare_h264
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,16 +200,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Web\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _m: text, doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--max-viewers", type=int, default=10)
@@ -324,7 +314,7 @@ def main() -> None:
     print(text)
     (OUT / "result.json").write_text(json.dumps({"viewers": rows, "latency_s": lat}))
     if not args.no_write:
-        write_section(text)
+        write_section("Web", text, DOC)
 
 
 if __name__ == "__main__":

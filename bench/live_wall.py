@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ import av
 import httpx
 import psutil
 
+from bench.docs import write_section
 from tests.support.rtsp import RtspServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,16 +141,6 @@ def wall(
         browser.close()
     fps = {cam: (f1[cam] - f0[cam]) / elapsed for cam in f1}
     return {"ready_s": ready_s, "fps": fps, "browser_cpu": browser_cpu, **load}
-
-
-def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Live wall\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _m: text, doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
 
 
 def main() -> None:
@@ -258,7 +248,7 @@ def main() -> None:
     print(text)
     (OUT / "result.json").write_text(json.dumps({"idle": idle, "wall": watched}))
     if not args.no_write:
-        write_section(text)
+        write_section("Live wall", text, DOC)
 
 
 if __name__ == "__main__":
