@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import shared_file
+from tests.support.postgres import PostgresCluster
 from tests.support.rtsp import RtspServer, prepare_h264
 from vms.app import App
 from vms.bootstrap import sync_cameras
@@ -19,6 +21,7 @@ from vms.cameras.health import CameraHealth, CameraState
 from vms.cameras.index import RecordingIndex
 from vms.cameras.worker import CameraWorker
 from vms.config import Config
+from vms.db.migrate import upgrade
 from vms.db.session import Database
 from vms.web.app import create_app
 from vms.web.roles import Role
@@ -153,6 +156,25 @@ def add_users(db: Database) -> Users:
             s, "scoped", PASSWORD, Role.SUPERVISOR, camera_scope=["street-1"]
         ).id
     return Users(ids)
+
+
+def installation(
+    request: pytest.FixtureRequest, tmp: Path, name: str
+) -> tuple[Config, Database, Users]:
+    """A module's own installation on the backend ``request.param`` names: real footage as the
+    cameras' source, a migrated database with the cameras registered, one user per role."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'vms.db'}"
+    else:
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        url = cluster.create_database(f"t_{name}_{uuid.uuid4().hex[:12]}")
+    clip = str(shared_file("footage/one-by-one-person-detection.mp4"))
+    config = make_config(tmp / "store", source=clip, custody_source=clip)
+    db = Database(url)
+    upgrade(db.engine)
+    config.recordings_dir.mkdir(parents=True)
+    sync_cameras(db, config)
+    return config, db, add_users(db)
 
 
 def fake_health() -> dict[str, CameraHealth]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -26,25 +25,21 @@ from sqlalchemy import select
 from starlette.routing import Mount, Route
 
 from tests.conftest import shared_file
-from tests.support.postgres import PostgresCluster
 from tests.support.waiting import wait_for
 from tests.web.bodyworn_matrix import rows as bodyworn_rows
 from tests.web.bodyworn_matrix import setup_bodyworn
 from tests.web.conftest import (
     PASSWORD,
     Users,
-    add_users,
     fake_health,
-    make_config,
+    installation,
     record_file,
 )
-from vms.bootstrap import sync_cameras
 from vms.clock import SystemClock
 from vms.custody.models import Alert as CustodyAlert
 from vms.custody.models import Interview
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
-from vms.db.migrate import upgrade
 from vms.db.models import Event, Segment
 from vms.db.session import Database
 from vms.evidence.audit import Actor
@@ -412,18 +407,7 @@ def ctx(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """The whole installation the matrix runs against, on each backend (lists are filtered and
     objects looked up in SQL: the scope must hold on both)."""
     tmp = tmp_path_factory.mktemp("authz")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'vms.db'}"
-    else:
-        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-        url = cluster.create_database(f"t_authz_{uuid.uuid4().hex[:12]}")
-    clip = str(shared_file("footage/one-by-one-person-detection.mp4"))
-    config = make_config(tmp / "store", source=clip, custody_source=clip)
-    db = Database(url)
-    upgrade(db.engine)
-    config.recordings_dir.mkdir(parents=True)
-    sync_cameras(db, config)
-    users = add_users(db)
+    config, db, users = installation(request, tmp, "authz")
     with db.session() as s:  # one principal of each role limited to the street camera
         for role in Role:
             name = f"scoped-{role.value}"

@@ -8,7 +8,6 @@ new examples each run. The alert stream is left out: it never ends by design.
 from __future__ import annotations
 
 import collections
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,12 +16,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 
-from tests.conftest import shared_file
-from tests.support.postgres import PostgresCluster
-from tests.web.conftest import Users, add_users, fake_health, make_config, record_file
-from vms.bootstrap import sync_cameras
-from vms.db.migrate import upgrade
-from vms.db.session import Database
+from tests.web.conftest import fake_health, installation, record_file
 from vms.web.app import create_app
 from vms.web.users import create_api_token, get_user
 
@@ -42,19 +36,7 @@ class Fuzzed:
 def fuzzed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Fuzzed]:
-    tmp = tmp_path_factory.mktemp("fuzz")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'vms.db'}"
-    else:
-        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-        url = cluster.create_database(f"t_fuzz_{uuid.uuid4().hex[:12]}")
-    clip = str(shared_file("footage/one-by-one-person-detection.mp4"))
-    config = make_config(tmp / "store", source=clip, custody_source=clip)
-    db = Database(url)
-    upgrade(db.engine)
-    config.recordings_dir.mkdir(parents=True)
-    sync_cameras(db, config)
-    users: Users = add_users(db)
+    config, db, users = installation(request, tmp_path_factory.mktemp("fuzz"), "fuzz")
     record_file(db, config, "street-1")  # footage, so playback and clips get past "not found"
     tokens: dict[str, str] = {}
     with db.session() as s:
