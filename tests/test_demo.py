@@ -15,8 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import SHARED_DATA as CONFTEST_SHARED_DATA
 from tests.conftest import shared_file
 from vms.demo import SCENES, announce, demo_config, shared_data
+from vms.detection.config import DEMO_MODEL, demo_model_path
+from vms.vocab import SHARED_DATA
 
 VMS = [sys.executable, "-m", "vms.cli"]
 
@@ -120,6 +123,14 @@ def test_demo_over_real_footage_shows_the_product(tmp_path: Path) -> None:
     text = (tmp_path / "demo.log").read_text()
     assert "real footage from" in text
     assert "demo: 3 people held and interview 1 seeded" in text
+
+
+def test_the_demo_and_the_detector_find_the_shared_data_beside_the_checkout() -> None:
+    # The suite's own notion of ../shared/data (tests/conftest.py) is the product's.
+    assert CONFTEST_SHARED_DATA.resolve() == SHARED_DATA
+    assert shared_data() == CONFTEST_SHARED_DATA.resolve()
+    assert DEMO_MODEL.is_file()
+    assert demo_model_path() == DEMO_MODEL
 
 
 def test_without_the_footage_the_demo_says_it_is_synthetic(tmp_path: Path) -> None:

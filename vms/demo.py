@@ -30,7 +30,7 @@ import numpy as np
 from vms.clock import Clock, SystemClock
 from vms.config import Config, synthetic_demo_config
 from vms.db.session import Database
-from vms.vocab import RoomType
+from vms.vocab import SHARED_DATA, RoomType
 
 
 class RunningApp(Protocol):
@@ -43,8 +43,7 @@ class RunningApp(Protocol):
 
 log = logging.getLogger(__name__)
 
-#: ../shared/data beside the checkout (the repository's parent folder).
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SHARED = SHARED_DATA
 DEMO_MODEL = "models/yolov8n_int8.onnx"
 SITE = "演示办案区"  # the demo custody area
 STREET_SITE = "演示街面"

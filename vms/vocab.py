@@ -7,6 +7,8 @@
   ``events`` and ``custody_alerts`` tables.
 - ``Subsystem``: the context an error carries (``errors.NotFoundError(..., subsystem=...)``).
 - ``sha256_file``: the one way a file's evidence hash is computed.
+- ``SHARED_DATA``: where the shared footage and models are (``../shared/data`` beside the
+  checkout), for the demo and the detector's default model.
 
 A new kind of event or custody alert is added here, with its severity, and nowhere else.
 """
@@ -20,6 +22,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
+
+#: ``../shared/data`` beside the checkout: this file is ``<checkout>/vms/vocab.py``.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 class ConfigModel(BaseModel):

@@ -10,15 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from vms.vocab import ConfigModel
+from vms.vocab import SHARED_DATA, ConfigModel
 
 #: Where the demo looks for a model: ../shared/data beside the checkout. The default detector
 #: chosen by measurement (docs/benchmarks.md, "Analytics"): YOLO11n, QDQ int8, 320, ONNX
 #: Runtime: 1/7.5 of the CPU of the int8 YOLOv8n at 640 with the same recall on whole frames,
 #: and crops at its resolution where people are small.
-DEMO_MODEL = (
-    Path(__file__).resolve().parents[2] / ".." / "shared/data/models/yolo11n_int8qdq-fixed_320.onnx"
-)
+DEMO_MODEL = SHARED_DATA / "models" / "yolo11n_int8qdq-fixed_320.onnx"
 
 #: Custody cameras: never longer than this without a detection while anyone is in view.
 CUSTODY_OCCUPIED_DETECT_S = 1.0

@@ -212,6 +212,7 @@ class AlertBroadcaster:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
+        self._closing = False
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -328,7 +329,7 @@ class AlertBroadcaster:
                     listener.offer(m)
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             if not self._listeners or self._last_id is None:
                 self._last_id = None  # nobody listens: no queries
                 self._custody = {}
@@ -361,17 +362,24 @@ class AlertBroadcaster:
                     async with asyncio.timeout(wait):
                         await self._wake.wait()
 
-    async def close(self) -> None:
+    async def close(self, *, grace_s: float = 30.0) -> None:
+        """Stop the feed. A poll in flight finishes first (it holds a database connection:
+        cancelling it would leave the connection checked out after the engine is disposed);
+        only a poll stuck for ``grace_s`` is cancelled."""
+        self._closing = True
         if self._notify is not None:
             await run_in_threadpool(self._notify.stop)
             self._notify = None
         for listener in list(self._listeners):
             listener.offer(None)
         self._listeners.clear()
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=grace_s)
+            if not done:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
 
 
 def latest_event_id(s: Session) -> int:
