@@ -13,6 +13,24 @@ from vms.db.session import Database
 pytest_plugins = ["tests.support.pg_plugin", "tests.support.s3_plugin"]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2id at its lowest cost in the test process: the same code and PHC hashes, without
+    0.12 s of CPU per hash and per login (a user per role is made for most web tests). The
+    product keeps argon2-cffi's defaults; processes the tests start (``vms serve``) use them."""
+    from argon2 import PasswordHasher
+
+    from vms.web import security
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(security, "_hasher", cheap)
+        mp.setattr(security, "_DUMMY_HASH", cheap.hash("not a password: timing equaliser"))
+        yield
+
+
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

@@ -6,12 +6,16 @@ when the writing transaction commits. :class:`NotifyListener` holds one connecti
 process, LISTENs, and calls a callback with each payload. The feed still reads the rows with
 its ordinary query (the notification only says "look now", and names the row so one
 committed out of id order is not missed); if the connection drops, it reconnects and the
-feed falls back to polling meanwhile.
+feed falls back to polling meanwhile. The thread waits on the connection's socket and on a
+wake-up socket of its own, so ``stop()`` returns at once (a web process's shutdown, and every
+PostgreSQL web test's teardown, does not wait out a poll interval).
 """
 
 from __future__ import annotations
 
 import logging
+import select
+import socket
 import threading
 from collections.abc import Callable
 
@@ -52,6 +56,7 @@ class NotifyListener:
         self._thread: threading.Thread | None = None
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self.connected = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
@@ -68,8 +73,9 @@ class NotifyListener:
                     self.on_state(True)
                     delay = 0.5
                     while not self._stop.is_set():
-                        for n in conn.notifies(timeout=1.0):
+                        for n in conn.notifies(timeout=0):  # what has arrived, then back
                             self.on_notify(n.payload)
+                        select.select([conn.fileno(), self._wake_r], [], [], 30.0)
             except psycopg.Error as exc:
                 if self._stop.is_set():
                     return
@@ -79,11 +85,16 @@ class NotifyListener:
                 if self.connected.is_set():
                     self.connected.clear()
                     self.on_state(False)
-            self._stop.wait(delay)
+            select.select([self._wake_r], [], [], delay)  # stop() wakes it
             delay = min(delay * 2, 10.0)
 
     def stop(self) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
+        self._wake_w.send(b"x")
         if self._thread is not None:
-            self._thread.join(timeout=30)  # it wakes every second to look
+            self._thread.join(timeout=30)
             self._thread = None
+        self._wake_r.close()
+        self._wake_w.close()
