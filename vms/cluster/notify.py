@@ -75,7 +75,7 @@ class NotifyListener:
                     while not self._stop.is_set():
                         for n in conn.notifies(timeout=0):  # what has arrived, then back
                             self.on_notify(n.payload)
-                        select.select([conn.fileno(), self._wake_r], [], [], 30.0)
+                        select.select([conn.fileno(), self._wake_r.fileno()], [], [], 30.0)
             except psycopg.Error as exc:
                 if self._stop.is_set():
                     return
