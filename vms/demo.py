@@ -73,6 +73,21 @@ class Scene:
     def kind(self) -> str:
         return "custody" if self.room_type else "street"
 
+    @classmethod
+    def in_room(
+        cls,
+        id: str,
+        room: str,
+        room_type: RoomType,
+        footage: str,
+        *,
+        fps: int,
+        rules: dict[str, Any],
+        **how: Any,
+    ) -> Scene:
+        """A custody room's camera, named as its room, watching the room with ``rules``."""
+        return cls(id, room, footage, fps, room, room_type, {"rules": rules}, **how)
+
 
 def _back_and_forth(n: int) -> list[int]:
     """A short clip played forwards and backwards for ten minutes at 5 fps: few loop seams
@@ -108,38 +123,35 @@ SCENES: tuple[Scene, ...] = (
             ]
         },
     ),
-    Scene(
+    Scene.in_room(
         "holding-1",
         "候问室 1",
+        RoomType.HOLDING,
         "footage/one-by-one-person-detection.mp4",
         fps=10,
-        room="候问室 1",
-        room_type=RoomType.HOLDING,
-        analytics={"rules": {"stillness": {"seconds": 30}}},
+        rules={"stillness": {"seconds": 30}},
         analysis_fps=1.0,
         convert=False,
     ),
-    Scene(
+    Scene.in_room(
         "interrogation-1",
         "讯问室 1",
+        RoomType.INTERROGATION,
         "footage/classroom.gif",
         fps=5,
-        room="讯问室 1",
-        room_type=RoomType.INTERROGATION,
-        analytics={"rules": {"occupancy": {"max": 6}}},
+        rules={"occupancy": {"max": 6}},
         analysis_fps=1.0,
         frames=_back_and_forth,
     ),
-    Scene(
+    Scene.in_room(
         "cell-1",
         "看押室 1",
+        RoomType.CELL,
         "footage/urfd-fall-01-cam0.mp4",
         fps=30,
-        room="看押室 1",
-        room_type=RoomType.CELL,
+        rules={"person_down": {"seconds": 3}},
         crop=(0.5, 1.0),
         frames=_fall_then_lie,
-        analytics={"rules": {"person_down": {"seconds": 3}}},
     ),
 )
 

@@ -1,7 +1,8 @@
 """The shared vocabulary: names every subsystem uses, in one leaf module that imports no vms code.
 
 - ``ConfigModel``: the base of every configuration section (``extra="forbid"``, frozen).
-- ``View`` and ``jsonable``: the base of every typed result view, and its one serialiser.
+- ``View``, ``view_from`` and ``jsonable``: the base of every typed result view, a view built
+  from an object's same-named attributes, and the one serialiser.
 - ``CameraKind``, ``RoomType``: what a camera is and which custody space it covers.
 - ``EventType``, ``CustodyAlertType``, ``Severity`` and ``severity_of``: the rows of the
   ``events`` and ``custody_alerts`` tables.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
@@ -41,6 +42,20 @@ class View(BaseModel):
     """
 
     model_config = ConfigDict(from_attributes=True, frozen=True, populate_by_name=True)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def view_from(model: type[_M], obj: object, **given: Any) -> _M:
+    """``model`` built from ``obj``'s attributes of the same names, with ``given`` fields
+    (renamed or computed ones) taken as given."""
+    data = {
+        name: getattr(obj, name)
+        for name in model.model_fields
+        if name not in given and hasattr(obj, name)
+    }
+    return model.model_validate({**data, **given})
 
 
 def jsonable(value: object) -> Any:

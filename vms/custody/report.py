@@ -43,7 +43,7 @@ from vms.recordings import (
 )
 from vms.storage.base import LOCAL, Storage
 from vms.storage.resolve import as_storage, storage_for
-from vms.vocab import Subsystem, View, jsonable
+from vms.vocab import Subsystem, View, jsonable, view_from
 
 
 def camera_gaps(
@@ -393,19 +393,7 @@ def interview_report(
     for cam in room.cameras if room else ():
         segs = segments_in_range(db, cam, iv.started_at, end)
         segments = [
-            SegmentCheck(
-                id=seg.id,
-                path=seg.path,
-                start=seg.start,
-                end=seg.end,
-                duration_s=seg.duration_s,
-                bytes=seg.bytes,
-                sha256=seg.sha256,
-                status=seg.status,
-                location=seg.location,
-                hash_check=hash_status(storage, seg)[0],
-            )
-            for seg in segs
+            view_from(SegmentCheck, seg, hash_check=hash_status(storage, seg)[0]) for seg in segs
         ]
         gaps = camera_gaps(db, config, cam, iv.started_at, end, now)
         audio = camera_sound_gaps(db, config, cam, iv.started_at, end, now, gaps, segs)

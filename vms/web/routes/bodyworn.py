@@ -28,7 +28,7 @@ from vms.bodyworn.views import ApprovalView, CaseLinkView, FileView
 from vms.errors import InvalidError, NotFoundError, PermissionDeniedError
 from vms.evidence.audit import Actor
 from vms.evidence.items import add_clip
-from vms.vocab import Subsystem
+from vms.vocab import Subsystem, view_from
 from vms.web.bodyworn_schemas import (
     AccessOut,
     ApprovalIn,
@@ -474,18 +474,5 @@ def timeline(
             Lane(camera_id=f.camera_id, device=f.device, officer=f.officer,
                  officer_name=f.officer_name, unit=f.unit, files=[]),
         )  # fmt: skip
-        lane.files.append(
-            LaneFile(
-                file_id=f.id,
-                segment_id=f.segment_id,
-                start=f.start,
-                end=f.end,
-                duration_s=f.duration_s,
-                video_codec=f.video_codec,
-                audio_codec=f.audio_codec,
-                category=f.category,
-                gps=f.gps,
-                access=mode,
-            )
-        )
+        lane.files.append(view_from(LaneFile, f, file_id=f.id, access=mode))
     return BodywornTimelineOut(start=start, end=end, lanes=list(lanes.values()))
