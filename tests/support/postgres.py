@@ -80,11 +80,16 @@ class PostgresCluster:
             raise RuntimeError("PostgresCluster is not started")
         return self._base_url.set(database=dbname).render_as_string(hide_password=False)
 
-    def create_database(self, name: str) -> str:
-        """Create an empty database ``name`` and return its SQLAlchemy URL."""
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """Create database ``name`` (empty, or a copy of database ``template``, which nobody
+        may be connected to) and return its SQLAlchemy URL."""
         _check_db_name(name)
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            _check_db_name(template)
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
         with self._admin_connection() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(statement)
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
