@@ -31,7 +31,8 @@ def _cheap_password_hashes() -> Iterator[None]:
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(security, "_hasher", cheap)
-        mp.setattr(security, "_DUMMY_HASH", cheap.hash("not a password: timing equaliser"))
+        dummy = cheap.hash("not a password: timing equaliser")
+        mp.setattr(security, "_dummy_hash", lambda: dummy)
         yield
 
 

@@ -9,13 +9,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vms.app import App
 from vms.bodyworn.cli import bodyworn_app, devices_app, officers_app
 from vms.cameras.gb28181.cli import gb_app
 from vms.cluster.status import cluster_view
@@ -44,6 +43,9 @@ from vms.recordings import (
 )
 from vms.storage.resolve import storage_for
 from vms.web.cli import demo_banner, users_app
+
+if TYPE_CHECKING:  # the supervisor's composition root is imported by the commands that run it
+    from vms.app import App
 
 app = typer.Typer(
     help="vms: video surveillance and custody-area monitoring.",
@@ -97,6 +99,8 @@ def _run_until_signal(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    from vms.app import App
+
     vms = App(config, log_level=level)
     vms.start()
     if after_start is not None:

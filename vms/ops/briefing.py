@@ -16,11 +16,9 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from matplotlib import rc_context
-from matplotlib.figure import Figure
 from pydantic import Field
 from sqlalchemy import or_, select
 
@@ -33,6 +31,9 @@ from vms.db.models import Camera, Event
 from vms.db.session import Database
 from vms.i18n import Texts, texts_for, zone_label
 from vms.vocab import View, jsonable
+
+if TYPE_CHECKING:  # matplotlib is imported when a briefing is drawn, not by every command
+    from matplotlib.figure import Figure
 
 PREVIOUS_DAYS = 7
 TOP = 5
@@ -251,6 +252,8 @@ def _fonts() -> None:
 
 
 def _figure(width: float, height: float) -> tuple[Figure, Any]:
+    from matplotlib.figure import Figure
+
     _fonts()
     fig = Figure(figsize=(width, height), dpi=100)
     ax = fig.add_subplot()
@@ -469,6 +472,8 @@ def render_html(data: dict[str, Any], texts: Texts | None = None) -> str:
 def charts(data: dict[str, Any], texts: Texts) -> dict[str, Figure]:
     """The briefing's charts (an empty one says "no data": no empty or negative axes, no
     heatmap of a single colour)."""
+    from matplotlib import rc_context
+
     _fonts()
     with rc_context({"font.family": FONT_FAMILY}):
         return {
@@ -484,6 +489,8 @@ def render_briefing(briefing: Briefing, folder: Path, texts: Texts | None = None
     tx = texts or texts_for("en", "UTC")
     data: dict[str, Any] = jsonable(briefing)
     folder.mkdir(parents=True, exist_ok=True)
+    from matplotlib import rc_context
+
     _fonts()
     with rc_context({"font.family": FONT_FAMILY}):  # CJK labels need the CJK font
         for name, fig in charts(data, tx).items():

@@ -7,14 +7,21 @@ import hashlib
 import hmac
 import secrets
 import time
+from functools import cache
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verified when the user name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password: timing equaliser")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the user name is unknown, so a wrong name costs as long as a wrong
+    password (made at the first such login, not at import: a hash is 0.1 s of every start)."""
+    return _hasher.hash("not a password: timing equaliser")
+
 
 SESSION_PREFIX = "vms_s_"
 TOKEN_PREFIX = "vms_t_"  # noqa: S105 -- a label in front of the secret, not a secret
@@ -29,7 +36,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; runs one argon2 verification either way."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
