@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from vms.bodyworn.ingest import Ingestor
 from vms.bodyworn.uploads import UploadReceiver
@@ -49,7 +50,7 @@ from vms.web.routes import (
     users,
 )
 from vms.web.schemas import HealthOut
-from vms.web.security import GrantSigner
+from vms.web.security import GrantSigner, prepare_login_timing
 from vms.web.throttle import LoginThrottler
 from vms.web.viewing import ViewingCopies
 
@@ -116,6 +117,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         state.loop = asyncio.get_running_loop()
         state.alerts.start()
+        await run_in_threadpool(prepare_login_timing)
         yield
         await state.close_streams()
 
