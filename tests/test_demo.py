@@ -127,7 +127,7 @@ def test_demo_over_real_footage_shows_the_product(tmp_path: Path) -> None:
 
 def test_the_demo_and_the_detector_find_the_shared_data_beside_the_checkout() -> None:
     # The suite's own notion of ../shared/data (tests/conftest.py) is the product's.
-    assert CONFTEST_SHARED_DATA.resolve() == SHARED_DATA
+    assert CONFTEST_SHARED_DATA.resolve() == SHARED_DATA.resolve()
     assert shared_data() == CONFTEST_SHARED_DATA.resolve()
     assert DEMO_MODEL.is_file()
     assert demo_model_path() == DEMO_MODEL

@@ -144,7 +144,7 @@ class SyntheticEncoder:
     def __init__(self, spec: SyntheticSpec) -> None:
         self.spec = spec
         rfd, wfd = os.pipe()
-        self.reader: IO[bytes] = os.fdopen(rfd, "rb")
+        self.reader: IO[bytes] = os.fdopen(rfd, "rb", buffering=0)
         self._writer: IO[bytes] = os.fdopen(wfd, "wb")
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -188,6 +188,7 @@ class SyntheticEncoder:
                     frame.pts = index
                     for packet in stream.encode(frame):
                         out.mux(packet)
+                    self._writer.flush()  # the frame reaches the reader now, as a camera's would
                     index += 1
                     if sound is not None:
                         upto = index * AUDIO_RATE // spec.fps

@@ -128,6 +128,7 @@ async function ensure(p) {
     const g = await grant(seg, p.cam);
     const video = p.videos[p.active];
     await load(video, g.url, Math.max(0, (review.t - ms(seg.start)) / 1000));
+    video.dataset.segStart = String(ms(seg.start));  // what it shows: segStart + currentTime
     p.seg = seg;
     showSegment(p, seg, g);
   } catch (e) {
@@ -150,6 +151,7 @@ async function preload(p) {
     const g = await grant(next, p.cam);
     const video = p.videos[1 - p.active];
     await load(video, g.url, 0);
+    video.dataset.segStart = String(ms(next.start));
     video.pause();
     standby.grant = g;
     standby.ready = true;
