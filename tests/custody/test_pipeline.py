@@ -38,7 +38,7 @@ from vms.detection.video import read_frames
 
 pytestmark = pytest.mark.slow
 
-MODEL = "models/yolov8n_int8.onnx"
+MODEL = "models/yolo11n_int8qdq-fixed_320.onnx"  # the default detector
 OFFICERS = [Officer("Li Wei", "031245"), Officer("Wang Fang", "031877")]
 
 
