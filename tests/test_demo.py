@@ -130,7 +130,7 @@ def test_the_demo_and_the_detector_find_the_shared_data_beside_the_checkout() ->
     assert CONFTEST_SHARED_DATA.resolve() == SHARED_DATA.resolve()
     assert shared_data() == CONFTEST_SHARED_DATA.resolve()
     assert DEMO_MODEL.is_file()
-    assert demo_model_path() == DEMO_MODEL
+    assert demo_model_path() == DEMO_MODEL.resolve()
 
 
 def test_without_the_footage_the_demo_says_it_is_synthetic(tmp_path: Path) -> None:
