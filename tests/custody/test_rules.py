@@ -12,6 +12,7 @@ from tests.custody.conftest import T0, custody_config
 from vms.custody.alerts import escalation_level
 from vms.custody.config import CustodyConfig, EscalationConfig, RiskLevel
 from vms.custody.continuity import (
+    NO_AUDIO_STREAM,
     CoverageGap,
     GapSpan,
     SegmentSpan,
@@ -484,6 +485,15 @@ def test_sound_gaps_are_picture_without_sound_never_the_picture_gaps() -> None:
         now=at(5), segment_s=60, stale_s=30, tolerance_s=1,
     )  # fmt: skip
     assert got == []
+    # Footage that holds no audio stream is missing its sound however short the time: an
+    # interview seconds old in a room whose camera has no microphone is not complete.
+    got = sound_gaps(
+        "c", [SoundSpan(4, at(6), None, False)], [], [], at(6, 10), at(6, 10.5),
+        now=at(6, 10.5), segment_s=60, stale_s=30, tolerance_s=1,
+    )  # fmt: skip
+    assert [(g.start, g.end, g.reasons) for g in got] == [
+        (at(6, 10), at(6, 10.5), (NO_AUDIO_STREAM,))
+    ]
 
 
 # --- escalation ---------------------------------------------------------------------------

@@ -107,6 +107,9 @@ class SoundSpan:
     has_audio: bool
 
 
+NO_AUDIO_STREAM = "the recording holds no audio stream"
+
+
 def sound_gaps(
     camera_id: str,
     segments: Sequence[SoundSpan],
@@ -127,7 +130,7 @@ def sound_gaps(
     for seg in segments:
         if not seg.has_audio:
             reach = segment_reach(SegmentSpan(seg.start, seg.end), now, segment_s, stale_s)
-            missing.append((seg.start, reach, "the recording holds no audio stream"))
+            missing.append((seg.start, reach, NO_AUDIO_STREAM))
     for g in audio_gaps:
         missing.append((g.start, g.end or now, g.reason))
     spans = sorted((max(a, start), min(b, end)) for a, b, _r in missing if a < end and b > start)
@@ -158,7 +161,9 @@ def _sound_gap(
     missing: Sequence[tuple[datetime, datetime, str]],
     tolerance_s: float,
 ) -> list[CoverageGap]:
-    if (b - a).total_seconds() < tolerance_s:
-        return []
     reasons = tuple(dict.fromkeys(r for ma, mb, r in missing if ma < b and mb > a))
+    # The tolerance forgives the jitter of a microphone's gaps, not footage that holds no sound
+    # at all: an interview seconds old in a room whose camera has no audio is already missing it.
+    if (b - a).total_seconds() < tolerance_s and NO_AUDIO_STREAM not in reasons:
+        return []
     return [CoverageGap(camera_id, a, b, reasons or ("no sound recorded",), "audio")]
