@@ -43,7 +43,6 @@ class RunningApp(Protocol):
 
 log = logging.getLogger(__name__)
 
-SHARED = SHARED_DATA
 DEMO_MODEL = "models/yolov8n_int8.onnx"
 SITE = "演示办案区"  # the demo custody area
 STREET_SITE = "演示街面"
@@ -168,7 +167,7 @@ ROOMS: list[dict[str, str]] = [
 ]
 
 
-def shared_data(path: Path = SHARED) -> Path | None:
+def shared_data(path: Path = SHARED_DATA) -> Path | None:
     """The shared footage and model, if they are there."""
     folder = path.resolve()
     needed = [DEMO_MODEL, *(s.footage for s in SCENES)]
