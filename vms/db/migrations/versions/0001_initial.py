@@ -1,7 +1,5 @@
 """initial schema: cameras, segments, gaps, events
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-26 13:36:51.115324
 """
 
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

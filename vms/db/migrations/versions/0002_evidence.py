@@ -1,7 +1,5 @@
 """evidence: cases, evidence items and sources, legal holds, hash-chained audit log
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-11-27 09:00:00
 """
 
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 GENESIS_HASH = "0" * 64
 

@@ -1,7 +1,5 @@
 """analytics: event track ids, peak count, confidence, snapshot, recording range; search indexes
 
-Revision ID: 0003
-Revises: 0002
 Create Date: 2026-11-27 10:00:00
 """
 
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""custody: rooms, people held, stays, interviews, checks, presence, alerts
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""custody: rooms, people held, stays, interviews, checks, presence, alerts"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def _ts(name: str, nullable: bool = False) -> sa.Column[object]:

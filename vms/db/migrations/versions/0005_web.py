@@ -1,7 +1,5 @@
 """web: users, login sessions, API tokens, alert acknowledgements
 
-Revision ID: 0005
-Revises: 0002
 Create Date: 2026-11-27 10:00:00
 """
 
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

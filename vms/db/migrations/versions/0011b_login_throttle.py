@@ -1,7 +1,5 @@
 """web: failed logins per user name and address (growing delay, temporary lockout)
 
-Revision ID: 0011b_login_throttle
-Revises: 0011_audit_head_guard
 Create Date: 2026-12-02 12:00:00
 """
 
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0011b_login_throttle"
 down_revision = "0011_audit_head_guard"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

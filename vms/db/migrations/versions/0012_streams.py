@@ -1,7 +1,5 @@
 """recording: each segment's elementary streams; audio gaps (gaps.kind)
 
-Revision ID: 0012_streams
-Revises: 0005
 Create Date: 2026-12-01 15:00:00
 """
 
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0012_streams"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

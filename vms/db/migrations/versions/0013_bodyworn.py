@@ -1,8 +1,6 @@
 """bodyworn: officers, devices and assignments, shifts, files, case and person links,
 approvals, uploads, the ingest log, dock files
 
-Revision ID: 0013_bodyworn
-Revises: 0005
 Create Date: 2026-12-01 14:00:00
 """
 
@@ -13,8 +11,6 @@ from alembic import op
 
 revision = "0013_bodyworn"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""gb28181: registered devices and their channels
-
-Revision ID: 0014_gb28181
-Revises: 0005
-"""
+"""gb28181: registered devices and their channels"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "0014_gb28181"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def _ts(name: str, nullable: bool = False) -> sa.Column[object]:

@@ -1,7 +1,5 @@
 """cluster: node heartbeats, camera leases, and NOTIFY on new or changed alerts (PostgreSQL)
 
-Revision ID: 0015b_cluster
-Revises: 0015_storage
 Create Date: 2026-12-01 15:10:00
 """
 
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0015b_cluster"
 down_revision = "0015_storage"
-branch_labels = None
-depends_on = None
 
 _NOTIFY_FN = """
 CREATE OR REPLACE FUNCTION vms_notify_alert() RETURNS trigger AS $$

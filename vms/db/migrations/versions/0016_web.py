@@ -3,9 +3,6 @@
 ``users.language`` (NULL: the browser's language, else ``site.language``).
 ``custody_alerts.opened_at``: when vms raised the alert, where its escalation clock starts;
 ``raised_at`` stays when the situation began, which a back-dated entry puts in the past.
-
-Revision ID: 0016_web
-Revises: 0005
 """
 
 from __future__ import annotations
@@ -15,8 +12,6 @@ from alembic import op
 
 revision = "0016_web"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
