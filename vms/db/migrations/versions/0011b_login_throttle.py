@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0011b_login_throttle"
 down_revision = "0011_audit_head_guard"
 
@@ -17,8 +19,8 @@ def upgrade() -> None:
         "login_throttle",
         sa.Column("key", sa.String(length=300), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        ddl.moment("last_at"),
+        ddl.moment("locked_until", nullable=True),
         sa.PrimaryKeyConstraint("key"),
     )
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0012_streams"
 down_revision = "0005"
 
@@ -15,7 +17,7 @@ down_revision = "0005"
 def upgrade() -> None:
     op.create_table(
         "segment_streams",
-        sa.Column("segment_id", sa.Integer(), nullable=False),
+        ddl.ref("segment_id"),
         sa.Column("index", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("codec", sa.String(length=32), nullable=False),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0016_web"
 down_revision = "0005"
 
@@ -17,9 +19,7 @@ down_revision = "0005"
 def upgrade() -> None:
     # Plain ADD COLUMN (nullable, no default): SQLite needs no table rebuild.
     op.add_column("users", sa.Column("language", sa.String(length=16), nullable=True))
-    op.add_column(
-        "custody_alerts", sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True)
-    )
+    op.add_column("custody_alerts", ddl.moment("opened_at", nullable=True))
 
 
 def downgrade() -> None:
