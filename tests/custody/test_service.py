@@ -143,7 +143,7 @@ def test_ledger_refuses_what_cannot_be(svc: CustodyService, clock: FakeClock) ->
     iv = svc.start_interview(pid, room="inquiry-1", officers=OFFICERS, by="li")
     with pytest.raises(ConflictError, match="already in interview"):
         svc.start_interview(pid, room="int-1", officers=OFFICERS, by="li")
-    with pytest.raises(ConflictError, match="end it before moving"):
+    with pytest.raises(ConflictError, match="end it first"):
         svc.move(pid, room="cell-1", by="li")
     with pytest.raises(ConflictError, match="end it first"):
         svc.exit(pid, by="li")

@@ -13,8 +13,8 @@ after the fact keep their real times.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -191,6 +191,24 @@ class CustodyService:
             )
         return p
 
+    @contextmanager
+    def _on_held(
+        self, person_id: int, at: datetime | None, *, leaving: bool = False
+    ) -> Iterator[tuple[Session, Person, datetime]]:
+        """One ledger operation on a person held: its transaction, the person (not found, or
+        a conflict once released) and the operation's time (``at`` checked, or now).
+
+        ``leaving``: the operation takes the person out of their room (a move, the release),
+        which no one may while their interview goes on."""
+        when = self._at(at)
+        with self._session() as s:
+            p = self._held(s, person_id)
+            if leaving and (iv := self._active_interview(s, person_id)) is not None:
+                raise ConflictError(
+                    f"{p.name} is in interview {iv.id}; end it first", subsystem=Subsystem.CUSTODY
+                )
+            yield s, p, when
+
     @staticmethod
     def _open_stay(s: Session, person_id: int) -> Stay:
         stay = s.scalars(
@@ -337,16 +355,8 @@ class CustodyService:
         actor: Actor | None = None,
     ) -> Person:
         """Move a person held to another room."""
-        when = self._at(at)
         target = self.room(room)
-        with self._session() as s:
-            p = self._held(s, person_id)
-            iv = self._active_interview(s, person_id)
-            if iv is not None and iv.room_id != target.id:
-                raise ConflictError(
-                    f"{p.name} is in interview {iv.id}; end it before moving",
-                    subsystem=Subsystem.CUSTODY,
-                )
+        with self._on_held(person_id, at, leaving=True) as (s, p, when):
             if p.room_id == target.id:
                 raise ConflictError(
                     f"{p.name} is already in {target.name}", subsystem=Subsystem.CUSTODY
@@ -368,9 +378,7 @@ class CustodyService:
         actor: Actor | None = None,
     ) -> Interview:
         """Start an interrogation or inquiry; the person is moved into the room if needed."""
-        when = self._at(at)
-        with self._session() as s:
-            p = self._held(s, person_id)
+        with self._on_held(person_id, at) as (s, p, when):
             target = self.room(room or p.room_id)
             if target.type not in INTERVIEW_ROOMS:
                 raise InvalidError(
@@ -494,9 +502,7 @@ class CustodyService:
         actor: Actor | None = None,
     ) -> Check:
         """An observation round: someone saw the person (and roused them if needed)."""
-        when = self._at(at)
-        with self._session() as s:
-            p = self._held(s, person_id)
+        with self._on_held(person_id, at) as (s, p, when):
             if when < p.entered_at:
                 raise InvalidError(
                     "a check cannot come before the person's entry", subsystem=Subsystem.CUSTODY
@@ -518,9 +524,7 @@ class CustodyService:
         actor: Actor | None = None,
     ) -> Person:
         """Change a person's risk level (and so their observation interval)."""
-        when = self._at(at)
-        with self._session() as s:
-            p = self._held(s, person_id)
+        with self._on_held(person_id, at) as (s, p, when):
             history = list(p.flags.get("risk_changes", []))
             history.append({"from": p.risk, "to": risk.value, "by": by, "at": when.isoformat()})
             details = {"op": "risk", "from": p.risk, "to": RiskLevel(risk).value, "by": by}
@@ -569,13 +573,7 @@ class CustodyService:
         actor: Actor | None = None,
     ) -> Person:
         """Register a person's release from the custody area."""
-        when = self._at(at)
-        with self._session() as s:
-            p = self._held(s, person_id)
-            if (iv := self._active_interview(s, person_id)) is not None:
-                raise ConflictError(
-                    f"{p.name} is in interview {iv.id}; end it first", subsystem=Subsystem.CUSTODY
-                )
+        with self._on_held(person_id, at, leaving=True) as (s, p, when):
             stay = self._open_stay(s, person_id)
             if when < stay.start:
                 raise InvalidError(
