@@ -14,44 +14,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, computed_field
-from sqlalchemy import Select, or_, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from vms.db.models import Gap, Segment, SegmentStream
+from vms.db.models import Event, Gap, Segment, SegmentStream
+from vms.db.ranges import Row, find_overlapping
 from vms.db.session import Database
 from vms.storage.base import Storage
 from vms.storage.resolve import as_storage
 from vms.vocab import View
 
 
-def _in_range(
-    model: type[Segment] | type[Gap],
-    camera_id: str | None,
-    start: datetime | None,
-    end: datetime | None,
-) -> Select[Any]:
-    q = select(model).order_by(model.camera_id, model.start)
-    if camera_id:
-        q = q.where(model.camera_id == camera_id)
-    if end is not None:
-        q = q.where(model.start < end)
-    if start is not None:
-        q = q.where(or_(model.end.is_(None), model.end > start))
-    return q
-
-
 def segments_in_range(
     db: Database, camera_id: str | None, start: datetime | None, end: datetime | None
 ) -> list[Segment]:
-    """Segments overlapping [start, end) (open segments count as reaching to now).
+    """Segments overlapping [start, end) (open segments count as reaching to now), by camera
+    and start.
 
     Segments ``empty`` (no playable packet reached the disk) hold no footage and are left out.
     """
-    q = _in_range(Segment, camera_id, start, end).where(Segment.status != "empty")
+    q = select(Segment).where(Segment.status != "empty")
+    if camera_id:
+        q = q.where(Segment.camera_id == camera_id)
     with db.session() as s:
-        return list(s.scalars(q))
+        return find_overlapping(s, q, Segment, start, end, by_camera=True)
 
 
 def gaps_in_range(
@@ -63,12 +52,38 @@ def gaps_in_range(
     kind: str | None = "video",
 ) -> list[Gap]:
     """Gaps of ``kind`` (video, audio; None: both) overlapping [start, end) (an open gap
-    reaches to now)."""
-    q = _in_range(Gap, camera_id, start, end)
+    reaches to now), by camera and start."""
+    q = select(Gap)
+    if camera_id:
+        q = q.where(Gap.camera_id == camera_id)
     if kind is not None:
         q = q.where(Gap.kind == kind)
     with db.session() as s:
-        return list(s.scalars(q))
+        return find_overlapping(s, q, Gap, start, end, by_camera=True)
+
+
+@dataclass(frozen=True)
+class DayRows:
+    """What a camera's timeline shows of one day: its segments, gaps and events."""
+
+    segments: list[Segment]
+    gaps: list[Gap]
+    events: list[Event]
+
+
+#: The most events one day's timeline lists.
+TIMELINE_EVENTS = 2000
+
+
+def day_rows(s: Session, camera_id: str, start: datetime, end: datetime) -> DayRows:
+    """The segments, gaps (video and audio) and first events of ``camera_id`` that overlap
+    [start, end), each in start order: the playback timeline's query."""
+
+    def of(model: type[Row], limit: int | None = None) -> list[Row]:
+        q = select(model).where(model.camera_id == camera_id)
+        return find_overlapping(s, q, model, start, end, limit=limit)
+
+    return DayRows(of(Segment), of(Gap), of(Event, TIMELINE_EVENTS))
 
 
 def audio_gaps_in_range(
