@@ -193,6 +193,14 @@ class DatabaseConfig(ConfigModel):
             "ahead (vms.db.partitions); a row outside them waits in the default partition."
         ),
     )
+    partitions_reorder_after_days: int = Field(
+        1,
+        ge=0,
+        description=(
+            "PostgreSQL: a day partition this many days old is rewritten once in (camera, "
+            "start) order, so a camera's day reads from neighbouring pages; 0: never."
+        ),
+    )
     partitions_interval_s: float = Field(
         3600.0, gt=0, description="PostgreSQL: how often the partitions job runs."
     )

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field, computed_field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vms.db.models import Event, Gap, Segment, SegmentStream
-from vms.db.ranges import Row, find_overlapping
+from vms.db.ranges import find_overlapping, find_overlapping_columns
 from vms.db.session import Database
 from vms.storage.base import Storage
 from vms.storage.resolve import as_storage
@@ -62,12 +62,34 @@ def gaps_in_range(
         return find_overlapping(s, q, Gap, start, end, by_camera=True)
 
 
+class SegmentSpan(NamedTuple):
+    """What a timeline shows of a segment: its time, state and hash, not the whole row."""
+
+    id: int
+    start: datetime
+    end: datetime | None
+    duration_s: float | None
+    status: str
+    bytes: int | None
+    sha256: str | None
+
+
+class GapSpan(NamedTuple):
+    """What a timeline shows of a gap."""
+
+    id: int
+    start: datetime
+    end: datetime | None
+    reason: str
+    kind: str
+
+
 @dataclass(frozen=True)
 class DayRows:
     """What a camera's timeline shows of one day: its segments, gaps and events."""
 
-    segments: list[Segment]
-    gaps: list[Gap]
+    segments: list[SegmentSpan]
+    gaps: list[GapSpan]
     events: list[Event]
 
 
@@ -79,11 +101,15 @@ def day_rows(s: Session, camera_id: str, start: datetime, end: datetime) -> DayR
     """The segments, gaps (video and audio) and first events of ``camera_id`` that overlap
     [start, end), each in start order: the playback timeline's query."""
 
-    def of(model: type[Row], limit: int | None = None) -> list[Row]:
-        q = select(model).where(model.camera_id == camera_id)
-        return find_overlapping(s, q, model, start, end, limit=limit)
+    def spans(model: type[Segment] | type[Gap], fields: tuple[str, ...]) -> list[Any]:
+        q = select(*(getattr(model, f) for f in fields)).where(model.camera_id == camera_id)
+        return find_overlapping_columns(s, q, model, start, end)
 
-    return DayRows(of(Segment), of(Gap), of(Event, TIMELINE_EVENTS))
+    segments = [SegmentSpan(*r) for r in spans(Segment, SegmentSpan._fields)]
+    gaps = [GapSpan(*r) for r in spans(Gap, GapSpan._fields)]
+    q = select(Event).where(Event.camera_id == camera_id)
+    events = find_overlapping(s, q, Event, start, end, limit=TIMELINE_EVENTS)
+    return DayRows(segments, gaps, events)
 
 
 def audio_gaps_in_range(

@@ -239,3 +239,52 @@ def test_a_day_of_one_camera_reads_only_its_days_partitions(db: Database) -> Non
     assert partition_name("segments", d(-1)) in plan  # the two hours before the day
     assert partition_name("segments", d(2)) not in plan
     assert "segments_default" not in plan  # the days are there: nothing can wait outside
+
+
+def test_the_plan_rewrites_closed_days_once_in_camera_order() -> None:
+    state = PartitionState(
+        days=frozenset(map(d, (-5, -4, -3, -2, -1, 0, 1))),
+        in_default=frozenset(),
+        empty=frozenset({d(-5)}),
+        in_order=frozenset({d(-4)}),
+    )
+    plan = plan_partitions(state, TODAY, ahead_days=1, reorder_after_days=2)
+    assert plan.drop == (d(-5),)  # empty: dropped, not rewritten
+    assert plan.reorder == (d(-3),)  # -4 is in order already; -2 and later are not closed
+    assert plan_partitions(state, TODAY, ahead_days=1).reorder == ()  # 0: never
+
+
+@PG
+def test_a_closed_day_is_rewritten_in_camera_order_keeping_its_rows_and_their_ids(
+    db: Database,
+) -> None:
+    for cid in ("cam", "other"):
+        _camera(db, cid)
+    day = datetime.combine(d(-3), datetime.min.time(), tzinfo=UTC)
+    maintain(db.engine, day, ahead_days=0)
+    with db.session() as s:  # written in time order, the cameras' minutes interleaved
+        for minute in range(5):
+            for cid in ("other", "cam"):
+                seg = _segment(s, day + timedelta(minutes=minute), path=f"{cid}/{minute}.mp4")
+                seg.camera_id = cid
+        s.flush()
+        first = s.scalars(select(Segment).order_by(Segment.id)).first()
+        assert first is not None
+        s.add(SegmentStream(segment_id=first.id, index=0, kind="video", codec="h264"))
+    part = partition_name("segments", d(-3))
+
+    def physical() -> list[tuple[str, int]]:
+        with db.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(text(f"SELECT camera_id, id FROM {part}"))]
+
+    before = physical()
+    assert [c for c, _ in before][:2] == ["other", "cam"]
+    report = maintain(db.engine, NOW, ahead_days=1, reorder_after_days=2)
+    assert part in report.reordered
+    after = physical()
+    assert [c for c, _ in after] == ["cam"] * 5 + ["other"] * 5
+    assert sorted(after) == sorted(before)  # the same rows, the same ids
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(SegmentStream)) == 1
+        assert s.scalar(select(func.count()).select_from(Segment)) == 10
+    assert part not in maintain(db.engine, NOW, ahead_days=1, reorder_after_days=2).reordered

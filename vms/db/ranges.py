@@ -60,6 +60,33 @@ def overlapping_parts(
     return [and_(*recent), and_(*older)]
 
 
+def _parts(
+    s: Session,
+    query: Select[Any],
+    model: type[Segment] | type[Gap] | type[Event],
+    start: datetime | None,
+    end: datetime | None,
+    limit: int | None,
+    by_camera: bool,
+) -> list[Select[Any]]:
+    dialect = s.get_bind().dialect.name
+    order: list[Any] = [model.camera_id] if by_camera else []
+    order += [model.start, model.id]
+    out = []
+    for part in overlapping_parts(model, start, end, dialect):
+        q = query.where(part).order_by(*order)
+        out.append(q.limit(limit) if limit is not None else q)
+    return out
+
+
+def _merged(rows: list[Any], limit: int | None, by_camera: bool) -> list[Any]:
+    def key(r: Any) -> tuple[Any, ...]:
+        return (r.camera_id, r.start, r.id) if by_camera else (r.start, r.id)
+
+    rows.sort(key=key)
+    return rows[:limit] if limit is not None else rows
+
+
 def find_overlapping(
     s: Session,
     query: Select[Row],
@@ -72,16 +99,25 @@ def find_overlapping(
 ) -> list[Row]:
     """The rows of ``query`` (a ``select(model)`` with its other filters) that overlap
     [start, end), in start order (camera first with ``by_camera``), at most ``limit``."""
-    dialect = s.get_bind().dialect.name
-    order: list[Any] = [model.camera_id] if by_camera else []
-    order += [model.start, model.id]
     rows: list[Row] = []
-    for part in overlapping_parts(model, start, end, dialect):
-        q = query.where(part).order_by(*order)
-        rows.extend(s.scalars(q.limit(limit) if limit is not None else q))
+    for q in _parts(s, query, model, start, end, limit, by_camera):
+        rows.extend(s.scalars(q))
+    return _merged(rows, limit, by_camera)
 
-    def key(r: Row) -> tuple[Any, ...]:
-        return (r.camera_id, r.start, r.id) if by_camera else (r.start, r.id)
 
-    rows.sort(key=key)
-    return rows[:limit] if limit is not None else rows
+def find_overlapping_columns(
+    s: Session,
+    query: Select[Any],
+    model: type[Segment] | type[Gap] | type[Event],
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    limit: int | None = None,
+) -> list[Any]:
+    """``find_overlapping`` for a ``select`` of some of ``model``'s columns (``id`` and
+    ``start`` among them): plain result rows, a third of the cost of whole ORM objects when
+    a day of a camera is 1,440 segments."""
+    rows: list[Any] = []
+    for q in _parts(s, query, model, start, end, limit, False):
+        rows.extend(s.execute(q))
+    return _merged(rows, limit, False)
