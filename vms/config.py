@@ -184,6 +184,26 @@ class DatabaseConfig(ConfigModel):
             "postgresql+psycopg://user:${VMS_DB_PASSWORD}@host/vms"
         ),
     )
+    partitions_ahead_days: int = Field(
+        7,
+        ge=1,
+        le=90,
+        description=(
+            "PostgreSQL: day partitions of segments, gaps and events made this many days "
+            "ahead (vms.db.partitions); a row outside them waits in the default partition."
+        ),
+    )
+    partitions_reorder_after_days: int = Field(
+        1,
+        ge=0,
+        description=(
+            "PostgreSQL: a day partition this many days old is rewritten once in (camera, "
+            "start) order, so a camera's day reads from neighbouring pages; 0: never."
+        ),
+    )
+    partitions_interval_s: float = Field(
+        3600.0, gt=0, description="PostgreSQL: how often the partitions job runs."
+    )
 
 
 class WorkersConfig(ConfigModel):

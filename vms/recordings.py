@@ -14,44 +14,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field, computed_field
-from sqlalchemy import Select, or_, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from vms.db.models import Gap, Segment, SegmentStream
+from vms.db.models import Event, Gap, Segment, SegmentStream
+from vms.db.ranges import find_overlapping, find_overlapping_columns
 from vms.db.session import Database
 from vms.storage.base import Storage
 from vms.storage.resolve import as_storage
 from vms.vocab import View
 
 
-def _in_range(
-    model: type[Segment] | type[Gap],
-    camera_id: str | None,
-    start: datetime | None,
-    end: datetime | None,
-) -> Select[Any]:
-    q = select(model).order_by(model.camera_id, model.start)
-    if camera_id:
-        q = q.where(model.camera_id == camera_id)
-    if end is not None:
-        q = q.where(model.start < end)
-    if start is not None:
-        q = q.where(or_(model.end.is_(None), model.end > start))
-    return q
-
-
 def segments_in_range(
     db: Database, camera_id: str | None, start: datetime | None, end: datetime | None
 ) -> list[Segment]:
-    """Segments overlapping [start, end) (open segments count as reaching to now).
+    """Segments overlapping [start, end) (open segments count as reaching to now), by camera
+    and start.
 
     Segments ``empty`` (no playable packet reached the disk) hold no footage and are left out.
     """
-    q = _in_range(Segment, camera_id, start, end).where(Segment.status != "empty")
+    q = select(Segment).where(Segment.status != "empty")
+    if camera_id:
+        q = q.where(Segment.camera_id == camera_id)
     with db.session() as s:
-        return list(s.scalars(q))
+        return find_overlapping(s, q, Segment, start, end, by_camera=True)
 
 
 def gaps_in_range(
@@ -63,12 +52,64 @@ def gaps_in_range(
     kind: str | None = "video",
 ) -> list[Gap]:
     """Gaps of ``kind`` (video, audio; None: both) overlapping [start, end) (an open gap
-    reaches to now)."""
-    q = _in_range(Gap, camera_id, start, end)
+    reaches to now), by camera and start."""
+    q = select(Gap)
+    if camera_id:
+        q = q.where(Gap.camera_id == camera_id)
     if kind is not None:
         q = q.where(Gap.kind == kind)
     with db.session() as s:
-        return list(s.scalars(q))
+        return find_overlapping(s, q, Gap, start, end, by_camera=True)
+
+
+class SegmentSpan(NamedTuple):
+    """What a timeline shows of a segment: its time, state and hash, not the whole row."""
+
+    id: int
+    start: datetime
+    end: datetime | None
+    duration_s: float | None
+    status: str
+    bytes: int | None
+    sha256: str | None
+
+
+class GapSpan(NamedTuple):
+    """What a timeline shows of a gap."""
+
+    id: int
+    start: datetime
+    end: datetime | None
+    reason: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class DayRows:
+    """What a camera's timeline shows of one day: its segments, gaps and events."""
+
+    segments: list[SegmentSpan]
+    gaps: list[GapSpan]
+    events: list[Event]
+
+
+#: The most events one day's timeline lists.
+TIMELINE_EVENTS = 2000
+
+
+def day_rows(s: Session, camera_id: str, start: datetime, end: datetime) -> DayRows:
+    """The segments, gaps (video and audio) and first events of ``camera_id`` that overlap
+    [start, end), each in start order: the playback timeline's query."""
+
+    def spans(model: type[Segment] | type[Gap], fields: tuple[str, ...]) -> list[Any]:
+        q = select(*(getattr(model, f) for f in fields)).where(model.camera_id == camera_id)
+        return find_overlapping_columns(s, q, model, start, end)
+
+    segments = [SegmentSpan(*r) for r in spans(Segment, SegmentSpan._fields)]
+    gaps = [GapSpan(*r) for r in spans(Gap, GapSpan._fields)]
+    q = select(Event).where(Event.camera_id == camera_id)
+    events = find_overlapping(s, q, Event, start, end, limit=TIMELINE_EVENTS)
+    return DayRows(segments, gaps, events)
 
 
 def audio_gaps_in_range(

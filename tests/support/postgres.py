@@ -45,6 +45,7 @@ class PostgresCluster:
         self,
         bin_dir: Path | str | None = None,
         server_url: str | None = None,
+        settings: dict[str, str] | None = None,
     ) -> None:
         """Prepare, but do not start, a cluster.
 
@@ -62,6 +63,8 @@ class PostgresCluster:
         self._running = False
         self.port: int | None = None
         self.startup_seconds: float | None = None
+        #: More server settings (``-c name=value``), e.g. a benchmark's ``shared_buffers``.
+        self.settings = dict(settings or {})
 
     # ------------------------------------------------------------------ API
     @property
@@ -233,6 +236,7 @@ class PostgresCluster:
             options = (
                 f"-p {port} -k {shlex.quote(str(sock_dir))} -c listen_addresses=127.0.0.1"
                 " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                + "".join(f" -c {k}={shlex.quote(v)}" for k, v in self.settings.items())
             )
             result = self._run(
                 [

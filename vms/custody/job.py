@@ -32,6 +32,7 @@ from vms.custody.rules import (
 )
 from vms.custody.service import interview_state, person_state, sync_rooms
 from vms.db.models import Event
+from vms.db.ranges import find_overlapping
 from vms.db.session import Database
 from vms.errors import DatabaseError
 from vms.vocab import jsonable
@@ -89,19 +90,13 @@ def load_state(
                 )
             )
         )
-        events = list(
-            s.scalars(
-                select(Event).where(
-                    Event.camera_id.in_(cams),
-                    Event.type.in_(
-                        [
-                            *config.custody.video_events.person_down,
-                            *config.custody.video_events.stillness,
-                        ]
-                    ),
-                    or_(Event.end.is_(None), Event.end >= window),
-                )
-            )
+        kinds = [*config.custody.video_events.person_down, *config.custody.video_events.stillness]
+        events = find_overlapping(
+            s,
+            select(Event).where(Event.camera_id.in_(cams), Event.type.in_(kinds)),
+            Event,
+            window,
+            None,
         )
         recording = camera_recordings(s, config, layout)
     state = CustodyState(

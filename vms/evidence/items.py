@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vms.clock import Clock, utc
 from vms.config import Config
 from vms.db.models import Camera, Event, Gap, Segment
+from vms.db.ranges import find_overlapping
 from vms.db.session import Database
 from vms.errors import ClipError, ConflictError, FileIntegrityError, LegalHoldError, NotFoundError
 from vms.evidence import audit
@@ -139,26 +140,16 @@ def plan_clip(db: Database, camera_id: str, start: datetime, end: datetime) -> C
             raise NotFoundError(
                 f"no camera {camera_id!r} in the index", subsystem=Subsystem.EVIDENCE
             )
-        segs = list(
-            s.scalars(
-                select(Segment)
-                .where(
-                    Segment.camera_id == camera_id,
-                    Segment.start < end,
-                    or_(Segment.end.is_(None), Segment.end > start),
-                )
-                .order_by(Segment.start)
-            )
+        segs = find_overlapping(
+            s, select(Segment).where(Segment.camera_id == camera_id), Segment, start, end
         )
-        gap_rows = list(
-            s.scalars(
-                select(Gap).where(
-                    Gap.camera_id == camera_id,
-                    Gap.kind == "video",  # a hole in the picture; audio gaps are listed apart
-                    Gap.start < end,
-                    or_(Gap.end.is_(None), Gap.end > start),
-                )
-            )
+        gap_rows = find_overlapping(
+            s,
+            # a hole in the picture; audio gaps are listed apart
+            select(Gap).where(Gap.camera_id == camera_id, Gap.kind == "video"),
+            Gap,
+            start,
+            end,
         )
     recording = [seg for seg in segs if seg.status == "recording"]
     if recording:

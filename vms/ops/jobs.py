@@ -16,6 +16,7 @@ scheduler)::
     bodyworn-late      every bodyworn.deadline_check_interval_s   late-upload alerts
     bodyworn-shifts    every bodyworn.deadline_check_interval_s   "no footage for shift S"
     bodyworn-uploads   hourly                                unfinished uploads given up
+    partitions         every database.partitions_interval_s  vms.db.partitions (PostgreSQL)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from vms.config import Config
 from vms.custody.job import run_custody_checks
 from vms.custody.layout import build_layout
 from vms.db.models import Event, Segment
+from vms.db.partitions import PartitionReport, maintain
 from vms.db.session import Database
 from vms.evidence.anchors import AnchorJob
 from vms.evidence.retention import RetentionJob, Scope
@@ -346,6 +348,18 @@ class Jobs:
     uploads: UploadExpiry
 
 
+class PartitionJob:
+    """Day partitions of the footage tables made ahead, empty old ones dropped."""
+
+    def __init__(self, db: Database, config: Config, clock: Clock) -> None:
+        self.db, self.config, self.clock = db, config, clock
+
+    def __call__(self) -> PartitionReport:
+        return maintain(
+            self.db.engine, self.clock.now(), self.config.database.partitions_ahead_days
+        )
+
+
 def once_only(locks: JobLocks | None, name: str, fn: Callable[[], object]) -> Callable[[], object]:
     """``fn``, run only on the node that holds the advisory lock of job ``name``."""
     if locks is None:
@@ -416,6 +430,14 @@ def register_jobs(
         ("bodyworn-shifts", jobs.shift_footage, {"seconds": bw.deadline_check_interval_s}),
         ("bodyworn-uploads", jobs.uploads, {"seconds": 3600}),
     ]
+    if db.engine.dialect.name == "postgresql":
+        schedule.append(
+            (
+                "partitions",
+                once_only(locks, "partitions", PartitionJob(db, config, clock)),
+                {"seconds": config.database.partitions_interval_s},
+            )
+        )
     if config.storage.object_store is not None:
         from vms.storage.tiering import TieringJob
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vms.bodyworn.access import Action, record_access
@@ -16,8 +16,9 @@ from vms.bodyworn.copies import export_name
 from vms.bodyworn.files import view_of
 from vms.bodyworn.officers import is_bodyworn_camera
 from vms.config import CameraConfig
-from vms.db.models import Camera, Event, Gap, Segment, SegmentStream
+from vms.db.models import Camera, Segment, SegmentStream
 from vms.errors import FileIntegrityError, NotFoundError, ReasonRequiredError
+from vms.recordings import day_rows
 from vms.storage.base import LOCAL
 from vms.storage.resolve import storage_for
 from vms.vocab import CameraKind, Subsystem
@@ -151,23 +152,7 @@ def timeline(
     texts = state.config.texts()
     start, end = texts.day_bounds(day or texts.local(state.clock.now()).date())
 
-    def overlapping(model: type[Segment] | type[Gap]):  # type: ignore[no-untyped-def]
-        return (
-            select(model)
-            .where(model.camera_id == camera_id, model.start < end)
-            .where(or_(model.end.is_(None), model.end > start))
-            .order_by(model.start)
-        )
-
-    segments = list(s.scalars(overlapping(Segment)))
-    gaps = list(s.scalars(overlapping(Gap)))
-    events = s.scalars(
-        select(Event)
-        .where(Event.camera_id == camera_id, Event.start < end)
-        .where(or_(Event.end.is_(None), Event.end > start))
-        .order_by(Event.start)
-        .limit(2000)
-    )
+    rows = day_rows(s, camera_id, start, end)
     root = state.config.storage.root
     return TimelineOut(
         camera_id=camera_id,
@@ -175,9 +160,9 @@ def timeline(
         bodyworn=bodyworn,
         day_start=start,
         day_end=end,
-        segments=[SegmentOut.model_validate(x) for x in segments],
-        gaps=[GapOut.model_validate(g) for g in gaps],
-        events=[event_out(root, e) for e in events],
+        segments=[SegmentOut.model_validate(x) for x in rows.segments],
+        gaps=[GapOut.model_validate(g) for g in rows.gaps],
+        events=[event_out(root, e) for e in rows.events],
     )
 
 
