@@ -237,9 +237,35 @@ def test_a_body_worn_original_in_the_bucket_plays_copies_verifies_and_survives_w
         assert got.content == original
         assert got.headers["x-content-sha256"] == media.mp4.sha256
         assert "attachment" in got.headers["content-disposition"]
-    [view] = list_entries(db, action="view", object_type="bodyworn")
-    assert json.loads(view.details)["what"] == "playback"
-    [download] = list_entries(db, action="export", object_type="bodyworn")
+        # The camera routes serve a body-worn segment too (an investigator, under approval).
+        login(client, "investigator")
+        asked = client.post(
+            f"/api/bodyworn/files/{held_id}/approvals",
+            json={"action": "copy", "reason": "case 2026-88", "hours": 4},
+        ).json()["id"]
+        login(client, "supervisor")
+        decided = client.post(
+            f"/api/bodyworn/approvals/{asked}/decision", json={"grant": True, "reason": "ok"}
+        )
+        assert decided.json()["status"] == "granted"
+        login(client, "investigator")
+        seg_id = moved[held_id][1].id
+        playing = client.post("/api/playback", json={"segment_id": seg_id, "reason": "review"})
+        assert playing.status_code == 200, playing.text
+        head = client.get(playing.json()["url"], headers={"Range": "bytes=0-99"})
+        assert (head.status_code, head.content) == (206, original[:100])
+        copy = client.get(
+            f"/api/recordings/segments/{seg_id}/download",
+            params={"reason": "court"},
+            headers={"Range": "bytes=100-199"},
+        )
+        assert (copy.status_code, copy.content) == (206, original[100:200])
+        assert copy.headers["x-content-sha256"] == media.mp4.sha256
+    views = list_entries(db, action="view", object_type="bodyworn")
+    assert [(e.actor, json.loads(e.details)["what"]) for e in views] == [
+        ("officer", "playback"), ("investigator", "playback")
+    ]  # fmt: skip
+    [download, _] = list_entries(db, action="export", object_type="bodyworn")
     assert (download.actor, download.reason) == ("officer", "court")
     details = json.loads(download.details)
     assert (details["what"], details["sha256"], details["bytes"]) == (
