@@ -136,6 +136,33 @@ def test_custom_limit_and_future_times(svc: CustodyService, clock: FakeClock) ->
         _enter(svc)
 
 
+def test_a_misspelt_keyword_is_refused_before_anything_is_written(svc: CustodyService) -> None:
+    """``at`` and ``actor`` arrive through ``**acting``: a name that is not theirs (an actor
+    that would never reach the audit log) is a TypeError, as for any other keyword."""
+    pid = _enter(svc)
+    calls = {
+        "enter": lambda: _enter(svc, name="Li Si", id_number="2", actr=None),
+        "move": lambda: svc.move(pid, room="cell-1", by="li", actr=None),
+        "start_interview": lambda: svc.start_interview(
+            pid, room="inquiry-1", officers=OFFICERS, by="li", actr=None
+        ),
+        "record_check": lambda: svc.record_check(pid, by="li", actr=None),
+        "set_risk": lambda: svc.set_risk(pid, RiskLevel.HIGH, by="li", actr=None),
+        "exit": lambda: svc.exit(pid, by="li", actr=None),
+        "acknowledge": lambda: svc.acknowledge(1, by="li", note="seen", actr=None),
+    }
+    for name, call in calls.items():
+        with pytest.raises(TypeError, match="actr"):
+            call()
+        assert [p.id for p in svc.status().held] == [pid], name
+    held = svc.status().held[0]
+    assert (held.room, held.risk, held.last_check) == ("holding-1", "normal", None)
+    iv = svc.start_interview(pid, room="inquiry-1", officers=OFFICERS, by="li")
+    with pytest.raises(TypeError, match="actr"):
+        svc.end_interview(iv.id, by="li", actr=None)
+    assert svc.status().interviews[0].id == iv.id
+
+
 def test_ledger_refuses_what_cannot_be(svc: CustodyService, clock: FakeClock) -> None:
     pid = _enter(svc)
     with pytest.raises(InvalidError, match="interrogation or inquiry rooms"):
@@ -143,7 +170,7 @@ def test_ledger_refuses_what_cannot_be(svc: CustodyService, clock: FakeClock) ->
     iv = svc.start_interview(pid, room="inquiry-1", officers=OFFICERS, by="li")
     with pytest.raises(ConflictError, match="already in interview"):
         svc.start_interview(pid, room="int-1", officers=OFFICERS, by="li")
-    with pytest.raises(ConflictError, match="end it before moving"):
+    with pytest.raises(ConflictError, match="end it first"):
         svc.move(pid, room="cell-1", by="li")
     with pytest.raises(ConflictError, match="end it first"):
         svc.exit(pid, by="li")

@@ -7,16 +7,16 @@
     svc.end_interview(iv.id, by="li")
     svc.exit(p.id, by="li")
 
-Every operation takes ``at`` (default: the clock's now; never in the future) so entries made
-after the fact keep their real times.
+Every operation ends with the keywords of ``Acting``: ``at`` (default: the clock's now; never
+in the future), so entries made after the fact keep their real times, and ``actor``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -69,6 +69,18 @@ from vms.vocab import RoomType, Subsystem, jsonable
 #: How far ahead of the clock a time given by hand may be (clock skew between machines).
 FUTURE_SKEW = timedelta(seconds=60)
 INTERVIEW_ROOMS = (RoomType.INTERROGATION, RoomType.INQUIRY)
+
+
+class Acting(TypedDict, total=False):
+    """The keywords every ledger operation ends with (after ``by``, the name the ledger
+    records).
+
+    ``at``: when it happened, for an entry made after the fact (default: the clock's now; never
+    in the future). ``actor``: who asks, authenticated, and from which door; the operation is
+    then also an entry of the audit log, in the same transaction."""
+
+    at: datetime | None
+    actor: Actor | None
 
 
 def sync_rooms(db: Database, layout: Layout, now: datetime) -> None:
@@ -145,8 +157,14 @@ class CustodyService:
             self._synced = True
         return self.db.session()
 
-    def _at(self, at: datetime | None) -> datetime:
+    def _at(self, acting: Acting) -> datetime:
+        """The operation's time; every operation asks first, so a keyword that is not one of
+        ``Acting``'s is refused as Python refuses any other (an ``actor`` misspelt would
+        otherwise leave the operation out of the audit log)."""
+        if unknown := acting.keys() - Acting.__optional_keys__:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
         now = self.clock.now()
+        at = acting.get("at")
         if at is None:
             return now
         at = utc(at)
@@ -160,7 +178,7 @@ class CustodyService:
     def _audit(
         self,
         s: Session,
-        actor: Actor | None,
+        acting: Acting,
         action: str,
         object_type: str,
         object_id: int,
@@ -168,7 +186,7 @@ class CustodyService:
         case_number: str | None = None,
     ) -> None:
         """The ledger operation's audit entry (in its transaction), when an actor is known."""
-        if actor is not None:
+        if (actor := acting.get("actor")) is not None:
             audit.append(
                 s, self.clock, actor, action, object_type, object_id,
                 case_number=case_number, details=details,
@@ -190,6 +208,24 @@ class CustodyService:
                 subsystem=Subsystem.CUSTODY,
             )
         return p
+
+    @contextmanager
+    def _on_held(
+        self, person_id: int, acting: Acting, *, leaving: bool = False
+    ) -> Iterator[tuple[Session, Person, datetime]]:
+        """One ledger operation on a person held: its transaction, the person (not found, or
+        a conflict once released) and the operation's time (``at`` checked, or now).
+
+        ``leaving``: the operation takes the person out of their room (a move, the release),
+        which no one may while their interview goes on."""
+        when = self._at(acting)
+        with self._session() as s:
+            p = self._held(s, person_id)
+            if leaving and (iv := self._active_interview(s, person_id)) is not None:
+                raise ConflictError(
+                    f"{p.name} is in interview {iv.id}; end it first", subsystem=Subsystem.CUSTODY
+                )
+            yield s, p, when
 
     @staticmethod
     def _open_stay(s: Session, person_id: int) -> Stay:
@@ -234,14 +270,12 @@ class CustodyService:
         case_number: str | None = None,
         risk: RiskLevel = RiskLevel.NORMAL,
         limit_h: float | None = None,
-        at: datetime | None = None,
-        actor: Actor | None = None,
+        **acting: Unpack[Acting],
     ) -> Person:
         """Register a person brought into the custody area (entry time, legal basis).
 
-        ``actor`` (who, authenticated, and from which door): every ledger operation is then
-        also an entry of the audit log, in the same transaction."""
-        when = self._at(at)
+        ``acting``: when, and who asks (``Acting``)."""
+        when = self._at(acting)
         target = self.room(room)
         bases = self.config.custody.legal_bases
         if basis not in bases:
@@ -303,7 +337,7 @@ class CustodyService:
             s.add(Stay(person_id=p.id, room_id=target.id, start=when, end=None, moved_by=by))
             self._audit(
                 s,
-                actor,
+                acting,
                 "create",
                 "custody_person",
                 p.id,
@@ -333,20 +367,11 @@ class CustodyService:
         *,
         room: str,
         by: str,
-        at: datetime | None = None,
-        actor: Actor | None = None,
+        **acting: Unpack[Acting],
     ) -> Person:
         """Move a person held to another room."""
-        when = self._at(at)
         target = self.room(room)
-        with self._session() as s:
-            p = self._held(s, person_id)
-            iv = self._active_interview(s, person_id)
-            if iv is not None and iv.room_id != target.id:
-                raise ConflictError(
-                    f"{p.name} is in interview {iv.id}; end it before moving",
-                    subsystem=Subsystem.CUSTODY,
-                )
+        with self._on_held(person_id, acting, leaving=True) as (s, p, when):
             if p.room_id == target.id:
                 raise ConflictError(
                     f"{p.name} is already in {target.name}", subsystem=Subsystem.CUSTODY
@@ -354,7 +379,7 @@ class CustodyService:
             old = p.room_id
             self._move(s, p, target, by, when)
             details = {"op": "move", "from": old, "to": target.id, "at": when.isoformat(), "by": by}
-            self._audit(s, actor, "update", "custody_person", p.id, details, p.case_number)
+            self._audit(s, acting, "update", "custody_person", p.id, details, p.case_number)
             return p
 
     def start_interview(
@@ -364,13 +389,10 @@ class CustodyService:
         officers: Sequence[Officer],
         by: str,
         room: str | None = None,
-        at: datetime | None = None,
-        actor: Actor | None = None,
+        **acting: Unpack[Acting],
     ) -> Interview:
         """Start an interrogation or inquiry; the person is moved into the room if needed."""
-        when = self._at(at)
-        with self._session() as s:
-            p = self._held(s, person_id)
+        with self._on_held(person_id, acting) as (s, p, when):
             target = self.room(room or p.room_id)
             if target.type not in INTERVIEW_ROOMS:
                 raise InvalidError(
@@ -418,7 +440,7 @@ class CustodyService:
                 "at": when.isoformat(),
                 "by": by,
             }
-            self._audit(s, actor, "create", "interview", iv.id, details, p.case_number)
+            self._audit(s, acting, "create", "interview", iv.id, details, p.case_number)
             self._no_sound_at_start(s, iv, target, when)
             return iv
 
@@ -440,11 +462,10 @@ class CustodyService:
         *,
         by: str,
         note: str | None = None,
-        at: datetime | None = None,
-        actor: Actor | None = None,
+        **acting: Unpack[Acting],
     ) -> Interview:
         """End an interview; its recording continuity is checked and stored with it."""
-        when = self._at(at)
+        when = self._at(acting)
         with self._session() as s:
             iv = s.get(Interview, interview_id)
             if iv is None:
@@ -463,7 +484,7 @@ class CustodyService:
             person = s.get(Person, iv.person_id)
             details = {"op": "interview_end", "note": note, "at": when.isoformat(), "by": by}
             case = person.case_number if person else None
-            self._audit(s, actor, "update", "interview", iv.id, details, case)
+            self._audit(s, acting, "update", "interview", iv.id, details, case)
         now = self.clock.now()
         gaps = interview_gaps(self.db, self.config, self.layout, iv, now)
         state = CustodyState(
@@ -490,13 +511,10 @@ class CustodyService:
         *,
         by: str,
         note: str | None = None,
-        at: datetime | None = None,
-        actor: Actor | None = None,
+        **acting: Unpack[Acting],
     ) -> Check:
         """An observation round: someone saw the person (and roused them if needed)."""
-        when = self._at(at)
-        with self._session() as s:
-            p = self._held(s, person_id)
+        with self._on_held(person_id, acting) as (s, p, when):
             if when < p.entered_at:
                 raise InvalidError(
                     "a check cannot come before the person's entry", subsystem=Subsystem.CUSTODY
@@ -505,7 +523,7 @@ class CustodyService:
             s.add(check)
             s.flush()
             details = {"op": "check", "note": note, "at": when.isoformat(), "by": by}
-            self._audit(s, actor, "update", "custody_person", p.id, details, p.case_number)
+            self._audit(s, acting, "update", "custody_person", p.id, details, p.case_number)
             return check
 
     def set_risk(
@@ -514,19 +532,16 @@ class CustodyService:
         risk: RiskLevel,
         *,
         by: str,
-        at: datetime | None = None,
-        actor: Actor | None = None,
+        **acting: Unpack[Acting],
     ) -> Person:
         """Change a person's risk level (and so their observation interval)."""
-        when = self._at(at)
-        with self._session() as s:
-            p = self._held(s, person_id)
+        with self._on_held(person_id, acting) as (s, p, when):
             history = list(p.flags.get("risk_changes", []))
             history.append({"from": p.risk, "to": risk.value, "by": by, "at": when.isoformat()})
             details = {"op": "risk", "from": p.risk, "to": RiskLevel(risk).value, "by": by}
             p.risk = RiskLevel(risk).value
             p.flags = {**p.flags, "risk_changes": history}
-            self._audit(s, actor, "update", "custody_person", p.id, details, p.case_number)
+            self._audit(s, acting, "update", "custody_person", p.id, details, p.case_number)
             return p
 
     def acknowledge(
@@ -535,11 +550,10 @@ class CustodyService:
         *,
         by: str,
         note: str,
-        at: datetime | None = None,
-        actor: Actor | None = None,
+        **acting: Unpack[Acting],
     ) -> Alert:
         """Acknowledge an alert: it stops escalating. The user and a note are required."""
-        when = self._at(at)
+        when = self._at(acting)
         if not by.strip() or not note.strip():
             raise InvalidError(
                 "an acknowledgement needs the user and a note", subsystem=Subsystem.CUSTODY
@@ -556,7 +570,7 @@ class CustodyService:
                 )
             alert.acknowledged_by, alert.ack_note, alert.ack_at = by.strip(), note.strip(), when
             details = {"op": "acknowledge", "type": alert.type, "level": alert.level, "note": note}
-            self._audit(s, actor, "update", "custody_alert", alert.id, details)
+            self._audit(s, acting, "update", "custody_alert", alert.id, details)
             return alert
 
     def exit(
@@ -565,17 +579,10 @@ class CustodyService:
         *,
         by: str,
         note: str | None = None,
-        at: datetime | None = None,
-        actor: Actor | None = None,
+        **acting: Unpack[Acting],
     ) -> Person:
         """Register a person's release from the custody area."""
-        when = self._at(at)
-        with self._session() as s:
-            p = self._held(s, person_id)
-            if (iv := self._active_interview(s, person_id)) is not None:
-                raise ConflictError(
-                    f"{p.name} is in interview {iv.id}; end it first", subsystem=Subsystem.CUSTODY
-                )
+        with self._on_held(person_id, acting, leaving=True) as (s, p, when):
             stay = self._open_stay(s, person_id)
             if when < stay.start:
                 raise InvalidError(
@@ -585,7 +592,7 @@ class CustodyService:
             stay.end = when
             p.exited_at, p.exited_by, p.exit_note = when, by, note
             details = {"op": "exit", "note": note, "at": when.isoformat(), "by": by}
-            self._audit(s, actor, "update", "custody_person", p.id, details, p.case_number)
+            self._audit(s, acting, "update", "custody_person", p.id, details, p.case_number)
             return p
 
     def status(self, site: str | None = None) -> StatusView:

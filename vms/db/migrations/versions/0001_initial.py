@@ -1,7 +1,5 @@
 """initial schema: cameras, segments, gaps, events
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-26 13:36:51.115324
 """
 
@@ -10,14 +8,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "cameras",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -29,24 +26,20 @@ def upgrade() -> None:
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("record", sa.Boolean(), nullable=False),
         sa.Column("retention_days", sa.Integer(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        ddl.moment("updated_at"),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "events",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.key(),
         sa.Column("type", sa.String(length=32), nullable=False),
-        sa.Column("camera_id", sa.String(length=64), nullable=False),
+        ddl.camera_id(),
         sa.Column("zone", sa.String(length=100), nullable=True),
-        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("end", sa.DateTime(timezone=True), nullable=True),
+        ddl.moment("start"),
+        ddl.moment("end", nullable=True),
         sa.Column("severity", sa.String(length=16), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["camera_id"],
-            ["cameras.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(["camera_id"], ["cameras.id"]),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_camera_start", ["camera_id", "start"], unique=False)
@@ -55,41 +48,33 @@ def upgrade() -> None:
 
     op.create_table(
         "gaps",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("camera_id", sa.String(length=64), nullable=False),
-        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("end", sa.DateTime(timezone=True), nullable=True),
+        ddl.key(),
+        ddl.camera_id(),
+        ddl.moment("start"),
+        ddl.moment("end", nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["camera_id"],
-            ["cameras.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(["camera_id"], ["cameras.id"]),
     )
     with op.batch_alter_table("gaps", schema=None) as batch_op:
         batch_op.create_index("ix_gaps_camera_start", ["camera_id", "start"], unique=False)
 
     op.create_table(
         "segments",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("camera_id", sa.String(length=64), nullable=False),
-        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("end", sa.DateTime(timezone=True), nullable=True),
+        ddl.key(),
+        ddl.camera_id(),
+        ddl.moment("start"),
+        ddl.moment("end", nullable=True),
         sa.Column("duration_s", sa.Float(), nullable=True),
         sa.Column("path", sa.String(length=500), nullable=False),
         sa.Column("bytes", sa.BigInteger(), nullable=True),
-        sa.Column("sha256", sa.String(length=64), nullable=True),
+        ddl.sha256(nullable=True),
         sa.Column("codec", sa.String(length=32), nullable=False),
         sa.Column("width", sa.Integer(), nullable=True),
         sa.Column("height", sa.Integer(), nullable=True),
         sa.Column("fps", sa.Float(), nullable=True),
         sa.Column("packets", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["camera_id"],
-            ["cameras.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(["camera_id"], ["cameras.id"]),
         sa.UniqueConstraint("path"),
     )
     with op.batch_alter_table("segments", schema=None) as batch_op:
@@ -99,21 +84,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
-    with op.batch_alter_table("segments", schema=None) as batch_op:
-        batch_op.drop_index("ix_segments_status")
-        batch_op.drop_index("ix_segments_camera_start")
-        batch_op.drop_index("ix_segments_camera_end")
-
-    op.drop_table("segments")
-    with op.batch_alter_table("gaps", schema=None) as batch_op:
-        batch_op.drop_index("ix_gaps_camera_start")
-
-    op.drop_table("gaps")
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index("ix_events_type_start")
-        batch_op.drop_index("ix_events_start")
-        batch_op.drop_index("ix_events_camera_start")
-
-    op.drop_table("events")
-    op.drop_table("cameras")
+    ddl.drop_tables("segments", "gaps", "events", "cameras")

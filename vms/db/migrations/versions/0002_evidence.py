@@ -1,7 +1,5 @@
 """evidence: cases, evidence items and sources, legal holds, hash-chained audit log
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-11-27 09:00:00
 """
 
@@ -10,10 +8,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 GENESIS_HASH = "0" * 64
 
@@ -21,92 +19,88 @@ GENESIS_HASH = "0" * 64
 def upgrade() -> None:
     op.create_table(
         "cases",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.key(),
         sa.Column("number", sa.String(length=64), nullable=False),
         sa.Column("title", sa.String(length=300), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("owner", sa.String(length=100), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_by", sa.String(length=100), nullable=False),
-        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
+        ddl.user_name("owner"),
+        ddl.moment("created_at"),
+        ddl.user_name("created_by"),
+        ddl.moment("closed_at", nullable=True),
         sa.UniqueConstraint("number"),
     )
     op.create_table(
         "case_investigators",
-        sa.Column("case_id", sa.Integer(), nullable=False),
-        sa.Column("user", sa.String(length=100), nullable=False),
+        ddl.ref("case_id"),
+        ddl.user_name("user"),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
         sa.PrimaryKeyConstraint("case_id", "user"),
     )
     op.create_table(
         "evidence_items",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("case_id", sa.Integer(), nullable=False),
+        ddl.key(),
+        ddl.ref("case_id"),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("camera_id", sa.String(length=64), nullable=False),
-        sa.Column("requested_start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("requested_end", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("end", sa.DateTime(timezone=True), nullable=False),
+        ddl.camera_id(),
+        ddl.moment("requested_start"),
+        ddl.moment("requested_end"),
+        ddl.moment("start"),
+        ddl.moment("end"),
         sa.Column("path", sa.String(length=500), nullable=True),
-        sa.Column("sha256", sa.String(length=64), nullable=True),
+        ddl.sha256(nullable=True),
         sa.Column("bytes", sa.BigInteger(), nullable=True),
         sa.Column("packets", sa.Integer(), nullable=True),
         sa.Column("gaps", sa.JSON(), nullable=False),
-        sa.Column("event_id", sa.Integer(), nullable=True),
+        ddl.ref("event_id", nullable=True),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_by", sa.String(length=100), nullable=False),
-        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("deleted_by", sa.String(length=100), nullable=True),
+        ddl.moment("created_at"),
+        ddl.user_name("created_by"),
+        ddl.moment("deleted_at", nullable=True),
+        ddl.user_name("deleted_by", nullable=True),
         sa.ForeignKeyConstraint(["camera_id"], ["cameras.id"]),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
         sa.ForeignKeyConstraint(["event_id"], ["events.id"]),
-        sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("evidence_items", schema=None) as batch_op:
         batch_op.create_index("ix_evidence_items_case", ["case_id"], unique=False)
 
     op.create_table(
         "evidence_sources",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("item_id", sa.Integer(), nullable=False),
+        ddl.key(),
+        ddl.ref("item_id"),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("segment_id", sa.Integer(), nullable=False),
         sa.Column("path", sa.String(length=500), nullable=False),
-        sa.Column("sha256", sa.String(length=64), nullable=False),
+        ddl.sha256(),
         sa.Column("bytes", sa.BigInteger(), nullable=False),
-        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("end", sa.DateTime(timezone=True), nullable=False),
+        ddl.moment("start"),
+        ddl.moment("end"),
         sa.ForeignKeyConstraint(["item_id"], ["evidence_items.id"]),
-        sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("evidence_sources", schema=None) as batch_op:
         batch_op.create_index("ix_evidence_sources_item", ["item_id"], unique=False)
 
     op.create_table(
         "holds",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.key(),
         sa.Column("kind", sa.String(length=8), nullable=False),
-        sa.Column("case_id", sa.Integer(), nullable=True),
-        sa.Column("camera_id", sa.String(length=64), nullable=True),
-        sa.Column("start", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("end", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("item_id", sa.Integer(), nullable=True),
+        ddl.ref("case_id", nullable=True),
+        ddl.camera_id(nullable=True),
+        ddl.moment("start", nullable=True),
+        ddl.moment("end", nullable=True),
+        ddl.ref("item_id", nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_by", sa.String(length=100), nullable=False),
-        sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("released_by", sa.String(length=100), nullable=True),
+        ddl.moment("created_at"),
+        ddl.user_name("created_by"),
+        ddl.moment("released_at", nullable=True),
+        ddl.user_name("released_by", nullable=True),
         sa.Column("release_reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["camera_id"], ["cameras.id"]),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
         sa.ForeignKeyConstraint(["item_id"], ["evidence_items.id"]),
-        sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("holds", schema=None) as batch_op:
         batch_op.create_index("ix_holds_camera_start", ["camera_id", "start"], unique=False)
@@ -115,16 +109,16 @@ def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("actor", sa.String(length=100), nullable=False),
+        ddl.moment("at"),
+        ddl.user_name("actor"),
         sa.Column("action", sa.String(length=16), nullable=False),
         sa.Column("object_type", sa.String(length=16), nullable=False),
         sa.Column("object_id", sa.String(length=200), nullable=False),
         sa.Column("case_number", sa.String(length=64), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("details", sa.Text(), nullable=False),
-        sa.Column("prev_hash", sa.String(length=64), nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
+        ddl.sha256("prev_hash"),
+        ddl.sha256("hash"),
         sa.PrimaryKeyConstraint("seq"),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
@@ -136,10 +130,9 @@ def upgrade() -> None:
 
     head = op.create_table(
         "audit_head",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.key(),
         sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        ddl.sha256("hash"),
     )
     # The chain head row exists from the start: writers lock it (never insert it) to append.
     op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": GENESIS_HASH}])
@@ -174,20 +167,6 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER audit_log_no_truncate ON audit_log")
         op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION audit_log_append_only()")
-    with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.drop_index("ix_audit_log_object")
-        batch_op.drop_index("ix_audit_log_case")
-        batch_op.drop_index("ix_audit_log_at")
-    op.drop_table("audit_log")
-    with op.batch_alter_table("holds", schema=None) as batch_op:
-        batch_op.drop_index("ix_holds_item")
-        batch_op.drop_index("ix_holds_camera_start")
-    op.drop_table("holds")
-    with op.batch_alter_table("evidence_sources", schema=None) as batch_op:
-        batch_op.drop_index("ix_evidence_sources_item")
-    op.drop_table("evidence_sources")
-    with op.batch_alter_table("evidence_items", schema=None) as batch_op:
-        batch_op.drop_index("ix_evidence_items_case")
-    op.drop_table("evidence_items")
-    op.drop_table("case_investigators")
-    op.drop_table("cases")
+    ddl.drop_tables(
+        "audit_log", "holds", "evidence_sources", "evidence_items", "case_investigators", "cases"
+    )

@@ -1,7 +1,5 @@
 """analytics: event track ids, peak count, confidence, snapshot, recording range; search indexes
 
-Revision ID: 0003
-Revises: 0002
 Create Date: 2026-11-27 10:00:00
 """
 
@@ -10,10 +8,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -22,8 +20,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("peak_count", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("confidence", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("snapshot", sa.String(length=500), nullable=True))
-        batch_op.add_column(sa.Column("recording_start", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("recording_end", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(ddl.moment("recording_start", nullable=True))
+        batch_op.add_column(ddl.moment("recording_end", nullable=True))
         batch_op.create_index(
             "ix_events_camera_type_start", ["camera_id", "type", "start"], unique=False
         )

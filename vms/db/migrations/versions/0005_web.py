@@ -1,7 +1,5 @@
 """web: users, login sessions, API tokens, alert acknowledgements
 
-Revision ID: 0005
-Revises: 0002
 Create Date: 2026-11-27 10:00:00
 """
 
@@ -10,75 +8,65 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "users",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("username", sa.String(length=100), nullable=False),
+        ddl.key(),
+        ddl.user_name("username"),
         sa.Column("full_name", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("camera_scope", sa.JSON(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
+        ddl.moment("created_at"),
+        ddl.moment("disabled_at", nullable=True),
         sa.UniqueConstraint("username"),
     )
     op.create_table(
         "login_sessions",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("token_sha256", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        ddl.key(),
+        ddl.ref("user_id"),
+        ddl.sha256("token_sha256"),
+        ddl.moment("created_at"),
+        ddl.moment("expires_at"),
+        ddl.moment("revoked_at", nullable=True),
         sa.Column("user_agent", sa.String(length=300), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_sha256"),
     )
     op.create_index("ix_login_sessions_user", "login_sessions", ["user_id"])
     op.create_table(
         "api_tokens",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
+        ddl.key(),
+        ddl.ref("user_id"),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("token_sha256", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        ddl.sha256("token_sha256"),
+        ddl.moment("created_at"),
+        ddl.moment("expires_at", nullable=True),
+        ddl.moment("revoked_at", nullable=True),
+        ddl.moment("last_used_at", nullable=True),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
-        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_sha256"),
     )
     op.create_index("ix_api_tokens_user", "api_tokens", ["user_id"])
     op.create_table(
         "alert_acks",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("event_id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
+        ddl.key(),
+        ddl.ref("event_id"),
+        ddl.ref("user_id"),
         sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        ddl.moment("at"),
         sa.ForeignKeyConstraint(["event_id"], ["events.id"]),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
-        sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_alert_acks_event", "alert_acks", ["event_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_alert_acks_event", table_name="alert_acks")
-    op.drop_table("alert_acks")
-    op.drop_index("ix_api_tokens_user", table_name="api_tokens")
-    op.drop_table("api_tokens")
-    op.drop_index("ix_login_sessions_user", table_name="login_sessions")
-    op.drop_table("login_sessions")
-    op.drop_table("users")
+    ddl.drop_tables("alert_acks", "api_tokens", "login_sessions", "users")

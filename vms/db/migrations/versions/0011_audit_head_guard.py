@@ -1,7 +1,5 @@
 """audit_head: the chain head only moves forward, one entry at a time, onto an entry of the log
 
-Revision ID: 0011_audit_head_guard
-Revises: 0005
 Create Date: 2026-12-02 09:00:00
 
 Triggers on ``audit_head`` (issue 11): no INSERT (the one row exists since 0002), no DELETE,
@@ -18,8 +16,6 @@ from alembic import op
 
 revision = "0011_audit_head_guard"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 _MESSAGE = "audit_head only moves forward, one entry at a time, onto an entry of audit_log"
 

@@ -1,7 +1,5 @@
 """web: failed logins per user name and address (growing delay, temporary lockout)
 
-Revision ID: 0011b_login_throttle
-Revises: 0011_audit_head_guard
 Create Date: 2026-12-02 12:00:00
 """
 
@@ -10,10 +8,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0011b_login_throttle"
 down_revision = "0011_audit_head_guard"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -21,8 +19,8 @@ def upgrade() -> None:
         "login_throttle",
         sa.Column("key", sa.String(length=300), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        ddl.moment("last_at"),
+        ddl.moment("locked_until", nullable=True),
         sa.PrimaryKeyConstraint("key"),
     )
 

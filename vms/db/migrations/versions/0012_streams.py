@@ -1,7 +1,5 @@
 """recording: each segment's elementary streams; audio gaps (gaps.kind)
 
-Revision ID: 0012_streams
-Revises: 0005
 Create Date: 2026-12-01 15:00:00
 """
 
@@ -10,16 +8,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0012_streams"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "segment_streams",
-        sa.Column("segment_id", sa.Integer(), nullable=False),
+        ddl.ref("segment_id"),
         sa.Column("index", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("codec", sa.String(length=32), nullable=False),

@@ -1,22 +1,14 @@
-"""gb28181: registered devices and their channels
-
-Revision ID: 0014_gb28181
-Revises: 0005
-"""
+"""gb28181: registered devices and their channels"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0014_gb28181"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
-
-
-def _ts(name: str, nullable: bool = False) -> sa.Column[object]:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
 def upgrade() -> None:
@@ -32,11 +24,11 @@ def upgrade() -> None:
         sa.Column("port", sa.Integer(), nullable=False),
         sa.Column("online", sa.Boolean(), nullable=False),
         sa.Column("offline_reason", sa.Text(), nullable=True),
-        _ts("registered_at", True),
-        _ts("expires_at", True),
-        _ts("last_keepalive_at", True),
+        ddl.moment("registered_at", nullable=True),
+        ddl.moment("expires_at", nullable=True),
+        ddl.moment("last_keepalive_at", nullable=True),
         sa.Column("channel_count", sa.Integer(), nullable=True),
-        _ts("updated_at"),
+        ddl.moment("updated_at"),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -50,12 +42,11 @@ def upgrade() -> None:
         sa.Column("parent_id", sa.String(length=20), nullable=False),
         sa.Column("civil_code", sa.String(length=20), nullable=False),
         sa.Column("address", sa.String(length=200), nullable=False),
-        _ts("updated_at"),
+        ddl.moment("updated_at"),
         sa.ForeignKeyConstraint(["device_id"], ["gb28181_devices.id"]),
         sa.PrimaryKeyConstraint("device_id", "channel_id"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("gb28181_channels")
-    op.drop_table("gb28181_devices")
+    ddl.drop_tables("gb28181_channels", "gb28181_devices")

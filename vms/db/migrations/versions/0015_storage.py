@@ -4,8 +4,6 @@ Adds ``location`` ("local" or "bucket") and ``node`` (the node whose disk holds 
 file) to ``segments`` and ``evidence_items``, and ``note`` to ``segments`` (why one is
 missing: ``node failover (node X lost)``). Existing rows are local files of no named node.
 
-Revision ID: 0015_storage
-Revises: 0005
 Create Date: 2026-12-01 14:30:00
 """
 
@@ -16,8 +14,6 @@ from alembic import op
 
 revision = "0015_storage"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 _TABLES = ("segments", "evidence_items")
 

@@ -1,7 +1,5 @@
 """cluster: node heartbeats, camera leases, and NOTIFY on new or changed alerts (PostgreSQL)
 
-Revision ID: 0015b_cluster
-Revises: 0015_storage
 Create Date: 2026-12-01 15:10:00
 """
 
@@ -10,10 +8,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0015b_cluster"
 down_revision = "0015_storage"
-branch_labels = None
-depends_on = None
 
 _NOTIFY_FN = """
 CREATE OR REPLACE FUNCTION vms_notify_alert() RETURNS trigger AS $$
@@ -32,8 +30,8 @@ def upgrade() -> None:
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("host", sa.String(200), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
+        ddl.moment("started_at"),
+        ddl.moment("heartbeat_at"),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("max_cameras", sa.Integer(), nullable=True),
         sa.Column("web_url", sa.String(300), nullable=True),
@@ -44,8 +42,8 @@ def upgrade() -> None:
         sa.Column("camera_id", sa.String(64), sa.ForeignKey("cameras.id"), primary_key=True),
         sa.Column("node", sa.String(64), nullable=True),
         sa.Column("generation", sa.BigInteger(), nullable=False, server_default="0"),
-        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        ddl.moment("acquired_at", nullable=True),
+        ddl.moment("expires_at", nullable=True),
         sa.Column("previous_node", sa.String(64), nullable=True),
         sa.Column("release_reason", sa.Text(), nullable=True),
     )

@@ -3,9 +3,6 @@
 ``users.language`` (NULL: the browser's language, else ``site.language``).
 ``custody_alerts.opened_at``: when vms raised the alert, where its escalation clock starts;
 ``raised_at`` stays when the situation began, which a back-dated entry puts in the past.
-
-Revision ID: 0016_web
-Revises: 0005
 """
 
 from __future__ import annotations
@@ -13,18 +10,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from vms.db.migrations import ddl
+
 revision = "0016_web"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     # Plain ADD COLUMN (nullable, no default): SQLite needs no table rebuild.
     op.add_column("users", sa.Column("language", sa.String(length=16), nullable=True))
-    op.add_column(
-        "custody_alerts", sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True)
-    )
+    op.add_column("custody_alerts", ddl.moment("opened_at", nullable=True))
 
 
 def downgrade() -> None:
