@@ -25,7 +25,7 @@ from tests.web.conftest import add_users, fake_health, login, make_config
 from vms.bodyworn import officers
 from vms.bodyworn.files import get_file
 from vms.bodyworn.models import IngestRecord
-from vms.bodyworn.store import LocalStore
+from vms.bodyworn.store import staging_dir
 from vms.bodyworn.uploads import expire_uploads
 from vms.bootstrap import sync_cameras
 from vms.clock import SystemClock
@@ -216,11 +216,11 @@ def test_upload_refusals(
     login(client, "supervisor")
     left = client.post("/api/bodyworn/uploads", json={"filename": "x.mp4", "size": 100}).json()
     client.put(f"{left['url']}?offset=0", content=b"\0" * 40)
-    store = LocalStore(web_config.storage.root)
-    staged = store.staging() / f"upload-{left['id']}.part"
+    staging = staging_dir(web_config.storage.root)
+    staged = staging / f"upload-{left['id']}.part"
     assert staged.stat().st_size == 40
     later = FakeClock(datetime.now(UTC) + timedelta(hours=73))
-    assert expire_uploads(web_db, store, later, timedelta(hours=72)) == [left["id"]]
+    assert expire_uploads(web_db, staging, later, timedelta(hours=72)) == [left["id"]]
     assert not staged.exists()
     assert client.get(left["url"]).json()["status"] == "expired"
     assert client.put(f"{left['url']}?offset=40", content=b"\0").status_code == 409

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from vms.bodyworn.access import Access, Action, Who, authorize, record_access
-from vms.bodyworn.files import file_row, get_file
-from vms.bodyworn.store import CHUNK, FileStore, LocalStore
+from vms.bodyworn.files import file_row, get_file, location_of
 from vms.bodyworn.views import FileView
 from vms.clock import Clock
 from vms.config import Config
 from vms.db.session import Database
 from vms.errors import FileIntegrityError, StorageError
+from vms.storage.base import Storage
+from vms.storage.resolve import storage_for
 from vms.vocab import Subsystem
 
 
@@ -40,35 +39,34 @@ def copy_out(
     folder: Path,
     reason: str,
     *,
-    store: FileStore | None = None,
+    storage: Storage | None = None,
 ) -> Copied:
-    """Copy a file's original into ``folder``, checking its hash as it is read."""
-    store = store or LocalStore(config.storage.root)
+    """Copy a file's original into ``folder`` from wherever it lives (this node's disk or
+    the bucket), checking its hash as it is read."""
+    storage = storage or storage_for(config)
     access = authorize(db, clock, who, file_id, Action.COPY)
     f = get_file(db, file_id)
     with db.session() as s:
-        source = store.path(file_row(s, file_id).path)
+        row = file_row(s, file_id)
+        key, location = row.path, location_of(s, row)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / export_name(f)
-    h = hashlib.sha256()
-    size = 0
     try:
-        with source.open("rb") as fin, target.open("xb") as fout:
-            while chunk := fin.read(CHUNK):
-                h.update(chunk)
-                fout.write(chunk)
-                size += len(chunk)
-            fout.flush()
-            os.fsync(fout.fileno())
+        digest, size = storage.copy_to(location, key, target)
     except FileNotFoundError as exc:
         target.unlink(missing_ok=True)
-        raise FileIntegrityError(f"body-worn file {file_id}: {source} is missing") from exc
+        raise FileIntegrityError(
+            f"body-worn file {file_id}: {key} is missing ({location})"
+        ) from exc
     except FileExistsError as exc:
         raise StorageError(f"{target} already exists", subsystem=Subsystem.BODYWORN) from exc
-    if h.hexdigest() != f.sha256:
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if digest != f.sha256:
         target.unlink(missing_ok=True)
         raise FileIntegrityError(
-            f"body-worn file {file_id} was altered: SHA-256 {h.hexdigest()}, recorded {f.sha256}"
+            f"body-worn file {file_id} was altered: SHA-256 {digest}, recorded {f.sha256}"
         )
     with db.session() as s:
         record_access(

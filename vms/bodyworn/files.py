@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from vms.bodyworn.models import BodywornFile, CaseLink, Device, Officer, PersonLink
 from vms.bodyworn.views import FileView
 from vms.clock import utc
+from vms.db.models import Segment
 from vms.db.session import Database
 from vms.errors import InvalidError, NotFoundError
 from vms.evidence.models import Case
@@ -76,6 +77,20 @@ def file_row(s: Session, file_id: int) -> BodywornFile:
     if row is None or row.status != "active":
         raise NotFoundError(f"no body-worn file {file_id}", subsystem=Subsystem.BODYWORN)
     return row
+
+
+def location_of(s: Session, row: BodywornFile) -> str:
+    """Where the file lives, ``local`` or ``bucket`` (vms.storage.base): its ``segments``
+    row says, as for any recorded file; ``bw_files.path`` is the same key in either place.
+    The tiering job moves a body-worn file by updating that row alone, so no second record
+    of the location can disagree with it."""
+    seg = s.get(Segment, row.segment_id) if row.segment_id is not None else None
+    if seg is None:
+        raise NotFoundError(
+            f"body-worn file {row.id} has no segment row: the index does not say where it is",
+            subsystem=Subsystem.BODYWORN,
+        )
+    return seg.location
 
 
 def get_file(db: Database, file_id: int) -> FileView:

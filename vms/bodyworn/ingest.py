@@ -3,7 +3,7 @@
     offer ──copy + SHA-256 in one pass──> staging ──probe (child process)──> checks
           ──known hash?──> duplicate (nothing stored twice)
           ──> device, officer at recording time, start/end, GPS, lateness
-          ──> store.put(key) ──> one transaction: segment row, file row, ingest log,
+          ──> place(key) ──> one transaction: segment row, file row, ingest log,
               audit entry, late-upload alert
 
 A file the probe cannot read, or that is not recorder footage, is rejected with its reason
@@ -41,7 +41,7 @@ from vms.bodyworn.metadata import (
 from vms.bodyworn.models import BodywornFile, Device, IngestRecord, Officer
 from vms.bodyworn.officers import ensure_device, officer_at
 from vms.bodyworn.probe import ProbeInfo, probe
-from vms.bodyworn.store import FileStore, LocalStore, copy_hashed, key_for
+from vms.bodyworn.store import copy_hashed, key_for, place, staging_dir
 from vms.clock import Clock, utc
 from vms.config import Config
 from vms.db.models import Event, Segment
@@ -89,16 +89,14 @@ class IngestResult:
 
 
 class Ingestor:
-    """Takes files in from any door; one per process (holds the store)."""
+    """Takes files in from any door, onto this node's disk (the tiering job moves finished
+    files to the bucket later); one per process."""
 
-    def __init__(
-        self, db: Database, config: Config, clock: Clock, store: FileStore | None = None
-    ) -> None:
+    def __init__(self, db: Database, config: Config, clock: Clock) -> None:
         self.db = db
         self.config = config
         self.bw: BodywornConfig = config.bodyworn
         self.clock = clock
-        self.store = store or LocalStore(config.storage.root)
         #: The probe's child function; tests put one there that crashes.
         self.probe_target: str | None = None
 
@@ -134,8 +132,12 @@ class Ingestor:
         sha, size = copy_hashed(src, staged, limit=self.bw.max_file_bytes)
         return self.finish(staged, sha, size, offer)
 
+    def staging(self) -> Path:
+        """The local folder of files being received."""
+        return staging_dir(self.config.storage.root)
+
     def new_staging_path(self) -> Path:
-        return self.store.staging() / f"{uuid.uuid4().hex}.part"
+        return self.staging() / f"{uuid.uuid4().hex}.part"
 
     # --- from a complete staged copy ----------------------------------------------------
 
@@ -286,7 +288,7 @@ class Ingestor:
             metadata_zone=self.bw.zone if self.bw.metadata_local_time else None,
         )
         key = key_for(sha, offer.name)
-        self.store.put(staged, key)
+        place(self.config.storage.root, staged, key)
         try:
             with self.db.session() as s:
                 file_id, details = self._index(s, offer, info, sha, size, key, serial, times, now)
@@ -298,7 +300,7 @@ class Ingestor:
             return self._duplicate(known, sha, size, offer)
         except BaseException:
             if self._known(sha) is None:
-                self.store.delete(key)
+                (self.config.storage.root / key).unlink(missing_ok=True)
             raise
         log.info(
             "body-worn %s stored as file %d (%s, %s, officer %s)",

@@ -24,16 +24,23 @@ from sqlalchemy.orm import Session
 
 from vms.bodyworn.config import Category
 from vms.bodyworn.models import BodywornFile, CaseLink, Device
-from vms.bodyworn.store import FileStore, LocalStore
 from vms.clock import Clock, utc
 from vms.config import Config
 from vms.db.models import Segment
 from vms.db.session import Database
-from vms.errors import ConflictError, InvalidError, NotFoundError, ReasonRequiredError
+from vms.errors import (
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+    ReasonRequiredError,
+    StorageError,
+)
 from vms.evidence import audit
 from vms.evidence.audit import Actor
 from vms.evidence.holds import HoldSpan, active_spans, held_by
 from vms.evidence.models import Case
+from vms.storage.base import BUCKET, LOCAL, Storage
+from vms.storage.resolve import storage_for
 from vms.vocab import Subsystem
 
 log = logging.getLogger(__name__)
@@ -150,13 +157,15 @@ def run_bodyworn_retention(
     config: Config,
     clock: Clock,
     *,
-    store: FileStore | None = None,
+    storage: Storage | None = None,
     dry_run: bool = False,
     actor: Actor = RETENTION_ACTOR,
 ) -> BodywornRetentionReport:
     """Delete the expired, unheld body-worn files (each row, segment and audit entry in one
-    transaction per batch, then the files)."""
-    store = store or LocalStore(config.storage.root)
+    transaction per batch, then the files, wherever they live: on this node's disk, or in the
+    bucket, where a file's S3 legal hold is lifted just before, the index having said under
+    the audit chain's lock that nothing holds it)."""
+    storage = storage or storage_for(config)
     now = utc(clock.now())
     days = category_days(config)
     with db.session() as s:
@@ -170,24 +179,34 @@ def run_bodyworn_retention(
         return report
     for first in range(0, len(plan.deletions), _BATCH):
         done = _delete_batch(db, clock, actor, plan.deletions[first : first + _BATCH])
-        for f in done:
-            try:
-                store.delete(f.path)
-            except OSError as exc:
-                log.error(
-                    "body-worn retention: cannot delete %s (its row is gone): %s", f.path, exc
-                )
-        report.deleted += [_fact_dict(f) for f in done]
-        report.freed_bytes += sum(f.bytes for f in done)
+        for f, location in done:
+            _delete_file(storage, f.path, location)
+        report.deleted += [_fact_dict(f) for f, _ in done]
+        report.freed_bytes += sum(f.bytes for f, _ in done)
     if report.deleted:
         log.info("body-worn retention: deleted %d file(s)", len(report.deleted))
     return report
 
 
+def _delete_file(storage: Storage, key: str, location: str | None) -> None:
+    """Delete a file whose rows are gone; ``location`` None (no segment row said where it
+    was): from this node's disk and, where one is configured, the bucket."""
+    places = [location] if location else [LOCAL] + ([BUCKET] if storage.bucket else [])
+    for place in places:
+        try:
+            storage.delete(place, key)
+        except (StorageError, OSError) as exc:
+            log.error(
+                "body-worn retention: cannot delete %s (%s; its row is gone): %s", key, place, exc
+            )
+
+
 def _delete_batch(
     db: Database, clock: Clock, actor: Actor, batch: Sequence[FileFacts]
-) -> list[FileFacts]:
-    done: list[FileFacts] = []
+) -> list[tuple[FileFacts, str | None]]:
+    """Delete the rows of the batch that are still expired and unheld; each with where its
+    file is (read here, under the lock: the tiering job may have moved it since the plan)."""
+    done: list[tuple[FileFacts, str | None]] = []
     with db.session() as s:
         audit.lock_chain(s)  # a hold placed from now on waits for this batch
         now = utc(clock.now())
@@ -198,11 +217,14 @@ def _delete_batch(
                 continue  # changed meanwhile (deleted, or its category raised)
             if held_by(holds, f.camera_id, f.start, f.end, now):
                 continue
+            location = None
             if row.segment_id is not None:
-                seg = s.get(Segment, row.segment_id)
+                # Locked: a tiering job moving the file waits, then finds the row gone.
+                seg = s.get(Segment, row.segment_id, with_for_update=True)
                 row.segment_id = None
                 s.flush()
                 if seg is not None:
+                    location = seg.location
                     s.delete(seg)
             row.status = "deleted"
             row.deleted_at = now
@@ -210,7 +232,7 @@ def _delete_batch(
                 s, clock, actor, "delete", "bodyworn", f.id,
                 details=_fact_dict(f) | {"why": "expired"},
             )  # fmt: skip
-            done.append(f)
+            done.append((f, location))
     return done
 
 

@@ -1,10 +1,12 @@
-"""Where body-worn files are kept: a small seam, the storage root today, an object store later.
+"""Writing body-worn files onto the node's disk: staging, a one-pass copy and hash, placing.
 
-Ingest copies a file into the store's staging area, hashing every byte as it is read
-(``copy_hashed``), then ``put``s the complete staged file under a key. Keys are content
-addresses (``bodyworn/<sha[:2]>/<sha256><ext>``), relative to the storage root like camera
-segments' paths, so the playback, clip, hold and verification code reads them unchanged.
-An object-store tier implements the same four methods.
+Ingest copies a file into the staging folder (``<storage root>/bodyworn/.staging``), hashing
+every byte as it is read (``copy_hashed``), then ``place``s the complete staged file under its
+key. Keys are content addresses (``bodyworn/<sha[:2]>/<sha256><ext>``), relative to the storage
+root like camera segments' paths. From then on a body-worn file is read like any recorded
+file, through the vms.storage seam: its ``segments`` row says where it lives (``local`` as
+ingested; ``bucket`` once the tiering job moved it), and playback, downloads, copies, clips,
+verification and retention read or delete it from either place.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from vms.errors import InvalidError, StorageError
 from vms.queued_writer import QueuedWriter
@@ -25,63 +27,37 @@ _QUEUE = 4
 _EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
 
 
-class FileStore(Protocol):
-    """The body-worn file store, as ingest, retention and playback use it."""
-
-    def staging(self) -> Path:
-        """A local folder for files being received (same file system as ``put`` targets)."""
-        ...
-
-    def put(self, staged: Path, key: str) -> None:
-        """Move a complete, fsynced staged file under ``key`` (read-only from then on)."""
-        ...
-
-    def path(self, key: str) -> Path:
-        """A local path to read the file from (playback, clips, verification)."""
-        ...
-
-    def delete(self, key: str) -> None: ...
-
-
 def key_for(sha256: str, name: str) -> str:
     ext = Path(name).suffix.lower()
     return f"bodyworn/{sha256[:2]}/{sha256}{ext if _EXT.match(ext) else '.bin'}"
 
 
-class LocalStore:
-    """Files under ``<storage root>/bodyworn/``."""
+def staging_dir(root: Path) -> Path:
+    """The folder of files being received under storage root ``root`` (made if missing; on
+    the same file system as the files ``place`` puts in place)."""
+    folder = root / "bodyworn" / ".staging"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create {folder}: {exc.strerror}", subsystem=Subsystem.BODYWORN
+        ) from exc
+    return folder
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
 
-    def staging(self) -> Path:
-        folder = self.root / "bodyworn" / ".staging"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot create {folder}: {exc.strerror}", subsystem=Subsystem.BODYWORN
-            ) from exc
-        return folder
-
-    def path(self, key: str) -> Path:
-        return self.root / key
-
-    def put(self, staged: Path, key: str) -> None:
-        final = self.root / key
-        try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, final)
-            with contextlib.suppress(OSError):
-                final.chmod(0o444)
-            _fsync_dir(final.parent)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot store {key}: {exc.strerror}", subsystem=Subsystem.BODYWORN
-            ) from exc
-
-    def delete(self, key: str) -> None:
-        (self.root / key).unlink(missing_ok=True)
+def place(root: Path, staged: Path, key: str) -> None:
+    """Move a complete, fsynced staged file under ``key`` (read-only from then on)."""
+    final = root / key
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, final)
+        with contextlib.suppress(OSError):
+            final.chmod(0o444)
+        _fsync_dir(final.parent)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot store {key}: {exc.strerror}", subsystem=Subsystem.BODYWORN
+        ) from exc
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from vms.bodyworn.ingest import STORED, UPLOAD, Ingestor, IngestResult, Offer
 from vms.bodyworn.models import Upload
 from vms.bodyworn.officers import officer_of_user
-from vms.bodyworn.store import CHUNK, FileStore, HashingWriter
+from vms.bodyworn.store import CHUNK, HashingWriter
 from vms.clock import Clock, utc
 from vms.db.session import Database
 from vms.errors import ConflictError, InvalidError, NotFoundError, PermissionDeniedError
@@ -88,7 +88,7 @@ class UploadReceiver:
         self._busy: set[str] = set()
 
     def _path(self, upload_id: str) -> Path:
-        return self.ingestor.store.staging() / f"upload-{upload_id}.part"
+        return self.ingestor.staging() / f"upload-{upload_id}.part"
 
     # --- the three calls --------------------------------------------------------------
 
@@ -272,9 +272,7 @@ class UploadReceiver:
         return result
 
 
-def expire_uploads(
-    db: Database, store: FileStore, clock: Clock, older_than: timedelta
-) -> list[str]:
+def expire_uploads(db: Database, staging: Path, clock: Clock, older_than: timedelta) -> list[str]:
     """Give up uploads nobody has added to for ``older_than``: their staged bytes are deleted
     (the ``bodyworn-uploads`` job); returns their ids."""
     cutoff = utc(clock.now()) - older_than
@@ -288,7 +286,7 @@ def expire_uploads(
             row.updated_at = clock.now()
         ids = [row.id for row in rows]
     for upload_id in ids:
-        (store.staging() / f"upload-{upload_id}.part").unlink(missing_ok=True)
+        (staging / f"upload-{upload_id}.part").unlink(missing_ok=True)
         log.info("upload %s expired: its staged bytes were deleted", upload_id)
     return ids
 
@@ -302,5 +300,5 @@ class UploadExpiry:
     def __call__(self) -> list[str]:
         hours = self.ingestor.bw.upload_expire_h
         return expire_uploads(
-            self.ingestor.db, self.ingestor.store, self.ingestor.clock, timedelta(hours=hours)
+            self.ingestor.db, self.ingestor.staging(), self.ingestor.clock, timedelta(hours=hours)
         )

@@ -2,12 +2,19 @@
 the new location in the index, then delete the local copy.
 
 Each node moves its own files (segments whose ``node`` is this node or unnamed, evidence
-clips likewise), oldest first, ``batch`` per run. The order is what makes it safe: a crash
-after the upload and before the index update leaves a local file the index still points
-at (the next run uploads it again, harmlessly); a crash after the update leaves an orphan
-local copy that the next run deletes once the bucket's copy is verified. A file held by a
-legal hold gets the bucket's own legal hold as it arrives (where object lock is enabled);
-holds placed later are added each run (retention lifts one only as it deletes the object).
+clips likewise), oldest first, ``batch`` per run of each kind. Body-worn originals are
+segments too (camera ``bw.<serial>``): one is finished once ingested, so it may move
+``upload_after_s`` after its ingest (its recording may have ended days before); its
+``segments`` row is the one record of where it lives (vms.bodyworn.files.location_of).
+
+The order is what makes it safe: a crash after the upload and before the index update
+leaves a local file the index still points at (the next run uploads it again, harmlessly);
+a crash after the update leaves an orphan local copy that the next run deletes once the
+bucket's copy is verified. A file held by a legal hold gets the bucket's own legal hold as
+it arrives (where object lock is enabled); holds placed later are added each run
+(retention lifts one only as it deletes the object). A row that retention deleted while
+its file was being uploaded leaves no copy behind: the job finds the row gone and deletes
+the object it just stored.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from vms.bodyworn.models import BodywornFile
 from vms.bodyworn.officers import CAMERA_PREFIX as BODYWORN_PREFIX
 from vms.clock import Clock, utc
 from vms.config import Config
@@ -72,11 +80,25 @@ class TieringJob:
                         Segment.status.in_(_MOVABLE),
                         Segment.sha256.is_not(None),
                         Segment.end <= cutoff,
-                        # Body-worn originals are read from the storage root by their own
-                        # routes and ingest (not through the seam yet): they stay on disk.
-                        Segment.camera_id.not_like(f"{BODYWORN_PREFIX}%"),
+                        Segment.camera_id.not_like(f"{BODYWORN_PREFIX}%"),  # just below
                     )
                     .order_by(Segment.end)
+                    .limit(self.cfg.batch)
+                )
+            )
+            rows += list(
+                s.scalars(
+                    select(Segment)
+                    .join(BodywornFile, BodywornFile.segment_id == Segment.id)
+                    .where(
+                        Segment.location == LOCAL,
+                        mine,
+                        Segment.status.in_(_MOVABLE),
+                        Segment.sha256.is_not(None),
+                        BodywornFile.status == "active",
+                        BodywornFile.ingested_at <= cutoff,
+                    )
+                    .order_by(BodywornFile.ingested_at)
                     .limit(self.cfg.batch)
                 )
             )
@@ -99,15 +121,15 @@ class TieringJob:
             assert seg.end is not None
             assert seg.sha256 is not None
             held = bool(held_by(holds, seg.camera_id, seg.start, seg.end, now))
-            if self._move(seg.path, seg.sha256, held, report):
-                self._record(Segment, seg.id, seg.path, report)
+            moved = self._move(seg.path, seg.sha256, held, report)
+            if moved and self._record(Segment, seg.id, seg.path, report):
                 report.bytes += int(seg.bytes or 0)
         for item in items:
             assert item.path is not None
             assert item.sha256 is not None
             held = bool(item_held_by(holds, item.id, now))
-            if self._move(item.path, item.sha256, held, report):
-                self._record(EvidenceItem, item.id, item.path, report)
+            moved = self._move(item.path, item.sha256, held, report)
+            if moved and self._record(EvidenceItem, item.id, item.path, report):
                 report.bytes += int(item.bytes or 0)
         self._sync_holds(report)
         if report.moved:
@@ -145,18 +167,30 @@ class TieringJob:
         row_id: int,
         key: str,
         report: TieringReport,
-    ) -> None:
+    ) -> bool:
+        """The index says the file is in the bucket now (False: its row is gone)."""
         with self.db.session() as s:
             s.execute(
                 update(model)
                 .where(model.id == row_id, model.location == LOCAL)
                 .values(location=BUCKET, node=None)
             )
+            gone = s.get(model, row_id) is None
+        if gone:  # retention deleted the row meanwhile (its hold check passed): no copy stays
+            log.info("tiering: %s was deleted while it was uploaded; its copy goes too", key)
+            try:
+                self.storage.delete(BUCKET, key)
+                self.storage.drop_local(key)
+            except StorageError as exc:
+                log.error("tiering: the bucket's copy of deleted %s stays: %s", key, exc)
+            self._held.discard(key)
+            return False
         try:
             self.storage.drop_local(key)
         except StorageError as exc:
             log.error("tiering: %s is in the bucket; its local copy stays: %s", key, exc)
         report.moved.append(key)
+        return True
 
     def _sync_holds(self, report: TieringReport) -> None:
         """Bucket objects under a hold placed since they arrived get the S3 legal hold. It is

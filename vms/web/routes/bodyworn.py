@@ -11,23 +11,32 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from vms.bodyworn import access, links
 from vms.bodyworn.access import Action, Who
 from vms.bodyworn.copies import export_name
-from vms.bodyworn.files import Area, FileQuery, file_of_segment, file_row, search_files, view_of
+from vms.bodyworn.files import (
+    Area,
+    FileQuery,
+    file_of_segment,
+    file_row,
+    location_of,
+    search_files,
+    view_of,
+)
 from vms.bodyworn.models import Approval, BodywornFile, Device
 from vms.bodyworn.retention import set_category
 from vms.bodyworn.views import ApprovalView, CaseLinkView, FileView
 from vms.errors import InvalidError, NotFoundError, PermissionDeniedError
 from vms.evidence.audit import Actor
 from vms.evidence.items import add_clip
+from vms.storage.resolve import storage_for
 from vms.vocab import Subsystem, view_from
 from vms.web.bodyworn_schemas import (
     AccessOut,
@@ -56,6 +65,7 @@ from vms.web.deps import (
     require,
     served_file,
 )
+from vms.web.files import stored_response
 from vms.web.roles import Permission, Role
 from vms.web.schemas import ItemOut
 from vms.web.scope import case_member
@@ -232,30 +242,42 @@ def play(file_id: int, body: PlayIn, state: StateDep, s: SessionDep, user: Viewe
     )
 
 
-def _stored(state: WebState, row: BodywornFile) -> Path:
-    path = state.config.storage.root / row.path
-    if not path.is_file():
+def stored_at(state: WebState, s: Session, row: BodywornFile) -> str:
+    """Where the file's stored copy is (``local`` or ``bucket``); 404 when it is missing."""
+    location = location_of(s, row)
+    if storage_for(state.config).size(location, row.path) is None:
         raise NotFoundError(
             f"the stored copy of body-worn file {row.id} is missing", subsystem=Subsystem.WEB
         )
-    return path
+    return location
+
+
+def serve_original(
+    state: WebState, row: BodywornFile, location: str, request: Request, **kwargs: Any
+) -> Response:
+    """The original from this node's disk or the bucket (HTTP range requests either way)."""
+    return stored_response(
+        storage_for(state.config), location, row.path, request,
+        what=f"body-worn file {row.id}", **kwargs,
+    )  # fmt: skip
 
 
 @router.get("/files/{file_id}/video", **served_file("The file (HTTP range requests).", "video/mp4"))
 def video(
     file_id: int,
+    request: Request,
     state: StateDep,
     s: SessionDep,
     user: Viewer,
     grant: GrantQuery = "",
-) -> FileResponse:
+) -> Response:
     """The file for a video element, under the grant POST .../play gave."""
     row = visible_file(s, user, file_id)
     start = f"POST /api/bodyworn/files/{file_id}/play"
     check_grant(state, grant, user, row.segment_id, f"body-worn file {file_id}", start)
-    return FileResponse(
-        _stored(state, row), media_type=MEDIA.get(Path(row.path).suffix, "video/mp4")
-    )
+    location = stored_at(state, s, row)
+    media = MEDIA.get(Path(row.path).suffix, "video/mp4")
+    return serve_original(state, row, location, request, media_type=media)
 
 
 @router.get(
@@ -264,27 +286,27 @@ def video(
 )
 def download(
     file_id: int,
+    request: Request,
     state: StateDep,
     s: SessionDep,
     user: Viewer,
     reason: Annotated[str, Query(max_length=1000, description="Why (audited).")] = "",
-) -> FileResponse:
+) -> Response:
     """The original file as an attachment (own, or a copy approval); audited as an export."""
     row = visible_file(s, user, file_id)
     me = who(s, user)
     granted = access.authorize(state.db, state.clock, me, file_id, Action.COPY)
-    path = _stored(state, row)
+    location = stored_at(state, s, row)
     view = view_of(s, row)
     access.record_access(
         s, state.clock, me, granted, "export", reason,
         {"what": "download", "sha256": row.sha256, "bytes": row.bytes},
     )  # fmt: skip
-    return FileResponse(
-        path,
-        media_type="application/octet-stream",
-        filename=export_name(view),
+    return serve_original(
+        state, row, location, request,
+        media_type="application/octet-stream", filename=export_name(view),
         headers={"X-Content-SHA256": row.sha256},
-    )
+    )  # fmt: skip
 
 
 @router.post("/files/{file_id}/category")

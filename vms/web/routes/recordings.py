@@ -116,14 +116,21 @@ def _local_file(state: WebState, seg: Segment) -> Path:
     return dst
 
 
-def _serve(state: WebState, seg: Segment, request: Request, **kwargs: Any) -> Response:
+def _serve(
+    state: WebState,
+    seg: Segment,
+    request: Request,
+    *,
+    media_type: str = "video/mp4",
+    **kwargs: Any,
+) -> Response:
     """The segment's file from this node's disk or the bucket (HTTP ranges either way)."""
     return stored_response(
         storage_for(state.config),
         seg.location,
         seg.path,
         request,
-        media_type="video/mp4",
+        media_type=media_type,
         what=f"segment {seg.id}",
         **kwargs,
     )
@@ -172,7 +179,7 @@ def start_playback(body: PlaybackIn, state: StateDep, s: SessionDep, user: Playe
     seg = _segment(s, state, user, body.segment_id)
     if is_bodyworn_camera(seg.camera_id):
         me, granted, row = segment_access(state, s, user, seg.id, Action.VIEW)
-        _file(state, seg)
+        _check_file(state, seg)
         record_access(
             s, state.clock, me, granted, "view", body.reason or "",
             {"what": "playback", "camera": seg.camera_id, "sha256": row.sha256},
@@ -295,14 +302,14 @@ def segment_download(
     seg = _segment(s, state, user, segment_id)
     if is_bodyworn_camera(seg.camera_id):
         me, granted, row = segment_access(state, s, user, seg.id, Action.COPY)
-        path = _file(state, seg)
+        _check_file(state, seg)
         record_access(
             s, state.clock, me, granted, "export", reason or "",
             {"what": "download", "camera": seg.camera_id, "sha256": row.sha256},
         )  # fmt: skip
-        return FileResponse(
-            path, media_type="application/octet-stream", filename=export_name(view_of(s, row)),
-            headers={"X-Content-SHA256": row.sha256},
+        return _serve(
+            state, seg, request, media_type="application/octet-stream",
+            filename=export_name(view_of(s, row)), headers={"X-Content-SHA256": row.sha256},
         )  # fmt: skip
     cam = state.camera(seg.camera_id)
     why = check_reason(cam, reason, "download")
