@@ -175,7 +175,7 @@ def standalone_day(conn: Connection, table: str, day: date, name: str) -> str:
     return f"FOR VALUES FROM ('{lo.isoformat()}') TO ('{hi.isoformat()}')"
 
 
-def _reorder(conn: Connection, table: str, day: date) -> None:
+def reorder(conn: Connection, table: str, day: date) -> None:
     """Rewrite ``day``'s partition in (camera, start) order, in one transaction."""
     name = partition_name(table, day)
     new = f"{name}_new"
@@ -261,7 +261,7 @@ def maintain(
                     dropped.append(partition_name(table, day))
         for day in plan.reorder:
             with engine.begin() as conn:
-                _reorder(conn, table, day)
+                reorder(conn, table, day)
             reordered.append(partition_name(table, day))
     if created or dropped or reordered:
         log.info(
