@@ -16,6 +16,7 @@ from vms.db.partitions import (
     PartitionState,
     maintain,
     partition_name,
+    partitions_of,
     plan_partitions,
 )
 from vms.db.ranges import LONG
@@ -94,13 +95,7 @@ def _segment(s: object, start: datetime, seconds: float = 60.0, path: str | None
 def _partitions(db: Database, table: str) -> dict[str, int]:
     """Each partition of ``table`` with its row count."""
     with db.engine.connect() as conn:
-        names = conn.execute(
-            text(
-                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                "WHERE i.inhparent = CAST(:t AS regclass)"
-            ),
-            {"t": table},
-        ).scalars()
+        names = partitions_of(conn, table)
         return {n: int(conn.execute(text(f"SELECT count(*) FROM {n}")).scalar_one()) for n in names}
 
 

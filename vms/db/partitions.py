@@ -103,15 +103,20 @@ def _bounds(day: date) -> tuple[datetime, datetime]:
     return lo, lo + timedelta(days=1)
 
 
+def partitions_of(conn: Connection, table: str, comment: str | None = None) -> list[str]:
+    """The names of ``table``'s partitions (those whose comment is ``comment``, if given)."""
+    q = (
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = CAST(:t AS regclass)"
+    )
+    if comment is not None:
+        q += " AND obj_description(c.oid) = :mark"
+    return list(conn.execute(text(q), {"t": table, "mark": comment}).scalars())
+
+
 def _state(conn: Connection, table: str, today: date) -> PartitionState:
     pattern = re.compile(rf"^{table}_p(\d{{8}})$")
-    names = conn.execute(
-        text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = CAST(:t AS regclass)"
-        ),
-        {"t": table},
-    ).scalars()
+    names = partitions_of(conn, table)
     days = {
         datetime.strptime(m.group(1), "%Y%m%d").date()
         for n in names
@@ -128,13 +133,7 @@ def _state(conn: Connection, table: str, today: date) -> PartitionState:
             text(f"SELECT EXISTS (SELECT 1 FROM {partition_name(table, d)})")  # noqa: S608
         ).scalar()
     }
-    ordered = conn.execute(
-        text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = CAST(:t AS regclass) AND obj_description(c.oid) = :mark"
-        ),
-        {"t": table, "mark": IN_ORDER},
-    ).scalars()
+    ordered = partitions_of(conn, table, IN_ORDER)
     in_order = {
         datetime.strptime(m.group(1), "%Y%m%d").date()
         for n in ordered
