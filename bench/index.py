@@ -124,9 +124,6 @@ def fill_postgres(url: str, cams: int, segs: int, events: int) -> dict[str, floa
     end_t = BASE + timedelta(seconds=span_s)
     t0 = time.perf_counter()
 
-    def sql(statement: str) -> Any:
-        return text(statement)
-
     def load(table: str, d: int, lo: int, hi: int) -> str:
         day = BASE + timedelta(days=d)
         part = partition_name(table, day.date())
@@ -142,12 +139,12 @@ def fill_postgres(url: str, cams: int, segs: int, events: int) -> dict[str, floa
             )  # fmt: skip
         with engine.begin() as conn:
             for statement in index_statements(conn, table, part):
-                conn.execute(sql(statement))
+                conn.execute(text(statement))
         return f"ALTER TABLE {table} ATTACH PARTITION {part} {bounds}"
 
     with engine.begin() as conn:
         conn.execute(
-            sql(
+            text(
                 "INSERT INTO cameras (id, name, kind, site, room, room_type, source, record, "
                 "retention_days, updated_at) SELECT format('c%s', lpad(i::text, 5, '0')), "
                 "'cam', 'street', 'city', NULL, NULL, 'rtsp://x', true, 30, now() "
@@ -157,13 +154,13 @@ def fill_postgres(url: str, cams: int, segs: int, events: int) -> dict[str, floa
         )
         for table in PARTITIONED:  # the bench makes its own day partitions
             for name in conn.execute(
-                sql(
+                text(
                     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                     "WHERE i.inhparent = CAST(:t AS regclass) AND c.relname <> :d"
                 ),
                 {"t": table, "d": f"{table}_default"},
             ).scalars():
-                conn.execute(sql(f"DROP TABLE {name}"))
+                conn.execute(text(f"DROP TABLE {name}"))
     work = [
         (table, d, lo, hi)
         for table in PARTITIONED
@@ -179,7 +176,7 @@ def fill_postgres(url: str, cams: int, segs: int, events: int) -> dict[str, floa
     def attach(statements: list[str]) -> None:
         with engine.begin() as conn:
             for statement in statements:
-                conn.execute(sql(statement))
+                conn.execute(text(statement))
 
     def rewrite(w: tuple[str, int, int, int]) -> None:
         with engine.begin() as conn:
@@ -196,12 +193,12 @@ def fill_postgres(url: str, cams: int, segs: int, events: int) -> dict[str, floa
         loaded += time.perf_counter() - t1
     with engine.begin() as conn:
         for table in PARTITIONED:
-            top = conn.execute(sql(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")).scalar()
-            conn.execute(sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {top})"))
+            top = conn.execute(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")).scalar()
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {top})"))
     with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sql("ANALYZE"))
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
         size = conn.execute(
-            sql(
+            text(
                 "SELECT (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE "
                 "inhparent = 'segments'::regclass), (SELECT sum(pg_total_relation_size(inhrelid)) "
                 "FROM pg_inherits WHERE inhparent = 'events'::regclass), (SELECT count(*) FROM "

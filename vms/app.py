@@ -20,6 +20,7 @@ from vms.cluster.locks import JobLocks
 from vms.cluster.node import NodeAgent
 from vms.cluster.notify import is_postgres
 from vms.config import Config
+from vms.db.partitions import maintain
 from vms.db.session import Database
 from vms.detection.startup import analysed, announce_detection
 from vms.errors import CameraError, ConfigError
@@ -58,6 +59,8 @@ class App:
 
     def start(self) -> None:
         self.db = prepare(self.config)
+        # PostgreSQL: today's partitions exist before the first write (the job keeps them).
+        maintain(self.db.engine, SystemClock().now(), self.config.database.partitions_ahead_days)
         log.info("database ready: %s", redact(self.config.database_url))
         announce_detection(self.config)  # a configured model that is missing stops us here
         if self.config.gb28181.enabled:  # before the workers, which ask it for their streams

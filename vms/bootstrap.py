@@ -17,7 +17,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vms.cameras.sources import redact
 from vms.config import Config
-from vms.db import partitions
 from vms.db.migrate import current_revision, head_revisions, upgrade
 from vms.db.models import Camera
 from vms.db.session import Database
@@ -54,7 +53,6 @@ def prepare(config: Config) -> Database:
         raise StorageError(f"cannot create {config.recordings_dir}: {exc}") from exc
     db = Database(config.database_url)
     upgrade(db.engine)
-    partitions.maintain(db.engine, datetime.now(UTC), config.database.partitions_ahead_days)
     sync_cameras(db, config)
     return db
 

@@ -19,7 +19,7 @@ from vms.db.partitions import (
     partitions_of,
     plan_partitions,
 )
-from vms.db.ranges import LONG
+from vms.db.ranges import LONG, overlapping_parts
 from vms.db.session import Database
 from vms.recordings import day_rows, gaps_in_range, segments_in_range
 from vms.web.models import AlertAck, User
@@ -224,8 +224,6 @@ def test_a_day_of_one_camera_reads_only_its_days_partitions(db: Database) -> Non
     maintain(db.engine, NOW, ahead_days=2)
     day = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC)
     with db.session() as s:
-        from vms.db.ranges import overlapping_parts
-
         recent, _older = overlapping_parts(Segment, day, day + timedelta(days=1), "postgresql")
         q = select(Segment.id).where(Segment.camera_id == "cam", recent)
         compiled = q.compile(s.get_bind(), compile_kwargs={"literal_binds": True})
@@ -283,3 +281,31 @@ def test_a_closed_day_is_rewritten_in_camera_order_keeping_its_rows_and_their_id
         assert s.scalar(select(func.count()).select_from(SegmentStream)) == 1
         assert s.scalar(select(func.count()).select_from(Segment)) == 10
     assert part not in maintain(db.engine, NOW, ahead_days=1, reorder_after_days=2).reordered
+
+
+def test_rows_older_than_the_range_are_found_through_the_index_of_long_rows(
+    db: Database,
+) -> None:
+    """The older part's condition states the partial index's predicate as the migration
+    wrote it, so each backend's planner reads ``ix_segments_long`` for it."""
+    day = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC)
+    with db.session() as s:
+        dialect = s.get_bind().dialect.name
+        _recent, older = overlapping_parts(Segment, day, day + timedelta(days=1), dialect)
+        q = select(Segment.id).where(Segment.camera_id == "cam", older)
+        compiled = q.compile(s.get_bind(), compile_kwargs={"literal_binds": True})
+        if dialect == "postgresql":
+            s.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: no seq scan
+            plan = "\n".join(s.execute(text(f"EXPLAIN {compiled}")).scalars())
+            # the default partition's copy of ix_segments_long
+            (wanted,) = s.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                    " WHERE i.inhparent = CAST('ix_segments_long' AS regclass)"
+                )
+            ).scalars()
+        else:
+            rows = s.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+            plan = "\n".join(str(r[-1]) for r in rows)
+            wanted = "ix_segments_long"
+    assert wanted in plan, plan

@@ -171,6 +171,11 @@ def standalone_day(conn: Connection, table: str, day: date, name: str) -> str:
             f"CHECK (start >= '{lo.isoformat()}' AND start < '{hi.isoformat()}'))"
         )
     )
+    return _for_values(day)
+
+
+def _for_values(day: date) -> str:
+    lo, hi = _bounds(day)
     return f"FOR VALUES FROM ('{lo.isoformat()}') TO ('{hi.isoformat()}')"
 
 
@@ -195,27 +200,24 @@ def reorder(conn: Connection, table: str, day: date) -> None:
 
 def _create(conn: Connection, table: str, day: date, waiting: bool) -> int:
     name = partition_name(table, day)
-    lo, hi = _bounds(day)
-    bounds = {"lo": lo, "hi": hi}
-    literal = f"FOR VALUES FROM ('{lo.isoformat()}') TO ('{hi.isoformat()}')"
     if not waiting:
-        conn.execute(text(f"CREATE TABLE {name} PARTITION OF {table} {literal}"))
+        values = _for_values(day)
+        conn.execute(text(f"CREATE TABLE {name} PARTITION OF {table} {values}"))
         return 0
     # Rows of that day wait in the default partition, which PostgreSQL will not split:
     # move them into a new table, then attach it. The move is no deletion of footage, so
     # the reference triggers of migration 0017 let it pass.
     conn.execute(text("SET LOCAL vms.moving_rows = 'on'"))
-    conn.execute(
-        text(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-    )
+    values = standalone_day(conn, table, day, name)
+    lo, hi = _bounds(day)
     moved = conn.execute(
         text(
             f"WITH moved AS (DELETE FROM {table}_default WHERE start >= :lo AND start < :hi "  # noqa: S608
             f"RETURNING *) INSERT INTO {name} SELECT * FROM moved"
         ),
-        bounds,
+        {"lo": lo, "hi": hi},
     ).rowcount
-    conn.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} {literal}"))
+    conn.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} {values}"))
     conn.execute(text("SET LOCAL vms.moving_rows = 'off'"))
     return int(moved or 0)
 
