@@ -386,7 +386,13 @@ def test_alerts_on_the_wall_flash_sound_and_bring_their_camera_up(
     page.fill(f"{item} input[name=note]", "checked the room by radio")
     page.click(f"{item} button[type=submit]")
     page.wait_for_selector(f"{item}.acked .ack-line:has-text('checked the room by radio')")
-    assert page.get_attribute("body", "data-alarms") is None  # a warning: no alarm
+    # A warning: no alarm. (The counts below are this test's own: the shared app's other
+    # alerts, e.g. a critical one escalating or a camera going offline, may sound meanwhile.)
+    assert "flash" not in str(page.get_attribute(item, "class"))
+
+    def count(what: str) -> int:
+        return int(page.get_attribute("body", f"data-{what}") or 0)
+
     # A custody alert escalates 1 -> 2 -> 3 live, and is acknowledged on the wall.
     raised = datetime.now(UTC)
     with served.db.session() as s:
@@ -419,20 +425,23 @@ def test_alerts_on_the_wall_flash_sound_and_bring_their_camera_up(
     page.click(f"{custody} button[type=submit]")
     page.wait_for_selector(f"{custody}.acked .ack-line:has-text('duty commander informed')")
     # A critical alert: it flashes, sounds, and its camera comes up alone on the wall.
+    alarms, sounded = count("alarms"), count("sounded")
     down = event(served, "cell-cam", "person_down", "critical")
     page.wait_for_function("() => document.body.dataset.jumpedTo === 'cell-cam'")
     page.wait_for_selector("#wall.single .tile[data-camera=cell-cam].alarm:not([hidden])")
     page.wait_for_selector(f"#alerts [data-event-id='{down}'].flash")
-    assert page.get_attribute("body", "data-alarms") == "1"
-    assert page.get_attribute("body", "data-sounded") == "1"
+    assert count("alarms") >= alarms + 1
+    assert count("sounded") >= sounded + 1
     shot(page, "live-critical-alert")
     # Muted: the next one flashes and jumps, silently.
     page.click("#mute")
     assert page.inner_text("#mute") == "Sound off"
-    event(served, "plaza-03", "person_down", "critical")
+    alarms, sounded = count("alarms"), count("sounded")
+    muted = event(served, "plaza-03", "person_down", "critical")
+    page.wait_for_selector(f"#alerts [data-event-id='{muted}'].flash")
     page.wait_for_function("() => document.body.dataset.jumpedTo === 'plaza-03'")
-    assert page.get_attribute("body", "data-alarms") == "2"
-    assert page.get_attribute("body", "data-sounded") == "1"
+    assert count("alarms") >= alarms + 1
+    assert count("sounded") == sounded  # muted: nothing sounds
     page.click("#mute")
     with served.db.session() as s:
         row_ = s.get(CustodyAlert, alert_id)
