@@ -10,9 +10,13 @@ from pathlib import Path
 
 from tests.cameras.helpers import camera, make_config
 
-#: Loaded by features this configuration does not use: analysis (OpenCV, numpy, torch), court
-#: copies (OpenCV), the PostgreSQL driver (the database is SQLite).
-NOT_FOR_THIS_CONFIG = ("torch", "ultralytics", "cv2", "supervision", "numpy", "psycopg")
+#: Loaded by features this configuration does not use or nobody has used yet: analysis
+#: (OpenCV, numpy, torch), court copies (OpenCV), the PostgreSQL driver (the database is
+#: SQLite), live view (aiortc: it loads with the first viewer).
+NOT_FOR_THIS_CONFIG = (
+    *("torch", "ultralytics", "cv2", "supervision", "numpy", "psycopg"),
+    *("aiortc", "aioice", "pylibsrtp"),
+)
 
 #: Runs ``vms serve`` as the console script does and lists its modules once it has stopped.
 SERVE = """
