@@ -36,6 +36,27 @@ def _cheap_password_hashes() -> Iterator[None]:
         yield
 
 
+#: Modules whose tests mostly wait for live streams in real time (a recording of two minutes,
+#: outages, reconnects). `scripts/test` runs the suite on two pytest-xdist workers with
+#: ``--dist loadgroup``: these on one worker, beside everything else on the other, so that
+#: their waiting overlaps the rest's work. Without ``-n`` the group marks do nothing.
+REAL_TIME = frozenset(
+    {
+        "tests/cameras/test_rtsp_recording.py",
+        "tests/cameras/test_outage.py",
+        "tests/cameras/test_crash_recovery.py",
+        "tests/cameras/gb28181/test_recording.py",
+        "tests/support/test_rtsp_support.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = "real-time" if item.nodeid.split("::")[0] in REAL_TIME else "rest"
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

@@ -27,6 +27,9 @@ class SystemClock:
 
 def utc(dt: datetime) -> datetime:
     """Return ``dt`` as an aware UTC datetime (naive values are taken to be UTC)."""
-    if dt.tzinfo is None:
+    tz = dt.tzinfo
+    if tz is UTC:  # what PostgreSQL gives a session in UTC (vms.db.session): as it is
+        return dt
+    if tz is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)

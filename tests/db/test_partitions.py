@@ -224,7 +224,7 @@ def test_a_day_of_one_camera_reads_only_its_days_partitions(db: Database) -> Non
     maintain(db.engine, NOW, ahead_days=2)
     day = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC)
     with db.session() as s:
-        recent, _older = overlapping_parts(Segment, day, day + timedelta(days=1), "postgresql")
+        _older, recent = overlapping_parts(Segment, day, day + timedelta(days=1), "postgresql")
         q = select(Segment.id).where(Segment.camera_id == "cam", recent)
         compiled = q.compile(s.get_bind(), compile_kwargs={"literal_binds": True})
         plan = "\n".join(s.execute(text(f"EXPLAIN {compiled}")).scalars())
@@ -291,7 +291,7 @@ def test_rows_older_than_the_range_are_found_through_the_index_of_long_rows(
     day = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC)
     with db.session() as s:
         dialect = s.get_bind().dialect.name
-        _recent, older = overlapping_parts(Segment, day, day + timedelta(days=1), dialect)
+        older, _recent = overlapping_parts(Segment, day, day + timedelta(days=1), dialect)
         q = select(Segment.id).where(Segment.camera_id == "cam", older)
         compiled = q.compile(s.get_bind(), compile_kwargs={"literal_binds": True})
         if dialect == "postgresql":

@@ -39,7 +39,17 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True)
+    # Sessions in UTC, whatever the server's TimeZone: times come back in the UTC the index
+    # stores (no conversion per value; a day timeline is ~3,000 of them) and nothing the
+    # database computes depends on where it runs. An ``options`` in the URL is kept.
+    given = parsed.query.get("options", ())
+    given = (given,) if isinstance(given, str) else given
+    options = " ".join([*given, "-c timezone=UTC"])
+    return create_engine(
+        parsed.difference_update_query(["options"]),
+        pool_pre_ping=True,
+        connect_args={"options": options},
+    )
 
 
 class Database:
