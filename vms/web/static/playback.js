@@ -111,7 +111,10 @@ async function ensure(p) {
     return;
   }
   if (p.seg?.id === seg.id || p.loading === seg.id) return;
-  if (p.standby?.seg.id === seg.id && p.standby.ready) {
+  if (p.standby?.seg.id === seg.id) {
+    // Preloaded, or still loading: then the clock waits for it (stalled) rather than the
+    // segment being asked for twice (each grant is an audited view).
+    if (!p.standby.ready) return;
     const old = p.videos[p.active];
     p.active = 1 - p.active;
     const now = p.videos[p.active];
@@ -123,6 +126,9 @@ async function ensure(p) {
     p.standby = null;
     return;
   }
+  // Whatever was preloaded is for another time (T was moved): it would stay in the way of
+  // every later preload.
+  p.standby = null;
   p.loading = seg.id;
   try {
     const g = await grant(seg, p.cam);
@@ -141,21 +147,24 @@ async function ensure(p) {
 }
 
 async function preload(p) {
-  // Before the boundary, the next segment goes into the other video element.
-  if (!p.seg || p.standby || segEnd(p.seg) - review.t > 3000) return;
+  // Before the boundary (three seconds of the viewer's time at any speed), the next segment
+  // goes into the other video element.
+  if (!p.seg || p.standby || segEnd(p.seg) - review.t > 3000 * Math.max(1, review.speed)) return;
   const next = segAfter(p.cam, p.seg);
   if (!next) return;
   const standby = { seg: next, ready: false };
   p.standby = standby;
   try {
     const g = await grant(next, p.cam);
+    if (p.standby !== standby) return;  // dropped meanwhile (T was moved)
     const video = p.videos[1 - p.active];
     await load(video, g.url, 0);
+    if (p.standby !== standby) return;
     video.dataset.segStart = String(ms(next.start));
     video.pause();
     standby.grant = g;
     standby.ready = true;
-  } catch (e) { p.standby = null; }
+  } catch (e) { if (p.standby === standby) p.standby = null; }
 }
 
 function sync(p) {
@@ -183,6 +192,7 @@ function stalled() {
   // buffering does): the cameras wait for each other rather than the clock running ahead.
   return Object.values(review.players).some((p) => {
     if (p.loading !== null) return true;
+    if (p.standby && !p.standby.ready && p.standby.seg.id === segAt(p.cam, review.t)?.id) return true;
     if (!p.seg) return false;
     const video = p.videos[p.active];
     return video.seeking || video.readyState < 3;
