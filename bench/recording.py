@@ -60,7 +60,7 @@ from tests.support.rtsp import AudioTrack, Mount, RtspServer, check_gstreamer, p
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 FFMPEG = "/usr/bin/ffmpeg"
-PHASES = ("vms", "vms-base", "ffmpeg", "ffmpeg-fmp4")
+PHASES = ("vms", "vms-base", "pyav", "ffmpeg", "ffmpeg-fmp4")
 AUDIO_SECONDS = 16  # the speech loops on its own (its frames are matched, not its timing)
 INSTALL_FFMPEG = "apt-get install -y --no-install-recommends ffmpeg"
 FMP4_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
@@ -675,6 +675,103 @@ class FfmpegRecorder(Recorder):
                 p.wait()
 
 
+#: The ``pyav`` phase's process: its streams, one thread each, remuxed by a bare PyAV loop
+#: into fragmented MP4 with vms's options: no timeline, index, hashing or health.
+PYAV_CHILD = r"""
+import signal, sys, threading
+from pathlib import Path
+import av
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+FLAGS = {"movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
+         "flush_packets": "1", "max_interleave_delta": "500000"}
+def remux(url, out):
+    src = av.open(url, "r", options={"rtsp_transport": "tcp", "timeout": "10000000"})
+    video = src.streams.video[0]
+    dst = av.open(str(out), "w", format="mp4", options=FLAGS)
+    stream = dst.add_stream_from_template(video)
+    stream.time_base = video.time_base
+    first = None
+    for packet in src.demux(video):
+        if stop.is_set():
+            break
+        if packet.dts is None or (first is None and not packet.is_keyframe):
+            continue
+        if first is None:
+            first = packet.dts
+        packet.dts -= first
+        packet.pts -= first
+        packet.stream = stream
+        dst.mux(packet)
+    dst.close()
+    src.close()
+args = sys.argv[1:]
+threads = [threading.Thread(target=remux, args=(args[i], Path(args[i + 1])))
+           for i in range(0, len(args), 2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+"""
+
+
+class PyavRecorder(Recorder):
+    """The floor of any recorder built on PyAV: ``cameras_per_process`` streams per process,
+    a thread each, ``demux`` -> ``mux`` into fragmented MP4 with vms's options, nothing else.
+    vms's own per-packet cost is what it spends above this."""
+
+    name = "pyav (bare loop)"
+
+    def __init__(self, workdir: Path, urls: list[str], per_process: int) -> None:
+        super().__init__(workdir, urls)
+        self.per_process = per_process
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        names = _names(len(self.urls))
+        for i in range(0, len(self.urls), self.per_process):
+            args = []
+            for cam, url in zip(names[i : i + self.per_process], self.urls[i:], strict=False):
+                (self.workdir / cam).mkdir(parents=True)
+                args += [url, str(self.workdir / cam / "out_000.mp4")]
+            log = (self.workdir / f"pyav-{i}.log").open("wb")
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", PYAV_CHILD, *args],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+            log.close()
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def outputs(self) -> list[list[Path]]:
+        return [sorted((self.workdir / cam).glob("out_*.mp4")) for cam in _names(len(self.urls))]
+
+    def warnings(self) -> int:
+        return sum(
+            1
+            for log in self.workdir.glob("pyav-*.log")
+            for line in log.read_text(errors="replace").splitlines()
+            if line.strip()
+        )
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def _recording_since(rec: Recorder, seen: dict[int, float]) -> None:
     """Note when each stream's first output file appeared (polled)."""
     now = time.monotonic()
@@ -958,6 +1055,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rec = VmsRecorder(
                     workdir, urls, per_process, args.base_tree.resolve(), name="vms (base)"
                 )
+            elif phase == "pyav":
+                rec = PyavRecorder(workdir, urls, per_process)
             else:
                 rec = FfmpegRecorder(
                     workdir,

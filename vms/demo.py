@@ -22,15 +22,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import av
-import numpy as np
 
 from vms.clock import Clock, SystemClock
 from vms.config import Config, synthetic_demo_config
 from vms.db.session import Database
 from vms.vocab import SHARED_DATA, RoomType
+
+if TYPE_CHECKING:  # numpy loads when the demo footage is made, not with every command
+    import numpy as np
 
 
 class RunningApp(Protocol):
@@ -187,6 +189,8 @@ def prepare_footage(scene: Scene, shared: Path, out_dir: Path) -> Path:
     out = out_dir / f"{scene.id}.mp4"
     if out.is_file() and out.stat().st_size > 0:
         return out
+    import numpy as np
+
     out_dir.mkdir(parents=True, exist_ok=True)
     frames = list(_frames(shared / scene.footage))
     order = scene.frames(len(frames)) if scene.frames else list(range(len(frames)))

@@ -21,11 +21,11 @@ from vms.cameras.supervisor import STOP_BASE_S, Supervisor
 from vms.worker_process import run_worker_process
 
 #: What a recording-only worker must never load: the analysis stack (and numpy under it),
-#: the web stack, the command line's stack.
+#: the web stack, the command line's stack, the PostgreSQL driver (the database is SQLite).
 NOT_FOR_RECORDING = (
     *("torch", "ultralytics", "cv2", "supervision", "numpy"),
     *("fastapi", "starlette", "uvicorn", "aiortc"),
-    *("typer", "rich"),
+    *("typer", "rich", "psycopg"),
 )
 
 

@@ -36,12 +36,6 @@ log = logging.getLogger(__name__)
 _SPAWN = mp.get_context("forkserver")
 #: Imported by the fork server after the entry point's module: ``gc.freeze()``.
 _FREEZE = "vms.cameras.forkserver"
-#: Also preloaded in the fork server, so that a camera taken over by a cluster node records
-#: from its next keyframe within seconds: the PostgreSQL driver (a worker's first query would
-#: import it; measured ~0.5 s on a loaded machine between a takeover and the first packet).
-#: What else a worker needs (the analytics entry when cameras are analysed) is the
-#: composition root's to say (``preload``): a recording-only worker loads no analysis stack.
-_PRELOADED = ("psycopg", "sqlalchemy.dialects.postgresql.psycopg")
 #: A worker process's stop budget before its cameras' share (``stop_budget_s``).
 STOP_BASE_S = 20.0
 _MAIN_LOCK = threading.Lock()
@@ -188,7 +182,7 @@ class Supervisor:
 
     def _preload(self) -> None:
         # Only the first start launches the fork server; later calls change nothing.
-        _SPAWN.set_forkserver_preload([self.main.__module__, *_PRELOADED, *self.preload, _FREEZE])
+        _SPAWN.set_forkserver_preload([self.main.__module__, *self.preload, _FREEZE])
 
     def assign(self, grant: Grant) -> None:
         """Start recording ``grant.camera_id`` under its lease (dynamic mode)."""

@@ -15,10 +15,12 @@ import contextlib
 import hashlib
 import logging
 import threading
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from vms.cluster.notify import is_postgres, libpq_url
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ class JobLocks:
         SQLite. Never raises: a database that cannot be reached means "not now"."""
         if not self.enabled:
             return True
+        import psycopg  # PostgreSQL only: a SQLite installation never loads the driver
+
         with self._lock:
             conn = self._conns.get(job)
             if conn is not None:
@@ -87,6 +91,8 @@ class JobLocks:
     def _drop(self, job: str) -> None:
         conn = self._conns.pop(job, None)
         if conn is not None:
+            import psycopg
+
             with contextlib.suppress(psycopg.Error):
                 conn.close()
 

@@ -18,9 +18,12 @@ import select
 import socket
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import psycopg
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,8 @@ class NotifyListener:
         self._thread.start()
 
     def _run(self) -> None:
+        import psycopg  # PostgreSQL only: a SQLite installation never loads the driver
+
         delay = 0.5
         while not self._stop.is_set():
             try:

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from vms.errors import VideoError
+
+if TYPE_CHECKING:  # numpy loads in the decoding child, not in every importer
+    import numpy as np
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -27,7 +28,7 @@ from vms.web.courtcopies import CourtCopyJobs
 from vms.web.deps import HealthProvider, WebState
 from vms.web.headers import SecurityHeaders
 from vms.web.limits import check_params
-from vms.web.live import DirectFeed, LiveHub, PacketFeed
+from vms.web.livehub import LazyLiveHub
 from vms.web.routes import (
     alerts,
     audit,
@@ -54,8 +55,11 @@ from vms.web.security import GrantSigner, prepare_login_timing
 from vms.web.throttle import LoginThrottler
 from vms.web.viewing import ViewingCopies
 
+if TYPE_CHECKING:
+    from vms.web.live import PacketFeed
+
 HERE = Path(__file__).parent
-FeedProvider = Callable[[str], PacketFeed | None]
+FeedProvider = Callable[[str], "PacketFeed | None"]
 
 
 def create_app(
@@ -81,6 +85,8 @@ def create_app(
     layout = build_layout(config)
 
     def own_reader(camera_id: str) -> PacketFeed | None:
+        from vms.web.live import DirectFeed  # WebRTC loads with the first viewer
+
         cam = cams.get(camera_id)
         return DirectFeed(cam) if cam is not None else None
 
@@ -92,7 +98,7 @@ def create_app(
         templates=i18n.install(Jinja2Templates(directory=HERE / "templates")),
         grants=grants or GrantSigner(),
         clock=clock,
-        live=LiveHub(live_feeds or own_reader, web_host=config.web.host),
+        live=LazyLiveHub(live_feeds or own_reader, web_host=config.web.host),
         alerts=AlertBroadcaster(
             db,
             config.storage.root,

@@ -21,15 +21,18 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vms.clock import Clock
 from vms.config import Config
-from vms.custody.courtcopy import CourtCopyResult, make_court_copy
 from vms.custody.layout import Layout
 from vms.db.session import Database
 from vms.errors import NotFoundError, VmsError
 from vms.evidence.audit import Actor
 from vms.vocab import Subsystem
+
+if TYPE_CHECKING:  # the renderer (OpenCV, numpy) loads with the first court copy
+    from vms.custody.courtcopy import CourtCopyResult
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,8 @@ class CourtCopyJobs:
 
         def progress(done: float, total: float) -> None:
             job.done_s, job.total_s = done, total
+
+        from vms.custody.courtcopy import make_court_copy
 
         result = make_court_copy(
             self.db,

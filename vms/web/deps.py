@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from vms.cameras.overlay import OverlaySlot
     from vms.web.alerts import AlertBroadcaster
     from vms.web.courtcopies import CourtCopyJobs
-    from vms.web.live import LiveHub
+    from vms.web.livehub import LazyLiveHub
     from vms.web.viewing import ViewingCopies
 
 SESSION_COOKIE = "vms_session"
@@ -48,7 +48,7 @@ class WebState:
     templates: Jinja2Templates
     grants: GrantSigner
     clock: Clock
-    live: LiveHub
+    live: LazyLiveHub
     alerts: AlertBroadcaster
     custody: CustodyService
     jobs: JobRegistry

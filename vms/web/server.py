@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI
@@ -22,7 +23,9 @@ from vms.errors import ConfigError
 from vms.ops.registry import JobRegistry
 from vms.web.app import create_app
 from vms.web.deps import HealthProvider, WebState
-from vms.web.live import ChannelFeed, PacketFeed
+
+if TYPE_CHECKING:
+    from vms.web.live import PacketFeed
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,8 @@ class WebServer:
         """The web app of ``vms serve``: live video from the camera workers' own packets."""
 
         def feeds(camera_id: str) -> PacketFeed | None:
+            from vms.web.live import ChannelFeed  # WebRTC loads with the first viewer
+
             channel = live_channel(camera_id)
             return ChannelFeed(channel) if channel is not None else None
 

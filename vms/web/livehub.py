@@ -1,0 +1,45 @@
+"""The web app's live view, loaded with its first viewer: ``vms.web.live`` brings aiortc
+(WebRTC, ICE, SRTP: about 9 MB of the service process) that a service nobody watches live
+never needs.
+
+The routes and the shutdown talk to this stand-in; it builds the real ``LiveHub`` on the
+first offer and passes everything on to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vms.web.live import CameraTrack, LiveAnswer, LiveHub, PacketFeed
+
+
+class LazyLiveHub:
+    """``LiveHub``'s interface; the hub itself (and aiortc) is made on the first offer."""
+
+    def __init__(self, feeds: Callable[[str], PacketFeed | None], *, web_host: str) -> None:
+        self._feeds = feeds
+        self._web_host = web_host
+        self._hub: LiveHub | None = None
+
+    @property
+    def hub(self) -> LiveHub:
+        if self._hub is None:
+            from vms.web.live import LiveHub
+
+            self._hub = LiveHub(self._feeds, web_host=self._web_host)
+        return self._hub
+
+    async def answer(self, camera_id: str, offer_sdp: str) -> LiveAnswer:
+        return await self.hub.answer(camera_id, offer_sdp)
+
+    def viewers(self) -> dict[str, int]:
+        return self._hub.viewers() if self._hub is not None else {}
+
+    def source(self, camera_id: str) -> CameraTrack | None:
+        return self._hub.source(camera_id) if self._hub is not None else None
+
+    async def close(self) -> None:
+        if self._hub is not None:
+            await self._hub.close()
