@@ -525,6 +525,43 @@ def _names(n: int) -> list[str]:
     return [f"cam{i:03d}" for i in range(1, n + 1)]
 
 
+class ChildRecorder(Recorder):
+    """A recorder of child processes, each with its log file, stopped by a signal."""
+
+    stop_signal = signal.SIGTERM
+    stop_s = 60.0
+
+    def __init__(self, workdir: Path, urls: list[str]) -> None:
+        super().__init__(workdir, urls)
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def _spawn(self, cmd: list[str], log_path: Path) -> None:
+        with log_path.open("wb") as log:
+            self.procs.append(
+                subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.send_signal(self.stop_signal)
+        deadline = time.monotonic() + self.stop_s
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 class VmsRecorder(Recorder):
     """``vms serve`` with a generated configuration: the real CameraWorkers in worker processes."""
 
@@ -606,10 +643,12 @@ class VmsRecorder(Recorder):
             self.proc.wait()
 
 
-class FfmpegRecorder(Recorder):
+class FfmpegRecorder(ChildRecorder):
     """One ``ffmpeg -c copy -f segment`` process per stream."""
 
     name = "ffmpeg"
+    stop_signal = signal.SIGINT  # ffmpeg finishes the file (writes its moov) and exits
+    stop_s = 90.0
 
     def __init__(
         self, workdir: Path, urls: list[str], *, fragmented: bool = False, container: str = "mp4"
@@ -619,7 +658,6 @@ class FfmpegRecorder(Recorder):
         self.container = container  # mov for G.711: ffmpeg's mp4 muxer refuses it
         if fragmented:
             self.name = "ffmpeg-fmp4"
-        self.procs: list[subprocess.Popen[bytes]] = []
 
     def command(self, url: str, out_dir: Path) -> list[str]:
         cmd = [FFMPEG, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning"]
@@ -633,20 +671,7 @@ class FfmpegRecorder(Recorder):
         for cam, url in zip(_names(len(self.urls)), self.urls, strict=True):
             out_dir = self.workdir / cam
             out_dir.mkdir(parents=True)
-            log = (out_dir / "ffmpeg.log").open("wb")
-            self.procs.append(
-                subprocess.Popen(
-                    self.command(url, out_dir),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-            log.close()
-
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
+            self._spawn(self.command(url, out_dir), out_dir / "ffmpeg.log")
 
     def outputs(self) -> list[list[Path]]:
         return [
@@ -662,17 +687,6 @@ class FfmpegRecorder(Recorder):
             text = (self.workdir / cam / "ffmpeg.log").read_text(errors="replace")
             n += sum(1 for line in text.splitlines() if not any(s in line for s in startup))
         return n
-
-    def stop(self) -> None:
-        for p in self.procs:
-            p.send_signal(signal.SIGINT)  # ffmpeg finishes the file (writes its moov) and exits
-        deadline = time.monotonic() + 90
-        for p in self.procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
 
 
 #: The ``pyav`` phase's process: its streams, one thread each, remuxed by a bare PyAV loop
@@ -715,7 +729,7 @@ for t in threads:
 """
 
 
-class PyavRecorder(Recorder):
+class PyavRecorder(ChildRecorder):
     """The floor of any recorder built on PyAV: ``cameras_per_process`` streams per process,
     a thread each, ``demux`` -> ``mux`` into fragmented MP4 with vms's options, nothing else.
     vms's own per-packet cost is what it spends above this."""
@@ -725,7 +739,6 @@ class PyavRecorder(Recorder):
     def __init__(self, workdir: Path, urls: list[str], per_process: int) -> None:
         super().__init__(workdir, urls)
         self.per_process = per_process
-        self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
         names = _names(len(self.urls))
@@ -734,20 +747,7 @@ class PyavRecorder(Recorder):
             for cam, url in zip(names[i : i + self.per_process], self.urls[i:], strict=False):
                 (self.workdir / cam).mkdir(parents=True)
                 args += [url, str(self.workdir / cam / "out_000.mp4")]
-            log = (self.workdir / f"pyav-{i}.log").open("wb")
-            self.procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", PYAV_CHILD, *args],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-            log.close()
-
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
+            self._spawn([sys.executable, "-c", PYAV_CHILD, *args], self.workdir / f"pyav-{i}.log")
 
     def outputs(self) -> list[list[Path]]:
         return [sorted((self.workdir / cam).glob("out_*.mp4")) for cam in _names(len(self.urls))]
@@ -759,17 +759,6 @@ class PyavRecorder(Recorder):
             for line in log.read_text(errors="replace").splitlines()
             if line.strip()
         )
-
-    def stop(self) -> None:
-        for p in self.procs:
-            p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 60
-        for p in self.procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
 
 
 def _recording_since(rec: Recorder, seen: dict[int, float]) -> None:
