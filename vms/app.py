@@ -50,6 +50,7 @@ class App:
     def __init__(self, config: Config, *, log_level: int = logging.INFO) -> None:
         self.config = config
         self.log_level = log_level
+        self.clock = SystemClock()
         self.db: Database | None = None
         self.supervisor: Supervisor | None = None
         self.web: WebServer | None = None
@@ -64,7 +65,7 @@ class App:
     def start(self) -> None:
         self.db = prepare(self.config)
         # PostgreSQL: today's partitions exist before the first write (the job keeps them).
-        maintain(self.db.engine, SystemClock().now(), self.config.database.partitions_ahead_days)
+        maintain(self.db.engine, self.clock.now(), self.config.database.partitions_ahead_days)
         log.info("database ready: %s", redact(self.config.database_url))
         announce_detection(self.config)  # a configured model that is missing stops us here
         if self.config.gb28181.enabled:  # before the workers, which ask it for their streams
@@ -101,7 +102,7 @@ class App:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         jobs = register_jobs(
-            self.scheduler, self.db, self.config, SystemClock(), self.health, locks=self.locks
+            self.scheduler, self.db, self.config, self.clock, self.health, locks=self.locks
         )
         self.jobs = jobs.registry
         self.scheduler.start()
