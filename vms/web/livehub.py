@@ -8,6 +8,8 @@ first offer and passes everything on to it.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -23,16 +25,14 @@ class LazyLiveHub:
         self._web_host = web_host
         self._hub: LiveHub | None = None
 
-    @property
-    def hub(self) -> LiveHub:
-        if self._hub is None:
-            from vms.web.live import LiveHub
-
-            self._hub = LiveHub(self._feeds, web_host=self._web_host)
-        return self._hub
-
     async def answer(self, camera_id: str, offer_sdp: str) -> LiveAnswer:
-        return await self.hub.answer(camera_id, offer_sdp)
+        if self._hub is None:
+            # Imported in a thread: the first viewer's ~1 s of imports must not hold the
+            # event loop, which serves every other request and the alert feed meanwhile.
+            live = await asyncio.to_thread(importlib.import_module, "vms.web.live")
+            if self._hub is None:  # another first viewer may have made it meanwhile
+                self._hub = live.LiveHub(self._feeds, web_host=self._web_host)
+        return await self._hub.answer(camera_id, offer_sdp)
 
     def viewers(self) -> dict[str, int]:
         return self._hub.viewers() if self._hub is not None else {}
