@@ -56,6 +56,7 @@ import numpy as np
 import psutil
 
 from tests.support.rtsp import AudioTrack, Mount, RtspServer, check_gstreamer, prepare_speech
+from vms.cameras.recorder import FMP4_OPTIONS, MAX_INTERLEAVE_DELTA
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -692,13 +693,12 @@ class FfmpegRecorder(ChildRecorder):
 #: The ``pyav`` phase's process: its streams, one thread each, remuxed by a bare PyAV loop
 #: into fragmented MP4 with vms's options: no timeline, index, hashing or health.
 PYAV_CHILD = r"""
-import signal, sys, threading
+import json, signal, sys, threading
 from pathlib import Path
 import av
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
-FLAGS = {"movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof",
-         "flush_packets": "1", "max_interleave_delta": "500000"}
+FLAGS = json.loads(sys.argv[1])  # vms's own muxer options (vms.cameras.recorder)
 def remux(url, out):
     src = av.open(url, "r", options={"rtsp_transport": "tcp", "timeout": "10000000"})
     video = src.streams.video[0]
@@ -719,7 +719,7 @@ def remux(url, out):
         dst.mux(packet)
     dst.close()
     src.close()
-args = sys.argv[1:]
+args = sys.argv[2:]
 threads = [threading.Thread(target=remux, args=(args[i], Path(args[i + 1])))
            for i in range(0, len(args), 2)]
 for t in threads:
@@ -747,7 +747,9 @@ class PyavRecorder(ChildRecorder):
             for cam, url in zip(names[i : i + self.per_process], self.urls[i:], strict=False):
                 (self.workdir / cam).mkdir(parents=True)
                 args += [url, str(self.workdir / cam / "out_000.mp4")]
-            self._spawn([sys.executable, "-c", PYAV_CHILD, *args], self.workdir / f"pyav-{i}.log")
+            flags = json.dumps(dict(FMP4_OPTIONS, max_interleave_delta=MAX_INTERLEAVE_DELTA))
+            cmd = [sys.executable, "-c", PYAV_CHILD, flags, *args]
+            self._spawn(cmd, self.workdir / f"pyav-{i}.log")
 
     def outputs(self) -> list[list[Path]]:
         return [sorted((self.workdir / cam).glob("out_*.mp4")) for cam in _names(len(self.urls))]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cameras.helpers import camera, make_config
+from tests.cameras.helpers import camera
 
 #: Loaded by features this configuration does not use or nobody has used yet: analysis
 #: (OpenCV, numpy, torch), court copies (OpenCV), the PostgreSQL driver (the database is
@@ -35,7 +35,6 @@ def test_service_process_loads_only_what_the_configuration_uses(tmp_path: Path) 
         "web": {"port": 0},
         "cameras": [camera("rec", "rtsp://127.0.0.1:1/none", analysis_fps=0)],
     }
-    make_config(tmp_path, config["cameras"], web=config["web"])  # a valid configuration
     path = tmp_path / "vms.yaml"
     path.write_text(json.dumps(config))  # JSON is YAML
     listed = tmp_path / "modules.json"
