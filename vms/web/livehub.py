@@ -1,6 +1,7 @@
 """The web app's live view, loaded with its first viewer: ``vms.web.live`` brings aiortc
-(WebRTC, ICE, SRTP: about 9 MB of the service process) that a service nobody watches live
-never needs.
+(WebRTC, ICE, SRTP), which a service nobody watches live never needs: 12.4 MB of private
+memory and 0.14 s when imported after ``vms.web.app`` (measured with psutil's USS in a fresh
+interpreter on this 2-core machine).
 
 The routes and the shutdown talk to this stand-in; it builds the real ``LiveHub`` on the
 first offer and passes everything on to it.
