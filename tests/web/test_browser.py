@@ -13,7 +13,6 @@ import re
 import shutil
 import statistics
 import tempfile
-import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -375,12 +374,11 @@ def test_alerts_on_the_wall_flash_sound_and_bring_their_camera_up(
     errors = watch_errors(page)
     log_in(page, served, "supervisor", "/live?layout=16")
     page.wait_for_selector("#feed-state:has-text('live')")
-    # An analytics event, as a rule fires: on the wall within 2 s, acknowledged there.
-    started = time.monotonic()
+    # An analytics event, as a rule fires: on the wall, acknowledged there. (How soon is
+    # bench.live_viewers's measure, "alert latency": a test waits for it, it does not time it.)
     row = event(served, "interview-1", "loitering", "warning")
     item = f"#alerts [data-event-id='{row}']"
-    page.wait_for_selector(item, timeout=2_000)
-    assert time.monotonic() - started < 2.0
+    page.wait_for_selector(item)
     assert "Loitering" in page.inner_text(item)
     assert "Interview room one · table" in page.inner_text(item)
     page.fill(f"{item} input[name=note]", "checked the room by radio")
@@ -419,7 +417,7 @@ def test_alerts_on_the_wall_flash_sound_and_bring_their_camera_up(
         at = raised + (level - 1) * timedelta(minutes=cfg.after_min)
         with served.db.session() as s:
             assert alert_id in [a.id for a in escalate(s, at, cfg)]
-        page.wait_for_selector(f"{custody}[data-level='{level}']", timeout=2_000)
+        page.wait_for_selector(f"{custody}[data-level='{level}']")
         assert to in page.inner_text(f"{custody} .level-to")
     page.fill(f"{custody} input[name=note]", "duty commander informed")
     page.click(f"{custody} button[type=submit]")

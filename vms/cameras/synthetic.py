@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO
 from urllib.parse import parse_qs, urlsplit
 
@@ -176,14 +176,17 @@ class SyntheticEncoder:
                     sound = out.add_stream("aac", rate=AUDIO_RATE)
                     sound.layout = "mono"
                     sound.bit_rate = 32000
-                t0 = time.monotonic()
+                # Each frame shows the time it was due, as a camera's picture shows when its
+                # sensor took it: on a loaded machine a frame drawn late is still stamped on
+                # the camera's steady clock (its lateness is the delivery's, as a network's).
+                t0, wall0 = time.monotonic(), datetime.now(UTC)
                 index = samples = 0
                 while not self._stop.is_set():
                     due = t0 + index / spec.fps
                     delay = due - time.monotonic()
                     if delay > 0:
                         self._stop.wait(delay)
-                    img = draw_frame(spec, index, datetime.now(UTC))
+                    img = draw_frame(spec, index, wall0 + timedelta(seconds=index / spec.fps))
                     frame = av.VideoFrame.from_ndarray(img, format="bgr24")
                     frame.pts = index
                     for packet in stream.encode(frame):
