@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,16 @@ from vms.db.session import Database
 pytest_plugins = ["tests.support.pg_plugin", "tests.support.s3_plugin"]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: After the last test, a process (a pytest-xdist worker, or pytest itself) that cannot exit
+#: (a thread that never ends, a child it waits on) prints every thread's stack and exits 1
+#: after this long, instead of holding the run until CI's own limit.
+EXIT_WATCHDOG_S = 300
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    faulthandler.dump_traceback_later(EXIT_WATCHDOG_S, exit=True)
 
 
 @pytest.fixture(autouse=True, scope="session")
