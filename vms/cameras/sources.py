@@ -8,6 +8,7 @@ a device registered with the GB/T 28181 platform). Errors are mapped to CameraEr
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ import av.video.stream
 
 from vms.cameras.timeline import PacketTimeline, Verdict
 from vms.errors import SourceEndedError, SourceOpenError, SourceStalledError
+
+log = logging.getLogger(__name__)
 
 
 def redact(url: str) -> str:
@@ -164,6 +167,12 @@ class OpenedSource:
             raise SourceEndedError(f"{redact(self.url)}: stream error: {exc}") from exc
         raise SourceEndedError(f"{redact(self.url)}: end of stream")
 
+    def tracked(self) -> Iterator[tuple[int, av.Packet[Any]]]:
+        """``demux``'s packets with the track each belongs to (0: the video)."""
+        track_of = self.track_of
+        for packet in self.demux():
+            yield track_of[packet.stream_index], packet
+
     def packets(self) -> Iterator[av.Packet[Any]]:
         """The video packets from the first keyframe on, every one with a timestamp.
 
@@ -174,9 +183,8 @@ class OpenedSource:
         timeline: PacketTimeline[av.Packet[Any]] = PacketTimeline(
             [self.info.time_base], fps=self.info.fps, segment_s=None
         )
-        video = self.stream.index
-        for packet in self.demux():
-            if packet.stream_index != video:
+        for track, packet in self.tracked():
+            if track:
                 continue
             dts = packet.dts
             verdict = timeline.feed(packet, 0, dts, packet.is_keyframe, packet.duration or 0, 0.0)
@@ -216,11 +224,15 @@ def open_source(
     stall_timeout_s: float = 10.0,
     native_speed: bool = True,
     gb28181: ChannelOpener | None = None,
+    rtsp_reader: str = "ffmpeg",
 ) -> OpenedSource:
     """Connect to ``url``; raise SourceOpenError with the reason if it cannot be opened.
 
-    ``gb28181`` opens ``gb28181://`` channels (``vms.cameras.gb28181.source.Gb28181Media``,
-    given by the worker process when GB/T 28181 is enabled)."""
+        ``gb28181`` opens ``gb28181://`` channels (``vms.cameras.gb28181.source.Gb28181Media``,
+        given by the worker process when GB/T 28181 is enabled). ``rtsp_reader`` says who reads an
+    ``rtsp://`` camera: ``auto`` ``vms.cameras.rtsp`` for a camera without sound, ``vms`` that
+    reader for every camera it can read, ``ffmpeg`` always libavformat (and libavformat wherever
+    vms's reader cannot)."""
     kind = source_kind(url)
     if kind == "gb28181":
         if gb28181 is None:
@@ -247,6 +259,15 @@ def open_source(
             return OpenedSource(container, url, is_file=False, native_speed=False, closer=encoder)
         options: dict[str, str] = {}
         target = url
+        if kind == "rtsp" and rtsp_reader != "ffmpeg" and url.lower().startswith("rtsp:"):
+            from vms.cameras import rtsp
+
+            try:
+                return rtsp.open_rtsp(
+                    url, stall_timeout_s=stall_timeout_s, sound=rtsp_reader == "vms"
+                )
+            except rtsp.UnsupportedError as exc:
+                log.info("%s: read by libavformat: %s", redact(url), exc)
         if kind == "rtsp":
             # FFmpeg's own socket timeout detects a stall: PyAV's timeout= callback would take
             # the GIL on every read (about 15 % of the CPU per packet with many cameras).

@@ -280,13 +280,12 @@ class CameraWorker:
         self._timeline = tl
         self._anomalies = (0, 0, 0)
         self._learned = {}
-        track_of = source.track_of
         codec, annexb = info.codec, is_annexb(info.extradata)
         feed = tl.feed
         place = self._place
         stop = self._stop
         connected = False
-        for packet in source.demux():
+        for track, packet in source.tracked():
             if stop.is_set():
                 return
             now = monotonic()
@@ -295,7 +294,6 @@ class CameraWorker:
             if not connected:
                 connected = True
                 self._connected()
-            track = track_of[packet.stream_index]
             key = packet.is_keyframe
             if key and not tl.anchored and track == 0:
                 key = starts_picture(codec, bytes(packet), annexb)  # a whole access unit?
