@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import io
 import os
@@ -49,7 +50,7 @@ import av
 import av.container
 import av.stream
 
-from vms.cameras.sources import OpenedSource, StreamInfo, redact
+from vms.cameras.sources import OpenedSource, _audio_info, _video_info, redact
 from vms.errors import SourceEndedError, SourceOpenError, SourceStalledError
 
 #: One read takes at most this much of what the socket holds.
@@ -162,7 +163,6 @@ class VideoAssembler:
         self.parts: list[bytes | memoryview] = []
         self.key = False
         self.ts: int | None = None
-        self.broken = False  # a fragmentation unit lost its start
 
     def add(self, p: memoryview) -> None:
         """One RTP payload of the current access unit."""
@@ -193,8 +193,6 @@ class VideoAssembler:
                     parts += (START, bytes(((p[0] & 0x81) | (ft << 1), p[1])))
                     if 16 <= ft <= 23:
                         self.key = True
-                elif not parts:
-                    self.broken = True
                 parts.append(p[3:])
             return
         t = p[0] & 0x1F
@@ -217,8 +215,6 @@ class VideoAssembler:
                 parts += (START, bytes(((p[0] & 0xE0) | (fu & 0x1F),)))
                 if fu & 0x1F == 5:
                     self.key = True
-            elif not parts:
-                self.broken = True
             parts.append(p[2:])
 
     def take(self) -> tuple[bytes, bool]:
@@ -226,7 +222,6 @@ class VideoAssembler:
         key = self.key
         self.parts.clear()
         self.key = False
-        self.broken = False
         return data, key
 
 
@@ -687,16 +682,10 @@ class RtspSource(OpenedSource):
         self._probes.append(container)
         self.container = container
         self.stream = container.streams.video[0]
-        ctx = self.stream.codec_context
         if fps is not None:
             fps = float(Fraction(fps).limit_denominator(1001))
-        self.info = StreamInfo(
-            codec=ctx.name,
-            width=ctx.width or None,
-            height=ctx.height or None,
-            fps=fps,
-            time_base=Fraction(1, 90000),
-            extradata=extradata,
+        self.info = dataclasses.replace(
+            _video_info(self.stream), fps=fps, time_base=Fraction(1, 90000), extradata=extradata
         )
         self.audio_streams = []
         infos = [self.info]
@@ -716,20 +705,10 @@ class RtspSource(OpenedSource):
                 extradata_a = None
             self._probes.append(probe)
             stream = probe.streams.audio[0]
-            actx = stream.codec_context
             self.audio_streams.append(stream)
             infos.append(
-                StreamInfo(
-                    codec=actx.name,
-                    width=None,
-                    height=None,
-                    fps=None,
-                    time_base=Fraction(1, m.clock_rate),
-                    kind="audio",
-                    sample_rate=actx.sample_rate or m.clock_rate,
-                    channels=actx.channels or m.channels,
-                    bit_rate=actx.bit_rate or None,
-                    extradata=extradata_a,
+                dataclasses.replace(
+                    _audio_info(stream), time_base=Fraction(1, m.clock_rate), extradata=extradata_a
                 )
             )
         self.streams = [self.stream, *self.audio_streams]
