@@ -40,8 +40,8 @@ import av
 import numpy as np
 
 from vms.bootstrap import prepare
+from vms.cameras.opened import StreamInfo
 from vms.cameras.recorder import SegmentWriter, finalize
-from vms.cameras.sources import StreamInfo
 from vms.clock import SystemClock
 from vms.config import Config
 from vms.db.models import Segment

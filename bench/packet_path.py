@@ -38,7 +38,7 @@ cameras = int(sys.argv[5])
 with av.open(src, format="h264" if src.endswith(".h264") else "hevc") as c:
     aus = [(bytes(p), p.is_keyframe) for p in c.demux(video=0) if p.size]
 
-from vms.cameras.sources import OpenedSource
+from vms.cameras.opened import OpenedSource
 from vms.errors import SourceEndedError, SourceOpenError
 
 STEP = 3600  # 25 fps in 90 kHz ticks

@@ -12,8 +12,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from vms.bootstrap import prepare, sync_cameras
 from vms.cameras.gb28181.platform import Gb28181Platform
 from vms.cameras.health import CameraHealth
+from vms.cameras.opened import redact
 from vms.cameras.recovery import recover_node
-from vms.cameras.sources import redact
 from vms.cameras.supervisor import Supervisor
 from vms.clock import SystemClock
 from vms.cluster.locks import JobLocks

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from vms.cameras.sources import redact
+from vms.cameras.opened import redact
 from vms.config import Config
 from vms.db.migrate import current_revision, head_revisions, upgrade
 from vms.db.models import Camera

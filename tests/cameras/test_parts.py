@@ -14,7 +14,8 @@ import pytest
 from vms.cameras.backoff import backoff_delay
 from vms.cameras.frames import Frame, LatestFrameBuffer
 from vms.cameras.health import RateMeter
-from vms.cameras.sources import open_source, redact, source_kind
+from vms.cameras.opened import redact
+from vms.cameras.sources import open_source, source_kind
 from vms.cameras.synthetic import SyntheticSpec, draw_frame, read_timecode
 from vms.config import ReconnectConfig
 from vms.errors import SourceOpenError

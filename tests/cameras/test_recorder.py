@@ -25,8 +25,8 @@ import pytest
 
 from tests.conftest import shared_file
 from vms.cameras.bitstream import nal_units
+from vms.cameras.opened import StreamInfo
 from vms.cameras.recorder import SegmentWriter, container_for, probe_segment
-from vms.cameras.sources import StreamInfo
 from vms.cameras.synthetic import tone
 
 CLIP = "footage/one-by-one-person-detection.mp4"

@@ -19,6 +19,7 @@ import pytest
 
 from tests.cameras.conftest import AudioClip, VideoClip
 from tests.support.rtsp import AudioTrack, Mount, RtspServer
+from vms.cameras.opened import OpenedSource
 from vms.cameras.rtsp import (
     START,
     RtspSource,
@@ -28,7 +29,7 @@ from vms.cameras.rtsp import (
     open_rtsp,
     parse_sdp,
 )
-from vms.cameras.sources import OpenedSource, open_source
+from vms.cameras.sources import open_source
 from vms.errors import SourceOpenError
 
 SPS = bytes.fromhex("6764001facd9405005bb016a02020280000003008000001e478c18cb")

@@ -29,7 +29,7 @@ from vms.cameras.decoder import AnalysisDecoder
 from vms.cameras.frames import LatestFrameBuffer
 from vms.cameras.health import CameraState
 from vms.cameras.index import RecordingIndex
-from vms.cameras.sources import OpenedSource
+from vms.cameras.opened import OpenedSource
 from vms.cameras.worker import CameraWorker
 from vms.errors import SourceEndedError, SourceOpenError
 

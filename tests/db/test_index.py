@@ -12,9 +12,10 @@ from sqlalchemy import select
 from tests.conftest import shared_file
 from vms.bootstrap import sync_cameras
 from vms.cameras.index import RecordingIndex
+from vms.cameras.opened import StreamInfo
 from vms.cameras.recorder import SegmentWriter
 from vms.cameras.recovery import recover_camera
-from vms.cameras.sources import StreamInfo, open_source
+from vms.cameras.sources import open_source
 from vms.config import Config
 from vms.db.migrate import current_revision, head_revision, upgrade
 from vms.db.models import Camera, Event, Gap, Segment

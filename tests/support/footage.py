@@ -27,8 +27,9 @@ from sqlalchemy import select
 
 from tests.conftest import shared_file
 from vms.cameras.index import Handle, RecordingIndex
+from vms.cameras.opened import OpenedSource
 from vms.cameras.recorder import CONTAINERS, SegmentWriter, container_for, segment_relpath
-from vms.cameras.sources import OpenedSource, open_source
+from vms.cameras.sources import open_source
 from vms.db.models import Gap, Segment
 from vms.db.session import Database
 from vms.errors import CameraError

@@ -21,8 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from vms.cameras.opened import StreamInfo
 from vms.cameras.recorder import finalize
-from vms.cameras.sources import StreamInfo
 from vms.db.models import Event, Gap, Segment, SegmentStream
 from vms.db.session import Database
 from vms.vocab import EventType, severity_of

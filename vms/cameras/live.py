@@ -24,8 +24,8 @@ from typing import Any
 
 import av
 
+from vms.cameras.opened import StreamInfo
 from vms.cameras.overlay import OverlaySlot
-from vms.cameras.sources import StreamInfo
 
 #: About 8 s of 30 fps video: room for a web process that is busy for a moment.
 QUEUE_PACKETS = 256

@@ -26,7 +26,7 @@ import av.container
 import av.stream
 import av.video.codeccontext
 
-from vms.cameras.sources import StreamInfo
+from vms.cameras.opened import StreamInfo
 from vms.errors import CameraError, StorageError
 from vms.vocab import sha256_file
 

@@ -50,7 +50,7 @@ import av
 import av.container
 import av.stream
 
-from vms.cameras.sources import OpenedSource, _audio_info, _video_info, redact
+from vms.cameras.opened import OpenedSource, audio_info, redact, video_info
 from vms.errors import SourceEndedError, SourceOpenError, SourceStalledError
 
 #: One read takes at most this much of what the socket holds.
@@ -685,7 +685,7 @@ class RtspSource(OpenedSource):
         if fps is not None:
             fps = float(Fraction(fps).limit_denominator(1001))
         self.info = dataclasses.replace(
-            _video_info(self.stream), fps=fps, time_base=Fraction(1, 90000), extradata=extradata
+            video_info(self.stream), fps=fps, time_base=Fraction(1, 90000), extradata=extradata
         )
         self.audio_streams = []
         infos = [self.info]
@@ -708,7 +708,7 @@ class RtspSource(OpenedSource):
             self.audio_streams.append(stream)
             infos.append(
                 dataclasses.replace(
-                    _audio_info(stream), time_base=Fraction(1, m.clock_rate), extradata=extradata_a
+                    audio_info(stream), time_base=Fraction(1, m.clock_rate), extradata=extradata_a
                 )
             )
         self.streams = [self.stream, *self.audio_streams]

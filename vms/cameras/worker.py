@@ -40,6 +40,7 @@ from vms.cameras.frames import LatestFrameBuffer
 from vms.cameras.health import CameraHealth, CameraState, RateMeter
 from vms.cameras.index import Handle, RecordingIndex
 from vms.cameras.live import LiveTap
+from vms.cameras.opened import OpenedSource, redact
 from vms.cameras.recorder import (
     CONTAINERS,
     SegmentWriter,
@@ -48,7 +49,7 @@ from vms.cameras.recorder import (
     probe_segment,
     segment_relpath,
 )
-from vms.cameras.sources import OpenedSource, open_source, redact
+from vms.cameras.sources import open_source
 from vms.cameras.timeline import MAX_DTS_JUMP_S, PacketTimeline, Verdict
 from vms.clock import Clock, SystemClock
 from vms.config import CameraConfig

@@ -37,7 +37,7 @@ from vms.cameras.gb28181.rtp import (
     RtpPacket,
     parse_rtp,
 )
-from vms.cameras.sources import OpenedSource
+from vms.cameras.opened import OpenedSource
 from vms.errors import SourceEndedError, SourceOpenError, SourceStalledError
 
 log = logging.getLogger(__name__)
