@@ -72,6 +72,17 @@ class CameraKind(StrEnum):
     BODYWORN = "bodyworn"
 
 
+class RtspReader(StrEnum):
+    """Who reads an ``rtsp://`` camera (``cameras[].rtsp_reader``, vms.cameras.sources)."""
+
+    #: vms's own reader (vms.cameras.rtsp) for a camera without sound, libavformat otherwise.
+    AUTO = "auto"
+    #: vms's reader for every camera whose codecs it reads; libavformat for the others.
+    VMS = "vms"
+    #: Always libavformat.
+    FFMPEG = "ffmpeg"
+
+
 class RoomType(StrEnum):
     """The seven spaces of a custody area ("six rooms and one hall"), see docs/custody.md."""
 

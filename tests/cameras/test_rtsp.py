@@ -31,6 +31,7 @@ from vms.cameras.rtsp import (
 )
 from vms.cameras.sources import open_source
 from vms.errors import SourceOpenError
+from vms.vocab import RtspReader
 
 SPS = bytes.fromhex("6764001facd9405005bb016a02020280000003008000001e478c18cb")
 PPS = bytes.fromhex("68ebecb22c")
@@ -167,10 +168,12 @@ def test_the_reader_hands_out_the_cameras_packets_as_libavformat_does(
     assert isinstance(v, VideoClip)
     assert isinstance(a, AudioClip)
     with RtspServer({"/cam": Mount(v.path, v.fps, AudioTrack(sound, a.path))}) as server:
-        ours = open_source(server.url("/cam"), stall_timeout_s=10, rtsp_reader="vms")
+        ours = open_source(server.url("/cam"), stall_timeout_s=10, rtsp_reader=RtspReader.VMS)
         try:
             assert isinstance(ours, RtspSource)
-            theirs = open_source(server.url("/cam"), stall_timeout_s=10, rtsp_reader="ffmpeg")
+            theirs = open_source(
+                server.url("/cam"), stall_timeout_s=10, rtsp_reader=RtspReader.FFMPEG
+            )
             try:
                 assert not isinstance(theirs, RtspSource)
                 assert ours.info == theirs.info
@@ -200,7 +203,7 @@ def test_a_camera_without_sound_is_read_by_vms_on_auto(
     v = av_clips["h265"]
     assert isinstance(v, VideoClip)
     with RtspServer({"/cam": (v.path, v.fps)}) as server:
-        source = open_source(server.url("/cam"), stall_timeout_s=10, rtsp_reader="auto")
+        source = open_source(server.url("/cam"), stall_timeout_s=10, rtsp_reader=RtspReader.AUTO)
         try:
             assert isinstance(source, RtspSource)
             assert (source.info.codec, source.info.fps) == ("hevc", v.fps)
@@ -216,7 +219,7 @@ def test_sound_and_picture_are_on_one_clock(av_clips: dict[str, VideoClip | Audi
     assert isinstance(v, VideoClip)
     assert isinstance(a, AudioClip)
     with RtspServer({"/cam": Mount(v.path, v.fps, AudioTrack("aac", a.path))}) as server:
-        source = open_source(server.url("/cam"), stall_timeout_s=10, rtsp_reader="vms")
+        source = open_source(server.url("/cam"), stall_timeout_s=10, rtsp_reader=RtspReader.VMS)
         try:
             last_video = None
             skews = []

@@ -20,6 +20,7 @@ import av.video.stream
 
 from vms.cameras.opened import OpenedSource, redact
 from vms.errors import SourceOpenError
+from vms.vocab import RtspReader
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +53,15 @@ def open_source(
     stall_timeout_s: float = 10.0,
     native_speed: bool = True,
     gb28181: ChannelOpener | None = None,
-    rtsp_reader: str = "ffmpeg",
+    rtsp_reader: RtspReader = RtspReader.AUTO,
 ) -> OpenedSource:
     """Connect to ``url``; raise SourceOpenError with the reason if it cannot be opened.
 
-        ``gb28181`` opens ``gb28181://`` channels (``vms.cameras.gb28181.source.Gb28181Media``,
-        given by the worker process when GB/T 28181 is enabled). ``rtsp_reader`` says who reads an
-    ``rtsp://`` camera: ``auto`` ``vms.cameras.rtsp`` for a camera without sound, ``vms`` that
-    reader for every camera it can read, ``ffmpeg`` always libavformat (and libavformat wherever
-    vms's reader cannot)."""
+    ``gb28181`` opens ``gb28181://`` channels (``vms.cameras.gb28181.source.Gb28181Media``,
+    given by the worker process when GB/T 28181 is enabled). ``rtsp_reader`` says who reads an
+    ``rtsp://`` camera (``vms.vocab.RtspReader``); libavformat reads whatever vms's reader
+    (``vms.cameras.rtsp``) cannot.
+    """
     kind = source_kind(url)
     if kind == "gb28181":
         if gb28181 is None:
@@ -87,12 +88,12 @@ def open_source(
             return OpenedSource(container, url, is_file=False, native_speed=False, closer=encoder)
         options: dict[str, str] = {}
         target = url
-        if kind == "rtsp" and rtsp_reader != "ffmpeg" and url.lower().startswith("rtsp:"):
+        if kind == "rtsp" and rtsp_reader != RtspReader.FFMPEG and url.lower().startswith("rtsp:"):
             from vms.cameras import rtsp
 
             try:
                 return rtsp.open_rtsp(
-                    url, stall_timeout_s=stall_timeout_s, sound=rtsp_reader == "vms"
+                    url, stall_timeout_s=stall_timeout_s, sound=rtsp_reader == RtspReader.VMS
                 )
             except rtsp.UnsupportedError as exc:
                 log.info("%s: read by libavformat: %s", redact(url), exc)

@@ -255,6 +255,7 @@ class CameraWorker:
                 stall_timeout_s=self.camera.stall_timeout_s,
                 native_speed=self.camera.native_speed,
                 gb28181=self.gb28181,
+                rtsp_reader=self.camera.rtsp_reader,
             )
         finally:
             if slots is not None:

@@ -183,6 +183,7 @@ class DirectFeed:
                     self.camera.source,
                     stall_timeout_s=self.camera.stall_timeout_s,
                     native_speed=True,
+                    rtsp_reader=self.camera.rtsp_reader,
                 )
             except CameraError as exc:
                 failures += 1
