@@ -225,6 +225,12 @@ class WorkersConfig(ConfigModel):
         description="Cameras of one worker process that connect at the same time; the others "
         "wait their turn, so many cameras starting together do not all time out.",
     )
+    trim_memory_s: float = Field(
+        30.0,
+        ge=0,
+        description="How often a worker process gives the memory its cameras freed back to "
+        "the system (glibc's malloc_trim; vms.cameras.memory); 0: never.",
+    )
     stop_s_per_camera: float = Field(
         1.5,
         gt=0,

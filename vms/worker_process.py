@@ -26,6 +26,7 @@ from vms.cameras.gb28181.source import Gb28181Media
 from vms.cameras.health import CameraHealth
 from vms.cameras.index import RecordingIndex
 from vms.cameras.live import LiveTap
+from vms.cameras.memory import MemoryTrimmer, libc_trim
 from vms.cameras.recovery import recover_camera
 from vms.cameras.supervisor import WorkerArgs, stop_budget_s
 from vms.cameras.worker import CameraWorker
@@ -193,9 +194,11 @@ def run_worker_process(args: WorkerArgs) -> None:
     process = WorkerProcess(config, args.camera_ids, args.live_taps, args.grants)
     process.start()
     interval = config.workers.health_interval_s
+    trimmer = MemoryTrimmer(config.workers.trim_memory_s, libc_trim(), time.monotonic())
     while not args.stop.poll(interval) and not terminated.is_set():
         for h in process.health():
             args.health.put(h)
+        trimmer.tick(time.monotonic())
     process.stop()
     for h in process.health():
         args.health.put(h)
