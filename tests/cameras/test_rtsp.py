@@ -214,6 +214,30 @@ def test_a_camera_without_sound_is_read_by_vms_on_auto(
     assert _continues(pictures, _pictures(v.codec, v.access_units))
 
 
+def test_a_camera_with_sound_is_opened_by_libavformat_on_auto_at_the_first_try(
+    av_clips: dict[str, VideoClip | AudioClip],
+) -> None:
+    # vms's reader finds the sound in the SDP and hands the camera to libavformat. Its
+    # DESCRIBE had GStreamer prepare the shared stream; had it hung up before libavformat's
+    # own DESCRIBE, the server tore the stream down just then and answered that one 5xx.
+    v, a = av_clips["h264"], av_clips["pcma"]
+    assert isinstance(v, VideoClip)
+    assert isinstance(a, AudioClip)
+    with RtspServer({"/cam": Mount(v.path, v.fps, AudioTrack("pcma", a.path))}) as server:
+        for _ in range(3):  # nobody else watching: each time the server builds the stream anew
+            source = open_source(server.url("/cam"), stall_timeout_s=10)
+            try:
+                assert not isinstance(source, RtspSource)
+                assert [t.codec for t in source.tracks] == ["h264", "pcm_alaw"]
+                got, sound = _take(source, v.gop, 10)
+            finally:
+                source.close()
+            assert _continues(
+                _pictures(v.codec, [_units(p) for p in got]), _pictures(v.codec, v.access_units)
+            )
+            assert _continues(sound, a.frames)
+
+
 def test_sound_and_picture_are_on_one_clock(av_clips: dict[str, VideoClip | AudioClip]) -> None:
     v, a = av_clips["h264"], av_clips["aac"]
     assert isinstance(v, VideoClip)

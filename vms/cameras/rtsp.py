@@ -54,7 +54,7 @@ from vms.cameras.opened import OpenedSource, audio_info, redact, video_info
 from vms.errors import SourceEndedError, SourceOpenError, SourceStalledError
 
 #: One read takes at most this much of what the socket holds.
-READ_SIZE = 1 << 18
+READ_SIZE = 1 << 16
 #: A camera's first keyframe (and the frame after it, for the frame rate) within this many
 #: video packets, or the connection is given to libavformat.
 FIRST_KEY_WITHIN = 400
@@ -68,7 +68,23 @@ USER_AGENT = "vms"
 
 
 class UnsupportedError(Exception):
-    """The camera needs something this reader does not do: open it with libavformat."""
+    """The camera needs something this reader does not do: open it with libavformat.
+
+    ``held``: the connection, still open, when this was found before any SETUP (from the
+    SDP). The caller closes it once libavformat has its own session: a shared stream that a
+    server prepared for this DESCRIBE then stays up for libavformat's, where closing first
+    has GStreamer's RTSP server tear it down as libavformat asks for it (its DESCRIBE got a
+    5xx reply in tests/cameras/test_sources.py).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.held: RtspConnection | None = None
+
+    def close_held(self) -> None:
+        if self.held is not None:
+            self.held.close()
+            self.held = None
 
 
 @dataclass(frozen=True)
@@ -567,6 +583,12 @@ class RtspSource(OpenedSource):
         except (SourceStalledError, SourceEndedError) as exc:
             self.close()
             raise SourceOpenError(f"{redact(url)}: cannot open: {exc}") from exc
+        except UnsupportedError as exc:
+            if self.conn.session:  # set up, maybe playing: no data may wait unread on it
+                self.close()
+            else:
+                exc.held = self.conn
+            raise
         except BaseException:
             self.close()
             raise

@@ -88,21 +88,8 @@ def open_source(
             return OpenedSource(container, url, is_file=False, native_speed=False, closer=encoder)
         options: dict[str, str] = {}
         target = url
-        if kind == "rtsp" and rtsp_reader != RtspReader.FFMPEG and url.lower().startswith("rtsp:"):
-            from vms.cameras import rtsp
-
-            try:
-                return rtsp.open_rtsp(
-                    url, stall_timeout_s=stall_timeout_s, sound=rtsp_reader == RtspReader.VMS
-                )
-            except rtsp.UnsupportedError as exc:
-                log.info("%s: read by libavformat: %s", redact(url), exc)
         if kind == "rtsp":
-            # FFmpeg's own socket timeout detects a stall: PyAV's timeout= callback would take
-            # the GIL on every read (about 15 % of the CPU per packet with many cameras).
-            options = {"rtsp_transport": "tcp", "timeout": str(int(stall_timeout_s * 1e6))}
-            container = av.open(target, "r", options=options)
-            return OpenedSource(container, url, is_file=False, native_speed=False)
+            return _open_rtsp(url, stall_timeout_s, rtsp_reader)
         if kind == "file":
             target = urlsplit(url).path if url.startswith("file:") else url
             if not Path(target).is_file():
@@ -113,3 +100,27 @@ def open_source(
         raise SourceOpenError(f"{redact(url)}: cannot open: {exc}") from exc
     except OSError as exc:
         raise SourceOpenError(f"{redact(url)}: cannot open: {exc}") from exc
+
+
+def _open_rtsp(url: str, stall_timeout_s: float, reader: RtspReader) -> OpenedSource:
+    """vms's reader where it reads the camera, else libavformat (av errors to the caller)."""
+    unsupported = None
+    if reader != RtspReader.FFMPEG and url.lower().startswith("rtsp:"):
+        from vms.cameras import rtsp
+
+        try:
+            return rtsp.open_rtsp(
+                url, stall_timeout_s=stall_timeout_s, sound=reader == RtspReader.VMS
+            )
+        except rtsp.UnsupportedError as exc:
+            log.info("%s: read by libavformat: %s", redact(url), exc)
+            unsupported = exc
+    try:
+        # FFmpeg's own socket timeout detects a stall: PyAV's timeout= callback would take
+        # the GIL on every read (about 15 % of the CPU per packet with many cameras).
+        options = {"rtsp_transport": "tcp", "timeout": str(int(stall_timeout_s * 1e6))}
+        container = av.open(url, "r", options=options)
+        return OpenedSource(container, url, is_file=False, native_speed=False)
+    finally:
+        if unsupported is not None:
+            unsupported.close_held()  # only now: see rtsp.UnsupportedError
