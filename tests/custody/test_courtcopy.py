@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import yaml
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from tests.support.clock import FakeClock
@@ -27,10 +29,11 @@ from vms.bootstrap import sync_cameras
 from vms.cli import app
 from vms.cli_identity import os_user
 from vms.config import Config
-from vms.custody.courtcopy import make_court_copy, package_path
+from vms.custody.courtcopy import StillRecordingError, make_court_copy, package_path
 from vms.custody.render import SAMPLE_RATE, Clock
 from vms.custody.rules import Officer
 from vms.custody.service import CustodyService
+from vms.db.models import Segment
 from vms.db.session import Database
 from vms.errors import ConflictError, FileIntegrityError, InvalidError
 from vms.evidence import signing
@@ -366,6 +369,51 @@ def test_court_copy_refusals_leave_nothing_behind(room: Room, tmp_path: Path) ->
         make_court_copy(*args, actor, room.interview, out)
     assert not out.exists()
     assert not package_path(out).exists()
+    assert not [e for e in list_entries(room.db, action="export")]
+
+
+def test_a_court_copy_asked_for_as_the_interview_ends_waits_for_its_last_segment(
+    room: Room, tmp_path: Path
+) -> None:
+    out = tmp_path / "cc.mp4"
+    actor = Actor("auditor-zhao", "review")
+    end = T0 + timedelta(seconds=END)
+    last = next(s for s in room.main.segments if s.start <= end < (s.end or end))
+    written = {"end": last.end, "sha256": last.sha256, "status": last.status}
+
+    def writing(**values: object) -> None:
+        with room.db.session() as s:
+            s.execute(update(Segment).where(Segment.id == last.id).values(**values))
+
+    # The camera still writes the segment that holds the interview's end: no hash yet.
+    writing(end=None, sha256=None, status="recording")
+    room.clock.set(end + timedelta(seconds=1))
+    args = (room.db, room.config, room.clock, actor, room.interview, out)
+    with pytest.raises(StillRecordingError, match=f"segment {last.id}") as still:
+        make_court_copy(*args, wait=False)
+    # due: its start + the camera's segment length (60 s) + custody.recording.stale_s (30 s)
+    assert still.value.until == last.start + timedelta(seconds=90)
+    # Waiting: the segment closes meanwhile, its hash is read then (here it is not the
+    # file's, so the copy is refused for that, which shows the wait read the new row).
+    closer = threading.Timer(
+        0.5, writing, kwargs={**written, "sha256": "0" * 64, "status": "complete"}
+    )
+    closer.start()
+    try:
+        with pytest.raises(FileIntegrityError, match=f"segment {last.id}.*mismatch"):
+            make_court_copy(*args)
+    finally:
+        closer.join()
+    # A writer overdue (past its rotation and stale_s) will not hash it: refused at once.
+    writing(end=None, sha256=None, status="recording")
+    room.clock.set(last.start + timedelta(seconds=91))
+    with pytest.raises(FileIntegrityError, match=f"segment {last.id}.*unhashed"):
+        make_court_copy(*args)
+    # Still being written when the wait is over: the conflict, saying why.
+    room.clock.set(last.start + timedelta(seconds=89))
+    with pytest.raises(StillRecordingError, match="still being written"):
+        make_court_copy(*args)
+    assert not out.exists()
     assert not [e for e in list_entries(room.db, action="export")]
 
 

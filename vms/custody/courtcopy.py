@@ -28,7 +28,9 @@ import json
 import os
 import shutil
 import socket
+import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ import vms
 from vms.clock import Clock, utc
 from vms.config import Config
 from vms.custody.layout import Layout, build_layout
+from vms.custody.recording import segment_seconds
 from vms.custody.render import CameraInput, Footage, Hole, Progress, RenderJob, render
 from vms.custody.report import CameraReport, InterviewReport, interview_report
 from vms.db.session import Database
@@ -49,6 +52,8 @@ from vms.vocab import Subsystem, jsonable
 FORMAT = "vms-court-copy/1"
 KIND = "court_copy"
 _CHUNK = 4 << 20
+#: How often a court copy waiting for the interview's last segment looks again.
+WAIT_POLL_S = 0.5
 DERIVED_NOTE = (
     "DERIVED COPY (court copy): decoded and re-encoded from the original recordings; "
     "the originals and their SHA-256 travel with it"
@@ -126,19 +131,46 @@ def sound_holes(cam: CameraReport | None, report: InterviewReport) -> list[Hole]
     return sorted(holes, key=lambda h: h.start)
 
 
-def _verified(report: InterviewReport, cams: list[CameraReport]) -> None:
+class StillRecordingError(ConflictError):
+    """The segment that holds the interview's end is still being written: it has no hash
+    until it closes, by ``until`` (its rotation plus custody.recording.stale_s)."""
+
+    default_subsystem = Subsystem.CUSTODY
+
+    def __init__(self, message: str, *, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+def _verified(
+    report: InterviewReport, cams: list[CameraReport], config: Config, now: datetime
+) -> None:
     """Every segment used must be there and unaltered; a court copy of altered footage is
-    never made."""
+    never made. A segment still being written (no hash yet, its writer not overdue) raises
+    StillRecordingError: wait for it."""
+    checks = [(c.camera_id, s) for c in cams for s in c.segments if s.hash_check != "ok"]
+    stale_s = config.custody.recording.stale_s
+    due = {
+        s.id: s.start + timedelta(seconds=segment_seconds(config, cam) + stale_s)
+        for cam, s in checks
+        if s.hash_check == "unhashed" and s.end is None
+    }
     bad = [
-        f"{c.camera_id}: segment {s.id} ({s.path}) {s.hash_check}"
-        for c in cams
-        for s in c.segments
-        if s.hash_check != "ok"
+        f"{cam}: segment {s.id} ({s.path}) {s.hash_check}"
+        for cam, s in checks
+        if s.id not in due or due[s.id] <= now
     ]
     if bad:
         raise FileIntegrityError(
             f"interview {report.interview.id}: no court copy: " + "; ".join(bad),
             subsystem=Subsystem.CUSTODY,
+        )
+    if due:
+        writing = ", ".join(f"{cam}: segment {s.id} ({s.path})" for cam, s in checks)
+        raise StillRecordingError(
+            f"interview {report.interview.id}: the recording of its end is still being "
+            f"written ({writing}); its hash comes when the segment closes",
+            until=max(due.values()),
         )
 
 
@@ -152,34 +184,51 @@ def make_court_copy(
     *,
     progress: Progress | None = None,
     layout: Layout | None = None,
+    wait: bool = True,
 ) -> CourtCopyResult:
     """Render the court copy of an ended interview to ``out`` and its package beside it;
-    log the export (who, why) in the audit chain."""
+    log the export (who, why) in the audit chain.
+
+    Asked for right after the interview ended, it first waits (``wait``) for the segment
+    being written to close and be hashed, as long as its writer is not overdue; a segment
+    that will never be hashed, altered or missing fails at once (FileIntegrityError)."""
     if not actor.reason.strip():
         raise InvalidError(
             "a reason is required for the audit log (custody footage)", subsystem=Subsystem.CUSTODY
         )
     layout = layout or build_layout(config)
     pkg = _check_target(out)
-    now = clock.now()
-    report = interview_report(db, config, interview_id, now, layout=layout)
-    if report.in_progress:
-        raise ConflictError(
-            f"interview {interview_id} is still in progress: a court copy is made of a whole "
-            "interview, after it ends",
-            subsystem=Subsystem.CUSTODY,
-        )
-    room = layout.rooms.get(report.room.id)
-    main = _camera(report, room.main if room else None)
-    if main is None:
-        raise ConflictError(
-            f"interview {interview_id}: room {report.room.id} has no camera: nothing to copy",
-            subsystem=Subsystem.CUSTODY,
-        )
-    inset = _camera(report, room.inset if room else None)
-    mic = _camera(report, room.microphone if room else None)
-    used = list({c.camera_id: c for c in (main, inset, mic) if c is not None}.values())
-    _verified(report, used)
+    waited = time.monotonic()
+    while True:
+        now = clock.now()
+        report = interview_report(db, config, interview_id, now, layout=layout)
+        if report.in_progress:
+            raise ConflictError(
+                f"interview {interview_id} is still in progress: a court copy is made of a "
+                "whole interview, after it ends",
+                subsystem=Subsystem.CUSTODY,
+            )
+        room = layout.rooms.get(report.room.id)
+        main = _camera(report, room.main if room else None)
+        if main is None:
+            raise ConflictError(
+                f"interview {interview_id}: room {report.room.id} has no camera: nothing to copy",
+                subsystem=Subsystem.CUSTODY,
+            )
+        inset = _camera(report, room.inset if room else None)
+        mic = _camera(report, room.microphone if room else None)
+        used = list({c.camera_id: c for c in (main, inset, mic) if c is not None}.values())
+        try:
+            _verified(report, used, config, now)
+            break
+        except StillRecordingError as exc:
+            # Right after the interview ends: its last segment closes within seconds. The
+            # bound is on this machine's clock too, so a clock that stands still cannot
+            # keep the caller here.
+            left = (exc.until - now).total_seconds() - (time.monotonic() - waited)
+            if not wait or left <= 0:
+                raise
+            time.sleep(min(WAIT_POLL_S, left))
     root = config.storage.root
     job = RenderJob(
         start=report.start,
