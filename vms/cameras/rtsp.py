@@ -71,7 +71,8 @@ class UnsupportedError(Exception):
     """The camera needs something this reader does not do: open it with libavformat.
 
     ``held``: the connection, still open, when this was found before any SETUP (from the
-    SDP). The caller closes it once libavformat has its own session: a shared stream that a
+    SDP) and the caller asked for it (``open_rtsp(hold=True)``). The caller closes it once
+    libavformat has its own session: a shared stream that a
     server prepared for this DESCRIBE then stays up for libavformat's, where closing first
     has GStreamer's RTSP server tear it down as libavformat asks for it (its DESCRIBE got a
     5xx reply in tests/cameras/test_sources.py).
@@ -568,7 +569,9 @@ class RtspSource(OpenedSource):
     reader. Packets carry the track's template as their stream (``tracked`` says the track).
     """
 
-    def __init__(self, url: str, *, stall_timeout_s: float, sound: bool = True) -> None:
+    def __init__(
+        self, url: str, *, stall_timeout_s: float, sound: bool = True, hold: bool = False
+    ) -> None:
         self.url = url
         self.sound = sound
         self.is_file = False
@@ -584,10 +587,10 @@ class RtspSource(OpenedSource):
             self.close()
             raise SourceOpenError(f"{redact(url)}: cannot open: {exc}") from exc
         except UnsupportedError as exc:
-            if self.conn.session:  # set up, maybe playing: no data may wait unread on it
-                self.close()
-            else:
+            if hold and not self.conn.session:  # nothing set up: no data waits on it
                 exc.held = self.conn
+            else:
+                self.close()
             raise
         except BaseException:
             self.close()
@@ -934,7 +937,10 @@ class RtspSource(OpenedSource):
         self._probes = []
 
 
-def open_rtsp(url: str, *, stall_timeout_s: float, sound: bool = True) -> RtspSource:
+def open_rtsp(
+    url: str, *, stall_timeout_s: float, sound: bool = True, hold: bool = False
+) -> RtspSource:
     """Open ``url`` with vms's reader; raises ``UnsupportedError`` where libavformat must (and,
-    with ``sound`` false, for a camera with an audio track)."""
-    return RtspSource(url, stall_timeout_s=stall_timeout_s, sound=sound)
+    with ``sound`` false, for a camera with an audio track), holding the connection for the
+    caller to close with ``hold`` (see UnsupportedError)."""
+    return RtspSource(url, stall_timeout_s=stall_timeout_s, sound=sound, hold=hold)

@@ -110,7 +110,7 @@ def _open_rtsp(url: str, stall_timeout_s: float, reader: RtspReader) -> OpenedSo
 
         try:
             return rtsp.open_rtsp(
-                url, stall_timeout_s=stall_timeout_s, sound=reader == RtspReader.VMS
+                url, stall_timeout_s=stall_timeout_s, sound=reader == RtspReader.VMS, hold=True
             )
         except rtsp.UnsupportedError as exc:
             log.info("%s: read by libavformat: %s", redact(url), exc)
