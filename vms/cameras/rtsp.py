@@ -72,10 +72,10 @@ class UnsupportedError(Exception):
 
     ``held``: the connection, still open, when this was found before any SETUP (from the
     SDP) and the caller asked for it (``open_rtsp(hold=True)``). The caller closes it once
-    libavformat has its own session: a shared stream that a
-    server prepared for this DESCRIBE then stays up for libavformat's, where closing first
-    has GStreamer's RTSP server tear it down as libavformat asks for it (its DESCRIBE got a
-    5xx reply in tests/cameras/test_sources.py).
+    libavformat has its own session: a shared stream the server prepared for this DESCRIBE
+    then stays up for libavformat's. Closed first, GStreamer's RTSP server tore the stream
+    down as libavformat asked for it and answered that DESCRIBE 5xx
+    (tests/cameras/test_rtsp.py).
     """
 
     def __init__(self, message: str) -> None:

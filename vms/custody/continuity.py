@@ -49,13 +49,20 @@ class CoverageGap:
         return round((self.end - self.start).total_seconds(), 3)
 
 
+def writer_gone_at(start: datetime, segment_s: float, stale_s: float) -> datetime:
+    """When the writer of a segment still open counts as gone: ``stale_s`` after the segment
+    was due to rotate."""
+    return start + timedelta(seconds=segment_s + stale_s)
+
+
 def segment_reach(seg: SegmentSpan, now: datetime, segment_s: float, stale_s: float) -> datetime:
     """Where a segment's footage ends; an open one reaches ``now`` unless it is overdue to
     rotate (its writer is gone), when it is taken to end where it should have rotated."""
     if seg.end is not None:
         return seg.end
-    due = seg.start + timedelta(seconds=segment_s)
-    return now if now <= due + timedelta(seconds=stale_s) else due
+    if now <= writer_gone_at(seg.start, segment_s, stale_s):
+        return now
+    return seg.start + timedelta(seconds=segment_s)
 
 
 def coverage_gaps(

@@ -30,17 +30,21 @@ import shutil
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import func, select
 
 import vms
 from vms.clock import Clock, utc
 from vms.config import Config
+from vms.custody.continuity import writer_gone_at
 from vms.custody.layout import Layout, build_layout
 from vms.custody.recording import segment_seconds
 from vms.custody.render import CameraInput, Footage, Hole, Progress, RenderJob, render
 from vms.custody.report import CameraReport, InterviewReport, interview_report
+from vms.db.models import Segment
 from vms.db.session import Database
 from vms.errors import ConflictError, FileIntegrityError, InvalidError, StorageError
 from vms.evidence import audit, signing, trust
@@ -132,13 +136,14 @@ def sound_holes(cam: CameraReport | None, report: InterviewReport) -> list[Hole]
 
 
 class StillRecordingError(ConflictError):
-    """The segment that holds the interview's end is still being written: it has no hash
-    until it closes, by ``until`` (its rotation plus custody.recording.stale_s)."""
+    """Segments of the interview (``segments``, their ids) are still being written: they have
+    no hash until they close, by ``until`` (their rotation plus custody.recording.stale_s)."""
 
     default_subsystem = Subsystem.CUSTODY
 
-    def __init__(self, message: str, *, until: datetime) -> None:
+    def __init__(self, message: str, *, segments: tuple[int, ...], until: datetime) -> None:
         super().__init__(message)
+        self.segments = segments
         self.until = until
 
 
@@ -151,7 +156,7 @@ def _verified(
     checks = [(c.camera_id, s) for c in cams for s in c.segments if s.hash_check != "ok"]
     stale_s = config.custody.recording.stale_s
     due = {
-        s.id: s.start + timedelta(seconds=segment_seconds(config, cam) + stale_s)
+        s.id: writer_gone_at(s.start, segment_seconds(config, cam), stale_s)
         for cam, s in checks
         if s.hash_check == "unhashed" and s.end is None
     }
@@ -170,8 +175,40 @@ def _verified(
         raise StillRecordingError(
             f"interview {report.interview.id}: the recording of its end is still being "
             f"written ({writing}); its hash comes when the segment closes",
+            segments=tuple(due),
             until=max(due.values()),
         )
+
+
+def _still_written(db: Database, ids: tuple[int, ...]) -> bool:
+    """Whether any of these segments is still open without its hash (the index alone: no
+    file is read)."""
+    with db.session() as s:
+        return bool(
+            s.scalar(
+                select(func.count(Segment.id)).where(
+                    Segment.id.in_(ids), Segment.end.is_(None), Segment.sha256.is_(None)
+                )
+            )
+        )
+
+
+def _used_cameras(
+    report: InterviewReport, layout: Layout
+) -> tuple[CameraReport, CameraReport | None, CameraReport | None, list[CameraReport]]:
+    """The room's main, inset and microphone cameras in the report, and each used once."""
+    room = layout.rooms.get(report.room.id)
+    main = _camera(report, room.main if room else None)
+    if main is None:
+        raise ConflictError(
+            f"interview {report.interview.id}: room {report.room.id} has no camera: nothing "
+            "to copy",
+            subsystem=Subsystem.CUSTODY,
+        )
+    inset = _camera(report, room.inset if room else None)
+    mic = _camera(report, room.microphone if room else None)
+    used = list({c.camera_id: c for c in (main, inset, mic) if c is not None}.values())
+    return main, inset, mic, used
 
 
 def make_court_copy(
@@ -208,27 +245,22 @@ def make_court_copy(
                 "whole interview, after it ends",
                 subsystem=Subsystem.CUSTODY,
             )
-        room = layout.rooms.get(report.room.id)
-        main = _camera(report, room.main if room else None)
-        if main is None:
-            raise ConflictError(
-                f"interview {interview_id}: room {report.room.id} has no camera: nothing to copy",
-                subsystem=Subsystem.CUSTODY,
-            )
-        inset = _camera(report, room.inset if room else None)
-        mic = _camera(report, room.microphone if room else None)
-        used = list({c.camera_id: c for c in (main, inset, mic) if c is not None}.values())
+        main, inset, mic, used = _used_cameras(report, layout)
         try:
             _verified(report, used, config, now)
             break
         except StillRecordingError as exc:
-            # Right after the interview ends: its last segment closes within seconds. The
-            # bound is on this machine's clock too, so a clock that stands still cannot
-            # keep the caller here.
-            left = (exc.until - now).total_seconds() - (time.monotonic() - waited)
-            if not wait or left <= 0:
+            if not wait:
                 raise
-            time.sleep(min(WAIT_POLL_S, left))
+            # Right after the interview ends: its last segment closes within seconds. The
+            # index says when; the report (which hashes every file) is made again after.
+            # The bound is on this machine's clock too, so a clock that stands still
+            # cannot keep the caller here.
+            deadline = waited + (exc.until - now).total_seconds()
+            while _still_written(db, exc.segments):
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(WAIT_POLL_S)
     root = config.storage.root
     job = RenderJob(
         start=report.start,
