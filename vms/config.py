@@ -231,6 +231,14 @@ class WorkersConfig(ConfigModel):
         description="How often a worker process gives the memory its cameras freed back to "
         "the system (glibc's malloc_trim; vms.cameras.memory); 0: never.",
     )
+    malloc_arenas: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="The most malloc arenas a worker process's cameras share (glibc's "
+        "M_ARENA_MAX; vms.cameras.memory): fewer arenas, less memory held between trims; "
+        "0: glibc's default (8 per core).",
+    )
     stop_s_per_camera: float = Field(
         1.5,
         gt=0,

@@ -26,7 +26,7 @@ from vms.cameras.gb28181.source import Gb28181Media
 from vms.cameras.health import CameraHealth
 from vms.cameras.index import RecordingIndex
 from vms.cameras.live import LiveTap
-from vms.cameras.memory import MemoryTrimmer, libc_trim
+from vms.cameras.memory import MemoryTrimmer, libc_trim, limit_arenas
 from vms.cameras.recovery import recover_camera
 from vms.cameras.supervisor import WorkerArgs, stop_budget_s
 from vms.cameras.worker import CameraWorker
@@ -191,6 +191,7 @@ def run_worker_process(args: WorkerArgs) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda _sig, _frame: terminated.set())
     config = Config.model_validate_json(args.config_json)
+    limit_arenas(config.workers.malloc_arenas)  # before the camera threads allocate
     process = WorkerProcess(config, args.camera_ids, args.live_taps, args.grants)
     process.start()
     interval = config.workers.health_interval_s

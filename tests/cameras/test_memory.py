@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ctypes
+import subprocess
+import sys
+
+import pytest
 
 from vms.cameras.memory import MemoryTrimmer, libc_trim
 from vms.config import WorkersConfig
@@ -59,6 +63,52 @@ def test_libc_trim_gives_freed_memory_back_on_this_glibc() -> None:
 
 def test_workers_trim_every_30_s_by_default() -> None:
     assert WorkersConfig().trim_memory_s == 30.0
+
+
+#: Run in a fresh interpreter: four threads malloc at once, then the arenas are counted.
+_ARENAS = """
+import ctypes, re, sys, tempfile, threading
+from vms.cameras.memory import limit_arenas
+print(limit_arenas(int(sys.argv[1])))
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+held, all_in = [], threading.Barrier(4)
+def allocate():
+    all_in.wait()  # all four alive at once: each would get an arena of its own
+    held.append(libc.malloc(4096))
+    all_in.wait()
+threads = [threading.Thread(target=allocate) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc.fopen.restype = ctypes.c_void_p
+with tempfile.NamedTemporaryFile("r", suffix=".xml") as f:
+    out = libc.fopen(f.name.encode(), b"w")
+    libc.malloc_info(0, ctypes.c_void_p(out))
+    libc.fclose(ctypes.c_void_p(out))
+    print(len(re.findall('<heap nr=', f.read())))
+"""
+
+
+@pytest.mark.parametrize(("limit", "most"), [(1, 1), (2, 2)])
+def test_limit_arenas_caps_the_arenas_that_threads_get(limit: int, most: int) -> None:
+    limited = _arenas(limit)
+    assert limited[0] == "True"
+    assert 1 <= int(limited[1]) <= most
+    default = _arenas(0)
+    assert default[0] == "False"  # 0 leaves glibc's default: a thread's own arena
+    assert int(default[1]) >= 5, default  # the main arena and one per thread
+
+
+def test_workers_share_two_arenas_by_default() -> None:
+    assert WorkersConfig().malloc_arenas == 2
+
+
+def _arenas(limit: int) -> list[str]:
+    run = subprocess.run(
+        [sys.executable, "-c", _ARENAS, str(limit)], capture_output=True, text=True, check=True
+    )
+    return run.stdout.split()
 
 
 def _rss_kb() -> int:
