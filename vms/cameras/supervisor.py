@@ -61,6 +61,10 @@ def _bare_main() -> Iterator[None]:
                 sys.modules["__main__"] = main
 
 
+#: How often ``Supervisor.stop`` looks whether its children have exited, reading their health.
+STOP_POLL_S = 0.05
+
+
 def stop_budget_s(config: Config, cameras: int) -> float:
     """How long a worker process with ``cameras`` cameras may take to stop cleanly.
 
@@ -301,13 +305,18 @@ class Supervisor:
         for child in children:
             child.pipe[1].close()
         deadline = time.monotonic() + (self.stop_budget_s() if timeout is None else timeout)
+        alive = [c.process for c in children if c.process is not None]
+        while alive and time.monotonic() < deadline:
+            # The health queue is read while the children stop: a child exits only once its
+            # queue's feeder thread has written everything it put (multiprocessing joins
+            # it at exit), and the pipe that every child shares holds 64 KiB.
+            self._drain(timeout=STOP_POLL_S)
+            alive = [p for p in alive if p.is_alive()]
         for child in children:
-            if child.process is not None:
-                child.process.join(max(0.1, deadline - time.monotonic()))
-                if child.process.is_alive():
-                    log.error("worker %s did not stop; killing it", child.camera_ids)
-                    child.process.kill()
-                    child.process.join(5)
+            if child.process is not None and child.process.is_alive():
+                log.error("worker %s did not stop; killing it", child.camera_ids)
+                child.process.kill()
+                child.process.join(5)
         self._drain(timeout=0.2)
         for channel in self._live.values():
             channel.close()
