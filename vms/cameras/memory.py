@@ -14,7 +14,7 @@ Between two trims each arena grows again to its camera's high-water mark (the fr
 buffer of the muxer is allocated anew, growing, every second). ``limit_arenas`` caps the
 number of arenas (glibc's ``M_ARENA_MAX``, default 8 per core) before the camera threads
 start, so the cameras of a process share a few arenas and reuse each other's freed blocks:
-about 0.6 MB less per camera at 10 cameras a process (docs/benchmarks.md, issue 18).
+0.6-1.5 MB less per camera at 10 cameras a process (docs/benchmarks.md, issue 18).
 """
 
 from __future__ import annotations
