@@ -22,17 +22,26 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+
+def _libc(name: str, argtypes: list[Any]) -> Any | None:
+    """The C library function ``name`` of this process (returning an int), None where its
+    libc has none."""
+    try:
+        fn = getattr(ctypes.CDLL(None), name)  # the process's own symbols: its libc's among them
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = argtypes
+    fn.restype = ctypes.c_int
+    return fn
 
 
 def libc_trim() -> Callable[[], None] | None:
     """``malloc_trim(0)`` of this process's C library, None where it has none."""
-    try:
-        libc = ctypes.CDLL(None)  # the process's own symbols: its C library's among them
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
+    trim = _libc("malloc_trim", [ctypes.c_size_t])
+    if trim is None:
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
 
     def call() -> None:
         trim(0)
@@ -50,15 +59,8 @@ def limit_arenas(arenas: int) -> bool:
     Call it before the threads that allocate start: arenas already made stay. True when the
     limit is set; False with 0, or on a libc without ``mallopt``.
     """
-    if arenas <= 0:
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_ARENA_MAX, arenas))
+    mallopt = _libc("mallopt", [ctypes.c_int, ctypes.c_int]) if arenas > 0 else None
+    return mallopt is not None and bool(mallopt(M_ARENA_MAX, arenas))
 
 
 @dataclass
