@@ -5,11 +5,14 @@ from __future__ import annotations
 import ctypes
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from vms.cameras.memory import MemoryTrimmer, libc_trim
 from vms.config import WorkersConfig
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_trims_once_an_interval_after_the_start_then_every_interval_from_the_last() -> None:
@@ -67,7 +70,8 @@ def test_workers_trim_every_30_s_by_default() -> None:
 
 #: Run in a fresh interpreter: four threads malloc at once, then the arenas are counted.
 _ARENAS = """
-import ctypes, re, sys, tempfile, threading
+import ctypes, sys, threading
+from tests.support.arenas import malloc_arenas
 from vms.cameras.memory import limit_arenas
 print(limit_arenas(int(sys.argv[1])))
 libc = ctypes.CDLL(None)
@@ -81,12 +85,7 @@ def allocate():
 threads = [threading.Thread(target=allocate) for _ in range(4)]
 for t in threads: t.start()
 for t in threads: t.join()
-libc.fopen.restype = ctypes.c_void_p
-with tempfile.NamedTemporaryFile("r", suffix=".xml") as f:
-    out = libc.fopen(f.name.encode(), b"w")
-    libc.malloc_info(0, ctypes.c_void_p(out))
-    libc.fclose(ctypes.c_void_p(out))
-    print(len(re.findall('<heap nr=', f.read())))
+print(malloc_arenas())
 """
 
 
@@ -106,7 +105,11 @@ def test_workers_share_two_arenas_by_default() -> None:
 
 def _arenas(limit: int) -> list[str]:
     run = subprocess.run(
-        [sys.executable, "-c", _ARENAS, str(limit)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _ARENAS, str(limit)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,  # where tests.support is
     )
     return run.stdout.split()
 

@@ -15,7 +15,7 @@ from tests.cameras.conftest import H264Clip
 from tests.cameras.helpers import camera, make_config, segments
 from tests.support.rtsp import RtspServer
 from tests.support.waiting import wait_for
-from tests.support.worker_probe import MODULES_FILE, record_then_list_modules
+from tests.support.worker_probe import ARENAS_FILE, MODULES_FILE, record_then_list_modules
 from vms.app import prepare
 from vms.cameras.supervisor import STOP_BASE_S, Supervisor
 from vms.worker_process import run_worker_process
@@ -61,6 +61,9 @@ def test_recording_only_worker_imports_no_analysis_stack(
     assert not loaded, f"a recording-only worker imported {loaded[:10]}"
     assert "vms.cli" not in modules
     assert "vms.detection.live" not in modules
+    # Its threads (camera, index, queue feeder) share workers.malloc_arenas (2) arenas;
+    # glibc's default would have given each its own.
+    assert 1 <= int((tmp_path / ARENAS_FILE).read_text()) <= config.workers.malloc_arenas
 
 
 def test_stop_budget_grows_with_the_cameras_of_a_process(tmp_path: Path) -> None:
