@@ -181,16 +181,11 @@ def _verified(
 
 
 def _still_written(db: Database, ids: tuple[int, ...]) -> bool:
-    """Whether any of these segments is still open without its hash (the index alone: no
-    file is read)."""
+    """Whether any of these segments is still open (the index alone: no file is read). The
+    index writes a segment's end and its hash in one update."""
     with db.session() as s:
-        return bool(
-            s.scalar(
-                select(func.count(Segment.id)).where(
-                    Segment.id.in_(ids), Segment.end.is_(None), Segment.sha256.is_(None)
-                )
-            )
-        )
+        open_ = select(func.count(Segment.id)).where(Segment.id.in_(ids), Segment.end.is_(None))
+        return bool(s.scalar(open_))
 
 
 def _used_cameras(
